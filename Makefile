@@ -1,0 +1,37 @@
+# ablate: `make run` sets everything up and runs the default study; `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch first, pinned to a release with a CPU wheel at hand; the package accepts newer torch.
+TORCH_SPEC ?= torch==2.13.0
+PARAMS ?= params/digits.yaml
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+
+.PHONY: run test install lint bench server-stop clean
+
+run: install
+	$(BIN)/ablate run $(PARAMS)
+
+test: install
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+lint: install
+	$(BIN)/ruff check ablate flows tasks tests bench
+
+bench: install
+	$(BIN)/python bench/bench_search.py
+
+# Stop the Prefect server `make run` started in the background (it keeps its database).
+server-stop:
+	-@pid=$$(cat $${PREFECT_HOME:-$$HOME/.prefect}/server-4200.pid 2>/dev/null) && kill $$pid && echo "stopped Prefect server (pid $$pid)"
+
+clean:
+	rm -rf data/prepared data/studies data/cache data/.dask reports

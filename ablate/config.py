@@ -1,0 +1,487 @@
+"""Params files: one YAML file per study, parsed once at the edge into frozen, typed configs.
+
+Nothing below the command line reads YAML or environment variables: flows, tasks and trials
+receive these objects. Every rule a file can break raises :class:`~ablate.errors.ConfigError`
+naming the file, the key, what must hold and what was got.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ablate import space as sp
+from ablate.errors import ConfigError
+
+SAMPLERS = ("tpe", "random", "grid")
+DIRECTIONS = ("maximize", "minimize")
+DEVICES = ("auto", "cpu", "cuda")
+TASKS = ("auto", "classification", "regression")
+BUILTIN_SOURCES = ("sklearn:digits", "sklearn:wine", "sklearn:breast_cancer")
+DEFAULT_ENTRYPOINT = "ablate.models.mlp:train"
+# Columns of trials.csv that a parameter or metric name must not shadow.
+RESERVED_NAMES = ("number", "state", "duration_s", "worker", "error")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    name: str
+    seed: int = 0
+    metric: str = "val_accuracy"
+    direction: str = "maximize"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str
+    target: str = "target"
+    test_size: float = 0.2  # held out; never seen by the search
+    val_size: float = 0.2  # of what remains; the search metric is computed on it
+    task: str = "auto"  # classification splits are stratified
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    entrypoint: str = DEFAULT_ENTRYPOINT
+    options: dict[str, Any] = field(default_factory=dict)  # fixed params, merged under the space's
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    n_trials: int
+    space: sp.Space
+    sampler: str = "tpe"
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    workers: int = 2  # trials run at once: Dask worker processes, or GPUs with dask-cuda
+    address: str | None = None  # an existing Dask scheduler, e.g. tcp://10.0.0.5:8786
+    retries: int = 2
+    retry_delay_s: float = 1.0  # doubled on each further retry
+    trial_timeout_s: float | None = 600.0
+    queue_ahead: int = 1  # trials queued behind the running one on each worker
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    data: str = "data"
+    reports: str = "reports"
+
+
+@dataclass(frozen=True)
+class Params:
+    """A whole study, as written in one params file (plus ``--set`` overrides)."""
+
+    source: str
+    study: StudyConfig
+    data: DataConfig
+    trial: TrialConfig
+    search: SearchConfig
+    execution: ExecutionConfig
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+    @property
+    def study_dir(self) -> Path:
+        return Path(self.paths.data) / "studies" / self.study.name
+
+    @property
+    def prepared_dir(self) -> Path:
+        return Path(self.paths.data) / "prepared" / self.study.name
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.paths.data) / "cache"
+
+    @property
+    def report_dir(self) -> Path:
+        return Path(self.paths.reports) / self.study.name
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["search"]["space"] = {p["name"]: _knob_dict(p) for p in d["search"]["space"]}
+        return d
+
+
+def _knob_dict(p: dict[str, Any]) -> dict[str, Any]:
+    out = {"type": p["kind"]}
+    out.update({k: v for k, v in p.items() if k not in ("name", "kind") and v is not None})
+    if p["kind"] == "categorical":
+        out = {"type": "categorical", "choices": list(p["choices"])}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_params(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Params:
+    """Read, override and validate a params file.
+
+    Args:
+        path: the YAML file, e.g. ``params/digits.yaml``.
+        overrides: ``KEY=VALUE`` strings; ``KEY`` is dotted (``search.n_trials``) and ``VALUE``
+            is read as YAML (``3``, ``0.1``, ``[relu, tanh]``, ``null``).
+
+    Raises:
+        ConfigError: the file is missing or is not YAML, or a key breaks a rule.
+    """
+    source = str(path)
+    raw = read_yaml(path)
+    overridden: dict[str, str] = {}
+    for item in overrides:
+        key, value = parse_override(source, item)
+        _set_dotted(source, raw, key, value)
+        overridden[key] = item
+    try:
+        return parse_params(raw, source, default_name=Path(path).stem)
+    except ConfigError as err:
+        for key, item in overridden.items():
+            if err.key == key or err.key.startswith(key + "."):
+                raise ConfigError(f"{source} (--set {item})", err.key, _rule_of(err)) from None
+        raise
+
+
+def _rule_of(err: ConfigError) -> str:
+    prefix = f"{err.source}: {err.key}: " if err.key else f"{err.source}: "
+    return str(err)[len(prefix) :]
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(str(path), "", "the params file must exist, but it was not found")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(str(path), "", f"must be valid YAML, but {where}{problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "", f"must be a mapping of sections, but got {_desc(data)}")
+    return data
+
+
+def parse_override(source: str, item: str) -> tuple[str, Any]:
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(source, "--set", f"must be KEY=VALUE, e.g. search.n_trials=12, but got {item!r}")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    return key.strip(), value
+
+
+def _set_dotted(source: str, raw: dict[str, Any], key: str, value: Any) -> None:
+    node = raw
+    parts = key.split(".")
+    for i, part in enumerate(parts[:-1]):
+        nxt = node.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            at = ".".join(parts[: i + 1])
+            raise ConfigError(f"{source} (--set {key}=...)", at, f"is not a section, but {_desc(nxt)}")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study") -> Params:
+    """Validate a raw mapping (as read from YAML) into :class:`Params`."""
+    r = _Reader(source, "", raw)
+    study = _parse_study(r.section("study", required=True), default_name)
+    data = _parse_data(r.section("data", required=True))
+    trial = _parse_trial(r.section("trial"))
+    search = _parse_search(r.section("search", required=True))
+    execution = _parse_execution(r.section("execution"))
+    paths = _parse_paths(r.section("paths"))
+    r.done()
+    _check_names(source, trial, search)
+    return Params(source, study, data, trial, search, execution, paths)
+
+
+def _parse_study(r: _Reader, default_name: str) -> StudyConfig:
+    name = r.str("name", default_name, check=_is_name, rule="a name of letters, digits, '-', '_' or '.'")
+    cfg = StudyConfig(
+        name=name,
+        seed=r.int("seed", 0, low=0),
+        metric=r.str("metric", "val_accuracy", check=bool, rule="a non-empty metric name"),
+        direction=r.choice("direction", DIRECTIONS, "maximize"),
+    )
+    r.done()
+    return cfg
+
+
+def _parse_data(r: _Reader) -> DataConfig:
+    cfg = DataConfig(
+        source=r.str("source", None, check=bool, rule="sklearn:<name> or a path to a .csv/.parquet file"),
+        target=r.str("target", "target", check=bool, rule="a column name"),
+        test_size=r.float("test_size", 0.2, low=0.0, high=1.0, open_interval=True),
+        val_size=r.float("val_size", 0.2, low=0.0, high=1.0, open_interval=True),
+        task=r.choice("task", TASKS, "auto"),
+    )
+    if not cfg.source.startswith("sklearn:") and Path(cfg.source).suffix.lower() not in (".csv", ".parquet"):
+        raise r.error("source", f"must be one of {', '.join(BUILTIN_SOURCES)} or a .csv/.parquet path", cfg.source)
+    if cfg.source.startswith("sklearn:") and cfg.source not in BUILTIN_SOURCES:
+        raise r.error("source", f"must be one of {', '.join(BUILTIN_SOURCES)} or a .csv/.parquet path", cfg.source)
+    r.done()
+    return cfg
+
+
+def _parse_trial(r: _Reader) -> TrialConfig:
+    cfg = TrialConfig(
+        entrypoint=r.str("entrypoint", DEFAULT_ENTRYPOINT, check=_is_entrypoint, rule="module:function, e.g. mypkg.train:train"),
+        options=dict(r.mapping("options")),
+    )
+    r.done()
+    return cfg
+
+
+def _parse_search(r: _Reader) -> SearchConfig:
+    sampler = r.choice("sampler", SAMPLERS, "tpe")
+    n_trials = r.int("n_trials", None, low=1)
+    space_reader = r.section("space")
+    space = tuple(_parse_knob(space_reader, name) for name in list(space_reader.raw))
+    if sampler == "grid":
+        _check_grid(r, space, n_trials)
+    r.done()
+    return SearchConfig(n_trials=n_trials, space=space, sampler=sampler)
+
+
+def _check_grid(r: _Reader, space: sp.Space, n_trials: int) -> None:
+    for p in space:
+        if isinstance(p, sp.FloatParam) and p.step is None:
+            raise r.error(f"space.{p.name}.step", "must be set for a float knob when search.sampler is grid", None)
+    size = sp.grid_size(space)
+    if n_trials > size:
+        raise r.error("n_trials", f"must be <= the grid size {size} when search.sampler is grid", n_trials)
+
+
+def _parse_knob(space: _Reader, name: str) -> sp.Param:
+    value = space.raw.pop(name)
+    if isinstance(value, list):  # shorthand: a list is a categorical knob
+        value = {"type": "categorical", "choices": value}
+    if not isinstance(value, dict):
+        raise space.error(name, "must be a mapping with type float, int or categorical, or a list of choices", value)
+    k = _Reader(space.source, space.key(name), value)
+    kind = k.choice("type", ("float", "int", "categorical"), None)
+    knob = _parse_categorical(k, name) if kind == "categorical" else _parse_range(k, name, kind)
+    k.done()
+    return knob
+
+
+def _parse_categorical(k: _Reader, name: str) -> sp.CategoricalParam:
+    choices = k.get("choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise k.error("choices", "must be a non-empty list", choices)
+    for c in choices:
+        if c is not None and not isinstance(c, (bool, int, float, str)):
+            raise k.error("choices", "must hold only numbers, strings, booleans or null", choices)
+    if len(set(map(repr, choices))) != len(choices):
+        raise k.error("choices", "must not repeat a choice", choices)
+    return sp.CategoricalParam(name, tuple(choices))
+
+
+def _parse_range(k: _Reader, name: str, kind: str) -> sp.Param:
+    is_int = kind == "int"
+    num = k.int if is_int else k.float
+    low, high = num("low", None), num("high", None)
+    log = k.bool("log", False)
+    step = num("step", 1 if is_int else None, low=0, open_interval=True, allow_none=not is_int)
+    if not low < high:
+        raise k.error("low", f"must be < high ({high})", low)
+    if log and low <= 0:
+        raise k.error("low", "must be > 0 when log is true", low)
+    if log and step not in (None, 1):
+        raise k.error("step", "must be unset when log is true (Optuna cannot step a log scale)", step)
+    if is_int:
+        return sp.IntParam(name, low, high, log=log, step=step)
+    return sp.FloatParam(name, low, high, log=log, step=step)
+
+
+def _parse_execution(r: _Reader) -> ExecutionConfig:
+    cfg = ExecutionConfig(
+        workers=r.int("workers", 2, low=1),
+        address=r.str("address", None, check=bool, rule="a Dask scheduler address, e.g. tcp://127.0.0.1:8786", allow_none=True),
+        retries=r.int("retries", 2, low=0),
+        retry_delay_s=r.float("retry_delay_s", 1.0, low=0.0),
+        trial_timeout_s=r.float("trial_timeout_s", 600.0, low=0.0, open_interval=True, allow_none=True),
+        queue_ahead=r.int("queue_ahead", 1, low=0),
+        device=r.choice("device", DEVICES, "auto"),
+    )
+    r.done()
+    return cfg
+
+
+def _parse_paths(r: _Reader) -> PathsConfig:
+    cfg = PathsConfig(
+        data=r.str("data", "data", check=bool, rule="a directory"),
+        reports=r.str("reports", "reports", check=bool, rule="a directory"),
+    )
+    r.done()
+    return cfg
+
+
+def _check_names(source: str, trial: TrialConfig, search: SearchConfig) -> None:
+    for p in search.space:
+        if p.name in RESERVED_NAMES:
+            raise ConfigError(source, f"search.space.{p.name}", f"must not be one of {', '.join(RESERVED_NAMES)}")
+        if p.name in trial.options:
+            raise ConfigError(
+                source, f"search.space.{p.name}", "must not also be a fixed trial.options key (remove one of them)"
+            )
+
+
+def _is_name(s: str) -> bool:
+    return bool(s) and all(c.isalnum() or c in "-_." for c in s) and not s.startswith(".")
+
+
+def _is_entrypoint(s: str) -> bool:
+    module, sep, func = s.partition(":")
+    return bool(sep and module and func.isidentifier() and all(p.isidentifier() for p in module.split(".")))
+
+
+def _desc(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return f"a {type(value).__name__} {value!r}"[:120]
+    return f"{value!r} ({type(value).__name__})" if value is not None else "nothing (null)"
+
+
+# ---------------------------------------------------------------------------------------------
+# A small reader that knows where it is, so every error can name the file and the dotted key.
+
+
+class _Reader:
+    def __init__(self, source: str, prefix: str, raw: Mapping[str, Any]) -> None:
+        self.source, self.prefix, self.raw = source, prefix, dict(raw)
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def error(self, name: str, rule: str, got: Any) -> ConfigError:
+        return ConfigError(self.source, self.key(name), f"{rule}, but got {_desc(got)}")
+
+    def get(self, name: str, default: Any) -> Any:
+        return self.raw.pop(name, default)
+
+    def section(self, name: str, required: bool = False) -> _Reader:
+        if required and name not in self.raw:
+            raise ConfigError(self.source, self.key(name), "is required, but it is missing")
+        value = self.raw.pop(name, None)
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise self.error(name, "must be a mapping", value)
+        return _Reader(self.source, self.key(name), value)
+
+    def mapping(self, name: str) -> Mapping[str, Any]:
+        value = self.get(name, None)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.error(name, "must be a mapping", value)
+        return value
+
+    def done(self) -> None:
+        if self.raw:
+            name = next(iter(self.raw))
+            raise ConfigError(self.source, self.key(name), "is not a known key (check its spelling and section)")
+
+    def str(self, name: str, default: str | None, check: Any, rule: str, allow_none: bool = False) -> Any:
+        value = self.get(name, default)
+        if value is None:
+            if allow_none:
+                return None
+            raise ConfigError(self.source, self.key(name), f"is required ({rule}), but it is missing")
+        if not isinstance(value, str) or not check(value):
+            raise self.error(name, f"must be {rule}", value)
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str | None) -> str:
+        value = self.get(name, default)
+        if value not in choices:
+            if value is None:
+                raise ConfigError(self.source, self.key(name), f"is required (one of {', '.join(choices)}), but it is missing")
+            raise self.error(name, f"must be one of {', '.join(choices)}", value)
+        return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        value = self.get(name, default)
+        if not isinstance(value, bool):
+            raise self.error(name, "must be true or false", value)
+        return value
+
+    def int(
+        self, name: str, default: int | None, low: int | None = None, open_interval: bool = False,
+        allow_none: bool = False,
+    ) -> Any:
+        value = self.get(name, default)
+        if value is None:
+            if allow_none:
+                return None
+            raise ConfigError(self.source, self.key(name), "is required (an integer), but it is missing")
+        rule = "must be an integer" + _bound(low, None, open_interval)
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(name, rule, value)
+        if low is not None and (value <= low if open_interval else value < low):
+            raise self.error(name, rule, value)
+        return value
+
+    def float(
+        self,
+        name: str,
+        default: float | None,
+        low: float | None = None,
+        high: float | None = None,
+        open_interval: bool = False,
+        allow_none: bool = False,
+    ) -> Any:
+        got = self.raw.get(name, default)
+        value = self.get(name, default)
+        if value is None:
+            if allow_none:
+                return None
+            raise ConfigError(self.source, self.key(name), "is required (a number), but it is missing")
+        value = _as_float(value)
+        rule = "must be a number" + _bound(low, high, open_interval)
+        if value is None or not math.isfinite(value):
+            raise self.error(name, rule, got)
+        if low is not None and (value <= low if open_interval else value < low):
+            raise self.error(name, rule, value)
+        if high is not None and (value >= high if open_interval else value > high):
+            raise self.error(name, rule, value)
+        return value
+
+
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string; accept it as a number
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _bound(low: float | None, high: float | None, open_interval: bool) -> str:
+    lo, hi = ("> ", "< ") if open_interval else (">= ", "<= ")
+    if low is not None and high is not None:
+        return f" {lo.strip()} {low} and {hi.strip()} {high}"
+    if low is not None:
+        return f" {lo}{low}"
+    if high is not None:
+        return f" {hi}{high}"
+    return ""

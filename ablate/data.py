@@ -1,0 +1,273 @@
+"""prepare: load a data set, split it deterministically, standardize it, write it versioned.
+
+The prepared folder holds ``train/val/test.parquet`` and ``manifest.json`` (a content hash of the
+arrays, shapes, feature names, class labels and the fingerprint of the inputs). Preparing again
+with the same inputs finds the manifest and does no work.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ablate.config import DataConfig
+from ablate.errors import ConfigError, DataError
+
+MANIFEST = "manifest.json"
+SPLITS = ("train", "val", "test")
+# A target with at most this many distinct integer values is taken for classes when task is auto.
+MAX_AUTO_CLASSES = 50
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Where a prepared data set lies and what it is; small, so it travels in task inputs."""
+
+    path: str
+    data_hash: str
+    task: str  # classification | regression
+    n_features: int
+    n_classes: int  # 0 for regression
+    shapes: dict[str, list[int]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading the raw source
+
+
+def load_source(cfg: DataConfig) -> tuple[pd.DataFrame, pd.Series]:
+    """Load ``data.source`` as a feature frame and a target series."""
+    if cfg.source.startswith("sklearn:"):
+        return _load_sklearn(cfg.source.split(":", 1)[1])
+    frame = _read_table(Path(cfg.source))
+    if cfg.target not in frame.columns:
+        raise DataError(f"data.target: must be a column of {cfg.source}, but got {cfg.target!r}")
+    return frame.drop(columns=[cfg.target]), frame[cfg.target]
+
+
+def _load_sklearn(name: str) -> tuple[pd.DataFrame, pd.Series]:
+    from sklearn import datasets
+
+    bunch = getattr(datasets, f"load_{name}")(as_frame=True)
+    return bunch.data, bunch.target.rename("target")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path)
+
+
+def check_source(cfg: DataConfig, params_file: str) -> None:
+    """Check, without loading it whole, that the source exists and has the target column.
+
+    Raises:
+        ConfigError: naming ``data.source`` or ``data.target``.
+    """
+    if cfg.source.startswith("sklearn:"):
+        if cfg.target != "target":
+            raise ConfigError(params_file, "data.target", f"must be 'target' for {cfg.source}, but got {cfg.target!r}")
+        return
+    path = Path(cfg.source)
+    if not path.is_file():
+        raise ConfigError(params_file, "data.source", f"must be an existing file, but {cfg.source} was not found")
+    columns = _columns_of(path, params_file)
+    if cfg.target not in columns:
+        shown = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
+        raise ConfigError(
+            params_file, "data.target", f"must be a column of {cfg.source} ({shown}), but got {cfg.target!r}"
+        )
+
+
+def _columns_of(path: Path, params_file: str) -> list[str]:
+    try:
+        if path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        return list(pd.read_csv(path, nrows=0).columns)
+    except Exception as err:  # any parser error means the same to the user: unreadable file
+        raise ConfigError(params_file, "data.source", f"must be a readable table, but {path}: {err}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparing
+
+
+def fingerprint_inputs(cfg: DataConfig, seed: int) -> str:
+    """A hash of everything that decides the prepared arrays: the source's bytes and the split."""
+    h = hashlib.sha256()
+    if cfg.source.startswith("sklearn:"):
+        import sklearn
+
+        h.update(f"{cfg.source}@{sklearn.__version__}".encode())
+    else:
+        h.update(_file_digest(Path(cfg.source)).encode())
+    h.update(json.dumps([cfg.target, cfg.test_size, cfg.val_size, cfg.task, seed]).encode())
+    return h.hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def prepare_data(cfg: DataConfig, seed: int, out_dir: Path) -> tuple[PreparedData, bool]:
+    """Prepare ``cfg`` into ``out_dir`` unless a manifest for the same inputs is already there.
+
+    Returns:
+        The prepared data and whether any work was done.
+    """
+    fingerprint = fingerprint_inputs(cfg, seed)
+    existing = read_manifest(out_dir)
+    if existing is not None and existing.get("fingerprint") == fingerprint:
+        return _from_manifest(out_dir, existing), False
+    X, y = load_source(cfg)
+    splits, meta = split_and_scale(X, y, cfg, seed)
+    _write_prepared(out_dir, splits, {**meta, "fingerprint": fingerprint, "source": cfg.source})
+    return _from_manifest(out_dir, read_manifest(out_dir) or {}), True
+
+
+def split_and_scale(
+    X: pd.DataFrame, y: pd.Series, cfg: DataConfig, seed: int
+) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Split into train/val/test (stratified for classes) and standardize by train statistics."""
+    from sklearn.model_selection import train_test_split
+
+    X = _encode_features(X)
+    task = infer_task(y, cfg.task)
+    y_codes, classes = _encode_target(y, task)
+    strat = y_codes if task == "classification" else None
+    idx = np.arange(len(X))
+    try:
+        rest, test = train_test_split(idx, test_size=cfg.test_size, random_state=seed, stratify=strat)
+        strat_rest = strat[rest] if strat is not None else None
+        train, val = train_test_split(rest, test_size=cfg.val_size, random_state=seed, stratify=strat_rest)
+    except ValueError as err:
+        raise DataError(f"data: cannot split {len(X)} rows as asked (test_size, val_size): {err}") from None
+    mean = X.iloc[train].mean()
+    std = X.iloc[train].std(ddof=0).replace(0.0, 1.0)
+    splits = {}
+    for name, rows in zip(SPLITS, (train, val, test)):
+        part = ((X.iloc[rows] - mean) / std).astype("float32").reset_index(drop=True)
+        part["__target__"] = y_codes[rows]
+        splits[name] = part
+    meta = {"task": task, "classes": classes, "features": list(X.columns), "n_rows": len(X)}
+    return splits, meta
+
+
+def infer_task(y: pd.Series, task: str) -> str:
+    """``classification`` for labels (strings, booleans, few distinct integers), else ``regression``."""
+    if task != "auto":
+        return task
+    if y.dtype == object or isinstance(y.dtype, pd.CategoricalDtype) or y.dtype == bool:
+        return "classification"
+    if pd.api.types.is_integer_dtype(y) and y.nunique() <= MAX_AUTO_CLASSES:
+        return "classification"
+    return "regression"
+
+
+def _encode_features(X: pd.DataFrame) -> pd.DataFrame:
+    missing = X.columns[X.isna().any()].tolist()
+    if missing:
+        raise DataError(f"data: features must have no missing values, but {', '.join(map(str, missing[:5]))} do")
+    categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    if categorical:
+        X = pd.get_dummies(X, columns=categorical, dtype="float32")
+    X.columns = [str(c) for c in X.columns]
+    return X.astype("float64")
+
+
+def _encode_target(y: pd.Series, task: str) -> tuple[np.ndarray, list]:
+    if y.isna().any():
+        raise DataError("data.target: must have no missing values, but some rows have none")
+    if task == "regression":
+        return y.to_numpy(dtype="float32"), []
+    classes = sorted(y.unique().tolist(), key=str)
+    lookup = {c: i for i, c in enumerate(classes)}
+    return y.map(lookup).to_numpy(dtype="int64"), [c if isinstance(c, (int, str)) else str(c) for c in classes]
+
+
+def _write_prepared(out_dir: Path, splits: dict[str, pd.DataFrame], meta: dict) -> None:
+    """Write to a temporary sibling, then swap it in: a reader never sees a half-written folder."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for name, frame in splits.items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        meta = {
+            **meta,
+            "data_hash": hash_splits(splits),
+            "shapes": {n: [len(f), f.shape[1] - 1] for n, f in splits.items()},
+            "n_features": splits["train"].shape[1] - 1,
+            "n_classes": len(meta["classes"]),
+        }
+        (tmp / MANIFEST).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        replace_dir(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_dir(new: Path, dest: Path) -> None:
+    """Put folder ``new`` at ``dest``, replacing what is there with two renames."""
+    old = None
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+    os.replace(new, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def hash_splits(splits: dict[str, pd.DataFrame]) -> str:
+    """A content hash of the arrays themselves (not of Parquet bytes, which vary by writer)."""
+    h = hashlib.sha256()
+    for name in SPLITS:
+        frame = splits[name]
+        h.update(name.encode())
+        h.update(json.dumps(list(map(str, frame.columns))).encode())
+        h.update(np.ascontiguousarray(frame.to_numpy(dtype="float64")).tobytes())
+    return h.hexdigest()
+
+
+def read_manifest(out_dir: Path) -> dict | None:
+    try:
+        return json.loads((out_dir / MANIFEST).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _from_manifest(out_dir: Path, m: dict) -> PreparedData:
+    return PreparedData(
+        path=str(out_dir),
+        data_hash=m["data_hash"],
+        task=m["task"],
+        n_features=m["n_features"],
+        n_classes=m["n_classes"],
+        shapes=m["shapes"],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading it back (in trials)
+
+
+@functools.lru_cache(maxsize=4)
+def load_arrays(path: str, data_hash: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` of one split; cached per worker process, keyed by content hash."""
+    frame = pd.read_parquet(Path(path) / f"{split}.parquet")
+    y = frame.pop("__target__").to_numpy()
+    return frame.to_numpy(dtype="float32"), y

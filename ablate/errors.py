@@ -1,0 +1,41 @@
+"""The one small exception tree of ablate.
+
+Every error a user can cause by what they wrote (a params file, a data file, a trial function)
+derives from :class:`AblateError`; the command line prints its message on one line and exits 2.
+"""
+
+from __future__ import annotations
+
+
+class AblateError(Exception):
+    """Base class of every error ablate raises on purpose."""
+
+
+class ConfigError(AblateError):
+    """A params file, or an override of it, breaks a rule.
+
+    The message names the file and the key, says what must hold, and what was got, e.g.
+    ``params/digits.yaml: search.n_trials: must be an integer >= 1, but got 0``.
+    """
+
+    def __init__(self, source: str, key: str, message: str) -> None:
+        self.source = source
+        self.key = key
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"{where}: {message}")
+
+
+class DataError(AblateError):
+    """The data named by ``data.source`` cannot be loaded or split as asked."""
+
+
+class TrialError(AblateError):
+    """A trial function broke the trial contract (e.g. returned no metrics)."""
+
+
+class TrialTimeoutError(TrialError):
+    """A trial ran past ``execution.trial_timeout_s``; it is failed with reason ``timeout``."""
+
+
+class NoTrialCompletedError(AblateError):
+    """A study finished its budget without a single COMPLETE trial."""

@@ -1,0 +1,57 @@
+"""One line per finished trial: done/running/failed, best so far and an ETA."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Progress:
+    total: int  # trials the study still needed when this run started
+    metric: str
+    direction: str
+    workers: int
+    done: int = 0
+    failed: int = 0
+    best: tuple[int, float] | None = None
+    durations: list[float] = field(default_factory=list)
+    start: float = field(default_factory=time.monotonic)
+
+    def finished(self, number: int, state: str, value: float | None, duration_s: float | None,
+                 running: int, note: str = "") -> str:
+        """Account for one finished trial and return the line to print."""
+        self.done += 1
+        self.failed += state == "FAIL"
+        if duration_s is not None and note != "cached":
+            self.durations.append(duration_s)
+        if value is not None and (self.best is None or self._better(value, self.best[1])):
+            self.best = (number, value)
+        shown = f"{self.metric}={value:.4f}" if value is not None else state
+        best = f"best {self.best[1]:.4f} (#{self.best[0]})" if self.best else "best -"
+        tag = f" [{note}]" if note else ""
+        return (
+            f"[{self.done:>{len(str(self.total))}}/{self.total}] trial {number:<4} {shown}{tag}"
+            f" | running {running} | failed {self.failed} | {best} | ETA {self.eta(running)}"
+        )
+
+    def _better(self, a: float, b: float) -> bool:
+        return a > b if self.direction == "maximize" else a < b
+
+    def eta(self, running: int) -> str:
+        left = self.total - self.done
+        if left <= 0:
+            return "0s"
+        if self.durations:
+            per = statistics.median(self.durations) / max(1, self.workers)
+        elif self.done:
+            per = (time.monotonic() - self.start) / self.done
+        else:
+            return "?"
+        return _fmt(per * left)
+
+
+def _fmt(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"

@@ -1,0 +1,267 @@
+"""search: an Optuna study driven by ask/tell from outside, so any scheduler can run the trials.
+
+:class:`StudySession` owns the study's storage (a journal file under ``data/studies/<study>/``),
+turns asked trials into :class:`~ablate.trial.TrialSpec` s and records what comes back. It also
+makes the study resumable: trials a killed run left RUNNING are either recovered from their
+published result or put back in the queue under the same number; a study lock keeps two runs of
+one study from interleaving.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+
+from ablate import space as sp
+from ablate.config import Params, SearchConfig
+from ablate.data import PreparedData
+from ablate.errors import AblateError, ConfigError
+from ablate.trial import TrialResult, TrialSpec, read_result
+
+JOURNAL = "optuna.journal"
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+def make_sampler(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+    """TPE for HPO (constant liar, since trials run in parallel), random, or an exhaustive grid."""
+    if search.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if search.sampler == "grid":
+        return optuna.samplers.GridSampler(sp.grid_of(search.space), seed=seed)
+    startup = max(1, min(10, search.n_trials // 3))
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=startup, multivariate=True, constant_liar=True
+    )
+
+
+def open_storage(study_dir: Path) -> JournalStorage:
+    study_dir.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(study_dir / JOURNAL)))
+
+
+class StudyLockedError(AblateError):
+    """Another process is running the same study."""
+
+
+class StudyLock:
+    """An exclusive lock on a study folder, released by the OS even when the holder is killed."""
+
+    def __init__(self, study_dir: Path) -> None:
+        self.path = study_dir / ".lock"
+
+    def __enter__(self) -> StudyLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(self._fd, 64).decode(errors="replace").strip() or "another process"
+            os.close(self._fd)
+            raise StudyLockedError(
+                f"{self.path.parent}: the study is being run by {holder}; wait for it or stop it first"
+            ) from None
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, f"pid {os.getpid()}".encode())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+
+
+@dataclass
+class Recovery:
+    """What opening the study found left over from a killed run."""
+
+    recovered: int = 0  # RUNNING trials whose result was published: told COMPLETE
+    requeued: int = 0  # RUNNING trials with no result: to be run again under the same number
+
+
+class StudySession:
+    """One study's ask/tell loop state. Only the driving process touches the storage."""
+
+    def __init__(
+        self, params: Params, prepared: PreparedData, code_version: str, provenance: dict[str, Any] | None = None
+    ) -> None:
+        self.params = params
+        self.provenance = provenance or {}
+        self.prepared = prepared
+        self.code_version = code_version
+        self.trials_dir = params.study_dir / "trials"
+        storage = open_storage(params.study_dir)
+        self.study = optuna.create_study(
+            storage=storage,
+            study_name=params.study.name,
+            direction=params.study.direction,
+            sampler=make_sampler(params.search, params.study.seed),
+            load_if_exists=True,
+        )
+        if self.study.direction.name.lower() != params.study.direction:
+            raise ConfigError(
+                params.source, "study.direction",
+                f"must stay {self.study.direction.name.lower()} for the existing study "
+                f"{params.study.name} (rename study.name to start anew), but got {params.study.direction}",
+            )
+        self.in_flight = 0
+
+    # -- resuming -------------------------------------------------------------------------------
+
+    def recover(self) -> Recovery:
+        """Deal with trials a killed run left RUNNING; call once, before the first ask."""
+        rec = Recovery()
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            result = read_result(self.trials_dir / str(t.number))
+            if result is not None and result.params == t.user_attrs.get("params"):
+                self.tell_result(t.number, result)
+                rec.recovered += 1
+            else:
+                self._requeue(t)
+                rec.requeued += 1
+        for stale in self.trials_dir.glob(".*.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return rec
+
+    def _requeue(self, t: optuna.trial.FrozenTrial) -> None:
+        # RUNNING -> WAITING keeps the trial's number and parameters: the next ask() pops it.
+        storage = self.study._storage
+        if not storage.set_trial_state_values(t._trial_id, TrialState.WAITING):
+            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            self.study.enqueue_trial(t.params)
+
+    # -- the ask/tell loop ----------------------------------------------------------------------
+
+    def n_finished(self) -> int:
+        return len(self.study.get_trials(deepcopy=False, states=FINISHED))
+
+    def remaining(self) -> int:
+        return max(0, self.params.search.n_trials - self.n_finished())
+
+    def can_ask(self) -> bool:
+        return self.n_finished() + self.in_flight < self.params.search.n_trials
+
+    def ask(self) -> TrialSpec:
+        trial = self.study.ask()
+        sampled = sp.suggest_params(trial, self.params.search.space)
+        params = {**self.params.trial.options, **sampled}
+        trial.set_user_attr("params", params)
+        self.in_flight += 1
+        return TrialSpec(
+            study=self.params.study.name,
+            number=trial.number,
+            params=params,
+            seed=self.params.study.seed,
+            entrypoint=self.params.trial.entrypoint,
+            code_version=self.code_version,
+            data=self.prepared,
+            trials_dir=str(self.trials_dir),
+            timeout_s=self.params.execution.trial_timeout_s,
+            device=self.params.execution.device,
+            provenance=self.provenance,
+        )
+
+    def tell_result(self, number: int, result: TrialResult) -> str | None:
+        """Record a finished trial; returns an error when its metrics lack the study's metric."""
+        metric = self.params.study.metric
+        value = result.metrics.get(metric)
+        if value is None or not math.isfinite(value):
+            error = (
+                f"trial {number}: study.metric {metric!r} must be among the returned metrics, "
+                f"but got {sorted(result.metrics)}"
+            )
+            self.tell_failure(number, error, "metric")
+            return error
+        self._set_attrs(number, {
+            "metrics": result.metrics, "duration_s": result.duration_s, "worker": result.worker,
+            "cached": result.cached, "cache_key": result.cache_key,
+        })
+        self.study.tell(number, value)
+        return None
+
+    def tell_failure(self, number: int, error: str, reason: str, duration_s: float | None = None) -> None:
+        self._set_attrs(number, {"error": error, "reason": reason, "duration_s": duration_s})
+        self.study.tell(number, state=TrialState.FAIL)
+
+    def _set_attrs(self, number: int, attrs: dict[str, Any]) -> None:
+        trial_id = self.study._storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)
+        for key, value in attrs.items():
+            self.study._storage.set_trial_user_attr(trial_id, key, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a study back (for reports)
+
+
+def load_study(params: Params) -> optuna.Study | None:
+    """The persisted study, or None when it was never run."""
+    if not (params.study_dir / JOURNAL).exists():
+        return None
+    try:
+        return optuna.load_study(study_name=params.study.name, storage=open_storage(params.study_dir))
+    except KeyError:
+        return None
+
+
+def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
+    """One row per trial: number, state, metrics (objective first), params, duration, worker, error."""
+    names = [p.name for p in params.search.space]
+    rows, metric_names = [], [params.study.metric]
+    trials = study.get_trials(deepcopy=False) if study is not None else []
+    for t in trials:
+        if t.state == TrialState.WAITING:
+            continue
+        metrics = t.user_attrs.get("metrics") or {}
+        metric_names += [m for m in metrics if m not in metric_names]
+        all_params = t.user_attrs.get("params") or t.params
+        rows.append({
+            "number": t.number, "state": t.state.name, **metrics,
+            **{n: all_params.get(n) for n in names},
+            "duration_s": t.user_attrs.get("duration_s"), "worker": t.user_attrs.get("worker") or "",
+            "error": t.user_attrs.get("error") or "",
+        })
+    columns = ["number", "state", *metric_names, *names, "duration_s", "worker", "error"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for m in metric_names:
+        frame[m] = pd.to_numeric(frame[m], errors="coerce")
+    frame["duration_s"] = pd.to_numeric(frame["duration_s"], errors="coerce")
+    return frame.sort_values("number").reset_index(drop=True)
+
+
+def count_states(frame: pd.DataFrame) -> dict[str, int]:
+    counts = frame["state"].value_counts()
+    names = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
+    return {name: int(counts.get(state, 0)) for state, name in names.items()}
+
+
+def best_of(study: optuna.Study | None, params: Params) -> dict[str, Any] | None:
+    complete = [t for t in (study.get_trials(deepcopy=False) if study else []) if t.state == TrialState.COMPLETE]
+    if not complete:
+        return None
+    pick = max if params.study.direction == "maximize" else min
+    t = pick(complete, key=lambda t: t.value)
+    return {"number": t.number, "value": t.value, "metric": params.study.metric,
+            "params": t.user_attrs.get("params") or t.params}
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def needs_trials(params: Params) -> bool:
+    """Whether the study lacks finished trials (so a cluster must be started)."""
+    study = load_study(params)
+    if study is None:
+        return True
+    finished = study.get_trials(deepcopy=False, states=FINISHED)
+    return len(finished) < params.search.n_trials

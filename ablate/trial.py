@@ -1,0 +1,323 @@
+"""The trial contract: ``train(params: dict, ctx: TrialContext) -> dict[str, float]``.
+
+A trial function is any module-level function of that shape, importable where it runs. It knows
+nothing of Optuna, Prefect or DVC: it gets its parameters, a seed, its data through
+``ctx.load_data()`` and an output folder, reports per-step progress through ``ctx.report`` and
+returns its metrics by name. :func:`execute_trial` runs one and writes its outputs to
+``<trials_dir>/<number>/`` through a temporary folder and a rename, so a retried or killed trial
+never leaves a half-written folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import importlib
+import importlib.util
+import json
+import logging
+import math
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ablate import __version__
+from ablate.data import PreparedData, load_arrays, replace_dir
+from ablate.errors import ConfigError, TrialError, TrialTimeoutError
+
+TrialFunction = Callable[[dict[str, Any], "TrialContext"], dict[str, float]]
+RESULT = "result.json"
+ERROR = "error.txt"
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """Everything a worker needs to run one trial; small and picklable (paths, not arrays)."""
+
+    study: str
+    number: int
+    params: dict[str, Any]
+    seed: int
+    entrypoint: str
+    code_version: str
+    data: PreparedData
+    trials_dir: str
+    timeout_s: float | None = None
+    device: str = "auto"
+    provenance: dict[str, Any] = field(default_factory=dict)  # recorded, not part of the key
+
+    @property
+    def cache_key(self) -> str:
+        """Content address of the result: what was run, on what data, with which code."""
+        return hash_json(
+            {
+                "params": self.params,
+                "seed": self.seed,
+                "data_hash": self.data.data_hash,
+                "entrypoint": self.entrypoint,
+                "code_version": self.code_version,
+            }
+        )
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.trials_dir) / str(self.number)
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """What a finished trial returns to the search (and what ``result.json`` holds)."""
+
+    number: int
+    metrics: dict[str, float]
+    duration_s: float
+    worker: str
+    cached: bool
+    cache_key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrialResult:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+class TrialContext:
+    """What a trial function gets besides its parameters.
+
+    Attributes:
+        seed: the trial's seed; seed every random generator from it.
+        out_dir: a folder owned by this trial; anything written there is kept with the trial.
+        number: the trial's number in its study.
+        task: ``classification`` or ``regression``; ``n_classes`` is 0 for regression.
+        log: a logger whose records go to the trial's ``trial.log``.
+    """
+
+    def __init__(self, spec: TrialSpec, out_dir: Path, deadline: float | None) -> None:
+        self.seed = spec.seed
+        self.number = spec.number
+        self.out_dir = out_dir
+        self.task = spec.data.task
+        self.n_classes = spec.data.n_classes
+        self.n_features = spec.data.n_features
+        self.log = logging.getLogger(f"ablate.trial.{spec.study}.{spec.number}")
+        self.history: list[dict[str, float]] = []
+        self._spec = spec
+        self._deadline = deadline
+        self._device: str | None = None
+
+    @property
+    def device(self) -> str:
+        """``cuda`` when the trial may use this worker's GPU, else ``cpu``."""
+        if self._device is None:
+            self._device = resolve_device(self._spec.device)
+        return self._device
+
+    def load_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(X_train, y_train, X_val, y_val)``: standardized float32 features and targets.
+
+        Copies: a trial may modify them freely without touching another trial's data.
+        """
+        d = self._spec.data
+        X_tr, y_tr = load_arrays(d.path, d.data_hash, "train")
+        X_va, y_va = load_arrays(d.path, d.data_hash, "val")
+        return X_tr.copy(), y_tr.copy(), X_va.copy(), y_va.copy()
+
+    def report(self, step: int, metrics: dict[str, float]) -> None:
+        """Record progress at ``step`` (an epoch, say); raises when the trial is out of time."""
+        row = {"step": int(step), **{k: float(v) for k, v in metrics.items()}}
+        self.history.append(row)
+        with (self.out_dir / "history.jsonl").open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise TrialTimeoutError(
+                f"trial {self.number}: timeout: ran past execution.trial_timeout_s={self._spec.timeout_s:g}"
+            )
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_entrypoint(entrypoint: str) -> TrialFunction:
+    """Import ``module:function``; raises ImportError/AttributeError as Python does."""
+    module_name, _, func_name = entrypoint.partition(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    if not callable(func):
+        raise TypeError(f"{entrypoint} is not callable")
+    return func
+
+
+def check_entrypoint(entrypoint: str, params_file: str) -> None:
+    """At the edge: the trial function must import here (and so, on a local worker)."""
+    try:
+        load_entrypoint(entrypoint)
+    except Exception as err:  # whatever import raises, the user's fix is the same
+        raise ConfigError(
+            params_file, "trial.entrypoint", f"must name an importable module:function, but {entrypoint!r} gave "
+            f"{type(err).__name__}: {err}"
+        ) from None
+
+
+def code_version(entrypoint: str) -> str:
+    """Version of the trial code: the entrypoint module's source bytes and ablate's version."""
+    module_name = entrypoint.partition(":")[0]
+    spec = importlib.util.find_spec(module_name)
+    origin = spec.origin if spec else None
+    source = Path(origin).read_bytes() if origin and os.path.isfile(origin) else module_name.encode()
+    return hashlib.sha256(source + __version__.encode()).hexdigest()[:16]
+
+
+def hash_json(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Running one trial
+
+
+def execute_trial(spec: TrialSpec) -> TrialResult:
+    """Run the trial function and publish its outputs at ``spec.out_dir`` atomically."""
+    trials_dir = Path(spec.trials_dir)
+    trials_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{spec.number}.tmp-", dir=trials_dir))
+    try:
+        start = time.monotonic()
+        deadline = start + spec.timeout_s if spec.timeout_s else None
+        ctx = TrialContext(spec, tmp, deadline)
+        (tmp / "params.json").write_text(json.dumps(spec.params, indent=2, sort_keys=True) + "\n")
+        with _trial_log(tmp / "trial.log", ctx.log), _interrupt_after(deadline, spec):
+            ctx.log.info("trial %d of study %s: params %s, seed %d", spec.number, spec.study, spec.params, spec.seed)
+            metrics = load_entrypoint(spec.entrypoint)(dict(spec.params), ctx)
+            metrics = check_metrics(metrics, spec)
+            ctx.log.info("metrics %s", metrics)
+        result = TrialResult(
+            number=spec.number,
+            metrics=metrics,
+            duration_s=round(time.monotonic() - start, 4),
+            worker=worker_name(),
+            cached=False,
+            cache_key=spec.cache_key,
+            params=spec.params,
+            provenance={**spec.provenance, "data_hash": spec.data.data_hash, "code_version": spec.code_version,
+                        "seed": spec.seed, "device": ctx.device},
+        )
+        (tmp / RESULT).write_text(result.to_json())
+        replace_dir(tmp, spec.out_dir)
+        return result
+    except Exception:
+        # Publish the failed attempt too (params, log, traceback): a FAIL trial keeps its evidence,
+        # and a successful retry replaces it whole.
+        (tmp / ERROR).write_text(traceback.format_exc())
+        replace_dir(tmp, spec.out_dir)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_metrics(metrics: Any, spec: TrialSpec) -> dict[str, float]:
+    if not isinstance(metrics, dict) or not metrics:
+        raise TrialError(
+            f"trial {spec.number}: {spec.entrypoint} must return a non-empty dict of metrics, but got {metrics!r}"[:300]
+        )
+    out = {}
+    for name, value in metrics.items():
+        try:
+            out[str(name)] = float(value)
+        except (TypeError, ValueError):
+            raise TrialError(f"trial {spec.number}: metric {name!r} must be a number, but got {value!r}") from None
+        if math.isnan(out[str(name)]):
+            raise TrialError(f"trial {spec.number}: metric {name!r} must not be NaN (the model diverged?)")
+    return out
+
+
+@contextlib.contextmanager
+def _trial_log(path: Path, logger: logging.Logger):
+    """Send the trial's log records, and what it prints, to its own ``trial.log``."""
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        with contextlib.redirect_stdout(handler.stream), contextlib.redirect_stderr(handler.stream):
+            yield
+    except BaseException:
+        logger.exception("trial failed")
+        raise
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+@contextlib.contextmanager
+def _interrupt_after(deadline: float | None, spec: TrialSpec):
+    """Raise TrialTimeoutError in this thread once ``deadline`` passes.
+
+    ``ctx.report`` checks the deadline at every step; this also stops a trial that never
+    reports. The exception is delivered between Python bytecodes (a long C call finishes first),
+    the same mechanism Prefect's own task timeouts use in worker threads.
+    """
+    if deadline is None:
+        yield
+        return
+    thread_id = threading.get_ident()
+    lock = threading.Lock()
+    state = {"active": True}
+
+    def fire() -> None:
+        with lock:
+            if state["active"]:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(thread_id), ctypes.py_object(TrialTimeoutError)
+                )
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except TrialTimeoutError:
+        raise TrialTimeoutError(
+            f"trial {spec.number}: timeout: ran past execution.trial_timeout_s={spec.timeout_s:g}"
+        ) from None
+    finally:
+        with lock:
+            state["active"] = False
+        timer.cancel()
+
+
+def read_result(trial_dir: Path) -> TrialResult | None:
+    try:
+        return TrialResult.from_dict(json.loads((trial_dir / RESULT).read_text()))
+    except (FileNotFoundError, json.JSONDecodeError, TypeError):
+        return None
+
+
+def python_version() -> str:
+    return sys.version.split()[0]

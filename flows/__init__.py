@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only. The work is in :mod:`ablate`, wrapped by :mod:`tasks`."""

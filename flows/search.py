@@ -1,0 +1,80 @@
+"""search_flow: an asynchronous ask/tell loop over trial task runs on a Dask cluster.
+
+No batch barrier: whenever one trial finishes it is told to Optuna and the next is asked and
+submitted, keeping ``workers * (1 + queue_ahead)`` trials in flight so a free worker never waits.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture, as_completed
+from prefect_dask import DaskTaskRunner
+
+from ablate.cluster import ClusterPlan
+from ablate.config import Params
+from ablate.data import PreparedData
+from ablate.errors import TrialTimeoutError
+from ablate.progress import Progress
+from ablate.search import StudySession
+from ablate.trial import TrialResult, TrialSpec, code_version
+from tasks.trial import retry_delays, run_trial
+
+
+def task_runner_for(plan: ClusterPlan) -> DaskTaskRunner:
+    if plan.kind == "address":
+        return DaskTaskRunner(address=plan.address)
+    return DaskTaskRunner(cluster_class=plan.cluster_class, cluster_kwargs=plan.cluster_kwargs)
+
+
+@flow(name="search")
+def search_flow(params: Params, prepared: PreparedData, workers: int, provenance: dict[str, Any]) -> dict[str, Any]:
+    logger = get_run_logger()
+    session = StudySession(params, prepared, code_version(params.trial.entrypoint), provenance)
+    rec = session.recover()
+    if rec.recovered or rec.requeued:
+        logger.warning("resuming: %d trial(s) recovered from their results, %d re-queued", rec.recovered, rec.requeued)
+    ex = params.execution
+    trial_task = run_trial.with_options(retries=ex.retries, retry_delay_seconds=retry_delays(ex.retry_delay_s, ex.retries))
+    progress = Progress(session.remaining(), params.study.metric, params.study.direction, workers)
+    counts = {"executed": 0, "cached": 0, "recovered": rec.recovered, "requeued": rec.requeued}
+    capacity = workers * (1 + ex.queue_ahead)
+    pending: dict[PrefectFuture, TrialSpec] = {}
+    start = time.monotonic()
+    while True:
+        while len(pending) < capacity and session.can_ask():
+            spec = session.ask()
+            pending[trial_task.submit(spec, str(params.cache_dir))] = spec
+        if not pending:
+            break
+        future = next(as_completed(list(pending)))
+        spec = pending.pop(future)
+        session.in_flight -= 1
+        line = _tell(session, spec, future, counts, progress, len(pending))
+        print(line, flush=True)
+    counts["search_wall_s"] = round(time.monotonic() - start, 3)
+    return counts
+
+
+def _tell(session: StudySession, spec: TrialSpec, future: PrefectFuture, counts: dict, progress: Progress,
+          running: int) -> str:
+    """Record one finished trial future in the study and return its progress line."""
+    try:
+        outcome = future.result(raise_on_failure=False)
+    except Exception as err:  # the worker died under it (KilledWorker) or the cluster went away
+        outcome = err
+    if isinstance(outcome, TrialResult):
+        counts["cached" if outcome.cached else "executed"] += 1
+        error = session.tell_result(spec.number, outcome)
+        if error is None:
+            value = outcome.metrics[session.params.study.metric]
+            return progress.finished(spec.number, "COMPLETE", value, outcome.duration_s, running,
+                                     "cached" if outcome.cached else "")
+        return progress.finished(spec.number, "FAIL", None, outcome.duration_s, running, error)
+    counts["executed"] += 1
+    reason = "timeout" if isinstance(outcome, TrialTimeoutError) else "error"
+    message = f"{type(outcome).__name__}: {outcome}".strip()
+    session.tell_failure(spec.number, message, reason)
+    return progress.finished(spec.number, "FAIL", None, None, running, message.splitlines()[0][:160])

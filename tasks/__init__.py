@@ -1,0 +1,1 @@
+"""Thin Prefect ``@task`` wrappers around :mod:`ablate`; retries and cache policy live here."""

@@ -1,0 +1,30 @@
+"""analyze: render the study's report as files and as Prefect artifacts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from ablate.analyze import build_report_input
+from ablate.config import Params
+from ablate.report import write_report
+
+
+@task(name="analyze", cache_policy=NO_CACHE, persist_result=False)
+def analyze(params: Params, run: dict) -> dict:
+    """Write the report; return the run summary it shows and the paths of its files."""
+    inp = build_report_input(params, run)
+    paths = write_report(params.report_dir, inp)
+    key = re.sub(r"[^a-z0-9-]+", "-", params.study.name.lower()).strip("-") or "study"
+    create_markdown_artifact(
+        markdown=Path(paths["markdown"]).read_text(), key=f"{key}-report",
+        description=f"ablate report of study {params.study.name}",
+    )
+    table = inp.trials.astype(object).where(inp.trials.notna(), None).to_dict(orient="records")
+    create_table_artifact(table=table, key=f"{key}-trials", description=f"trials of study {params.study.name}")
+    get_run_logger().info("report written to %s", paths["html"])
+    return {"run": inp.run, "paths": {kind: str(p) for kind, p in paths.items()}}

@@ -1,0 +1,92 @@
+"""The real study flow: real Prefect server, real Dask LocalCluster, real Optuna storage, torch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ablate.config import load_params
+from ablate.errors import NoTrialCompletedError
+from ablate.search import load_study
+from flows.pipeline import study_flow
+from tests.flows.helpers import deep_update, quick_study, write_params
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
+
+
+def run_json(params_path: Path, name: str) -> dict:
+    return json.loads((params_path.parent / "reports" / name / "run.json").read_text())
+
+
+def test_mlp_study_end_to_end_then_rerun_and_reuse(tmp_path: Path) -> None:
+    changes = {"trial": {"options": {"epochs": 3}}, "search": {"sampler": "random", "n_trials": 4}}
+    path = write_params(tmp_path, "mlp", changes)
+    summary = study_flow(load_params(path))
+
+    assert (summary["complete"], summary["executed"], summary["cached"]) == (4, 4, 0)
+    report = tmp_path / "reports" / "mlp"
+    trials = pd.read_csv(report / "trials.csv")
+    assert list(trials["number"]) == [0, 1, 2, 3]
+    assert set(trials["state"]) == {"COMPLETE"}
+    assert trials["val_accuracy"].between(0.0, 1.0).all()
+    assert trials["val_accuracy"].max() > 0.8  # 3 epochs on digits: the best is far above chance (0.1)
+    assert {"hidden_units", "lr", "duration_s", "worker", "error"} <= set(trials.columns)
+    for name in ("report.md", "index.html", "history.png", "params.png", "run.json"):
+        assert (report / name).stat().st_size > 0
+    for n in range(4):
+        trial_dir = tmp_path / "data" / "studies" / "mlp" / "trials" / str(n)
+        assert {"model.pt", "params.json", "result.json", "trial.log", "history.jsonl"} <= {
+            p.name for p in trial_dir.iterdir()
+        }
+
+    again = study_flow(load_params(path))  # a finished study: nothing to run
+    assert (again["executed"], again["cached"], again["complete"]) == (0, 0, 4)
+
+    other = write_params(tmp_path, "mlp-copy", changes)  # same seed and sampler: same configurations
+    reused = study_flow(load_params(other))
+    assert (reused["executed"], reused["cached"], reused["complete"]) == (0, 4, 4)
+    copy = pd.read_csv(tmp_path / "reports" / "mlp-copy" / "trials.csv")
+    assert copy["val_accuracy"].tolist() == trials["val_accuracy"].tolist()
+    assert (tmp_path / "data" / "studies" / "mlp-copy" / "trials" / "2" / "model.pt").exists()
+
+
+def test_flaky_trials_complete_by_retry(tmp_path: Path) -> None:
+    changes = deep_update(quick_study(), {"trial": {"entrypoint": "tests.flows.trial_fns:flaky"},
+                                          "execution": {"retries": 1}})
+    summary = study_flow(load_params(write_params(tmp_path, "flaky", changes)))
+    assert (summary["complete"], summary["failed"], summary["executed"]) == (4, 0, 4)
+    trials_dir = tmp_path / "data" / "studies" / "flaky" / "trials"
+    assert len(list(trials_dir.glob(".flaky-*"))) == 4  # each configuration did fail once
+    assert not list(trials_dir.glob("*/error.txt"))  # the retry's outputs replaced the failure's
+
+
+def test_failing_trials_are_recorded_and_the_flow_fails(tmp_path: Path) -> None:
+    changes = deep_update(quick_study(), {"trial": {"entrypoint": "tests.flows.trial_fns:always_fails"},
+                                          "execution": {"retries": 1}})
+    params = load_params(write_params(tmp_path, "broken", changes))
+    with pytest.raises(NoTrialCompletedError, match="no trial completed: 4 of 4 trials failed"):
+        study_flow(params)
+    trials = pd.read_csv(tmp_path / "reports" / "broken" / "trials.csv")
+    assert list(trials["state"]) == ["FAIL"] * 4
+    assert trials["error"].str.contains("always_fails: no configuration works").all()
+    assert (tmp_path / "data" / "studies" / "broken" / "trials" / "0" / "error.txt").exists()
+
+
+def test_a_trial_past_its_timeout_fails_with_reason_timeout(tmp_path: Path) -> None:
+    changes = deep_update(quick_study(n_trials=3), {
+        "trial": {"entrypoint": "tests.flows.trial_fns:too_slow"},
+        "search": {"n_trials": 2},
+        "execution": {"trial_timeout_s": 1.5, "retries": 2, "retry_delay_s": 5.0},
+    })
+    params = load_params(write_params(tmp_path, "slow", changes))
+    with pytest.raises(NoTrialCompletedError):
+        study_flow(params)
+    study = load_study(params)
+    assert [t.user_attrs["reason"] for t in study.trials] == ["timeout", "timeout"]
+    assert all("timeout" in t.user_attrs["error"] for t in study.trials)
+    # A timeout is not retried (retries=2 would have started each trial three times).
+    starts = (tmp_path / "data" / "studies" / "slow" / "starts.log").read_text().split()
+    assert sorted(starts) == ["0", "1"]
