@@ -360,6 +360,7 @@ def _desc(value: Any) -> str:
 class _Reader:
     def __init__(self, source: str, prefix: str, raw: Mapping[str, Any]) -> None:
         self.source, self.prefix, self.raw = source, prefix, dict(raw)
+        self.known: list[str] = []  # keys asked for so far, to list them when one is unknown
 
     def key(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name
@@ -368,12 +369,13 @@ class _Reader:
         return ConfigError(self.source, self.key(name), f"{rule}, but got {_desc(got)}")
 
     def get(self, name: str, default: Any) -> Any:
+        self.known.append(name)
         return self.raw.pop(name, default)
 
     def section(self, name: str, required: bool = False) -> _Reader:
         if required and name not in self.raw:
             raise ConfigError(self.source, self.key(name), "is required, but it is missing")
-        value = self.raw.pop(name, None)
+        value = self.get(name, None)
         if value is None:
             value = {}
         if not isinstance(value, dict):
@@ -391,7 +393,11 @@ class _Reader:
     def done(self) -> None:
         if self.raw:
             name = next(iter(self.raw))
-            raise ConfigError(self.source, self.key(name), "is not a known key (check its spelling and section)")
+            known = ", ".join(dict.fromkeys(self.known))
+            where = f"of {self.prefix}" if self.prefix else "at the top level"
+            raise ConfigError(
+                self.source, self.key(name), f"must be a known key {where} ({known}), but got {name!r}"
+            )
 
     def str(self, name: str, default: str | None, check: Any, rule: str, allow_none: bool = False) -> Any:
         value = self.get(name, default)

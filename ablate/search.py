@@ -10,6 +10,7 @@ one study from interleaving.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import math
 import os
@@ -44,6 +45,18 @@ def make_sampler(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler
     return optuna.samplers.TPESampler(
         seed=seed, n_startup_trials=startup, multivariate=True, constant_liar=True
     )
+
+
+def sampler_seed(seed: int, n_existing: int) -> int:
+    """The sampler's seed for a run that starts with ``n_existing`` trials in the study.
+
+    A resumed run must not restart the seeded sampler's random stream: it would ask the very
+    configurations the first run already asked. Mixing in the trial count keeps runs
+    reproducible and the streams apart.
+    """
+    if n_existing == 0:
+        return seed
+    return int(hashlib.sha256(f"{seed}:{n_existing}".encode()).hexdigest()[:8], 16)
 
 
 def open_storage(study_dir: Path) -> JournalStorage:
@@ -105,9 +118,9 @@ class StudySession:
             storage=storage,
             study_name=params.study.name,
             direction=params.study.direction,
-            sampler=make_sampler(params.search, params.study.seed),
             load_if_exists=True,
         )
+        self.study.sampler = make_sampler(params.search, sampler_seed(params.study.seed, len(self.study.trials)))
         if self.study.direction.name.lower() != params.study.direction:
             raise ConfigError(
                 params.source, "study.direction",

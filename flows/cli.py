@@ -49,7 +49,10 @@ def cmd_run(params: Params, args: argparse.Namespace) -> int:
     from flows.server import ensure_api, ui_url
 
     api = ensure_api()
-    _quiet_prefect()
+    _quiet_prefect(args.verbose)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     from flows.pipeline import study_flow
 
     state = study_flow(params, return_state=True)
@@ -72,11 +75,13 @@ def cmd_run(params: Params, args: argparse.Namespace) -> int:
     return 0
 
 
-def _quiet_prefect() -> None:
-    # The terminal shows ablate's progress lines; Prefect's per-task INFO lines stay in the UI.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+def _quiet_prefect(verbose: bool) -> None:
+    """The terminal shows ablate's progress lines; Prefect's run logs (and the tracebacks of
+    failed trials) go to the Prefect API and UI, and each trial's own log to its folder."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
 
 
 def _fail(message: str, code: int) -> int:
@@ -91,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("params", help="the study's params file, e.g. params/digits.yaml")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a key of the params file, e.g. --set search.n_trials=12")
+    run.add_argument("-v", "--verbose", action="store_true", help="also print Prefect's and Dask's logs")
     run.set_defaults(func=cmd_run)
     return p
 

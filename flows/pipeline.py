@@ -28,12 +28,14 @@ def study_flow(params: Params) -> dict[str, Any]:
         run: dict[str, Any] = {"executed": 0, "cached": 0, "recovered": 0, "requeued": 0, "provenance": provenance}
         if needs_trials(params):
             plan = plan_cluster(params.execution, str(params.study_dir.parent.parent / ".dask"))
-            logger.info("search on a %s", plan.describe())
+            print(f"search: study {params.study.name}, {params.search.n_trials} trials ({params.search.sampler}) "
+                  f"on a {plan.describe()}", flush=True)
             run.update(
                 search_flow.with_options(task_runner=task_runner_for(plan))(params, prepared, plan.workers, provenance)
             )
         else:
-            logger.info("search: the study already has its %d trials; nothing to run", params.search.n_trials)
+            print(f"search: study {params.study.name} already has its {params.search.n_trials} trials; "
+                  "nothing to run", flush=True)
         run["wall_s"] = round(time.monotonic() - start, 3)
         report = analyze(params, run)
     summary = {**report["run"], "report": report["paths"]}

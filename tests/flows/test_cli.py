@@ -1,0 +1,124 @@
+"""The `ablate` command as a user meets it: bad input, failing studies, a kill and a resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from ablate.config import load_params
+from ablate.search import load_study
+from flows.cli import main
+from tests.flows.helpers import DEFAULT_PARAMS, REPO, deep_update, quick_study, write_params
+
+BAD_INPUTS = [
+    # (name, how to break params/digits.yaml, the key the one-line error must name)
+    ("yaml", "study: [unclosed\n", "line"),
+    ("unknown-key", {"study": {"nmae": "x"}}, "study.nmae"),
+    ("wrong-type", {"search": {"n_trials": "ten"}}, "search.n_trials"),
+    ("sampler", {"search": {"sampler": "cmaes"}}, "search.sampler"),
+    ("low-high", {"search": {"space": {"lr": {"type": "float", "low": 0.1, "high": 0.01}}}}, "search.space.lr.low"),
+    ("log-low", {"search": {"space": {"weight_decay": {"type": "float", "low": 0.0, "high": 0.1, "log": True}}}},
+     "search.space.weight_decay.low"),
+    ("n-trials", {"search": {"n_trials": 0}}, "search.n_trials"),
+    ("missing-file", {"data": {"source": "missing.csv"}}, "data.source"),
+    ("unknown-source", {"data": {"source": "sklearn:mnist"}}, "data.source"),
+    ("target", {"data": {"source": "table.csv", "target": "label"}}, "data.target"),
+    ("entrypoint", {"trial": {"entrypoint": "nosuchmodule:train"}}, "trial.entrypoint"),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "key"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, change, key: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "table.csv").write_text("a,b,y\n1,2,0\n3,4,1\n")
+    path = tmp_path / "study.yaml"
+    if isinstance(change, str):
+        path.write_text(change)
+    else:
+        raw = deep_update(yaml.safe_load(DEFAULT_PARAMS.read_text()), change)
+        path.write_text(yaml.safe_dump(raw))
+
+    code = main(["run", str(path)])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("ablate: error: ") and "Traceback" not in err
+    assert str(path) in err and key in err and "but" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["study.yaml", "table.csv"]
+
+
+def test_bad_override_names_the_set_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(DEFAULT_PARAMS), "--set", "search.n_trials=-3"]) == 2
+    err = capsys.readouterr().err
+    assert "--set search.n_trials=-3" in err and "must be an integer >= 1, but got -3" in err
+
+
+def cli(*args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "run", *args], cwd=REPO, env=os.environ.copy(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+def test_command_exits_non_zero_when_no_trial_completes(tmp_path: Path) -> None:
+    changes = deep_update(quick_study(n_trials=3), {"trial": {"entrypoint": "tests.flows.trial_fns:always_fails"}})
+    proc = cli(str(write_params(tmp_path, "broken", changes)))
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("ablate: error: no trial completed: 3 of 3 trials failed"), out
+    assert "Traceback" not in out
+    trials = pd.read_csv(tmp_path / "reports" / "broken" / "trials.csv")
+    assert trials["error"].str.contains("always_fails").all() and len(trials) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+def test_sigkill_then_resume_finishes_exactly_n_trials_none_twice(tmp_path: Path) -> None:
+    changes = deep_update(quick_study(n_trials=12), {"trial": {"options": {"sleep": 1.0}}})
+    path = write_params(tmp_path, "resume", changes)
+    study_dir = tmp_path / "data" / "studies" / "resume"
+
+    proc = cli(str(path))
+    finished = 0
+    for line in proc.stdout:
+        finished += line.startswith("[")
+        if finished == 5:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=30)
+    assert finished == 5
+
+    # The killed run's workers exit with it: no trial finishes behind the next run's back.
+    time.sleep(2.0)
+    published = sorted(study_dir.glob("trials/*/result.json"))
+    time.sleep(3.0)
+    assert sorted(study_dir.glob("trials/*/result.json")) == published
+    complete_before = sum(t.state.name == "COMPLETE" for t in load_study(load_params(path)).trials)
+    assert complete_before >= 5
+
+    proc = cli(str(path))
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+
+    trials = pd.read_csv(tmp_path / "reports" / "resume" / "trials.csv")
+    assert list(trials["number"]) == list(range(12)) and set(trials["state"]) == {"COMPLETE"}
+    run = json.loads((tmp_path / "reports" / "resume" / "run.json").read_text())
+    assert complete_before + run["executed"] + run["recovered"] == 12
+    assert run["cached"] == 0
+    executions = (study_dir / "executions.log").read_text().splitlines()
+    numbers = [line.split()[0] for line in executions]
+    assert sorted(numbers, key=int) == [str(n) for n in range(12)]  # each trial finished exactly once
