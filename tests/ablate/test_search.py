@@ -257,6 +257,25 @@ def test_published_running_trial_is_recovered_without_rerun(tmp_path: Path) -> N
     assert second.ask().number == spec.number + 1  # not asked again
 
 
+def test_resumed_run_asks_new_configurations_reproducibly(tmp_path: Path) -> None:
+    def two_runs(root: Path) -> list[dict[str, Any]]:
+        params = make_params(root, n_trials=4, overrides=("search.sampler=random",))
+        first = StudySession(params, DATA, "v1")
+        asked = []
+        for _ in range(2):
+            spec = first.ask()
+            first.tell_result(spec.number, fake_result(spec))
+            asked.append(spec.params)
+        resumed = StudySession(params, DATA, "v1")  # a later `ablate run` of the same study
+        assert resumed.recover().requeued == 0
+        return asked + [s.params for s in run_loop(resumed)]
+
+    a = two_runs(tmp_path / "a")
+    assert len(a) == 4
+    assert a[2] not in a[:2] and a[3] not in a[:2]  # the seeded stream did not restart
+    assert two_runs(tmp_path / "b") == a  # and the whole sequence is still reproducible
+
+
 def test_result_for_other_params_is_not_recovered(tmp_path: Path) -> None:
     params = make_params(tmp_path, n_trials=2)
     first = StudySession(params, DATA, "v1")
