@@ -58,14 +58,20 @@ def plan_cluster(execution: ExecutionConfig, local_directory: str) -> ClusterPla
         n = min(gpus, execution.workers) if execution.workers else gpus
         devices = ",".join(str(i) for i in range(n))
         return ClusterPlan(
-            kind="cuda", cluster_class="dask_cuda.LocalCUDACluster", workers=n,
+            kind="cuda",
+            cluster_class="dask_cuda.LocalCUDACluster",
+            workers=n,
             cluster_kwargs={**common, "CUDA_VISIBLE_DEVICES": devices},
         )
     threads = max(1, (os.cpu_count() or 1) // execution.workers)
     return ClusterPlan(
-        kind="local", cluster_class="distributed.LocalCluster", workers=execution.workers,
+        kind="local",
+        cluster_class="distributed.LocalCluster",
+        workers=execution.workers,
         cluster_kwargs={
-            **common, "n_workers": execution.workers, "processes": True,
+            **common,
+            "n_workers": execution.workers,
+            "processes": True,
             "env": {"ABLATE_TORCH_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)},
         },
     )

@@ -184,7 +184,9 @@ def _set_dotted(source: str, raw: dict[str, Any], key: str, value: Any) -> None:
     node = raw
     parts = key.split(".")
     for i, part in enumerate(parts[:-1]):
-        nxt = node.setdefault(part, {})
+        nxt = node.get(part)
+        if nxt is None:  # a missing or empty (null) section
+            nxt = node[part] = {}
         if not isinstance(nxt, dict):
             at = ".".join(parts[: i + 1])
             raise ConfigError(f"{source} (--set {key}=...)", at, f"is not a section, but {_desc(nxt)}")
@@ -236,7 +238,9 @@ def _parse_data(r: _Reader) -> DataConfig:
 
 def _parse_trial(r: _Reader) -> TrialConfig:
     cfg = TrialConfig(
-        entrypoint=r.str("entrypoint", DEFAULT_ENTRYPOINT, check=_is_entrypoint, rule="module:function, e.g. mypkg.train:train"),
+        entrypoint=r.str(
+            "entrypoint", DEFAULT_ENTRYPOINT, check=_is_entrypoint, rule="module:function, e.g. mypkg.train:train"
+        ),
         options=dict(r.mapping("options")),
     )
     r.done()
@@ -308,7 +312,9 @@ def _parse_range(k: _Reader, name: str, kind: str) -> sp.Param:
 def _parse_execution(r: _Reader) -> ExecutionConfig:
     cfg = ExecutionConfig(
         workers=r.int("workers", 2, low=1),
-        address=r.str("address", None, check=bool, rule="a Dask scheduler address, e.g. tcp://127.0.0.1:8786", allow_none=True),
+        address=r.str(
+            "address", None, check=bool, rule="a Dask scheduler address, e.g. tcp://127.0.0.1:8786", allow_none=True
+        ),
         retries=r.int("retries", 2, low=0),
         retry_delay_s=r.float("retry_delay_s", 1.0, low=0.0),
         trial_timeout_s=r.float("trial_timeout_s", 600.0, low=0.0, open_interval=True, allow_none=True),
@@ -395,9 +401,7 @@ class _Reader:
             name = next(iter(self.raw))
             known = ", ".join(dict.fromkeys(self.known))
             where = f"of {self.prefix}" if self.prefix else "at the top level"
-            raise ConfigError(
-                self.source, self.key(name), f"must be a known key {where} ({known}), but got {name!r}"
-            )
+            raise ConfigError(self.source, self.key(name), f"must be a known key {where} ({known}), but got {name!r}")
 
     def str(self, name: str, default: str | None, check: Any, rule: str, allow_none: bool = False) -> Any:
         value = self.get(name, default)
@@ -413,7 +417,9 @@ class _Reader:
         value = self.get(name, default)
         if value not in choices:
             if value is None:
-                raise ConfigError(self.source, self.key(name), f"is required (one of {', '.join(choices)}), but it is missing")
+                raise ConfigError(
+                    self.source, self.key(name), f"is required (one of {', '.join(choices)}), but it is missing"
+                )
             raise self.error(name, f"must be one of {', '.join(choices)}", value)
         return value
 
@@ -424,7 +430,11 @@ class _Reader:
         return value
 
     def int(
-        self, name: str, default: int | None, low: int | None = None, open_interval: bool = False,
+        self,
+        name: str,
+        default: int | None,
+        low: int | None = None,
+        open_interval: bool = False,
         allow_none: bool = False,
     ) -> Any:
         value = self.get(name, default)
@@ -465,8 +475,6 @@ class _Reader:
         if high is not None and (value >= high if open_interval else value > high):
             raise self.error(name, rule, value)
         return value
-
-
 
 
 def _as_float(value: Any) -> float | None:

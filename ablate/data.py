@@ -140,9 +140,7 @@ def prepare_data(cfg: DataConfig, seed: int, out_dir: Path) -> tuple[PreparedDat
     return _from_manifest(out_dir, read_manifest(out_dir) or {}), True
 
 
-def split_and_scale(
-    X: pd.DataFrame, y: pd.Series, cfg: DataConfig, seed: int
-) -> tuple[dict[str, pd.DataFrame], dict]:
+def split_and_scale(X: pd.DataFrame, y: pd.Series, cfg: DataConfig, seed: int) -> tuple[dict[str, pd.DataFrame], dict]:
     """Split into train/val/test (stratified for classes) and standardize by train statistics."""
     from sklearn.model_selection import train_test_split
 
@@ -172,7 +170,8 @@ def infer_task(y: pd.Series, task: str) -> str:
     """``classification`` for labels (strings, booleans, few distinct integers), else ``regression``."""
     if task != "auto":
         return task
-    if y.dtype == object or isinstance(y.dtype, pd.CategoricalDtype) or y.dtype == bool:
+    # Strings, categories and booleans are labels (pandas 3 reads strings as the `str` dtype).
+    if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
         return "classification"
     if pd.api.types.is_integer_dtype(y) and y.nunique() <= MAX_AUTO_CLASSES:
         return "classification"

@@ -79,47 +79,76 @@ def _mark_unfinished(ax: Axes, trials: pd.DataFrame) -> None:
         if len(numbers) == 0:
             continue
         # x in data coordinates, y in axes coordinates: the strip stays put whatever the y range.
-        ax.plot(numbers, np.full(len(numbers), _BOTTOM_Y), linestyle="none", marker=marker,
-                color=color, markersize=7, transform=ax.get_xaxis_transform(), clip_on=False,
-                label=f"{label} ({len(numbers)})")
+        ax.plot(
+            numbers,
+            np.full(len(numbers), _BOTTOM_Y),
+            linestyle="none",
+            marker=marker,
+            color=color,
+            markersize=7,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+            label=f"{label} ({len(numbers)})",
+        )
         drawn = True
     if drawn:
         # Shade the strip so its markers do not read as objective values on the y scale.
-        ax.add_patch(Rectangle((0, 0), 1, 2 * _BOTTOM_Y, transform=ax.transAxes,
-                               color="0.92", zorder=0, linewidth=0))
+        ax.add_patch(Rectangle((0, 0), 1, 2 * _BOTTOM_Y, transform=ax.transAxes, color="0.92", zorder=0, linewidth=0))
 
 
 def _annotate_best(ax: Axes, x: float, y: float, number: int, text: str) -> None:
     """Star the best point and label it beside the star, on whichever side has room."""
-    ax.plot([x], [y], linestyle="none", marker="*", markersize=16, color=BEST_COLOR,
-            markeredgecolor="black", markeredgewidth=0.6, zorder=5, label=f"best (#{number})")
+    ax.plot(
+        [x],
+        [y],
+        linestyle="none",
+        marker="*",
+        markersize=16,
+        color=BEST_COLOR,
+        markeredgecolor="black",
+        markeredgewidth=0.6,
+        zorder=5,
+        label=f"best (#{number})",
+    )
     ax.get_xlim()  # settle autoscaling first, else transData may still hold stale limits
     frac_x = ax.transAxes.inverted().transform(ax.transData.transform((x, y)))[0]
     right = frac_x < 0.6
-    ax.annotate(text, (x, y), xytext=(11 if right else -11, 0), textcoords="offset points",
-                ha="left" if right else "right", va="center", fontsize=9, color=BEST_COLOR,
-                fontweight="bold", zorder=6,
-                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})
+    ax.annotate(
+        text,
+        (x, y),
+        xytext=(11 if right else -11, 0),
+        textcoords="offset points",
+        ha="left" if right else "right",
+        va="center",
+        fontsize=9,
+        color=BEST_COLOR,
+        fontweight="bold",
+        zorder=6,
+        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
+    )
 
 
 def _no_data(ax: Axes, message: str) -> None:
-    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center",
-            fontsize=13, color="0.4")
+    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=13, color="0.4")
     ax.set_yticks([])
 
 
-def _draw_progress(ax: Axes, trials: pd.DataFrame, metric: str, direction: str,
-                   best: pd.Series) -> None:
+def _draw_progress(ax: Axes, trials: pd.DataFrame, metric: str, direction: str, best: pd.Series) -> None:
     """Complete trials as dots, the best-so-far step line and the starred best trial."""
     done = _completed(trials, metric)
     x, y = done["number"].to_numpy(), done[metric].to_numpy()
-    ax.plot(x, y, linestyle="none", marker="o", color=POINT_COLOR, alpha=0.75,
-            label=f"complete ({len(x)})")
+    ax.plot(x, y, linestyle="none", marker="o", color=POINT_COLOR, alpha=0.75, label=f"complete ({len(x)})")
     running = np.maximum.accumulate(y) if direction == "maximize" else np.minimum.accumulate(y)
     # Extend the step to the last trial so the curve covers the whole run.
     last = max(x[-1], trials["number"].max())
-    ax.step(np.append(x, last), np.append(running, running[-1]), where="post",
-            color="0.25", linewidth=1.5, label="best so far")
+    ax.step(
+        np.append(x, last),
+        np.append(running, running[-1]),
+        where="post",
+        color="0.25",
+        linewidth=1.5,
+        label="best so far",
+    )
     # Leave room below the data so the failed/pruned strip never covers a point.
     ax.margins(x=0.03, y=0.15)
     number, value = int(best["number"]), float(best[metric])
@@ -155,8 +184,7 @@ def plot_history(trials: pd.DataFrame, metric: str, direction: str) -> Figure:
     handles, labels = ax.get_legend_handles_labels()
     if handles:
         # Below the axes rather than inside: it can never hide a point.
-        fig.legend(handles, labels, loc="outside lower center", ncols=len(handles),
-                   fontsize=9, frameon=False)
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=9, frameon=False)
     return fig
 
 
@@ -185,8 +213,16 @@ def _categorical(ax: Axes, x: pd.Series, y: pd.Series, best_x: object) -> float 
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(pos))
     ax.plot(pos + jitter, y.to_numpy(), linestyle="none", marker="o", color=POINT_COLOR, alpha=0.6)
     means = y.groupby(labels).mean().reindex(choices)
-    ax.plot(range(len(choices)), means.to_numpy(), linestyle="none", marker="_", markersize=28,
-            markeredgewidth=2.5, color="black", zorder=4)
+    ax.plot(
+        range(len(choices)),
+        means.to_numpy(),
+        linestyle="none",
+        marker="_",
+        markersize=28,
+        markeredgewidth=2.5,
+        color="black",
+        zorder=4,
+    )
     ax.set_xticks(range(len(choices)))
     long = max((len(c) for c in choices), default=0) > 8 or len(choices) > 5
     ax.set_xticklabels(choices, rotation=30 if long else 0, ha="right" if long else "center")
@@ -218,8 +254,7 @@ def _numeric_param(ax: Axes, p: ParamInfo, x: pd.Series, y: pd.Series) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=p.kind == "int"))
 
 
-def _param_axes(ax: Axes, p: ParamInfo, done: pd.DataFrame, metric: str,
-                best: pd.Series | None) -> None:
+def _param_axes(ax: Axes, p: ParamInfo, done: pd.DataFrame, metric: str, best: pd.Series | None) -> None:
     """One subplot: the objective against one parameter, best trial starred."""
     raw = done[p.name] if p.name in done.columns else pd.Series(dtype=object)
     has = raw.notna()
@@ -246,17 +281,37 @@ def _param_axes(ax: Axes, p: ParamInfo, done: pd.DataFrame, metric: str,
 def _legend_handles(params: tuple[ParamInfo, ...], best: pd.Series | None) -> list[Line2D]:
     handles = [Line2D([], [], linestyle="none", marker="o", color=POINT_COLOR, label="trial")]
     if best is not None:
-        handles.append(Line2D([], [], linestyle="none", marker="*", markersize=12,
-                              color=BEST_COLOR, markeredgecolor="black",
-                              label=f"best (#{best['number']})"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="*",
+                markersize=12,
+                color=BEST_COLOR,
+                markeredgecolor="black",
+                label=f"best (#{best['number']})",
+            )
+        )
     if any(p.kind == "categorical" for p in params):
-        handles.append(Line2D([], [], linestyle="none", marker="_", markersize=14,
-                              markeredgewidth=2.5, color="black", label="mean per choice"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="_",
+                markersize=14,
+                markeredgewidth=2.5,
+                color="black",
+                label="mean per choice",
+            )
+        )
     return handles
 
 
-def plot_param_effects(trials: pd.DataFrame, metric: str, params: tuple[ParamInfo, ...],
-                       direction: str | None = None) -> Figure:
+def plot_param_effects(
+    trials: pd.DataFrame, metric: str, params: tuple[ParamInfo, ...], direction: str | None = None
+) -> Figure:
     """Plot the objective against each searched parameter, one subplot each.
 
     Args:
@@ -276,7 +331,7 @@ def plot_param_effects(trials: pd.DataFrame, metric: str, params: tuple[ParamInf
     best = None if direction is None else best_trial(trials, metric, direction)
     # A shared y axis makes the size of each parameter's effect comparable at a glance.
     axes = list(fig.subplots(nrows, ncols, sharey=True, squeeze=False).flat)
-    for ax in axes[len(params):]:
+    for ax in axes[len(params) :]:
         ax.set_visible(False)
     if not params or done.empty:
         axes[0].set_visible(True)
@@ -287,6 +342,5 @@ def plot_param_effects(trials: pd.DataFrame, metric: str, params: tuple[ParamInf
         if i % ncols == 0:  # the y axis is shared: label it once per row
             axes[i].set_ylabel(metric, fontsize=11)
     fig.suptitle(f"{metric} vs parameters ({len(done)} complete trials)", fontsize=12)
-    fig.legend(handles=_legend_handles(params, best), loc="outside lower center",
-               ncols=3, fontsize=9, frameon=False)
+    fig.legend(handles=_legend_handles(params, best), loc="outside lower center", ncols=3, fontsize=9, frameon=False)
     return fig

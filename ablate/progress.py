@@ -19,8 +19,9 @@ class Progress:
     durations: list[float] = field(default_factory=list)
     start: float = field(default_factory=time.monotonic)
 
-    def finished(self, number: int, state: str, value: float | None, duration_s: float | None,
-                 running: int, note: str = "") -> str:
+    def finished(
+        self, number: int, state: str, value: float | None, duration_s: float | None, running: int, note: str = ""
+    ) -> str:
         """Account for one finished trial and return the line to print."""
         self.done += 1
         self.failed += state == "FAIL"

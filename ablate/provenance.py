@@ -28,9 +28,7 @@ def git_state(root: str | Path = ".") -> dict[str, object]:
 
 
 def _git(root: str | Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=10
-    )
+    out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True, timeout=10)
     return out.stdout.strip()
 
 

@@ -99,11 +99,14 @@ def _sorted_for_table(inp: ReportInput) -> pd.DataFrame:
     complete = (trials["state"] == "COMPLETE") & values.notna()
     group = np.where(complete, 0, trials["state"].map(_STATE_ORDER).fillna(2).to_numpy() + 1)
     score = values.where(complete, 0.0)
-    key = pd.DataFrame({
-        "group": group,
-        "score": -score if inp.direction == "maximize" else score,
-        "number": trials["number"],
-    }, index=trials.index)
+    key = pd.DataFrame(
+        {
+            "group": group,
+            "score": -score if inp.direction == "maximize" else score,
+            "number": trials["number"],
+        },
+        index=trials.index,
+    )
     return trials.loc[key.sort_values(["group", "score", "number"], kind="stable").index]
 
 
@@ -113,16 +116,20 @@ def _trials_table(inp: ReportInput) -> tuple[list[str], list[list[str]]]:
     cols = ["number", "state", *_metric_columns(inp)]
     cols += [p.name for p in inp.params if p.name in inp.trials.columns]
     cols += [c for c in ("duration_s", "worker", "error") if c in inp.trials.columns]
-    rows = [[_error_summary(t[c]) if c == "error" else _fmt(t[c], kinds.get(c)) for c in cols]
-            for _, t in _sorted_for_table(inp).iterrows()]
+    rows = [
+        [_error_summary(t[c]) if c == "error" else _fmt(t[c], kinds.get(c)) for c in cols]
+        for _, t in _sorted_for_table(inp).iterrows()
+    ]
     return cols, rows
 
 
 def _summary(inp: ReportInput) -> str:
     """One line of counts: states from the frame, cache and timing from the run summary."""
     states = inp.trials["state"].value_counts()
-    parts = [f"{len(inp.trials)} trials: {states.get('COMPLETE', 0)} complete, "
-             f"{states.get('PRUNED', 0)} pruned, {states.get('FAIL', 0)} failed"]
+    parts = [
+        f"{len(inp.trials)} trials: {states.get('COMPLETE', 0)} complete, "
+        f"{states.get('PRUNED', 0)} pruned, {states.get('FAIL', 0)} failed"
+    ]
     if "executed" in inp.run or "cached" in inp.run:
         parts.append(f"{inp.run.get('executed', 0)} executed, {inp.run.get('cached', 0)} cached")
     if isinstance(inp.run.get("wall_s"), (int, float)):
@@ -165,8 +172,7 @@ def _md_cell(text: str) -> str:
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
+    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
     return lines
 
@@ -182,8 +188,7 @@ def render_markdown(inp: ReportInput, images: list[str]) -> str:
         Markdown: title, counts, best trial with its parameters, figures, the trials table (best
         first, failed last), failed trials with their errors, and provenance if any.
     """
-    out = [f"# Study `{inp.study}`: {inp.metric} ({inp.direction})", "", _summary(inp), "",
-           "## Best trial", ""]
+    out = [f"# Study `{inp.study}`: {inp.metric} ({inp.direction})", "", _summary(inp), "", "## Best trial", ""]
     best = best_trial(inp.trials, inp.metric, inp.direction)
     if best is None:
         out += ["No trial completed, so there is no best trial.", ""]
@@ -224,8 +229,9 @@ code { background: #f3f4f6; padding: 0 .2rem; }
 """
 
 
-def _html_table(header: list[str], rows: list[list[str]], row_classes: list[str] | None = None,
-                numeric: set[str] | None = None) -> str:
+def _html_table(
+    header: list[str], rows: list[list[str]], row_classes: list[str] | None = None, numeric: set[str] | None = None
+) -> str:
     numeric = numeric or set()
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     td = ['<td class="num">' if h in numeric else "<td>" for h in header]
@@ -234,16 +240,16 @@ def _html_table(header: list[str], rows: list[list[str]], row_classes: list[str]
         cls = f' class="{html.escape(row_classes[i])}"' if row_classes else ""
         cells = "".join(f"{td[j]}{html.escape(c)}</td>" for j, c in enumerate(row))
         body.append(f"<tr{cls}>{cells}</tr>")
-    return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
 def _html_trials(inp: ReportInput, best: pd.Series | None) -> str:
     header, rows = _trials_table(inp)
     ordered = _sorted_for_table(inp)
     best_number = None if best is None else best["number"]
-    classes = [f"{s} best" if n == best_number else str(s)
-               for s, n in zip(ordered["state"], ordered["number"], strict=True)]
+    classes = [
+        f"{s} best" if n == best_number else str(s) for s, n in zip(ordered["state"], ordered["number"], strict=True)
+    ]
     kinds = {p.name: p.kind for p in inp.params}
     numeric = {"number", "duration_s", *_metric_columns(inp)}
     numeric |= {n for n, k in kinds.items() if k != "categorical"}
@@ -253,17 +259,18 @@ def _html_trials(inp: ReportInput, best: pd.Series | None) -> str:
 def _html_best(inp: ReportInput, best: pd.Series | None) -> list[str]:
     if best is None:
         return ["<p>No trial completed, so there is no best trial.</p>"]
-    out = [f"<p>Trial <strong>{html.escape(str(best['number']))}</strong>: "
-           f"{html.escape(inp.metric)} = <strong>{html.escape(_fmt(best[inp.metric]))}"
-           "</strong></p>"]
+    out = [
+        f"<p>Trial <strong>{html.escape(str(best['number']))}</strong>: "
+        f"{html.escape(inp.metric)} = <strong>{html.escape(_fmt(best[inp.metric]))}"
+        "</strong></p>"
+    ]
     if inp.params:
         out.append(_html_table(["parameter", "value"], _best_params(inp, best)))
     return out
 
 
 def _html_failures(inp: ReportInput) -> list[str]:
-    out = [f"<h3>{html.escape(heading)}</h3>\n<pre>{html.escape(tail)}</pre>"
-           for heading, tail in _failure_groups(inp)]
+    out = [f"<h3>{html.escape(heading)}</h3>\n<pre>{html.escape(tail)}</pre>" for heading, tail in _failure_groups(inp)]
     return ["<h2>Failed trials</h2>", *out] if out else []
 
 
@@ -281,17 +288,19 @@ def render_html(inp: ReportInput, images: list[str]) -> str:
     esc = html.escape
     best = best_trial(inp.trials, inp.metric, inp.direction)
     title = f"Study {inp.study}: {inp.metric} ({inp.direction})"
-    body = [f"<h1>{esc(title)}</h1>", f"<p>{esc(_summary(inp))}</p>", "<h2>Best trial</h2>",
-            *_html_best(inp, best)]
+    body = [f"<h1>{esc(title)}</h1>", f"<p>{esc(_summary(inp))}</p>", "<h2>Best trial</h2>", *_html_best(inp, best)]
     if images:
         body += ["<h2>Figures</h2>"]
         body += [f'<img src="{esc(i, quote=True)}" alt="{esc(Path(i).stem)}">' for i in images]
     body += ["<h2>Trials</h2>", _html_trials(inp, best), *_html_failures(inp)]
     if inp.provenance:
         body += ["<h2>Provenance</h2>", _html_table(["key", "value"], _provenance_rows(inp))]
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
 
 
 def _write_files(folder: Path, inp: ReportInput) -> dict[str, str]:

@@ -40,11 +40,17 @@ def make_sampler(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler
     if search.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if search.sampler == "grid":
-        return optuna.samplers.GridSampler(sp.grid_of(search.space), seed=seed)
+        return _AskTellGridSampler(sp.grid_of(search.space), seed=seed)
     startup = max(1, min(10, search.n_trials // 3))
-    return optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=startup, multivariate=True, constant_liar=True
-    )
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, multivariate=True, constant_liar=True)
+
+
+class _AskTellGridSampler(optuna.samplers.GridSampler):
+    """GridSampler calls ``study.stop()`` once the grid is exhausted, which raises outside
+    ``optimize()``; our loop stops by ``search.n_trials`` (at most the grid size) instead."""
+
+    def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
+        pass
 
 
 def sampler_seed(seed: int, n_existing: int) -> int:
@@ -123,7 +129,8 @@ class StudySession:
         self.study.sampler = make_sampler(params.search, sampler_seed(params.study.seed, len(self.study.trials)))
         if self.study.direction.name.lower() != params.study.direction:
             raise ConfigError(
-                params.source, "study.direction",
+                params.source,
+                "study.direction",
                 f"must stay {self.study.direction.name.lower()} for the existing study "
                 f"{params.study.name} (rename study.name to start anew), but got {params.study.direction}",
             )
@@ -195,10 +202,16 @@ class StudySession:
             )
             self.tell_failure(number, error, "metric")
             return error
-        self._set_attrs(number, {
-            "metrics": result.metrics, "duration_s": result.duration_s, "worker": result.worker,
-            "cached": result.cached, "cache_key": result.cache_key,
-        })
+        self._set_attrs(
+            number,
+            {
+                "metrics": result.metrics,
+                "duration_s": result.duration_s,
+                "worker": result.worker,
+                "cached": result.cached,
+                "cache_key": result.cache_key,
+            },
+        )
         self.study.tell(number, value)
         return None
 
@@ -237,12 +250,17 @@ def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
         metrics = t.user_attrs.get("metrics") or {}
         metric_names += [m for m in metrics if m not in metric_names]
         all_params = t.user_attrs.get("params") or t.params
-        rows.append({
-            "number": t.number, "state": t.state.name, **metrics,
-            **{n: all_params.get(n) for n in names},
-            "duration_s": t.user_attrs.get("duration_s"), "worker": t.user_attrs.get("worker") or "",
-            "error": t.user_attrs.get("error") or "",
-        })
+        rows.append(
+            {
+                "number": t.number,
+                "state": t.state.name,
+                **metrics,
+                **{n: all_params.get(n) for n in names},
+                "duration_s": t.user_attrs.get("duration_s"),
+                "worker": t.user_attrs.get("worker") or "",
+                "error": t.user_attrs.get("error") or "",
+            }
+        )
     columns = ["number", "state", *metric_names, *names, "duration_s", "worker", "error"]
     frame = pd.DataFrame(rows, columns=columns)
     for m in metric_names:
@@ -263,8 +281,12 @@ def best_of(study: optuna.Study | None, params: Params) -> dict[str, Any] | None
         return None
     pick = max if params.study.direction == "maximize" else min
     t = pick(complete, key=lambda t: t.value)
-    return {"number": t.number, "value": t.value, "metric": params.study.metric,
-            "params": t.user_attrs.get("params") or t.params}
+    return {
+        "number": t.number,
+        "value": t.value,
+        "metric": params.study.metric,
+        "params": t.user_attrs.get("params") or t.params,
+    }
 
 
 def dumps(obj: Any) -> str:

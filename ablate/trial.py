@@ -175,8 +175,9 @@ def check_entrypoint(entrypoint: str, params_file: str) -> None:
         load_entrypoint(entrypoint)
     except Exception as err:  # whatever import raises, the user's fix is the same
         raise ConfigError(
-            params_file, "trial.entrypoint", f"must name an importable module:function, but {entrypoint!r} gave "
-            f"{type(err).__name__}: {err}"
+            params_file,
+            "trial.entrypoint",
+            f"must name an importable module:function, but {entrypoint!r} gave {type(err).__name__}: {err}",
         ) from None
 
 
@@ -224,8 +225,13 @@ def execute_trial(spec: TrialSpec) -> TrialResult:
             cached=False,
             cache_key=spec.cache_key,
             params=spec.params,
-            provenance={**spec.provenance, "data_hash": spec.data.data_hash, "code_version": spec.code_version,
-                        "seed": spec.seed, "device": ctx.device},
+            provenance={
+                **spec.provenance,
+                "data_hash": spec.data.data_hash,
+                "code_version": spec.code_version,
+                "seed": spec.seed,
+                "device": ctx.device,
+            },
         )
         (tmp / RESULT).write_text(result.to_json())
         replace_dir(tmp, spec.out_dir)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from ablate.config import Params, load_params
 from ablate.data import check_source
@@ -94,8 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a study end to end: prepare, search, analyze")
     run.add_argument("params", help="the study's params file, e.g. params/digits.yaml")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a key of the params file, e.g. --set search.n_trials=12")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key of the params file, e.g. --set search.n_trials=12",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="also print Prefect's and Dask's logs")
     run.set_defaults(func=cmd_run)
     return p

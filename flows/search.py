@@ -37,7 +37,9 @@ def search_flow(params: Params, prepared: PreparedData, workers: int, provenance
     if rec.recovered or rec.requeued:
         logger.warning("resuming: %d trial(s) recovered from their results, %d re-queued", rec.recovered, rec.requeued)
     ex = params.execution
-    trial_task = run_trial.with_options(retries=ex.retries, retry_delay_seconds=retry_delays(ex.retry_delay_s, ex.retries))
+    trial_task = run_trial.with_options(
+        retries=ex.retries, retry_delay_seconds=retry_delays(ex.retry_delay_s, ex.retries)
+    )
     progress = Progress(session.remaining(), params.study.metric, params.study.direction, workers)
     counts = {"executed": 0, "cached": 0, "recovered": rec.recovered, "requeued": rec.requeued}
     capacity = workers * (1 + ex.queue_ahead)
@@ -58,8 +60,9 @@ def search_flow(params: Params, prepared: PreparedData, workers: int, provenance
     return counts
 
 
-def _tell(session: StudySession, spec: TrialSpec, future: PrefectFuture, counts: dict, progress: Progress,
-          running: int) -> str:
+def _tell(
+    session: StudySession, spec: TrialSpec, future: PrefectFuture, counts: dict, progress: Progress, running: int
+) -> str:
     """Record one finished trial future in the study and return its progress line."""
     try:
         outcome = future.result(raise_on_failure=False)
@@ -70,8 +73,9 @@ def _tell(session: StudySession, spec: TrialSpec, future: PrefectFuture, counts:
         error = session.tell_result(spec.number, outcome)
         if error is None:
             value = outcome.metrics[session.params.study.metric]
-            return progress.finished(spec.number, "COMPLETE", value, outcome.duration_s, running,
-                                     "cached" if outcome.cached else "")
+            return progress.finished(
+                spec.number, "COMPLETE", value, outcome.duration_s, running, "cached" if outcome.cached else ""
+            )
         return progress.finished(spec.number, "FAIL", None, outcome.duration_s, running, error)
     counts["executed"] += 1
     reason = "timeout" if isinstance(outcome, TrialTimeoutError) else "error"

@@ -21,7 +21,8 @@ def analyze(params: Params, run: dict) -> dict:
     paths = write_report(params.report_dir, inp)
     key = re.sub(r"[^a-z0-9-]+", "-", params.study.name.lower()).strip("-") or "study"
     create_markdown_artifact(
-        markdown=Path(paths["markdown"]).read_text(), key=f"{key}-report",
+        markdown=Path(paths["markdown"]).read_text(),
+        key=f"{key}-report",
         description=f"ablate report of study {params.study.name}",
     )
     table = inp.trials.astype(object).where(inp.trials.notna(), None).to_dict(orient="records")

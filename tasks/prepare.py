@@ -18,6 +18,11 @@ def prepare(data: DataConfig, seed: int, out_dir: str) -> PreparedData:
     verb = "prepared" if worked else "up to date:"
     get_run_logger().info(
         "%s %s -> %s (%s, shapes %s, hash %s)",
-        verb, data.source, out_dir, prepared.task, prepared.shapes, prepared.data_hash[:12],
+        verb,
+        data.source,
+        out_dir,
+        prepared.task,
+        prepared.shapes,
+        prepared.data_hash[:12],
     )
     return prepared

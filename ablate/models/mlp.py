@@ -106,12 +106,14 @@ def _train_epoch(model, opt, loss_fn, X, y, batch_size, gen, classify) -> float:
         loss = loss_fn(out if classify else out.squeeze(1), y[idx])
         loss.backward()
         opt.step()
-        total += float(loss) * len(idx)
+        total += loss.item() * len(idx)
     return total / len(X)
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loss_fn: nn.Module, X: torch.Tensor, y: torch.Tensor, classify: bool) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, loss_fn: nn.Module, X: torch.Tensor, y: torch.Tensor, classify: bool
+) -> dict[str, float]:
     model.eval()
     out = model(X)
     if classify:

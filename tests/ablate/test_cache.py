@@ -37,14 +37,23 @@ def entry(func: Any) -> str:
     return ep
 
 
-DATA = PreparedData(path="/nonexistent", data_hash="a" * 64, task="classification",
-                    n_features=2, n_classes=2, shapes={})
+DATA = PreparedData(
+    path="/nonexistent", data_hash="a" * 64, task="classification", n_features=2, n_classes=2, shapes={}
+)
 
 
 def make_spec(tmp_path: Path, number: int, x: float = 0.5, func: Any = counting_trial) -> TrialSpec:
-    return TrialSpec(study="unit", number=number, params={"x": x}, seed=0, entrypoint=entry(func),
-                     code_version="v1", data=DATA, trials_dir=str(tmp_path / "trials"),
-                     device="cpu")
+    return TrialSpec(
+        study="unit",
+        number=number,
+        params={"x": x},
+        seed=0,
+        entrypoint=entry(func),
+        code_version="v1",
+        data=DATA,
+        trials_dir=str(tmp_path / "trials"),
+        device="cpu",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +77,14 @@ def test_second_run_is_restored_from_the_cache(tmp_path: Path) -> None:
 
     out = tmp_path / "trials" / "5"
     assert sorted(p.name for p in out.iterdir()) == [
-        "cached_from.json", "history.jsonl", "model.bin", "params.json", RESULT, "sub", "trial.log"]
+        "cached_from.json",
+        "history.jsonl",
+        "model.bin",
+        "params.json",
+        RESULT,
+        "sub",
+        "trial.log",
+    ]
     assert (out / "model.bin").read_bytes() == bytes(range(256)) * 4
     assert (out / "sub" / "note.txt").read_text() == "written by trial 0"
     assert json.loads((out / "cached_from.json").read_text()) == {"cache_key": key, "number": 0}
@@ -142,9 +158,18 @@ def test_store_keeps_the_first_entry(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     for folder, number in ((a, 1), (b, 2)):
         folder.mkdir()
-        (folder / RESULT).write_text(json.dumps({
-            "number": number, "metrics": {"m": 1.0}, "duration_s": 0.1, "worker": "w",
-            "cached": False, "cache_key": "k" * 64}))
+        (folder / RESULT).write_text(
+            json.dumps(
+                {
+                    "number": number,
+                    "metrics": {"m": 1.0},
+                    "duration_s": 0.1,
+                    "worker": "w",
+                    "cached": False,
+                    "cache_key": "k" * 64,
+                }
+            )
+        )
     cache.store("k" * 64, a)
     cache.store("k" * 64, b)  # a no-op: the key is there
     assert cache.lookup("k" * 64).number == 1

@@ -26,8 +26,7 @@ def default_raw() -> dict[str, Any]:
     return yaml.safe_load(DEFAULT.read_text())
 
 
-def write_params(tmp_path: Path, raw: dict[str, Any] | None = None,
-                 text: str | None = None) -> Path:
+def write_params(tmp_path: Path, raw: dict[str, Any] | None = None, text: str | None = None) -> Path:
     path = tmp_path / "study.yaml"
     path.write_text(text if text is not None else yaml.safe_dump(raw, sort_keys=False))
     return path
@@ -55,16 +54,22 @@ def assert_names(err: ConfigError, path: Path, key: str) -> str:
 def test_default_params_file_loads() -> None:
     p = load_params(DEFAULT)
     assert p.source == str(DEFAULT)
-    assert (p.study.name, p.study.seed, p.study.metric, p.study.direction) == (
-        "digits", 0, "val_accuracy", "maximize")
+    assert (p.study.name, p.study.seed, p.study.metric, p.study.direction) == ("digits", 0, "val_accuracy", "maximize")
     assert p.data.source == "sklearn:digits" and p.data.target == "target"
     assert (p.data.test_size, p.data.val_size, p.data.task) == (0.2, 0.2, "auto")
     assert p.trial.entrypoint == "ablate.models.mlp:train"
     assert p.trial.options == {"epochs": 20}
     assert (p.search.sampler, p.search.n_trials) == ("tpe", 24)
     assert [k.name for k in p.search.space] == [
-        "hidden_layers", "hidden_units", "activation", "dropout", "batchnorm", "lr",
-        "weight_decay", "batch_size"]
+        "hidden_layers",
+        "hidden_units",
+        "activation",
+        "dropout",
+        "batchnorm",
+        "lr",
+        "weight_decay",
+        "batch_size",
+    ]
     knobs = {k.name: k for k in p.search.space}
     assert knobs["hidden_layers"] == IntParam("hidden_layers", 1, 3)
     assert knobs["hidden_units"] == IntParam("hidden_units", 32, 256, log=True)
@@ -73,8 +78,15 @@ def test_default_params_file_loads() -> None:
     assert knobs["lr"] == FloatParam("lr", 1e-4, 3e-2, log=True)
     assert knobs["batch_size"] == CategoricalParam("batch_size", (32, 64, 128))
     ex = p.execution
-    assert (ex.workers, ex.address, ex.retries, ex.retry_delay_s, ex.trial_timeout_s,
-            ex.queue_ahead, ex.device) == (2, None, 2, 1.0, 300.0, 1, "auto")
+    assert (ex.workers, ex.address, ex.retries, ex.retry_delay_s, ex.trial_timeout_s, ex.queue_ahead, ex.device) == (
+        2,
+        None,
+        2,
+        1.0,
+        300.0,
+        1,
+        "auto",
+    )
     assert (p.paths.data, p.paths.reports) == ("data", "reports")
     assert p.study_dir == Path("data/studies/digits")
     assert p.prepared_dir == Path("data/prepared/digits")
@@ -113,10 +125,14 @@ def test_int_written_as_whole_float_is_an_int(tmp_path: Path) -> None:
 
 
 def test_yaml_11_exponent_without_dot_is_a_float(tmp_path: Path) -> None:
-    text = DEFAULT.read_text().replace(
-        "lr: {type: float, low: 1.0e-4, high: 3.0e-2, log: true}",
-        "lr: {type: float, low: 1e-5, high: 1e-1, log: true}",
-    ).replace("test_size: 0.2", "test_size: 2e-1")
+    text = (
+        DEFAULT.read_text()
+        .replace(
+            "lr: {type: float, low: 1.0e-4, high: 3.0e-2, log: true}",
+            "lr: {type: float, low: 1e-5, high: 1e-1, log: true}",
+        )
+        .replace("test_size: 0.2", "test_size: 2e-1")
+    )
     # PyYAML (YAML 1.1) reads these as strings; the loader must still take them for numbers.
     raw = yaml.safe_load(text)
     assert raw["search"]["space"]["lr"]["low"] == "1e-5"
@@ -136,15 +152,18 @@ def test_yaml_11_exponent_without_dot_is_a_float(tmp_path: Path) -> None:
 
 
 def test_overrides_int_float_list_and_nested_key() -> None:
-    p = load_params(DEFAULT, [
-        "search.n_trials=5",
-        "data.test_size=0.3",
-        "search.space.activation=[relu, tanh]",
-        "search.space.lr.high=0.1",
-        "study.seed=7",
-        "trial.options.epochs=3",
-        "paths.data=/tmp/somewhere",
-    ])
+    p = load_params(
+        DEFAULT,
+        [
+            "search.n_trials=5",
+            "data.test_size=0.3",
+            "search.space.activation=[relu, tanh]",
+            "search.space.lr.high=0.1",
+            "study.seed=7",
+            "trial.options.epochs=3",
+            "paths.data=/tmp/somewhere",
+        ],
+    )
     assert p.search.n_trials == 5 and type(p.search.n_trials) is int
     assert p.data.test_size == 0.3
     knobs = {k.name: k for k in p.search.space}
@@ -179,8 +198,7 @@ def test_override_does_not_touch_the_file(tmp_path: Path) -> None:
 def test_override_breaking_a_rule_names_the_override() -> None:
     err = config_error(DEFAULT, ["search.n_trials=0"])
     assert str(err) == (
-        f"{DEFAULT} (--set search.n_trials=0): "
-        "search.n_trials: must be an integer >= 1, but got 0 (int)"
+        f"{DEFAULT} (--set search.n_trials=0): search.n_trials: must be an integer >= 1, but got 0 (int)"
     )
     assert err.key == "search.n_trials"
 
@@ -253,67 +271,97 @@ def _grid(space: dict[str, Any], n_trials: int):
 
 BAD = [
     ("unknown-top-level-key", _set("extras", 1), "extras", "known key at the top level"),
-    ("unknown-section-key", _set("execution.wrokers", 3), "execution.wrokers",
-     "known key of execution"),
-    ("unknown-knob-key", _set("search.space.lr.lo", 1e-4), "search.space.lr.lo",
-     "known key of search.space.lr"),
-    ("knob-key-misspelt", _set("search.space.lr", {"type": "float", "lo": 1e-4, "high": 0.1}),
-     "search.space.lr.low", "is required"),
-    ("n_trials-string", _set("search.n_trials", "ten"), "search.n_trials",
-     "must be an integer >= 1, but got 'ten' (str)"),
-    ("workers-fraction", _set("execution.workers", 1.5), "execution.workers",
-     "must be an integer >= 1, but got 1.5 (float)"),
+    ("unknown-section-key", _set("execution.wrokers", 3), "execution.wrokers", "known key of execution"),
+    ("unknown-knob-key", _set("search.space.lr.lo", 1e-4), "search.space.lr.lo", "known key of search.space.lr"),
+    (
+        "knob-key-misspelt",
+        _set("search.space.lr", {"type": "float", "lo": 1e-4, "high": 0.1}),
+        "search.space.lr.low",
+        "is required",
+    ),
+    (
+        "n_trials-string",
+        _set("search.n_trials", "ten"),
+        "search.n_trials",
+        "must be an integer >= 1, but got 'ten' (str)",
+    ),
+    (
+        "workers-fraction",
+        _set("execution.workers", 1.5),
+        "execution.workers",
+        "must be an integer >= 1, but got 1.5 (float)",
+    ),
     ("seed-bool", _set("study.seed", True), "study.seed", "but got True (bool)"),
     ("workers-bool", _set("execution.workers", True), "execution.workers", "but got True (bool)"),
     ("test_size-string", _set("data.test_size", "big"), "data.test_size", "must be a number"),
     ("test_size-one", _set("data.test_size", 1.0), "data.test_size", "< 1.0"),
     ("test_size-nan", _set("data.test_size", float("nan")), "data.test_size", "must be a number"),
-    ("sampler", _set("search.sampler", "cmaes"), "search.sampler",
-     "must be one of tpe, random, grid, but got 'cmaes'"),
+    ("sampler", _set("search.sampler", "cmaes"), "search.sampler", "must be one of tpe, random, grid, but got 'cmaes'"),
     ("direction", _set("study.direction", "up"), "study.direction", "maximize, minimize"),
     ("device", _set("execution.device", "tpu"), "execution.device", "auto, cpu, cuda"),
-    ("low-above-high", _set("search.space.lr", {"type": "float", "low": 0.1, "high": 0.01}),
-     "search.space.lr.low", "must be < high"),
-    ("low-equals-high", _set("search.space.hidden_layers", {"type": "int", "low": 3, "high": 3}),
-     "search.space.hidden_layers.low", "must be < high"),
-    ("log-low-zero", _set("search.space.weight_decay.low", 0.0), "search.space.weight_decay.low",
-     "must be > 0 when log is true"),
-    ("log-low-negative", _set("search.space.hidden_units.low", -4), "search.space.hidden_units.low",
-     "must be > 0 when log is true"),
+    (
+        "low-above-high",
+        _set("search.space.lr", {"type": "float", "low": 0.1, "high": 0.01}),
+        "search.space.lr.low",
+        "must be < high",
+    ),
+    (
+        "low-equals-high",
+        _set("search.space.hidden_layers", {"type": "int", "low": 3, "high": 3}),
+        "search.space.hidden_layers.low",
+        "must be < high",
+    ),
+    (
+        "log-low-zero",
+        _set("search.space.weight_decay.low", 0.0),
+        "search.space.weight_decay.low",
+        "must be > 0 when log is true",
+    ),
+    (
+        "log-low-negative",
+        _set("search.space.hidden_units.low", -4),
+        "search.space.hidden_units.low",
+        "must be > 0 when log is true",
+    ),
     ("log-with-step", _set("search.space.lr.step", 0.001), "search.space.lr.step", "log"),
     ("n_trials-zero", _set("search.n_trials", 0), "search.n_trials", ">= 1, but got 0"),
     ("n_trials-negative", _set("search.n_trials", -2), "search.n_trials", ">= 1, but got -2"),
     ("n_trials-missing", _delete("search.n_trials"), "search.n_trials", "is required"),
-    ("source-unknown-sklearn", _set("data.source", "sklearn:mnist"), "data.source",
-     "'sklearn:mnist'"),
+    ("source-unknown-sklearn", _set("data.source", "sklearn:mnist"), "data.source", "'sklearn:mnist'"),
     ("source-txt", _set("data.source", "data/table.txt"), "data.source", "'data/table.txt'"),
     ("source-missing", _delete("data.source"), "data.source", "is required"),
     ("knob-type", _set("search.space.lr.type", "double"), "search.space.lr.type", "float, int"),
     ("knob-not-a-mapping", _set("search.space.lr", 0.01), "search.space.lr", "must be a mapping"),
-    ("categorical-empty", _set("search.space.activation", []), "search.space.activation.choices",
-     "non-empty"),
-    ("categorical-repeated", _set("search.space.activation", ["relu", "relu"]),
-     "search.space.activation.choices", "must not repeat"),
-    ("reserved-knob-name", _set("search.space.state", ["a", "b"]), "search.space.state",
-     "must not be one of"),
+    ("categorical-empty", _set("search.space.activation", []), "search.space.activation.choices", "non-empty"),
+    (
+        "categorical-repeated",
+        _set("search.space.activation", ["relu", "relu"]),
+        "search.space.activation.choices",
+        "must not repeat",
+    ),
+    ("reserved-knob-name", _set("search.space.state", ["a", "b"]), "search.space.state", "must not be one of"),
     ("knob-also-an-option", _set("trial.options.lr", 0.1), "search.space.lr", "trial.options"),
     ("section-not-a-mapping", _set("execution", [1, 2]), "execution", "must be a mapping"),
     ("section-missing", _delete("search"), "search", "is required"),
     ("study-name", _set("study.name", "my study"), "study.name", "'my study'"),
     ("timeout-zero", _set("execution.trial_timeout_s", 0), "execution.trial_timeout_s", "> 0.0"),
-    ("entrypoint-form", _set("trial.entrypoint", "mlp.train"), "trial.entrypoint",
-     "module:function"),
-    ("grid-float-without-step",
-     _grid({"dropout": {"type": "float", "low": 0.0, "high": 0.5}, "act": ["relu", "tanh"]}, 2),
-     "search.space.dropout.step", "must be set for a float knob"),
-    ("grid-more-trials-than-grid",
-     _grid({"a": [1, 2], "b": {"type": "int", "low": 1, "high": 3}}, 7),
-     "search.n_trials", "must be <= the grid size 6 when search.sampler is grid, but got 7"),
+    ("entrypoint-form", _set("trial.entrypoint", "mlp.train"), "trial.entrypoint", "module:function"),
+    (
+        "grid-float-without-step",
+        _grid({"dropout": {"type": "float", "low": 0.0, "high": 0.5}, "act": ["relu", "tanh"]}, 2),
+        "search.space.dropout.step",
+        "must be set for a float knob",
+    ),
+    (
+        "grid-more-trials-than-grid",
+        _grid({"a": [1, 2], "b": {"type": "int", "low": 1, "high": 3}}, 7),
+        "search.n_trials",
+        "must be <= the grid size 6 when search.sampler is grid, but got 7",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("mutate", "key", "fragment"), [c[1:] for c in BAD],
-                         ids=[c[0] for c in BAD])
+@pytest.mark.parametrize(("mutate", "key", "fragment"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
 def test_bad_input_names_file_and_key(tmp_path: Path, mutate, key: str, fragment: str) -> None:
     raw = default_raw()
     mutate(raw)
@@ -324,8 +372,14 @@ def test_bad_input_names_file_and_key(tmp_path: Path, mutate, key: str, fragment
 
 def test_grid_with_trials_within_the_grid_loads(tmp_path: Path) -> None:
     raw = default_raw()
-    _grid({"a": [1, 2], "b": {"type": "int", "low": 1, "high": 3},
-           "c": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.25}}, 18)(raw)
+    _grid(
+        {
+            "a": [1, 2],
+            "b": {"type": "int", "low": 1, "high": 3},
+            "c": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.25},
+        },
+        18,
+    )(raw)
     p = load_params(write_params(tmp_path, raw))
     assert p.search.sampler == "grid" and p.search.n_trials == 18
 
@@ -407,10 +461,13 @@ def test_check_entrypoint_accepts_the_builtin_model() -> None:
     check_entrypoint("ablate.models.mlp:train", "p.yaml")
 
 
-@pytest.mark.parametrize(("entrypoint", "error"), [
-    ("no_such_module_for_ablate_tests:train", "ModuleNotFoundError"),
-    ("ablate.models.mlp:no_such_function", "AttributeError"),
-])
+@pytest.mark.parametrize(
+    ("entrypoint", "error"),
+    [
+        ("no_such_module_for_ablate_tests:train", "ModuleNotFoundError"),
+        ("ablate.models.mlp:no_such_function", "AttributeError"),
+    ],
+)
 def test_check_entrypoint_unimportable(entrypoint: str, error: str) -> None:
     with pytest.raises(ConfigError) as info:
         check_entrypoint(entrypoint, "p.yaml")

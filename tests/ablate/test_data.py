@@ -44,8 +44,7 @@ def test_prepare_wine_writes_splits_and_manifest(tmp_path: Path) -> None:
     out = tmp_path / "prepared" / "wine"
     prepared, worked = prepare_data(WINE, 0, out)
     assert worked
-    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "test.parquet", "train.parquet",
-                                                     "val.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "test.parquet", "train.parquet", "val.parquet"]
     # Nothing else is left beside it (the temporary folder was renamed into place).
     assert [p.name for p in out.parent.iterdir()] == ["wine"]
     manifest = json.loads((out / MANIFEST).read_text())
@@ -116,8 +115,9 @@ def labelled(n: int, classes: list[int], weights: list[float], seed: int = 0):
     rng = np.random.default_rng(seed)
     counts = [int(round(n * w)) for w in weights]
     y = pd.Series(np.repeat(classes, counts), name="y")
-    X = pd.DataFrame({"a": rng.normal(5.0, 3.0, len(y)), "b": rng.uniform(-10, 0, len(y)),
-                      "row": np.arange(len(y), dtype=float)})
+    X = pd.DataFrame(
+        {"a": rng.normal(5.0, 3.0, len(y)), "b": rng.uniform(-10, 0, len(y)), "row": np.arange(len(y), dtype=float)}
+    )
     return X, y
 
 
@@ -189,11 +189,13 @@ def test_too_few_rows_to_split_is_a_data_error() -> None:
 def test_csv_with_string_target_and_categorical_feature(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     n = 60
-    frame = pd.DataFrame({
-        "size": rng.normal(10, 2, n),
-        "color": rng.choice(["red", "green", "blue"], n),
-        "label": np.tile(["cat", "dog"], n // 2),
-    })
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(10, 2, n),
+            "color": rng.choice(["red", "green", "blue"], n),
+            "label": np.tile(["cat", "dog"], n // 2),
+        }
+    )
     csv = tmp_path / "pets.csv"
     frame.to_csv(csv, index=False)
     cfg = DataConfig(source=str(csv), target="label")
@@ -213,8 +215,7 @@ def test_csv_with_string_target_and_categorical_feature(tmp_path: Path) -> None:
     onehot = both[["color_blue", "color_green", "color_red"]].to_numpy()
     on = onehot > onehot.min(axis=0) + 1e-6
     assert (on.sum(axis=1) == 1).all()
-    assert on.sum(axis=0).tolist() == [int((frame["color"] == c).sum())
-                                       for c in ("blue", "green", "red")]
+    assert on.sum(axis=0).tolist() == [int((frame["color"] == c).sum()) for c in ("blue", "green", "red")]
 
 
 def test_csv_with_missing_feature_values_is_a_data_error(tmp_path: Path) -> None:
@@ -243,8 +244,7 @@ def test_csv_with_float_target_is_regression(tmp_path: Path) -> None:
     assert (prepared.task, prepared.n_classes, prepared.n_features) == ("regression", 0, 2)
     both = pd.concat(list(read_splits(prepared.path).values()))
     # The target is kept as is (not standardized, not binned).
-    np.testing.assert_allclose(np.sort(both["__target__"].to_numpy()),
-                               np.sort(frame["y"].to_numpy()), rtol=1e-6)
+    np.testing.assert_allclose(np.sort(both["__target__"].to_numpy()), np.sort(frame["y"].to_numpy()), rtol=1e-6)
 
 
 def test_parquet_source(tmp_path: Path) -> None:
@@ -260,15 +260,18 @@ def test_parquet_source(tmp_path: Path) -> None:
 # infer_task
 
 
-@pytest.mark.parametrize(("values", "expected"), [
-    (pd.Series([0, 1, 2, 1]), "classification"),
-    (pd.Series(["a", "b", "a"], dtype=object), "classification"),
-    (pd.Series(["a", "b", "a"], dtype="string"), "classification"),
-    (pd.Series(pd.Categorical(["a", "b"])), "classification"),
-    (pd.Series([True, False]), "classification"),
-    (pd.Series([0.5, 1.25, 2.0]), "regression"),
-    (pd.Series(np.arange(51)), "regression"),  # more than 50 distinct integers
-])
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (pd.Series([0, 1, 2, 1]), "classification"),
+        (pd.Series(["a", "b", "a"], dtype=object), "classification"),
+        (pd.Series(["a", "b", "a"], dtype="string"), "classification"),
+        (pd.Series(pd.Categorical(["a", "b"])), "classification"),
+        (pd.Series([True, False]), "classification"),
+        (pd.Series([0.5, 1.25, 2.0]), "regression"),
+        (pd.Series(np.arange(51)), "regression"),  # more than 50 distinct integers
+    ],
+)
 def test_infer_task(values: pd.Series, expected: str) -> None:
     assert infer_task(values, "auto") == expected
 

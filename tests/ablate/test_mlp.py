@@ -26,8 +26,7 @@ SMALL = {"hidden_layers": 1, "hidden_units": 16, "epochs": 3, "batch_size": 32, 
 
 @pytest.fixture(scope="module")
 def wine(tmp_path_factory: pytest.TempPathFactory) -> PreparedData:
-    prepared, _ = prepare_data(DataConfig(source="sklearn:wine"), 0,
-                               tmp_path_factory.mktemp("data") / "wine")
+    prepared, _ = prepare_data(DataConfig(source="sklearn:wine"), 0, tmp_path_factory.mktemp("data") / "wine")
     return prepared
 
 
@@ -44,11 +43,20 @@ def regression(tmp_path_factory: pytest.TempPathFactory) -> PreparedData:
     return prepared
 
 
-def spec(tmp_path: Path, data: PreparedData, params: dict[str, Any] | None = None,
-         number: int = 0, seed: int = 0) -> TrialSpec:
-    return TrialSpec(study="unit", number=number, params=dict(SMALL if params is None else params),
-                     seed=seed, entrypoint=ENTRYPOINT, code_version=code_version(ENTRYPOINT),
-                     data=data, trials_dir=str(tmp_path / "trials"), device="cpu")
+def spec(
+    tmp_path: Path, data: PreparedData, params: dict[str, Any] | None = None, number: int = 0, seed: int = 0
+) -> TrialSpec:
+    return TrialSpec(
+        study="unit",
+        number=number,
+        params=dict(SMALL if params is None else params),
+        seed=seed,
+        entrypoint=ENTRYPOINT,
+        code_version=code_version(ENTRYPOINT),
+        data=data,
+        trials_dir=str(tmp_path / "trials"),
+        device="cpu",
+    )
 
 
 def history(out: Path) -> list[dict[str, float]]:
@@ -62,8 +70,7 @@ def test_train_on_wine_writes_the_trial_folder(tmp_path: Path, wine: PreparedDat
     assert 0.0 <= result.metrics["val_accuracy"] <= 1.0
     assert result.metrics["train_loss"] > 0 and result.metrics["val_loss"] > 0
     out = tmp_path / "trials" / "3"
-    assert sorted(p.name for p in out.iterdir()) == [
-        "history.jsonl", "model.pt", "params.json", RESULT, "trial.log"]
+    assert sorted(p.name for p in out.iterdir()) == ["history.jsonl", "model.pt", "params.json", RESULT, "trial.log"]
     assert json.loads((out / "params.json").read_text()) == SMALL
     rows = history(out)
     assert [r["step"] for r in rows] == [1, 2, 3]
@@ -74,8 +81,7 @@ def test_train_on_wine_writes_the_trial_folder(tmp_path: Path, wine: PreparedDat
     model = build_mlp(wine.n_features, wine.n_classes, MLPParams.from_dict(SMALL))
     model.load_state_dict(torch.load(out / "model.pt"))
     X_va, y_va = load_arrays(wine.path, wine.data_hash, "val")
-    metrics = evaluate(model, nn.CrossEntropyLoss(), torch.as_tensor(X_va.copy()),
-                       torch.as_tensor(y_va.copy()), True)
+    metrics = evaluate(model, nn.CrossEntropyLoss(), torch.as_tensor(X_va.copy()), torch.as_tensor(y_va.copy()), True)
     assert metrics["val_accuracy"] == result.metrics["val_accuracy"]
 
 
@@ -104,25 +110,33 @@ def test_different_seed_gives_different_metrics(tmp_path: Path, wine: PreparedDa
     assert a.metrics["train_loss"] != b.metrics["train_loss"]
 
 
-@pytest.mark.parametrize(("params", "match"), [
-    ({**SMALL, "colour": "red"}, r"mlp: unknown params \['colour'\]"),
-    ({**SMALL, "activation": "sigmoid"}, "activation must be one of"),
-    ({**SMALL, "optimizer": "lbfgs"}, "optimizer must be one of"),
-])
-def test_bad_params_fail_with_a_clear_message(tmp_path: Path, wine: PreparedData,
-                                              params: dict[str, Any], match: str) -> None:
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({**SMALL, "colour": "red"}, r"mlp: unknown params \['colour'\]"),
+        ({**SMALL, "activation": "sigmoid"}, "activation must be one of"),
+        ({**SMALL, "optimizer": "lbfgs"}, "optimizer must be one of"),
+    ],
+)
+def test_bad_params_fail_with_a_clear_message(
+    tmp_path: Path, wine: PreparedData, params: dict[str, Any], match: str
+) -> None:
     with pytest.raises(TrialError, match=match):
         execute_trial(spec(tmp_path, wine, params))
     out = tmp_path / "trials" / "0"
     assert "TrialError" in (out / ERROR).read_text() and not (out / RESULT).exists()
 
 
-@pytest.mark.parametrize("extra", [
-    {"hidden_layers": 0},  # a linear model
-    {"batchnorm": True, "dropout": 0.3, "batch_size": 16},  # 16 does not divide the train rows
-    {"optimizer": "sgd", "weight_decay": 1e-4, "activation": "tanh"},
-    {"optimizer": "adamw", "activation": "gelu", "hidden_layers": 2},
-], ids=["linear", "batchnorm-dropout", "sgd", "adamw"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"hidden_layers": 0},  # a linear model
+        {"batchnorm": True, "dropout": 0.3, "batch_size": 16},  # 16 does not divide the train rows
+        {"optimizer": "sgd", "weight_decay": 1e-4, "activation": "tanh"},
+        {"optimizer": "adamw", "activation": "gelu", "hidden_layers": 2},
+    ],
+    ids=["linear", "batchnorm-dropout", "sgd", "adamw"],
+)
 def test_variants_train(tmp_path: Path, wine: PreparedData, extra: dict[str, Any]) -> None:
     result = execute_trial(spec(tmp_path, wine, {**SMALL, **extra}))
     assert all(math.isfinite(v) for v in result.metrics.values())

@@ -31,8 +31,7 @@ PARAMS = (
     ParamInfo("activation", "categorical"),
     ParamInfo("dropout", "float"),
 )
-RUN = {"executed": 5, "cached": 1, "complete": 3, "pruned": 1, "failed": 2,
-       "best": {"number": 2}, "wall_s": 12.5}
+RUN = {"executed": 5, "cached": 1, "complete": 3, "pruned": 1, "failed": 2, "best": {"number": 2}, "wall_s": 12.5}
 ERROR = "Traceback (most recent call last):\n  File x\nRuntimeError: CUDA out of memory | 2 GiB"
 
 
@@ -46,16 +45,35 @@ def make_trials() -> pd.DataFrame:
         (4, "COMPLETE", 0.70, 0.9, 5e-2, np.nan, "gelu", 0.4, 4.0, "w0", ""),
         (1, "FAIL", 0.99, np.nan, 2e-2, 256, "tanh", 0.1, 0.2, "w1", "ValueError: boom"),
     ]
-    cols = ["number", "state", "val_accuracy", "val_loss", "lr", "hidden", "activation",
-            "dropout", "duration_s", "worker", "error"]
+    cols = [
+        "number",
+        "state",
+        "val_accuracy",
+        "val_loss",
+        "lr",
+        "hidden",
+        "activation",
+        "dropout",
+        "duration_s",
+        "worker",
+        "error",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
-def make_input(trials: pd.DataFrame | None = None, direction: str = "maximize",
-               metric: str = "val_accuracy", **kw: object) -> ReportInput:
+def make_input(
+    trials: pd.DataFrame | None = None, direction: str = "maximize", metric: str = "val_accuracy", **kw: object
+) -> ReportInput:
     frame = make_trials() if trials is None else trials
-    return ReportInput(study="digits", metric=metric, direction=direction, trials=frame,
-                       params=kw.pop("params", PARAMS), run=kw.pop("run", RUN), **kw)
+    return ReportInput(
+        study="digits",
+        metric=metric,
+        direction=direction,
+        trials=frame,
+        params=kw.pop("params", PARAMS),
+        run=kw.pop("run", RUN),
+        **kw,
+    )
 
 
 def all_failed() -> pd.DataFrame:
@@ -153,9 +171,11 @@ def test_plot_param_effects_wraps_at_three_columns() -> None:
 
 
 def test_no_pyplot_and_no_prefect_imported() -> None:
-    code = ("import sys, ablate.report; "
-            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot'; "
-            "assert 'prefect' not in sys.modules, 'prefect'")
+    code = (
+        "import sys, ablate.report; "
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot'; "
+        "assert 'prefect' not in sys.modules, 'prefect'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -175,12 +195,16 @@ def test_markdown_has_best_trial_summary_and_rounded_floats() -> None:
 
 def test_markdown_trials_table_best_first_failed_last() -> None:
     md = render_markdown(make_input(), [])
-    rows = [ln for ln in md.splitlines() if ln.startswith("| ") and ln.split("|")[1].strip()
-            .isdigit() and ln.count("|") > 5]
+    rows = [
+        ln for ln in md.splitlines() if ln.startswith("| ") and ln.split("|")[1].strip().isdigit() and ln.count("|") > 5
+    ]
     assert [int(r.split("|")[1]) for r in rows] == [2, 0, 4, 5, 1, 3]
     md_min = render_markdown(make_input(direction="minimize"), [])
-    rows = [ln for ln in md_min.splitlines() if ln.startswith("| ") and ln.count("|") > 5
-            and ln.split("|")[1].strip().isdigit()]
+    rows = [
+        ln
+        for ln in md_min.splitlines()
+        if ln.startswith("| ") and ln.count("|") > 5 and ln.split("|")[1].strip().isdigit()
+    ]
     assert [int(r.split("|")[1]) for r in rows] == [4, 0, 2, 5, 1, 3]
 
 
@@ -230,7 +254,8 @@ def test_write_report_writes_every_file(tmp_path: Path) -> None:
     assert set(paths) == {"csv", "json", "markdown", "html", "history", "params"}
     assert all(p.parent == out and p.is_file() and p.stat().st_size > 0 for p in paths.values())
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["trials.csv", "run.json", "history.png", "params.png", "report.md", "index.html"])
+        ["trials.csv", "run.json", "history.png", "params.png", "report.md", "index.html"]
+    )
 
 
 def test_write_report_csv_and_json(tmp_path: Path) -> None:
@@ -285,8 +310,7 @@ def test_write_report_replaces_whole_folder_and_leaves_no_temp(tmp_path: Path) -
     assert [p.name for p in tmp_path.iterdir()] == ["digits"]
 
 
-def test_write_report_crash_keeps_previous_report(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_write_report_crash_keeps_previous_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "digits"
     write_report(out, make_input())
     before = {p.name: p.read_bytes() for p in out.iterdir()}

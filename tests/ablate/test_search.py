@@ -35,10 +35,19 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "params" / "digits.yaml"
-DATA = PreparedData(path="/nonexistent", data_hash="b" * 64, task="classification",
-                    n_features=64, n_classes=10, shapes={})
-SPACE_NAMES = ["hidden_layers", "hidden_units", "activation", "dropout", "batchnorm", "lr",
-               "weight_decay", "batch_size"]
+DATA = PreparedData(
+    path="/nonexistent", data_hash="b" * 64, task="classification", n_features=64, n_classes=10, shapes={}
+)
+SPACE_NAMES = [
+    "hidden_layers",
+    "hidden_units",
+    "activation",
+    "dropout",
+    "batchnorm",
+    "lr",
+    "weight_decay",
+    "batch_size",
+]
 
 
 def quick_trial(params: dict[str, Any], ctx: TrialContext) -> dict[str, float]:
@@ -49,8 +58,7 @@ def score(params: dict[str, Any]) -> float:
     return round(0.5 + 0.1 * params["hidden_layers"] - params["dropout"] / 2, 6)
 
 
-def make_params(tmp_path: Path, n_trials: int = 4, overrides: tuple[str, ...] = (),
-                **study: Any) -> Params:
+def make_params(tmp_path: Path, n_trials: int = 4, overrides: tuple[str, ...] = (), **study: Any) -> Params:
     p = load_params(DEFAULT, list(overrides))
     return dataclasses.replace(
         p,
@@ -63,8 +71,15 @@ def make_params(tmp_path: Path, n_trials: int = 4, overrides: tuple[str, ...] = 
 def fake_result(spec: TrialSpec, metrics: dict[str, float] | None = None) -> TrialResult:
     if metrics is None:
         metrics = {"val_accuracy": score(spec.params), "val_loss": 1.0 - score(spec.params)}
-    return TrialResult(number=spec.number, metrics=metrics, duration_s=0.25, worker="w1",
-                       cached=False, cache_key=spec.cache_key, params=spec.params)
+    return TrialResult(
+        number=spec.number,
+        metrics=metrics,
+        duration_s=0.25,
+        worker="w1",
+        cached=False,
+        cache_key=spec.cache_key,
+        params=spec.params,
+    )
 
 
 def run_loop(session: StudySession) -> list[TrialSpec]:
@@ -153,8 +168,7 @@ def test_tell_failure_records_the_error(tmp_path: Path) -> None:
     trial = session.study.trials[spec.number]
     assert trial.state == TrialState.FAIL
     attrs = trial.user_attrs
-    assert (attrs["error"], attrs["reason"], attrs["duration_s"]) == (
-        "TrialTimeoutError: too slow", "timeout", 3.0)
+    assert (attrs["error"], attrs["reason"], attrs["duration_s"]) == ("TrialTimeoutError: too slow", "timeout", 3.0)
     assert session.n_finished() == 1  # a failure uses up budget
 
 
@@ -165,26 +179,33 @@ def test_changing_direction_of_an_existing_study_is_a_config_error(tmp_path: Pat
     assert info.value.key == "study.direction" and "maximize" in str(info.value)
 
 
-@pytest.mark.parametrize(("sampler", "cls"), [
-    ("tpe", optuna.samplers.TPESampler),
-    ("random", optuna.samplers.RandomSampler),
-    ("grid", optuna.samplers.GridSampler),
-])
+@pytest.mark.parametrize(
+    ("sampler", "cls"),
+    [
+        ("tpe", optuna.samplers.TPESampler),
+        ("random", optuna.samplers.RandomSampler),
+        ("grid", optuna.samplers.GridSampler),
+    ],
+)
 def test_make_sampler(tmp_path: Path, sampler: str, cls: type) -> None:
     overrides = ["search.sampler=" + sampler]
     if sampler == "grid":
-        overrides += ["search.space={a: [1, 2], b: {type: int, low: 1, high: 2}}",
-                      "search.n_trials=4"]
+        overrides += ["search.space={a: [1, 2], b: {type: int, low: 1, high: 2}}", "search.n_trials=4"]
     params = load_params(DEFAULT, overrides)
     assert isinstance(make_sampler(params.search, 0), cls)
 
 
 def test_grid_search_runs_the_whole_grid(tmp_path: Path) -> None:
-    params = make_params(tmp_path, n_trials=4, overrides=(
-        "search.sampler=grid", "search.n_trials=4",
-        "search.space={hidden_layers: {type: int, low: 1, high: 2}, "
-        "dropout: {type: float, low: 0.0, high: 0.1, step: 0.1}}",
-    ))
+    params = make_params(
+        tmp_path,
+        n_trials=4,
+        overrides=(
+            "search.sampler=grid",
+            "search.n_trials=4",
+            "search.space={hidden_layers: {type: int, low: 1, high: 2}, "
+            "dropout: {type: float, low: 0.0, high: 0.1, step: 0.1}}",
+        ),
+    )
     session = StudySession(params, DATA, "v1")
     asked = run_loop(session)  # telling the last grid point must not raise
     assert session.n_finished() == 4
@@ -195,17 +216,23 @@ def test_grid_search_runs_the_whole_grid(tmp_path: Path) -> None:
 
 def test_grid_search_with_trials_in_flight(tmp_path: Path) -> None:
     # The flow keeps several trials in flight: tell must work while others are still running.
-    params = make_params(tmp_path, n_trials=4, overrides=(
-        "search.sampler=grid", "search.n_trials=4", "search.space={a: [1, 2], b: [x, y]}",
-        "trial.options={}"))
+    params = make_params(
+        tmp_path,
+        n_trials=4,
+        overrides=(
+            "search.sampler=grid",
+            "search.n_trials=4",
+            "search.space={a: [1, 2], b: [x, y]}",
+            "trial.options={}",
+        ),
+    )
     session = StudySession(params, DATA, "v1")
     specs = [session.ask() for _ in range(4)]
     for spec in specs:
         session.tell_result(spec.number, fake_result(spec, {"val_accuracy": 0.5}))
         session.in_flight -= 1
     assert set(states(session).values()) == {TrialState.COMPLETE}
-    assert sorted((s.params["a"], s.params["b"]) for s in specs) == [
-        (1, "x"), (1, "y"), (2, "x"), (2, "y")]
+    assert sorted((s.params["a"], s.params["b"]) for s in specs) == [(1, "x"), (1, "y"), (2, "x"), (2, "y")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,8 +265,7 @@ def test_running_trial_is_requeued_with_same_number_and_params(tmp_path: Path) -
 
 def test_published_running_trial_is_recovered_without_rerun(tmp_path: Path) -> None:
     base = make_params(tmp_path, n_trials=3)
-    params = dataclasses.replace(
-        base, trial=dataclasses.replace(base.trial, entrypoint=f"{__name__}:quick_trial"))
+    params = dataclasses.replace(base, trial=dataclasses.replace(base.trial, entrypoint=f"{__name__}:quick_trial"))
     assert load_entrypoint(params.trial.entrypoint) is quick_trial
     first = StudySession(params, DATA, "v1")
     spec = first.ask()
@@ -303,8 +329,16 @@ def test_trials_frame_columns_and_rows(tmp_path: Path) -> None:
     # specs[3] is still RUNNING
     frame = trials_frame(load_study(params), params)
     assert list(frame.columns) == [
-        "number", "state", "val_accuracy", "val_loss", "train_loss", *SPACE_NAMES,
-        "duration_s", "worker", "error"]
+        "number",
+        "state",
+        "val_accuracy",
+        "val_loss",
+        "train_loss",
+        *SPACE_NAMES,
+        "duration_s",
+        "worker",
+        "error",
+    ]
     assert frame["number"].tolist() == [0, 1, 2, 3]
     assert frame["state"].tolist() == ["COMPLETE", "FAIL", "COMPLETE", "RUNNING"]
     assert frame.loc[0, "val_accuracy"] == 0.9 and frame.loc[0, "train_loss"] == 0.1
@@ -325,8 +359,7 @@ def test_trials_frame_of_a_study_never_run(tmp_path: Path) -> None:
     assert load_study(params) is None and needs_trials(params)
     frame = trials_frame(None, params)
     assert frame.empty
-    assert list(frame.columns) == ["number", "state", "val_accuracy", *SPACE_NAMES,
-                                   "duration_s", "worker", "error"]
+    assert list(frame.columns) == ["number", "state", "val_accuracy", *SPACE_NAMES, "duration_s", "worker", "error"]
     assert best_of(None, params) is None
 
 

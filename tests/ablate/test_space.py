@@ -31,9 +31,11 @@ SPACE = (
 )
 
 
-@pytest.mark.parametrize("sampler", [optuna.samplers.RandomSampler(seed=0),
-                                     optuna.samplers.TPESampler(seed=0, n_startup_trials=5)],
-                         ids=["random", "tpe"])
+@pytest.mark.parametrize(
+    "sampler",
+    [optuna.samplers.RandomSampler(seed=0), optuna.samplers.TPESampler(seed=0, n_startup_trials=5)],
+    ids=["random", "tpe"],
+)
 def test_suggest_params_within_bounds_and_typed(sampler: optuna.samplers.BaseSampler) -> None:
     study = optuna.create_study(sampler=sampler)
     seen: dict[str, set] = {p.name: set() for p in SPACE}
@@ -65,8 +67,7 @@ def test_log_int_knob_favours_small_values() -> None:
     # A log-uniform int on [8, 256] puts half its mass below sqrt(8 * 256) = 45.25;
     # a uniform one would put only (45 - 8 + 1) / 249 ~ 15% there.
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
-    values = [suggest_params(study.ask(), (IntParam("units", 8, 256, log=True),))["units"]
-              for _ in range(200)]
+    values = [suggest_params(study.ask(), (IntParam("units", 8, 256, log=True),))["units"] for _ in range(200)]
     assert 0.35 < sum(v <= 45 for v in values) / len(values) < 0.65
 
 

@@ -84,14 +84,23 @@ def entry(func: Any) -> str:
     return ep
 
 
-DUMMY = PreparedData(path="/nonexistent", data_hash="d" * 64, task="classification",
-                     n_features=2, n_classes=2, shapes={})
+DUMMY = PreparedData(
+    path="/nonexistent", data_hash="d" * 64, task="classification", n_features=2, n_classes=2, shapes={}
+)
 
 
 def make_spec(tmp_path: Path, func: Any = ok_trial, **kw: Any) -> TrialSpec:
-    fields = {"study": "unit", "number": 0, "params": {"x": 0.75}, "seed": 3,
-              "entrypoint": entry(func), "code_version": "v1", "data": DUMMY,
-              "trials_dir": str(tmp_path / "trials"), "device": "cpu"}
+    fields = {
+        "study": "unit",
+        "number": 0,
+        "params": {"x": 0.75},
+        "seed": 3,
+        "entrypoint": entry(func),
+        "code_version": "v1",
+        "data": DUMMY,
+        "trials_dir": str(tmp_path / "trials"),
+        "device": "cpu",
+    }
     fields.update(kw)
     return TrialSpec(**fields)
 
@@ -112,12 +121,16 @@ def test_execute_trial_publishes_outputs(tmp_path: Path, capsys: pytest.CaptureF
     assert all(type(v) is float for v in result.metrics.values())
     assert not result.cached and result.cache_key == spec.cache_key
     assert result.params == {"x": 0.75} and result.duration_s >= 0
-    assert result.provenance == {"git_commit": "abc123", "data_hash": DUMMY.data_hash,
-                                 "code_version": "v1", "seed": 3, "device": "cpu"}
+    assert result.provenance == {
+        "git_commit": "abc123",
+        "data_hash": DUMMY.data_hash,
+        "code_version": "v1",
+        "seed": 3,
+        "device": "cpu",
+    }
     out = tmp_path / "trials" / "4"
     assert spec.out_dir == out
-    assert sorted(p.name for p in out.iterdir()) == [
-        "extra.txt", "history.jsonl", "params.json", RESULT, "trial.log"]
+    assert sorted(p.name for p in out.iterdir()) == ["extra.txt", "history.jsonl", "params.json", RESULT, "trial.log"]
     assert leftovers(tmp_path / "trials") == []
     assert json.loads((out / "params.json").read_text()) == {"x": 0.75}
     assert json.loads((out / "extra.txt").read_text()) == {"seed": 3, "number": 4}
@@ -138,8 +151,7 @@ def test_context_history_records_reports(tmp_path: Path) -> None:
     ctx.report(2, {"a": np.float64(0.5)})
     assert ctx.history == [{"step": 1, "a": 1.0}, {"step": 2, "a": 0.5}]
     assert (tmp_path / "history.jsonl").read_text().count("\n") == 2
-    assert (ctx.seed, ctx.number, ctx.task, ctx.n_classes, ctx.device) == (3, 0, "classification",
-                                                                           2, "cpu")
+    assert (ctx.seed, ctx.number, ctx.task, ctx.n_classes, ctx.device) == (3, 0, "classification", 2, "cpu")
 
 
 def test_load_data_returns_copies(tmp_path: Path) -> None:
@@ -184,12 +196,15 @@ def test_raising_trial_keeps_its_evidence(tmp_path: Path) -> None:
     assert leftovers(tmp_path / "trials") == []
 
 
-@pytest.mark.parametrize(("func", "match"), [
-    (non_dict_trial, "must return a non-empty dict of metrics, but got 0.9"),
-    (empty_dict_trial, "must return a non-empty dict"),
-    (nan_trial, "must not be NaN"),
-    (text_metric_trial, "metric 'val_accuracy' must be a number, but got 'high'"),
-])
+@pytest.mark.parametrize(
+    ("func", "match"),
+    [
+        (non_dict_trial, "must return a non-empty dict of metrics, but got 0.9"),
+        (empty_dict_trial, "must return a non-empty dict"),
+        (nan_trial, "must not be NaN"),
+        (text_metric_trial, "metric 'val_accuracy' must be a number, but got 'high'"),
+    ],
+)
 def test_bad_return_value_is_a_trial_error(tmp_path: Path, func: Any, match: str) -> None:
     spec = make_spec(tmp_path, func, number=1)
     with pytest.raises(TrialError, match=match):
@@ -211,8 +226,7 @@ def test_unimportable_entrypoint_fails_the_trial(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.parametrize("func", [reporting_forever, busy_forever],
-                         ids=["reports", "never-reports"])
+@pytest.mark.parametrize("func", [reporting_forever, busy_forever], ids=["reports", "never-reports"])
 def test_timeout_interrupts_a_trial(tmp_path: Path, func: Any) -> None:
     spec = make_spec(tmp_path, func, number=5, timeout_s=1)
     start = time.monotonic()
@@ -275,8 +289,7 @@ def test_cache_key_ignores_params_order(tmp_path: Path) -> None:
     assert a.cache_key == b.cache_key
 
 
-def test_code_version_follows_the_module_source(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_code_version_follows_the_module_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     module = tmp_path / "ablate_unit_trial_module.py"
     module.write_text("def train(params, ctx):\n    return {'m': 1.0}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -294,4 +307,3 @@ def test_read_result_of_a_bad_folder(tmp_path: Path) -> None:
     assert read_result(tmp_path) is None
     (tmp_path / RESULT).write_text(json.dumps({"number": 1}))  # fields missing
     assert read_result(tmp_path) is None
-

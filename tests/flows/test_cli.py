@@ -26,8 +26,11 @@ BAD_INPUTS = [
     ("wrong-type", {"search": {"n_trials": "ten"}}, "search.n_trials"),
     ("sampler", {"search": {"sampler": "cmaes"}}, "search.sampler"),
     ("low-high", {"search": {"space": {"lr": {"type": "float", "low": 0.1, "high": 0.01}}}}, "search.space.lr.low"),
-    ("log-low", {"search": {"space": {"weight_decay": {"type": "float", "low": 0.0, "high": 0.1, "log": True}}}},
-     "search.space.weight_decay.low"),
+    (
+        "log-low",
+        {"search": {"space": {"weight_decay": {"type": "float", "low": 0.0, "high": 0.1, "log": True}}}},
+        "search.space.weight_decay.low",
+    ),
     ("n-trials", {"search": {"n_trials": 0}}, "search.n_trials"),
     ("missing-file", {"data": {"source": "missing.csv"}}, "data.source"),
     ("unknown-source", {"data": {"source": "sklearn:mnist"}}, "data.source"),
@@ -66,8 +69,13 @@ def test_bad_override_names_the_set_option(capsys: pytest.CaptureFixture[str]) -
 
 def cli(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "run", *args], cwd=REPO, env=os.environ.copy(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw,
+        [sys.executable, "-m", "flows.cli", "run", *args],
+        cwd=REPO,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
     )
 
 

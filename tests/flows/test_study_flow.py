@@ -54,8 +54,9 @@ def test_mlp_study_end_to_end_then_rerun_and_reuse(tmp_path: Path) -> None:
 
 
 def test_flaky_trials_complete_by_retry(tmp_path: Path) -> None:
-    changes = deep_update(quick_study(), {"trial": {"entrypoint": "tests.flows.trial_fns:flaky"},
-                                          "execution": {"retries": 1}})
+    changes = deep_update(
+        quick_study(), {"trial": {"entrypoint": "tests.flows.trial_fns:flaky"}, "execution": {"retries": 1}}
+    )
     summary = study_flow(load_params(write_params(tmp_path, "flaky", changes)))
     assert (summary["complete"], summary["failed"], summary["executed"]) == (4, 0, 4)
     trials_dir = tmp_path / "data" / "studies" / "flaky" / "trials"
@@ -64,8 +65,9 @@ def test_flaky_trials_complete_by_retry(tmp_path: Path) -> None:
 
 
 def test_failing_trials_are_recorded_and_the_flow_fails(tmp_path: Path) -> None:
-    changes = deep_update(quick_study(), {"trial": {"entrypoint": "tests.flows.trial_fns:always_fails"},
-                                          "execution": {"retries": 1}})
+    changes = deep_update(
+        quick_study(), {"trial": {"entrypoint": "tests.flows.trial_fns:always_fails"}, "execution": {"retries": 1}}
+    )
     params = load_params(write_params(tmp_path, "broken", changes))
     with pytest.raises(NoTrialCompletedError, match="no trial completed: 4 of 4 trials failed"):
         study_flow(params)
@@ -76,11 +78,14 @@ def test_failing_trials_are_recorded_and_the_flow_fails(tmp_path: Path) -> None:
 
 
 def test_a_trial_past_its_timeout_fails_with_reason_timeout(tmp_path: Path) -> None:
-    changes = deep_update(quick_study(n_trials=3), {
-        "trial": {"entrypoint": "tests.flows.trial_fns:too_slow"},
-        "search": {"n_trials": 2},
-        "execution": {"trial_timeout_s": 1.5, "retries": 2, "retry_delay_s": 5.0},
-    })
+    changes = deep_update(
+        quick_study(n_trials=3),
+        {
+            "trial": {"entrypoint": "tests.flows.trial_fns:too_slow"},
+            "search": {"n_trials": 2},
+            "execution": {"trial_timeout_s": 1.5, "retries": 2, "retry_delay_s": 5.0},
+        },
+    )
     params = load_params(write_params(tmp_path, "slow", changes))
     with pytest.raises(NoTrialCompletedError):
         study_flow(params)
