@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,10 @@ class ClusterPlan:
 
 
 def visible_gpus() -> int:
-    """How many CUDA devices this process sees (0 without torch or CUDA)."""
+    """How many CUDA devices this process sees (0 without an NVIDIA driver, torch or CUDA)."""
+    # Importing torch costs seconds; a machine without the NVIDIA driver has no GPU to find.
+    if not os.path.exists("/proc/driver/nvidia") and shutil.which("nvidia-smi") is None:
+        return 0
     try:
         import torch
     except ImportError:
@@ -48,7 +52,10 @@ def plan_cluster(execution: ExecutionConfig, local_directory: str) -> ClusterPla
     if execution.address:
         return ClusterPlan(kind="address", address=execution.address, workers=execution.workers)
     common: dict[str, Any] = {
-        "threads_per_worker": 1,  # one trial at a time per process: torch seeds are per process
+        # One thread runs a trial; the others do the Prefect bookkeeping (API calls) of the
+        # trials queued behind it, so that cost overlaps with work. ablate.trial lets one trial
+        # compute at a time per process (torch seeds and threads are per process).
+        "threads_per_worker": 1 + execution.queue_ahead,
         "dashboard_address": ":0",
         "local_directory": local_directory,
         "preload": ["ablate.worker"],

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from importlib import metadata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,9 +108,7 @@ def fingerprint_inputs(cfg: DataConfig, seed: int) -> str:
     """A hash of everything that decides the prepared arrays: the source's bytes and the split."""
     h = hashlib.sha256()
     if cfg.source.startswith("sklearn:"):
-        import sklearn
-
-        h.update(f"{cfg.source}@{sklearn.__version__}".encode())
+        h.update(f"{cfg.source}@{metadata.version('scikit-learn')}".encode())
     else:
         h.update(_file_digest(Path(cfg.source)).encode())
     h.update(json.dumps([cfg.target, cfg.test_size, cfg.val_size, cfg.task, seed]).encode())

@@ -204,6 +204,17 @@ def worker_name() -> str:
 
 def execute_trial(spec: TrialSpec) -> TrialResult:
     """Run the trial function and publish its outputs at ``spec.out_dir`` atomically."""
+    with _ONE_TRIAL_AT_A_TIME:
+        return _execute(spec)
+
+
+# A worker process may hold a trial queued in a second thread (its Prefect bookkeeping overlaps
+# the running trial), but only one trial computes at a time: torch's seed and thread pool are
+# process-wide.
+_ONE_TRIAL_AT_A_TIME = threading.Lock()
+
+
+def _execute(spec: TrialSpec) -> TrialResult:
     trials_dir = Path(spec.trials_dir)
     trials_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{spec.number}.tmp-", dir=trials_dir))
