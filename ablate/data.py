@@ -13,8 +13,8 @@ import json
 import os
 import shutil
 import tempfile
-from importlib import metadata
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
