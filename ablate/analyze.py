@@ -9,6 +9,7 @@ from ablate.config import Params
 from ablate.data import read_manifest
 from ablate.report import ParamInfo, ReportInput
 from ablate.search import best_of, count_states, load_study, trials_frame
+from ablate.versioning import find_repo_root, lock_hash
 
 
 def build_report_input(params: Params, run: dict[str, Any]) -> ReportInput:
@@ -26,6 +27,7 @@ def build_report_input(params: Params, run: dict[str, Any]) -> ReportInput:
         "seed": params.study.seed,
         "entrypoint": params.trial.entrypoint,
         "fixed options": json.dumps(params.trial.options, sort_keys=True) if params.trial.options else "-",
+        **_dvc_facts(params, run),
         **{k: v for k, v in run.get("provenance", {}).items() if k != "versions"},
         **{f"{k} version": v for k, v in run.get("provenance", {}).get("versions", {}).items() if v},
     }
@@ -37,4 +39,28 @@ def build_report_input(params: Params, run: dict[str, Any]) -> ReportInput:
         params=tuple(ParamInfo(p.name, p.kind, bool(p.log)) for p in params.search.space),
         run=summary,
         provenance=provenance,
+        top_trials=params.report.top_trials,
     )
+
+
+def _dvc_facts(params: Params, run: dict[str, Any]) -> dict[str, Any]:
+    """What DVC holds of the study: the sync of this run, else what dvc.lock records."""
+    sync = run.get("sync")
+    if isinstance(sync, dict):
+        facts = {"dvc sync": sync.get("status")}
+        if sync.get("study_hash"):
+            facts["dvc hash of the study"] = sync["study_hash"]
+        if sync.get("remote"):
+            facts["dvc remote"] = f"{sync['remote']} ({sync.get('pushed', 0)} files pushed)"
+        if sync.get("reason"):
+            facts["dvc note"] = sync["reason"]
+        return facts
+    root = find_repo_root()
+    if root is None:
+        return {}
+    try:
+        rel = str(params.study_dir.resolve().relative_to(root))
+    except ValueError:
+        return {}
+    recorded = lock_hash(root, rel)
+    return {"dvc hash of the study": f"{recorded} (dvc.lock)"} if recorded else {}

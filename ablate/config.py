@@ -70,6 +70,11 @@ class ExecutionConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    top_trials: int = 20  # rows of the report's trials table, best first (0: all); trials.csv has all
+
+
+@dataclass(frozen=True)
 class PathsConfig:
     data: str = "data"
     reports: str = "reports"
@@ -86,6 +91,7 @@ class Params:
     search: SearchConfig
     execution: ExecutionConfig
     paths: PathsConfig = field(default_factory=PathsConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     @property
     def study_dir(self) -> Path:
@@ -203,9 +209,10 @@ def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study
     search = _parse_search(r.section("search", required=True))
     execution = _parse_execution(r.section("execution"))
     paths = _parse_paths(r.section("paths"))
+    report = _parse_report(r.section("report"))
     r.done()
     _check_names(source, trial, search)
-    return Params(source, study, data, trial, search, execution, paths)
+    return Params(source, study, data, trial, search, execution, paths, report)
 
 
 def _parse_study(r: _Reader, default_name: str) -> StudyConfig:
@@ -330,6 +337,12 @@ def _parse_paths(r: _Reader) -> PathsConfig:
         data=r.str("data", "data", check=bool, rule="a directory"),
         reports=r.str("reports", "reports", check=bool, rule="a directory"),
     )
+    r.done()
+    return cfg
+
+
+def _parse_report(r: _Reader) -> ReportConfig:
+    cfg = ReportConfig(top_trials=r.int("top_trials", 20, low=0))
     r.done()
     return cfg
 

@@ -248,6 +248,14 @@ def read_manifest(out_dir: Path) -> dict | None:
         return None
 
 
+def load_prepared_info(out_dir: Path) -> PreparedData:
+    """The prepared data set at ``out_dir``; raises when ``prepare`` has not made it."""
+    m = read_manifest(out_dir)
+    if m is None:
+        raise DataError(f"{out_dir}: no prepared data here; run the prepare step first (ablate prepare PARAMS)")
+    return _from_manifest(out_dir, m)
+
+
 def _from_manifest(out_dir: Path, m: dict) -> PreparedData:
     return PreparedData(
         path=str(out_dir),

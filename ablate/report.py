@@ -56,6 +56,7 @@ class ReportInput:
     params: tuple[ParamInfo, ...]
     run: dict
     provenance: dict = field(default_factory=dict)
+    top_trials: int = 0  # rows of the report's trials table, best first (0: all); trials.csv has all
 
 
 def _fmt(value: object, kind: str | None = None) -> str:
@@ -107,7 +108,8 @@ def _sorted_for_table(inp: ReportInput) -> pd.DataFrame:
         },
         index=trials.index,
     )
-    return trials.loc[key.sort_values(["group", "score", "number"], kind="stable").index]
+    ordered = trials.loc[key.sort_values(["group", "score", "number"], kind="stable").index]
+    return ordered.head(inp.top_trials) if inp.top_trials else ordered
 
 
 def _trials_table(inp: ReportInput) -> tuple[list[str], list[list[str]]]:
@@ -308,6 +310,7 @@ def _write_files(folder: Path, inp: ReportInput) -> dict[str, str]:
     names = {"csv": "trials.csv", "json": "run.json", "history": "history.png"}
     inp.trials.sort_values("number", kind="stable").to_csv(folder / "trials.csv", index=False)
     (folder / "run.json").write_text(json.dumps(inp.run, indent=2, sort_keys=True) + "\n")
+    (folder / "metrics.json").write_text(json.dumps(study_metrics(inp), indent=2, sort_keys=True) + "\n")
     plot_history(inp.trials, inp.metric, inp.direction).savefig(folder / "history.png", dpi=DPI)
     if inp.params and best_trial(inp.trials, inp.metric, inp.direction) is not None:
         fig = plot_param_effects(inp.trials, inp.metric, inp.params, inp.direction)
@@ -316,7 +319,22 @@ def _write_files(folder: Path, inp: ReportInput) -> dict[str, str]:
     images = [names[k] for k in ("history", "params") if k in names]
     (folder / "report.md").write_text(render_markdown(inp, images), encoding="utf-8")
     (folder / "index.html").write_text(render_html(inp, images), encoding="utf-8")
-    return {**names, "markdown": "report.md", "html": "index.html"}
+    return {**names, "metrics": "metrics.json", "markdown": "report.md", "html": "index.html"}
+
+
+def study_metrics(inp: ReportInput) -> dict[str, object]:
+    """The study's headline numbers (``dvc metrics show``): no timings, so a rerun that changes
+    nothing shows no difference."""
+    best = best_trial(inp.trials, inp.metric, inp.direction)
+    counts = inp.trials["state"].value_counts()
+    return {
+        "best_value": None if best is None else float(best[inp.metric]),
+        "best_trial": None if best is None else int(best["number"]),
+        "complete": int(counts.get("COMPLETE", 0)),
+        "failed": int(counts.get("FAIL", 0)),
+        "pruned": int(counts.get("PRUNED", 0)),
+        "trials": int(len(inp.trials)),
+    }
 
 
 def _swap_in(new: Path, out_dir: Path) -> None:

@@ -78,7 +78,10 @@ class StudyLock:
     """An exclusive lock on a study folder, released by the OS even when the holder is killed."""
 
     def __init__(self, study_dir: Path) -> None:
-        self.path = study_dir / ".lock"
+        # Beside the study folder, not in it: the folder is a DVC output and must not change
+        # because somebody looked at it.
+        self.path = study_dir.parent / f".{study_dir.name}.lock"
+        self.study_dir = study_dir
 
     def __enter__(self) -> StudyLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +92,7 @@ class StudyLock:
             holder = os.read(self._fd, 64).decode(errors="replace").strip() or "another process"
             os.close(self._fd)
             raise StudyLockedError(
-                f"{self.path.parent}: the study is being run by {holder}; wait for it or stop it first"
+                f"{self.study_dir}: the study is being run by {holder}; wait for it or stop it first"
             ) from None
         os.ftruncate(self._fd, 0)
         os.write(self._fd, f"pid {os.getpid()}".encode())
@@ -289,8 +292,23 @@ def best_of(study: optuna.Study | None, params: Params) -> dict[str, Any] | None
     }
 
 
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n"
+LAST_RUN = "last_run.json"
+
+
+def write_last_run(params: Params, run: dict[str, Any]) -> None:
+    """Keep what the last search did (executed, cached, ...) with the study, for its report."""
+    path = params.study_dir / LAST_RUN
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(run, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def read_last_run(params: Params) -> dict[str, Any]:
+    try:
+        return json.loads((params.study_dir / LAST_RUN).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {"executed": 0, "cached": 0, "recovered": 0, "requeued": 0}
 
 
 def needs_trials(params: Params) -> bool:

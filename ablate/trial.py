@@ -150,6 +150,11 @@ class TrialContext:
             )
 
 
+def _torch_threads() -> int | None:
+    torch = sys.modules.get("torch")  # only when the trial used torch
+    return torch.get_num_threads() if torch is not None else None
+
+
 def resolve_device(device: str) -> str:
     if device != "auto":
         return device
@@ -238,6 +243,7 @@ def _execute(spec: TrialSpec) -> TrialResult:
             params=spec.params,
             provenance={
                 **spec.provenance,
+                "torch_threads": _torch_threads(),
                 "data_hash": spec.data.data_hash,
                 "code_version": spec.code_version,
                 "seed": spec.seed,

@@ -1,4 +1,9 @@
-"""The ``ablate`` command: ``ablate run PARAMS [--set KEY=VALUE ...]``.
+"""The ``ablate`` command.
+
+    ablate run PARAMS [--set KEY=VALUE ...]      prepare -> search -> sync -> analyze
+    ablate prepare|search|analyze PARAMS         one step (what the dvc.yaml stages run)
+    ablate report PARAMS                         re-render the report only (= analyze)
+    ablate rerun PARAMS TRIAL                    run one recorded trial again and compare
 
 Input is validated before anything is written or any server started: a bad params file, data
 file or entrypoint gives one line on stderr and exit code 2.
@@ -9,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from ablate.config import Params, load_params
 from ablate.data import check_source
@@ -17,6 +23,13 @@ from ablate.trial import check_entrypoint
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+STEP_COMMANDS = {
+    "run": (("prepare", "search", "sync", "analyze"), "run a study end to end: prepare, search, sync, analyze"),
+    "prepare": (("prepare",), "the prepare step: load, split and standardize the data"),
+    "search": (("search",), "the search step: run the trials the study lacks"),
+    "analyze": (("analyze",), "the analyze step: render the report from the study"),
+    "report": (("analyze",), "re-render the report from the study (runs no trial)"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,43 +57,62 @@ def validate(path: str, overrides: list[str]) -> Params:
     return params
 
 
-def cmd_run(params: Params, args: argparse.Namespace) -> int:
+def cmd_steps(params: Params, args: argparse.Namespace) -> int:
     from flows.server import ensure_api, ui_url
 
     api = ensure_api()
-    _quiet_prefect(args.verbose)
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _quiet_logs(args.verbose)
     from flows.pipeline import study_flow
 
-    state = study_flow(params, return_state=True)
-    run_id = state.state_details.flow_run_id
+    steps = STEP_COMMANDS[args.command][0]
+    state = study_flow(params, steps, return_state=True)
     summary = state.result(raise_on_failure=False)
-    print(f"Prefect UI:  {ui_url(api)}/runs/flow-run/{run_id}")
+    print(f"Prefect UI:  {ui_url(api)}/runs/flow-run/{state.state_details.flow_run_id}")
     if isinstance(summary, BaseException):
         if isinstance(summary, AblateError):
             raise summary
         raise AblateError(f"the study flow failed: {type(summary).__name__}: {summary}")
-    best = summary.get("best") or {}
-    print(
-        f"study {params.study.name}: {summary['complete']} complete, {summary['failed']} failed, "
-        f"{summary['pruned']} pruned; this run executed {summary['executed']}, cached {summary['cached']} "
-        f"in {summary['wall_s']:.1f} s"
-    )
-    if best:
-        print(f"best:        trial {best['number']} {best['metric']}={best['value']:.4f}")
-    print(f"report:      {summary['report']['html']}")
+    if "analyze" in steps:
+        _print_summary(params, summary)
     return 0
 
 
-def _quiet_prefect(verbose: bool) -> None:
+def _print_summary(params: Params, s: dict[str, Any]) -> None:
+    print(
+        f"study {params.study.name}: {s['complete']} complete, {s['failed']} failed, {s['pruned']} pruned; "
+        f"this run executed {s['executed']}, cached {s['cached']} in {s['wall_s']:.1f} s"
+    )
+    if s.get("best"):
+        print(f"best:        trial {s['best']['number']} {s['best']['metric']}={s['best']['value']:.4f}")
+    sync = s.get("sync") or {}
+    if sync.get("status") == "pushed":
+        print(f"dvc:         study {sync.get('study_hash')} pushed to remote {sync.get('remote')!r}")
+    elif sync:
+        print(f"dvc:         {sync.get('status')}{': ' + sync['reason'] if sync.get('reason') else ''}")
+    print(f"report:      {s['report']['html']}")
+
+
+def cmd_rerun(params: Params, args: argparse.Namespace) -> int:
+    from ablate.rerun import describe, rerun_trial
+
+    result = rerun_trial(params, args.trial)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    verdict = "reproduced exactly" if result.identical else "did NOT reproduce"
+    print(f"trial {args.trial} of study {params.study.name} {verdict}:\n{describe(result)}")
+    return 0 if result.identical else EXIT_FAILED
+
+
+def _quiet_logs(verbose: bool) -> None:
     """The terminal shows ablate's progress lines; Prefect's run logs (and the tracebacks of
     failed trials) go to the Prefect API and UI, and each trial's own log to its folder."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
 
 
 def _fail(message: str, code: int) -> int:
@@ -91,17 +123,21 @@ def _fail(message: str, code: int) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ablate", description="Reproducible ablation studies and HPO.")
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a study end to end: prepare, search, analyze")
-    run.add_argument("params", help="the study's params file, e.g. params/digits.yaml")
-    run.add_argument(
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("params", help="the study's params file, e.g. params/digits.yaml")
+    common.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="override a key of the params file, e.g. --set search.n_trials=12",
     )
-    run.add_argument("-v", "--verbose", action="store_true", help="also print Prefect's and Dask's logs")
-    run.set_defaults(func=cmd_run)
+    common.add_argument("-v", "--verbose", action="store_true", help="also print Prefect's and Dask's logs")
+    for name, (_, help_text) in STEP_COMMANDS.items():
+        sub.add_parser(name, parents=[common], help=help_text).set_defaults(func=cmd_steps)
+    rerun = sub.add_parser("rerun", parents=[common], help="run one recorded trial again and compare its metrics")
+    rerun.add_argument("trial", type=int, help="the trial's number")
+    rerun.set_defaults(func=cmd_rerun)
     return p
 
 

@@ -1,4 +1,9 @@
-"""study_flow: prepare -> search -> analyze, one study from its params to its report."""
+"""study_flow: prepare -> search -> sync -> analyze, one study from its params to its report.
+
+Each step is also a command of its own (``ablate prepare|search|analyze``), which is what the
+stages of ``dvc.yaml`` run: the same flow, with ``steps`` naming one step and no sync (DVC
+itself records the outputs of ``dvc repro``).
+"""
 
 from __future__ import annotations
 
@@ -9,39 +14,45 @@ from prefect import flow
 
 from ablate.cluster import plan_cluster
 from ablate.config import Params
+from ablate.data import PreparedData, load_prepared_info
 from ablate.errors import NoTrialCompletedError
 from ablate.provenance import collect_provenance
-from ablate.search import StudyLock, needs_trials
+from ablate.search import StudyLock, needs_trials, read_last_run, write_last_run
 from flows.search import search_flow, task_runner_for
 from tasks.analyze import analyze
 from tasks.prepare import prepare
+from tasks.sync import sync
+
+STEPS = ("prepare", "search", "sync", "analyze")
 
 
 @flow(name="study")
-def study_flow(params: Params) -> dict[str, Any]:
-    """Run one study end to end and return the run summary written to ``run.json``."""
+def study_flow(params: Params, steps: tuple[str, ...] = STEPS) -> dict[str, Any]:
+    """Run ``steps`` of one study and return the run summary written to ``run.json``."""
     start = time.monotonic()
     with StudyLock(params.study_dir):
-        prepared = prepare(params.data, params.study.seed, str(params.prepared_dir))
-        provenance = collect_provenance()
-        run: dict[str, Any] = {"executed": 0, "cached": 0, "recovered": 0, "requeued": 0, "provenance": provenance}
-        if needs_trials(params):
-            plan = plan_cluster(params.execution, str(params.study_dir.parent.parent / ".dask"))
-            print(
-                f"search: study {params.study.name}, {params.search.n_trials} trials ({params.search.sampler}) "
-                f"on a {plan.describe()}",
-                flush=True,
-            )
-            run.update(
-                search_flow.with_options(task_runner=task_runner_for(plan))(params, prepared, plan.workers, provenance)
-            )
-        else:
-            print(
-                f"search: study {params.study.name} already has its {params.search.n_trials} trials; nothing to run",
-                flush=True,
-            )
+        prepared = (
+            prepare(params.data, params.study.seed, str(params.prepared_dir))
+            if "prepare" in steps
+            else load_prepared_info(params.prepared_dir)
+        )
+        if "search" in steps:
+            write_last_run(params, run_search(params, prepared))
+        run: dict[str, Any] = {**read_last_run(params)}
+        sync_error = None
+        if "sync" in steps:
+            state = sync(params, ("prepare", "search"), return_state=True)
+            result = state.result(raise_on_failure=False)
+            sync_error = result if isinstance(result, BaseException) else None
+            run["sync"] = {"status": "failed", "reason": str(result)} if sync_error else result
+        if "analyze" not in steps:
+            return run
         run["wall_s"] = round(time.monotonic() - start, 3)
         report = analyze(params, run)
+        if "sync" in steps and sync_error is None:
+            sync(params, ("analyze",))
+    if sync_error is not None:
+        raise sync_error
     summary = {**report["run"], "report": report["paths"]}
     if summary["complete"] == 0:
         raise NoTrialCompletedError(
@@ -49,3 +60,24 @@ def study_flow(params: Params) -> dict[str, Any]:
             f"see {params.report_dir / 'trials.csv'} for each error"
         )
     return summary
+
+
+def run_search(params: Params, prepared: PreparedData) -> dict[str, Any]:
+    """The search step: start a cluster only when the study lacks trials."""
+    run: dict[str, Any] = {"executed": 0, "cached": 0, "recovered": 0, "requeued": 0}
+    run["provenance"] = provenance = collect_provenance()
+    if not needs_trials(params):
+        print(
+            f"search: study {params.study.name} already has its {params.search.n_trials} trials; nothing to run",
+            flush=True,
+        )
+        return run
+    plan = plan_cluster(params.execution, str(params.study_dir.parent.parent / ".dask"))
+    print(
+        f"search: study {params.study.name}, {params.search.n_trials} trials ({params.search.sampler}) "
+        f"on a {plan.describe()}",
+        flush=True,
+    )
+    runner = task_runner_for(plan)
+    run.update(search_flow.with_options(task_runner=runner)(params, prepared, plan.workers, provenance))
+    return run

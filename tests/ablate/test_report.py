@@ -251,11 +251,14 @@ def test_html_escapes_text() -> None:
 def test_write_report_writes_every_file(tmp_path: Path) -> None:
     out = tmp_path / "reports" / "digits"
     paths = write_report(out, make_input())
-    assert set(paths) == {"csv", "json", "markdown", "html", "history", "params"}
+    assert set(paths) == {"csv", "json", "metrics", "markdown", "html", "history", "params"}
     assert all(p.parent == out and p.is_file() and p.stat().st_size > 0 for p in paths.values())
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["trials.csv", "run.json", "history.png", "params.png", "report.md", "index.html"]
+        ["trials.csv", "run.json", "metrics.json", "history.png", "params.png", "report.md", "index.html"]
     )
+    metrics = json.loads((out / "metrics.json").read_text())
+    best = best_trial(make_input().trials, "val_accuracy", "maximize")
+    assert metrics["best_trial"] == int(best["number"]) and metrics["best_value"] == float(best["val_accuracy"])
 
 
 def test_write_report_csv_and_json(tmp_path: Path) -> None:

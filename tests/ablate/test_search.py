@@ -401,14 +401,14 @@ def test_study_lock_excludes_a_second_holder(tmp_path: Path) -> None:
         # The lock is the OS's: another process cannot take it either.
         code = (
             "import fcntl, os, sys\n"
-            f"fd = os.open({str(study_dir / '.lock')!r}, os.O_RDWR)\n"
+            f"fd = os.open({str(study_dir.parent / f'.{study_dir.name}.lock')!r}, os.O_RDWR)\n"
             "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
             "except BlockingIOError:\n    sys.exit(3)\n"
         )
         assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 3
     with StudyLock(study_dir):  # released: it can be taken again
         pass
-    fd = os.open(study_dir / ".lock", os.O_RDWR)
+    fd = os.open(study_dir.parent / f".{study_dir.name}.lock", os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # and nobody holds it now
     finally:

@@ -127,6 +127,8 @@ def test_execute_trial_publishes_outputs(tmp_path: Path, capsys: pytest.CaptureF
         "code_version": "v1",
         "seed": 3,
         "device": "cpu",
+        # torch's intra-op threads when torch is loaded (ablate rerun matches them), else None
+        "torch_threads": sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None,
     }
     out = tmp_path / "trials" / "4"
     assert spec.out_dir == out

@@ -1,0 +1,152 @@
+"""sync: version a study's outputs with DVC and push them to the default remote.
+
+The study's outputs are the outs of the ``prepare``, ``search`` and ``analyze`` stages of
+``dvc.yaml`` that belong to it. Syncing commits them to the DVC cache and ``dvc.lock`` (as if
+``dvc repro`` had produced them, so ``dvc status`` is clean after ``ablate run``) and pushes
+them. A study that is not a stage of ``dvc.yaml`` (another ``study.name``) has its folders
+tracked with ``.dvc`` files instead. Outside a DVC repository there is nothing to sync.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ablate.config import Params
+from ablate.errors import AblateError
+
+
+class SyncError(AblateError):
+    """The outputs could not be committed or pushed; what is on disk is intact."""
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    status: str  # "pushed" | "committed" (no remote) | "skipped"
+    reason: str = ""
+    stages: list[str] = field(default_factory=list)
+    study_hash: str | None = None  # the DVC hash of data/studies/<study>
+    remote: str | None = None
+    pushed: int = 0  # files uploaded by this sync (0 when the remote had them all)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def find_repo_root(start: Path | None = None) -> Path | None:
+    """The DVC repository around ``start`` (default: the working directory), or None."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / ".dvc").is_dir():
+            return d
+    return None
+
+
+def study_outputs(params: Params) -> list[Path]:
+    return [Path(params.prepared_dir), Path(params.study_dir), Path(params.report_dir)]
+
+
+def sync_study(params: Params, steps: tuple[str, ...], push: bool = True) -> SyncResult:
+    """Commit the outputs of ``steps`` (stage names) of ``params``'s study, then push them."""
+    root = find_repo_root()
+    if root is None:
+        return SyncResult("skipped", "not inside a DVC repository")
+    outs = [p.resolve() for p in study_outputs(params)]
+    if not all(_is_under(p, root) for p in outs):
+        return SyncResult("skipped", f"the study's outputs are outside the DVC repository {root}")
+    from dvc.exceptions import DvcException
+    from dvc.lock import LockError
+    from dvc.repo import Repo
+
+    try:
+        with Repo(str(root)) as repo:
+            stages = _study_stages(repo, outs, steps)
+            if stages:
+                for stage in stages:
+                    repo.commit(stage.addressing, force=True)
+                targets = [s.addressing for s in stages]
+            else:
+                targets = _track_with_dvc_files(repo, outs, root)
+            study_hash = _out_hash(repo, Path(params.study_dir).resolve())
+            remote = repo.config["core"].get("remote")
+            if not push or not remote:
+                return SyncResult("committed", "no default remote" if push else "", targets, study_hash, remote)
+            pushed = _push(repo, targets, remote)
+            return SyncResult("pushed", "", targets, study_hash, remote, pushed)
+    except LockError:
+        raise  # another DVC command holds the repository for a moment: the caller retries
+    except DvcException as err:
+        raise SyncError(f"sync: {_one_line(err)}") from None
+
+
+def _push(repo: Any, targets: list[str], remote: str) -> int:
+    from dvc.exceptions import DvcException
+
+    try:
+        return int(repo.push(targets=targets, remote=remote) or 0)
+    except (DvcException, OSError) as err:
+        url = repo.config["remote"].get(remote, {}).get("url", "?")
+        raise SyncError(
+            f"sync: cannot push to DVC remote {remote!r} ({url}): {_one_line(err)}; the study's outputs "
+            "and the DVC cache are intact, and the next successful run pushes what is missing"
+        ) from None
+
+
+def _study_stages(repo: Any, outs: list[Path], steps: tuple[str, ...]) -> list[Any]:
+    """The dvc.yaml stages named in ``steps`` whose outs lie in this study's folders."""
+    chosen = []
+    for stage in repo.index.stages:
+        if stage.name not in steps:
+            continue
+        paths = [Path(o.fs_path).resolve() for o in stage.outs]
+        if paths and all(any(_is_under(p, o) for o in outs) for p in paths):
+            chosen.append(stage)
+    return chosen
+
+
+def _track_with_dvc_files(repo: Any, outs: list[Path], root: Path) -> list[str]:
+    existing = [str(p.relative_to(root)) for p in outs if p.exists()]
+    if existing:
+        repo.add(existing)
+    return existing
+
+
+def _out_hash(repo: Any, path: Path) -> str | None:
+    for stage in repo.index.stages:
+        for out in stage.outs:
+            if Path(out.fs_path).resolve() == path and out.hash_info:
+                return out.hash_info.value
+    return None
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    cause = err.__cause__ or err.__context__
+    if cause is not None and str(cause) and str(cause) not in text:
+        text += f" ({type(cause).__name__}: {' '.join(str(cause).split())})"
+    return text[:400]
+
+
+def lock_hash(root: Path, out: str) -> str | None:
+    """The hash ``dvc.lock`` records for ``out`` (a path relative to the repo), if any."""
+    import yaml
+
+    lock = root / "dvc.lock"
+    if not lock.exists():
+        return None
+    data = yaml.safe_load(lock.read_text()) or {}
+    for stage in (data.get("stages") or {}).values():
+        for entry in stage.get("outs", []):
+            if os.path.normpath(entry.get("path", "")) == os.path.normpath(out):
+                return entry.get("md5") or entry.get("hash")
+    return None
