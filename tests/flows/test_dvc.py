@@ -1,0 +1,134 @@
+"""DVC as a user meets it: a project with dvc.yaml, a real local remote, `ablate run`,
+`dvc status/repro/pull/exp`, a second clone, and a remote that cannot be written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.flows.helpers import REPO
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
+BIN = Path(sys.executable).parent
+TRACKED = ["dvc.yaml", "params/digits.yaml", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore"]
+
+
+def sh(cwd: Path, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def make_project(root: Path, remote: Path) -> Path:
+    """A new ablate project: this repo's dvc.yaml, code and params (on a small budget)."""
+    proj = root / "proj"
+    for rel in TRACKED:
+        (proj / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / rel, proj / rel)
+    for package in ("ablate", "flows", "tasks"):  # the stages' code deps
+        shutil.copytree(REPO / package, proj / package, ignore=shutil.ignore_patterns("__pycache__"))
+    params = yaml.safe_load((proj / "params/digits.yaml").read_text())
+    params["search"]["n_trials"] = 4
+    params["trial"]["options"]["epochs"] = 2
+    (proj / "params/digits.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    config = (proj / ".dvc/config").read_text().replace("~/.cache/ablate/dvc-remote", str(remote))
+    (proj / ".dvc/config").write_text(config)
+    sh(proj, "git", "init", "-q")
+    sh(proj, "git", "add", "-A")
+    sh(proj, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "new project")
+    return proj
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def commit(proj: Path, message: str) -> None:
+    sh(proj, "git", "add", "-A")
+    sh(proj, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message)
+
+
+def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    proj = make_project(tmp_path, remote)
+    study = proj / "data/studies/digits"
+
+    # ablate run versions and pushes: the pipeline is up to date, the remote has everything.
+    out = sh(proj, "ablate", "run", "params/digits.yaml").stdout
+    assert "pushed to remote 'local'" in out
+    assert "up to date" in sh(proj, "dvc", "status").stdout
+    assert "in sync" in sh(proj, "dvc", "status", "-c").stdout
+    start = time.monotonic()
+    repro = sh(proj, "dvc", "repro").stdout
+    assert time.monotonic() - start < 5.0 and "Running stage" not in repro
+    run = json.loads((proj / "reports/digits/run.json").read_text())
+    assert run["sync"]["status"] == "pushed" and run["sync"]["study_hash"].endswith(".dir")
+    assert run["sync"]["study_hash"] in (proj / "reports/digits/report.md").read_text()
+
+    # A second clone + dvc pull restores the study file by file; the report is rebuilt from it.
+    commit(proj, "study digits")
+    clone = tmp_path / "clone"
+    sh(tmp_path, "git", "clone", "-q", str(proj), str(clone))
+    sh(clone, "dvc", "pull")
+    assert digests(clone / "data/studies/digits") == digests(study)
+    journal = (clone / "data/studies/digits/optuna.journal").read_bytes()
+    shutil.rmtree(clone / "reports/digits/index.html", ignore_errors=True)
+    report = sh(clone, "ablate", "report", "params/digits.yaml").stdout
+    assert "search:" not in report  # no search step, no trial
+    assert (clone / "data/studies/digits/optuna.journal").read_bytes() == journal
+    assert (clone / "reports/digits/index.html").exists()
+
+    # More trials: search and analyze rerun, prepare does not; only the new trials execute.
+    params = yaml.safe_load((proj / "params/digits.yaml").read_text())
+    params["search"]["n_trials"] = 6
+    (proj / "params/digits.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    repro = sh(proj, "dvc", "repro").stdout
+    assert "Running stage 'search'" in repro and "Running stage 'analyze'" in repro
+    assert "Running stage 'prepare'" not in repro
+    assert json.loads((proj / "reports/digits/run.json").read_text())["executed"] == 2
+
+    # A recorded trial reruns to the same metrics, bit for bit.
+    rerun = sh(proj, "ablate", "rerun", "params/digits.yaml", "3").stdout
+    assert "reproduced exactly" in rerun
+
+    # A remote that cannot be written: one sync line, non-zero exit, outputs intact.
+    before = digests(study)
+    shutil.move(remote, tmp_path / "remote.away")
+    remote.write_text("not a directory\n")
+    failed = sh(proj, "ablate", "run", "params/digits.yaml", check=False)
+    assert failed.returncode == 1
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith("ablate: error: sync: cannot push to DVC remote 'local'"), failed.stderr
+    assert "Traceback" not in failed.stderr + failed.stdout
+    assert {k: v for k, v in digests(study).items() if k != "last_run.json"} == {
+        k: v for k, v in before.items() if k != "last_run.json"
+    }
+    remote.unlink()
+    shutil.move(tmp_path / "remote.away", remote)
+    sh(proj, "ablate", "run", "params/digits.yaml")
+    assert "in sync" in sh(proj, "dvc", "status", "-c").stdout
+
+    # DVC experiments: a params override runs the pipeline; exp show lists the metrics.
+    commit(proj, "six trials")
+    sh(proj, "dvc", "exp", "run", "-S", "params/digits.yaml:search.n_trials=7")
+    shown = sh(proj, "dvc", "exp", "show", "--csv").stdout
+    header = shown.splitlines()[0].split(",")
+    assert "best_value" in header and "search.n_trials" in header
+    rows = [dict(zip(header, line.split(","))) for line in shown.splitlines()[1:]]
+    assert {r["search.n_trials"] for r in rows} >= {"6", "7"}
+    assert all(r["complete"] for r in rows if r["search.n_trials"] == "7")
