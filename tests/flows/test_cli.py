@@ -130,3 +130,22 @@ def test_sigkill_then_resume_finishes_exactly_n_trials_none_twice(tmp_path: Path
     executions = (study_dir / "executions.log").read_text().splitlines()
     numbers = [line.split()[0] for line in executions]
     assert sorted(numbers, key=int) == [str(n) for n in range(12)]  # each trial finished exactly once
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+def test_a_second_run_of_the_same_study_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+    changes = deep_update(quick_study(n_trials=4), {"trial": {"options": {"sleep": 2.0}}})
+    path = write_params(tmp_path, "busy", changes)
+    first = cli(str(path))
+    for line in first.stdout:  # wait until it searches (it holds the study lock by then)
+        if line.startswith("search:"):
+            break
+    second = cli(str(path))
+    out, _ = second.communicate(timeout=120)
+    assert second.returncode == 1, out
+    assert "the study is being run by pid" in out.strip().splitlines()[-1]
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+    trials = pd.read_csv(tmp_path / "reports" / "busy" / "trials.csv")
+    assert list(trials["state"]) == ["COMPLETE"] * 4
