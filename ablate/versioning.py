@@ -98,7 +98,7 @@ def _study_stages(repo: Any, outs: list[Path], steps: tuple[str, ...]) -> list[A
     """The dvc.yaml stages named in ``steps`` whose outs lie in this study's folders."""
     chosen = []
     for stage in repo.index.stages:
-        if stage.name not in steps:
+        if getattr(stage, "name", None) not in steps:  # .dvc files are stages without a name
             continue
         paths = [Path(o.fs_path).resolve() for o in stage.outs]
         if paths and all(any(_is_under(p, o) for o in outs) for p in paths):
@@ -110,10 +110,16 @@ def _track_with_dvc_files(repo: Any, outs: list[Path], root: Path) -> list[str]:
     existing = [str(p.relative_to(root)) for p in outs if p.exists()]
     if existing:
         repo.add(existing)
-    return existing
+    return [f"{path}.dvc" for path in existing]  # push by the .dvc files dvc add wrote
 
 
 def _out_hash(repo: Any, path: Path) -> str | None:
+    dvc_file = path.with_name(path.name + ".dvc")
+    if dvc_file.exists():  # tracked by `dvc add` just now; the repo's index predates it
+        import yaml
+
+        outs = (yaml.safe_load(dvc_file.read_text()) or {}).get("outs") or [{}]
+        return outs[0].get("md5")
     for stage in repo.index.stages:
         for out in stage.outs:
             if Path(out.fs_path).resolve() == path and out.hash_info:

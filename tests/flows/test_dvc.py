@@ -132,3 +132,11 @@ def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
     rows = [dict(zip(header, line.split(","))) for line in shown.splitlines()[1:]]
     assert {r["search.n_trials"] for r in rows} >= {"6", "7"}
     assert all(r["complete"] for r in rows if r["search.n_trials"] == "7")
+
+    # A study that is not a stage of dvc.yaml is versioned with .dvc files and pushed too.
+    sh(proj, "ablate", "run", "params/digits.yaml", "--set", "study.name=other", "--set", "search.n_trials=2")
+    for tracked in ("data/prepared/other.dvc", "data/studies/other.dvc", "reports/other.dvc"):
+        assert (proj / tracked).exists(), tracked
+    assert "in sync" in sh(proj, "dvc", "status", "-c", "data/studies/other.dvc").stdout
+    other = json.loads((proj / "reports/other/run.json").read_text())["sync"]
+    assert other["status"] == "pushed" and other["study_hash"].endswith(".dir")
