@@ -112,6 +112,13 @@ def _sorted_for_table(inp: ReportInput) -> pd.DataFrame:
     return ordered.head(inp.top_trials) if inp.top_trials else ordered
 
 
+def _shown_note(inp: ReportInput) -> list[str]:
+    """Say so when the table shows only the best trials (report.top_trials)."""
+    if not inp.top_trials or len(inp.trials) <= inp.top_trials:
+        return []
+    return [f"The best {inp.top_trials} of {len(inp.trials)} trials; trials.csv has every trial.", ""]
+
+
 def _trials_table(inp: ReportInput) -> tuple[list[str], list[list[str]]]:
     """Header and text rows of the trials table, shared by markdown and html."""
     kinds = {p.name: p.kind for p in inp.params}
@@ -133,9 +140,10 @@ def _summary(inp: ReportInput) -> str:
         f"{states.get('PRUNED', 0)} pruned, {states.get('FAIL', 0)} failed"
     ]
     if "executed" in inp.run or "cached" in inp.run:
-        parts.append(f"{inp.run.get('executed', 0)} executed, {inp.run.get('cached', 0)} cached")
-    if isinstance(inp.run.get("wall_s"), (int, float)):
-        parts.append(f"wall time {_fmt(float(inp.run['wall_s']))} s")
+        last = f"last search: {inp.run.get('executed', 0)} executed, {inp.run.get('cached', 0)} from the cache"
+        if isinstance(inp.run.get("search_wall_s"), (int, float)):
+            last += f" in {_fmt(float(inp.run['search_wall_s']))} s"
+        parts.append(last)
     return "; ".join(parts) + "."
 
 
@@ -200,7 +208,7 @@ def render_markdown(inp: ReportInput, images: list[str]) -> str:
             out += [*_md_table(["parameter", "value"], _best_params(inp, best)), ""]
     if images:
         out += ["## Figures", ""] + [f"![{Path(i).stem}]({i})\n" for i in images]
-    out += ["## Trials", "", *_md_table(*_trials_table(inp)), ""]
+    out += ["## Trials", "", *_md_table(*_trials_table(inp)), "", *_shown_note(inp)]
     failures = _failure_groups(inp)
     if failures:
         out += ["## Failed trials", ""]
@@ -294,7 +302,8 @@ def render_html(inp: ReportInput, images: list[str]) -> str:
     if images:
         body += ["<h2>Figures</h2>"]
         body += [f'<img src="{esc(i, quote=True)}" alt="{esc(Path(i).stem)}">' for i in images]
-    body += ["<h2>Trials</h2>", _html_trials(inp, best), *_html_failures(inp)]
+    note = [f"<p class=\"note\">{esc(n)}</p>" for n in _shown_note(inp) if n]
+    body += ["<h2>Trials</h2>", _html_trials(inp, best), *note, *_html_failures(inp)]
     if inp.provenance:
         body += ["<h2>Provenance</h2>", _html_table(["key", "value"], _provenance_rows(inp))]
     return (

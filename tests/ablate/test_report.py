@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 import subprocess
@@ -188,7 +189,7 @@ def test_markdown_has_best_trial_summary_and_rounded_floats() -> None:
     assert "Trial **2**: val_accuracy = **0.9123**" in md
     assert "0.912345678" not in md  # 4 significant digits in tables
     assert "6 trials: 3 complete, 1 pruned, 2 failed" in md
-    assert "5 executed, 1 cached" in md
+    assert "last search: 5 executed, 1 from the cache" in md
     assert "| hidden | 128 |" in md  # int param, not 128.0
     assert "![history](history.png)" in md and "![params](params.png)" in md
 
@@ -326,3 +327,14 @@ def test_write_report_crash_keeps_previous_report(tmp_path: Path, monkeypatch: p
         write_report(out, make_input(all_failed()))
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["digits"]
+
+
+def test_the_table_shows_the_best_top_trials_and_says_so(tmp_path: Path) -> None:
+    inp = dataclasses.replace(make_input(), top_trials=2)
+    md = render_markdown(inp, [])
+    best = best_trial(inp.trials, "val_accuracy", "maximize")
+    section = md.split("## Trials", 1)[1].split("\n\n")[1].splitlines()
+    rows = section[2:]  # after the header and the separator
+    assert len(rows) == 2 and rows[0].startswith(f"| {int(best['number'])} |")
+    assert f"The best 2 of {len(inp.trials)} trials; trials.csv has every trial." in md
+    assert "The best 2 of" in render_html(inp, [])
