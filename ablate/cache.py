@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from ablate.data import replace_dir
+from ablate._atomic import replace_dir, staging_dir
 from ablate.trial import RESULT, TrialResult, TrialSpec, execute_trial, read_result
 
 
@@ -54,8 +54,7 @@ class TrialCache:
         cached = self.lookup(key)
         if cached is None:
             return None
-        trials_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{number}.tmp-", dir=trials_dir))
+        tmp = staging_dir(trials_dir / str(number))
         try:
             _link_tree(self.entry(key), tmp)
             result = replace(cached, number=number, cached=True)

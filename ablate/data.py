@@ -10,9 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ablate._atomic import staged_dir
 from ablate.config import DataConfig
 from ablate.errors import ConfigError, DataError
 
@@ -199,10 +197,8 @@ def _encode_target(y: pd.Series, task: str) -> tuple[np.ndarray, list]:
 
 
 def _write_prepared(out_dir: Path, splits: dict[str, pd.DataFrame], meta: dict) -> None:
-    """Write to a temporary sibling, then swap it in: a reader never sees a half-written folder."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    """Write the splits and their manifest; a reader never sees a half-written folder."""
+    with staged_dir(out_dir) as tmp:
         for name, frame in splits.items():
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
         meta = {
@@ -213,21 +209,6 @@ def _write_prepared(out_dir: Path, splits: dict[str, pd.DataFrame], meta: dict) 
             "n_classes": len(meta["classes"]),
         }
         (tmp / MANIFEST).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        replace_dir(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def replace_dir(new: Path, dest: Path) -> None:
-    """Put folder ``new`` at ``dest``, replacing what is there with two renames."""
-    old = None
-    if dest.exists():
-        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(dest, old)
-    os.replace(new, dest)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def hash_splits(splits: dict[str, pd.DataFrame]) -> str:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import html
 import json
 import math
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ablate._atomic import staged_dir
 from ablate.plots import DPI, best_trial, plot_history, plot_param_effects
 
 __all__ = [
@@ -302,7 +301,7 @@ def render_html(inp: ReportInput, images: list[str]) -> str:
     if images:
         body += ["<h2>Figures</h2>"]
         body += [f'<img src="{esc(i, quote=True)}" alt="{esc(Path(i).stem)}">' for i in images]
-    note = [f"<p class=\"note\">{esc(n)}</p>" for n in _shown_note(inp) if n]
+    note = [f'<p class="note">{esc(n)}</p>' for n in _shown_note(inp) if n]
     body += ["<h2>Trials</h2>", _html_trials(inp, best), *note, *_html_failures(inp)]
     if inp.provenance:
         body += ["<h2>Provenance</h2>", _html_table(["key", "value"], _provenance_rows(inp))]
@@ -346,22 +345,6 @@ def study_metrics(inp: ReportInput) -> dict[str, object]:
     }
 
 
-def _swap_in(new: Path, out_dir: Path) -> None:
-    """Replace ``out_dir`` with ``new``: old moved aside, new renamed in, old deleted."""
-    old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
-    had_old = out_dir.exists()
-    if had_old:
-        out_dir.rename(old)
-    try:
-        new.rename(out_dir)
-    except OSError:
-        if had_old:
-            old.rename(out_dir)  # put the previous report back rather than leave none
-        raise
-    if had_old:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def write_report(out_dir: Path, inp: ReportInput) -> dict[str, Path]:
     """Write the report folder atomically.
 
@@ -377,14 +360,6 @@ def write_report(out_dir: Path, inp: ReportInput) -> dict[str, Path]:
         its final path.
     """
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    # Same parent as out_dir: rename is only atomic within one filesystem.
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    with staged_dir(out_dir) as tmp:
         names = _write_files(tmp, inp)
-        _swap_in(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {kind: out_dir / name for kind, name in names.items()}

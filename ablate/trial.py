@@ -22,7 +22,6 @@ import os
 import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -34,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from ablate import __version__
-from ablate.data import PreparedData, load_arrays, replace_dir
+from ablate._atomic import replace_dir, staging_dir
+from ablate.data import PreparedData, load_arrays
 from ablate.errors import ConfigError, TrialError, TrialTimeoutError
 
 TrialFunction = Callable[[dict[str, Any], "TrialContext"], dict[str, float]]
@@ -220,9 +220,7 @@ _ONE_TRIAL_AT_A_TIME = threading.Lock()
 
 
 def _execute(spec: TrialSpec) -> TrialResult:
-    trials_dir = Path(spec.trials_dir)
-    trials_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{spec.number}.tmp-", dir=trials_dir))
+    tmp = staging_dir(spec.out_dir)
     try:
         start = time.monotonic()
         deadline = start + spec.timeout_s if spec.timeout_s else None
