@@ -7,7 +7,6 @@ naming the file, the key, what must hold and what was got.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import yaml
 
 from ablate import space as sp
+from ablate._reader import Reader, describe_value
 from ablate.errors import ConfigError
 
 SAMPLERS = ("tpe", "random", "grid")
@@ -171,7 +171,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise ConfigError(str(path), "", f"must be valid YAML, but {where}{problem}") from None
     if not isinstance(data, dict):
-        raise ConfigError(str(path), "", f"must be a mapping of sections, but got {_desc(data)}")
+        raise ConfigError(str(path), "", f"must be a mapping of sections, but got {describe_value(data)}")
     return data
 
 
@@ -195,14 +195,14 @@ def _set_dotted(source: str, raw: dict[str, Any], key: str, value: Any) -> None:
             nxt = node[part] = {}
         if not isinstance(nxt, dict):
             at = ".".join(parts[: i + 1])
-            raise ConfigError(f"{source} (--set {key}=...)", at, f"is not a section, but {_desc(nxt)}")
+            raise ConfigError(f"{source} (--set {key}=...)", at, f"is not a section, but {describe_value(nxt)}")
         node = nxt
     node[parts[-1]] = value
 
 
 def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study") -> Params:
     """Validate a raw mapping (as read from YAML) into :class:`Params`."""
-    r = _Reader(source, "", raw)
+    r = Reader(source, "", raw)
     study = _parse_study(r.section("study", required=True), default_name)
     data = _parse_data(r.section("data", required=True))
     trial = _parse_trial(r.section("trial"))
@@ -215,7 +215,7 @@ def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study
     return Params(source, study, data, trial, search, execution, paths, report)
 
 
-def _parse_study(r: _Reader, default_name: str) -> StudyConfig:
+def _parse_study(r: Reader, default_name: str) -> StudyConfig:
     name = r.str("name", default_name, check=_is_name, rule="a name of letters, digits, '-', '_' or '.'")
     cfg = StudyConfig(
         name=name,
@@ -227,7 +227,7 @@ def _parse_study(r: _Reader, default_name: str) -> StudyConfig:
     return cfg
 
 
-def _parse_data(r: _Reader) -> DataConfig:
+def _parse_data(r: Reader) -> DataConfig:
     cfg = DataConfig(
         source=r.str("source", None, check=bool, rule="sklearn:<name> or a path to a .csv/.parquet file"),
         target=r.str("target", "target", check=bool, rule="a column name"),
@@ -243,7 +243,7 @@ def _parse_data(r: _Reader) -> DataConfig:
     return cfg
 
 
-def _parse_trial(r: _Reader) -> TrialConfig:
+def _parse_trial(r: Reader) -> TrialConfig:
     cfg = TrialConfig(
         entrypoint=r.str(
             "entrypoint", DEFAULT_ENTRYPOINT, check=_is_entrypoint, rule="module:function, e.g. mypkg.train:train"
@@ -254,7 +254,7 @@ def _parse_trial(r: _Reader) -> TrialConfig:
     return cfg
 
 
-def _parse_search(r: _Reader) -> SearchConfig:
+def _parse_search(r: Reader) -> SearchConfig:
     sampler = r.choice("sampler", SAMPLERS, "tpe")
     n_trials = r.int("n_trials", None, low=1)
     space_reader = r.section("space")
@@ -265,7 +265,7 @@ def _parse_search(r: _Reader) -> SearchConfig:
     return SearchConfig(n_trials=n_trials, space=space, sampler=sampler)
 
 
-def _check_grid(r: _Reader, space: sp.Space, n_trials: int) -> None:
+def _check_grid(r: Reader, space: sp.Space, n_trials: int) -> None:
     for p in space:
         if isinstance(p, sp.FloatParam) and p.step is None:
             raise r.error(f"space.{p.name}.step", "must be set for a float knob when search.sampler is grid", None)
@@ -274,20 +274,20 @@ def _check_grid(r: _Reader, space: sp.Space, n_trials: int) -> None:
         raise r.error("n_trials", f"must be <= the grid size {size} when search.sampler is grid", n_trials)
 
 
-def _parse_knob(space: _Reader, name: str) -> sp.Param:
+def _parse_knob(space: Reader, name: str) -> sp.Param:
     value = space.raw.pop(name)
     if isinstance(value, list):  # shorthand: a list is a categorical knob
         value = {"type": "categorical", "choices": value}
     if not isinstance(value, dict):
         raise space.error(name, "must be a mapping with type float, int or categorical, or a list of choices", value)
-    k = _Reader(space.source, space.key(name), value)
+    k = Reader(space.source, space.key(name), value)
     kind = k.choice("type", ("float", "int", "categorical"), None)
     knob = _parse_categorical(k, name) if kind == "categorical" else _parse_range(k, name, kind)
     k.done()
     return knob
 
 
-def _parse_categorical(k: _Reader, name: str) -> sp.CategoricalParam:
+def _parse_categorical(k: Reader, name: str) -> sp.CategoricalParam:
     choices = k.get("choices", None)
     if not isinstance(choices, list) or not choices:
         raise k.error("choices", "must be a non-empty list", choices)
@@ -299,7 +299,7 @@ def _parse_categorical(k: _Reader, name: str) -> sp.CategoricalParam:
     return sp.CategoricalParam(name, tuple(choices))
 
 
-def _parse_range(k: _Reader, name: str, kind: str) -> sp.Param:
+def _parse_range(k: Reader, name: str, kind: str) -> sp.Param:
     is_int = kind == "int"
     num = k.int if is_int else k.float
     low, high = num("low", None), num("high", None)
@@ -316,7 +316,7 @@ def _parse_range(k: _Reader, name: str, kind: str) -> sp.Param:
     return sp.FloatParam(name, low, high, log=log, step=step)
 
 
-def _parse_execution(r: _Reader) -> ExecutionConfig:
+def _parse_execution(r: Reader) -> ExecutionConfig:
     cfg = ExecutionConfig(
         workers=r.int("workers", 2, low=1),
         address=r.str(
@@ -332,7 +332,7 @@ def _parse_execution(r: _Reader) -> ExecutionConfig:
     return cfg
 
 
-def _parse_paths(r: _Reader) -> PathsConfig:
+def _parse_paths(r: Reader) -> PathsConfig:
     cfg = PathsConfig(
         data=r.str("data", "data", check=bool, rule="a directory"),
         reports=r.str("reports", "reports", check=bool, rule="a directory"),
@@ -341,7 +341,7 @@ def _parse_paths(r: _Reader) -> PathsConfig:
     return cfg
 
 
-def _parse_report(r: _Reader) -> ReportConfig:
+def _parse_report(r: Reader) -> ReportConfig:
     cfg = ReportConfig(top_trials=r.int("top_trials", 20, low=0))
     r.done()
     return cfg
@@ -364,151 +364,3 @@ def _is_name(s: str) -> bool:
 def _is_entrypoint(s: str) -> bool:
     module, sep, func = s.partition(":")
     return bool(sep and module and func.isidentifier() and all(p.isidentifier() for p in module.split(".")))
-
-
-def _desc(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return f"a {type(value).__name__} {value!r}"[:120]
-    return f"{value!r} ({type(value).__name__})" if value is not None else "nothing (null)"
-
-
-# ---------------------------------------------------------------------------------------------
-# A small reader that knows where it is, so every error can name the file and the dotted key.
-
-
-class _Reader:
-    def __init__(self, source: str, prefix: str, raw: Mapping[str, Any]) -> None:
-        self.source, self.prefix, self.raw = source, prefix, dict(raw)
-        self.known: list[str] = []  # keys asked for so far, to list them when one is unknown
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def error(self, name: str, rule: str, got: Any) -> ConfigError:
-        return ConfigError(self.source, self.key(name), f"{rule}, but got {_desc(got)}")
-
-    def get(self, name: str, default: Any) -> Any:
-        self.known.append(name)
-        return self.raw.pop(name, default)
-
-    def section(self, name: str, required: bool = False) -> _Reader:
-        if required and name not in self.raw:
-            raise ConfigError(self.source, self.key(name), "is required, but it is missing")
-        value = self.get(name, None)
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            raise self.error(name, "must be a mapping", value)
-        return _Reader(self.source, self.key(name), value)
-
-    def mapping(self, name: str) -> Mapping[str, Any]:
-        value = self.get(name, None)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.error(name, "must be a mapping", value)
-        return value
-
-    def done(self) -> None:
-        if self.raw:
-            name = next(iter(self.raw))
-            known = ", ".join(dict.fromkeys(self.known))
-            where = f"of {self.prefix}" if self.prefix else "at the top level"
-            raise ConfigError(self.source, self.key(name), f"must be a known key {where} ({known}), but got {name!r}")
-
-    def str(self, name: str, default: str | None, check: Any, rule: str, allow_none: bool = False) -> Any:
-        value = self.get(name, default)
-        if value is None:
-            if allow_none:
-                return None
-            raise ConfigError(self.source, self.key(name), f"is required ({rule}), but it is missing")
-        if not isinstance(value, str) or not check(value):
-            raise self.error(name, f"must be {rule}", value)
-        return value
-
-    def choice(self, name: str, choices: tuple[str, ...], default: str | None) -> str:
-        value = self.get(name, default)
-        if value not in choices:
-            if value is None:
-                raise ConfigError(
-                    self.source, self.key(name), f"is required (one of {', '.join(choices)}), but it is missing"
-                )
-            raise self.error(name, f"must be one of {', '.join(choices)}", value)
-        return value
-
-    def bool(self, name: str, default: bool) -> bool:
-        value = self.get(name, default)
-        if not isinstance(value, bool):
-            raise self.error(name, "must be true or false", value)
-        return value
-
-    def int(
-        self,
-        name: str,
-        default: int | None,
-        low: int | None = None,
-        open_interval: bool = False,
-        allow_none: bool = False,
-    ) -> Any:
-        value = self.get(name, default)
-        if value is None:
-            if allow_none:
-                return None
-            raise ConfigError(self.source, self.key(name), "is required (an integer), but it is missing")
-        rule = "must be an integer" + _bound(low, None, open_interval)
-        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(name, rule, value)
-        if low is not None and (value <= low if open_interval else value < low):
-            raise self.error(name, rule, value)
-        return value
-
-    def float(
-        self,
-        name: str,
-        default: float | None,
-        low: float | None = None,
-        high: float | None = None,
-        open_interval: bool = False,
-        allow_none: bool = False,
-    ) -> Any:
-        got = self.raw.get(name, default)
-        value = self.get(name, default)
-        if value is None:
-            if allow_none:
-                return None
-            raise ConfigError(self.source, self.key(name), "is required (a number), but it is missing")
-        value = _as_float(value)
-        rule = "must be a number" + _bound(low, high, open_interval)
-        if value is None or not math.isfinite(value):
-            raise self.error(name, rule, got)
-        if low is not None and (value <= low if open_interval else value < low):
-            raise self.error(name, rule, value)
-        if high is not None and (value >= high if open_interval else value > high):
-            raise self.error(name, rule, value)
-        return value
-
-
-def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string; accept it as a number
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _bound(low: float | None, high: float | None, open_interval: bool) -> str:
-    lo, hi = ("> ", "< ") if open_interval else (">= ", "<= ")
-    if low is not None and high is not None:
-        return f" {lo.strip()} {low} and {hi.strip()} {high}"
-    if low is not None:
-        return f" {lo}{low}"
-    if high is not None:
-        return f" {hi}{high}"
-    return ""
