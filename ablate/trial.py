@@ -10,6 +10,7 @@ never leaves a half-written folder.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import ctypes
 import hashlib
@@ -175,15 +176,34 @@ def load_entrypoint(entrypoint: str) -> TrialFunction:
 
 
 def check_entrypoint(entrypoint: str, params_file: str) -> None:
-    """At the edge: the trial function must import here (and so, on a local worker)."""
+    """At the edge: the trial function must import here (and so, on a local worker).
+
+    ablate's own trial functions are only looked up in their source: importing them would
+    import torch (seconds) in a command that may run no trial at all.
+    """
     try:
-        load_entrypoint(entrypoint)
+        if entrypoint.partition(".")[0] == "ablate":
+            _find_function(entrypoint)
+        else:
+            load_entrypoint(entrypoint)
     except Exception as err:  # whatever import raises, the user's fix is the same
         raise ConfigError(
             params_file,
             "trial.entrypoint",
             f"must name an importable module:function, but {entrypoint!r} gave {type(err).__name__}: {err}",
         ) from None
+
+
+def _find_function(entrypoint: str) -> None:
+    """Raise as an import would when ``module:function`` is not defined at module level."""
+    module_name, _, func_name = entrypoint.partition(":")
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or not spec.origin or not os.path.isfile(spec.origin):
+        raise ModuleNotFoundError(f"No module named {module_name!r}")
+    tree = ast.parse(Path(spec.origin).read_bytes(), filename=spec.origin)
+    names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    if func_name not in names:
+        raise AttributeError(f"module {module_name!r} has no attribute {func_name!r}")
 
 
 def code_version(entrypoint: str) -> str:
