@@ -6,12 +6,16 @@ function that touches disk. The plotting lives in ``ablate.plots`` and is re-exp
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import html
 import json
 import math
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 
@@ -313,21 +317,47 @@ def render_html(inp: ReportInput, images: list[str]) -> str:
     )
 
 
-def _write_files(folder: Path, inp: ReportInput) -> dict[str, str]:
+def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, str]:
     """Write every report file into ``folder``; returns kind -> file name."""
-    names = {"csv": "trials.csv", "json": "run.json", "history": "history.png"}
+    names = {"csv": "trials.csv", "json": "run.json"}
     inp.trials.sort_values("number", kind="stable").to_csv(folder / "trials.csv", index=False)
     (folder / "run.json").write_text(json.dumps(inp.run, indent=2, sort_keys=True) + "\n")
     (folder / "metrics.json").write_text(json.dumps(study_metrics(inp), indent=2, sort_keys=True) + "\n")
-    plot_history(inp.trials, inp.metric, inp.direction).savefig(folder / "history.png", dpi=DPI)
-    if inp.params and best_trial(inp.trials, inp.metric, inp.direction) is not None:
-        fig = plot_param_effects(inp.trials, inp.metric, inp.params, inp.direction)
-        fig.savefig(folder / "params.png", dpi=DPI)
-        names["params"] = "params.png"
+    names.update(_write_figures(folder, inp, previous))
     images = [names[k] for k in ("history", "params") if k in names]
     (folder / "report.md").write_text(render_markdown(inp, images), encoding="utf-8")
     (folder / "index.html").write_text(render_html(inp, images), encoding="utf-8")
     return {**names, "metrics": "metrics.json", "markdown": "report.md", "html": "index.html"}
+
+
+FIGURES_DIGEST = ".figures"  # what the report's figures were drawn from
+
+
+def _write_figures(folder: Path, inp: ReportInput, previous: Path) -> dict[str, str]:
+    """Draw the figures, or keep the previous report's when they were drawn from the same
+    trials (drawing them is most of a report's cost, and a rerun usually changes no trial)."""
+    names = {"history": "history.png"}
+    if inp.params and best_trial(inp.trials, inp.metric, inp.direction) is not None:
+        names["params"] = "params.png"
+    digest = _figures_digest(inp)
+    old = previous / FIGURES_DIGEST
+    if old.exists() and old.read_text() == digest and all((previous / n).exists() for n in names.values()):
+        for name in names.values():
+            shutil.copy2(previous / name, folder / name)
+    else:
+        plot_history(inp.trials, inp.metric, inp.direction).savefig(folder / "history.png", dpi=DPI)
+        if "params" in names:
+            fig = plot_param_effects(inp.trials, inp.metric, inp.params, inp.direction)
+            fig.savefig(folder / "params.png", dpi=DPI)
+    (folder / FIGURES_DIGEST).write_text(digest)
+    return names
+
+
+def _figures_digest(inp: ReportInput) -> str:
+    h = hashlib.sha256(inp.trials.sort_values("number", kind="stable").to_csv(index=False).encode())
+    h.update(json.dumps([inp.metric, inp.direction, [dataclasses.astuple(p) for p in inp.params]]).encode())
+    h.update(matplotlib.__version__.encode())
+    return h.hexdigest()
 
 
 def study_metrics(inp: ReportInput) -> dict[str, object]:
@@ -361,5 +391,5 @@ def write_report(out_dir: Path, inp: ReportInput) -> dict[str, Path]:
     """
     out_dir = Path(out_dir)
     with staged_dir(out_dir) as tmp:
-        names = _write_files(tmp, inp)
+        names = _write_files(tmp, inp, out_dir)
     return {kind: out_dir / name for kind, name in names.items()}

@@ -7,6 +7,7 @@ import json
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -255,7 +256,7 @@ def test_write_report_writes_every_file(tmp_path: Path) -> None:
     assert set(paths) == {"csv", "json", "metrics", "markdown", "html", "history", "params"}
     assert all(p.parent == out and p.is_file() and p.stat().st_size > 0 for p in paths.values())
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["trials.csv", "run.json", "metrics.json", "history.png", "params.png", "report.md", "index.html"]
+        [".figures", "trials.csv", "run.json", "metrics.json", "history.png", "params.png", "report.md", "index.html"]
     )
     metrics = json.loads((out / "metrics.json").read_text())
     best = best_trial(make_input().trials, "val_accuracy", "maximize")
@@ -338,3 +339,17 @@ def test_the_table_shows_the_best_top_trials_and_says_so(tmp_path: Path) -> None
     assert len(rows) == 2 and rows[0].startswith(f"| {int(best['number'])} |")
     assert f"The best 2 of {len(inp.trials)} trials; trials.csv has every trial." in md
     assert "The best 2 of" in render_html(inp, [])
+
+
+def test_figures_are_kept_when_the_trials_are_unchanged_and_redrawn_when_they_change(tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "digits"
+    inp = make_input()
+    write_report(out, inp)
+    drawn = (out / "history.png").stat().st_mtime_ns
+    time.sleep(0.01)
+    write_report(out, dataclasses.replace(inp, run={**inp.run, "executed": 0}))  # same trials
+    assert (out / "history.png").stat().st_mtime_ns == drawn  # copied, not drawn again
+    changed = inp.trials.copy()
+    changed.loc[0, "val_accuracy"] = 0.5
+    write_report(out, dataclasses.replace(inp, trials=changed))
+    assert (out / "history.png").stat().st_mtime_ns != drawn
