@@ -43,7 +43,7 @@ def visible_gpus() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def plan_cluster(execution: ExecutionConfig, local_directory: str) -> ClusterPlan:
+def plan_cluster(execution: ExecutionConfig, local_directory: str, trial_module: str | None = None) -> ClusterPlan:
     """Choose the cluster for ``execution``.
 
     An ``address`` wins. Otherwise, when GPUs are visible, trials may use them and the ``gpu``
@@ -59,6 +59,7 @@ def plan_cluster(execution: ExecutionConfig, local_directory: str) -> ClusterPla
         "dashboard_address": ":0",
         "local_directory": local_directory,
         "preload": ["ablate.worker"],
+        "env": {"ABLATE_TRIAL_MODULE": trial_module} if trial_module else {},
     }
     gpus = visible_gpus() if execution.device in ("auto", "cuda") else 0
     if gpus and importlib.util.find_spec("dask_cuda") is not None:
@@ -79,6 +80,6 @@ def plan_cluster(execution: ExecutionConfig, local_directory: str) -> ClusterPla
             **common,
             "n_workers": execution.workers,
             "processes": True,
-            "env": {"ABLATE_TORCH_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)},
+            "env": {**common["env"], "ABLATE_TORCH_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)},
         },
     )

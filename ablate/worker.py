@@ -3,25 +3,30 @@
 - Exits when the process that started it dies: a ``kill -9`` of ``ablate run`` must not leave
   orphan workers finishing trials behind the back of the next run.
 - One thread for torch per worker: workers are processes, one per core (or GPU).
-- Imports torch and the built-in model up front, so the first trial does not pay for it.
+- Imports the study's trial module (``ABLATE_TRIAL_MODULE``) up front, torch with it when it
+  uses torch, so the first trial's duration is the trial's own.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import threading
 import time
 
 
 def dask_setup(worker: object) -> None:
     _exit_with_parent(os.getppid())
-    try:
-        import torch
-
+    module = os.environ.get("ABLATE_TRIAL_MODULE")
+    if module:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001  (the trial itself reports a broken module, with context)
+            pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
         torch.set_num_threads(int(os.environ.get("ABLATE_TORCH_THREADS", "1")))
-        import ablate.models.mlp  # noqa: F401  (warm-up)
-    except ImportError:
-        pass
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -72,7 +72,8 @@ def run_search(params: Params, prepared: PreparedData) -> dict[str, Any]:
             flush=True,
         )
         return run
-    plan = plan_cluster(params.execution, str(params.study_dir.parent.parent / ".dask"))
+    trial_module = params.trial.entrypoint.partition(":")[0]
+    plan = plan_cluster(params.execution, str(params.study_dir.parent.parent / ".dask"), trial_module)
     print(
         f"search: study {params.study.name}, {params.search.n_trials} trials ({params.search.sampler}) "
         f"on a {plan.describe()}",
