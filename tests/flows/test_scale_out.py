@@ -1,0 +1,110 @@
+"""Scale-out: trials sent to an existing Dask cluster (a real `dask scheduler` and `dask worker`
+processes), as on a Slurm or Kubernetes deployment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ablate.config import load_params
+from flows.pipeline import study_flow
+from tests.flows.helpers import REPO, deep_update, quick_study, write_params
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path) -> Iterator[str]:
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DASK_LOGGING__DISTRIBUTED": "error"}
+    log = (tmp_path / "dask.log").open("w")
+    port = address.rsplit(":", 1)[1]
+    procs = [
+        subprocess.Popen(
+            [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", port, "--dashboard-address", ":0"],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+    ]
+    try:
+        _wait_for(address)
+        for name in ("w1", "w2"):
+            procs.append(
+                subprocess.Popen(
+                    [
+                        BIN / "dask",
+                        "worker",
+                        address,
+                        "--name",
+                        name,
+                        "--nthreads",
+                        "2",
+                        "--nworkers",
+                        "1",
+                        "--preload",
+                        "ablate.worker",
+                        "--local-directory",
+                        str(tmp_path / name),
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=log,
+                    cwd=REPO,
+                )
+            )
+        _wait_for_workers(address, 2)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+        log.close()
+
+
+def _wait_for(address: str, timeout: float = 60) -> None:
+    host, port = address.removeprefix("tcp://").split(":")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex((host, int(port))) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"no Dask scheduler at {address}")
+
+
+def _wait_for_workers(address: str, n: int) -> None:
+    from distributed import Client
+
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(n, timeout=120)
+
+
+def test_a_study_runs_on_an_existing_scheduler_and_its_workers(tmp_path: Path, dask_cluster: str) -> None:
+    changes = deep_update(
+        quick_study(n_trials=6),
+        {"trial": {"options": {"sleep": 0.5}}, "execution": {"address": dask_cluster, "workers": 2}},
+    )
+    summary = study_flow(load_params(write_params(tmp_path, "remote", changes)))
+
+    assert summary["complete"] == 6 and summary["executed"] == 6
+    trials = pd.read_csv(tmp_path / "reports" / "remote" / "trials.csv")
+    # Both workers ran trials, and neither is this process: the cluster did the work.
+    assert trials["worker"].nunique() == 2
+    assert not trials["worker"].str.endswith(f":{os.getpid()}").any()
