@@ -133,6 +133,16 @@ def _no_data(ax: Axes, message: str) -> None:
     ax.set_yticks([])
 
 
+def plot_message(title: str, message: str) -> Figure:
+    """A figure that says why there is nothing to draw (so every report has the same files)."""
+    fig = Figure(figsize=(8, 3), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_title(title)
+    ax.set_xticks([])
+    _no_data(ax, message)
+    return fig
+
+
 def _draw_progress(ax: Axes, trials: pd.DataFrame, metric: str, direction: str, best: pd.Series) -> None:
     """Complete trials as dots, the best-so-far step line and the starred best trial."""
     done = _completed(trials, metric)

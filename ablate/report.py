@@ -18,9 +18,10 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ablate._atomic import staged_dir
-from ablate.plots import DPI, best_trial, plot_history, plot_param_effects
+from ablate.plots import DPI, best_trial, plot_history, plot_message, plot_param_effects
 
 __all__ = [
     "ParamInfo",
@@ -336,9 +337,8 @@ FIGURES_DIGEST = ".figures"  # what the report's figures were drawn from
 def _write_figures(folder: Path, inp: ReportInput, previous: Path) -> dict[str, str]:
     """Draw the figures, or keep the previous report's when they were drawn from the same
     trials (drawing them is most of a report's cost, and a rerun usually changes no trial)."""
-    names = {"history": "history.png"}
-    if inp.params and best_trial(inp.trials, inp.metric, inp.direction) is not None:
-        names["params"] = "params.png"
+    # params.png is always written (DVC declares it), and says so when there is nothing to plot.
+    names = {"history": "history.png", "params": "params.png"}
     digest = _figures_digest(inp)
     old = previous / FIGURES_DIGEST
     if old.exists() and old.read_text() == digest and all((previous / n).exists() for n in names.values()):
@@ -346,11 +346,18 @@ def _write_figures(folder: Path, inp: ReportInput, previous: Path) -> dict[str, 
             shutil.copy2(previous / name, folder / name)
     else:
         plot_history(inp.trials, inp.metric, inp.direction).savefig(folder / "history.png", dpi=DPI)
-        if "params" in names:
-            fig = plot_param_effects(inp.trials, inp.metric, inp.params, inp.direction)
-            fig.savefig(folder / "params.png", dpi=DPI)
+        _params_figure(inp).savefig(folder / "params.png", dpi=DPI)
     (folder / FIGURES_DIGEST).write_text(digest)
     return names
+
+
+def _params_figure(inp: ReportInput) -> Figure:
+    title = f"{inp.metric} vs parameters"
+    if not inp.params:
+        return plot_message(title, "no parameter is searched")
+    if best_trial(inp.trials, inp.metric, inp.direction) is None:
+        return plot_message(title, "no trial completed")
+    return plot_param_effects(inp.trials, inp.metric, inp.params, inp.direction)
 
 
 def _figures_digest(inp: ReportInput) -> str:

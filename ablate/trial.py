@@ -262,6 +262,7 @@ def _execute(spec: TrialSpec) -> TrialResult:
             provenance={
                 **spec.provenance,
                 "torch_threads": _torch_threads(),
+                "params_hash": hash_json(spec.params)[:16],
                 "data_hash": spec.data.data_hash,
                 "code_version": spec.code_version,
                 "seed": spec.seed,

@@ -294,24 +294,25 @@ def test_write_report_markdown_and_html_agree_on_images(tmp_path: Path) -> None:
 @pytest.mark.parametrize("trials", [all_failed(), make_trials().iloc[0:0]], ids=["failed", "empty"])
 def test_write_report_without_complete_trials(tmp_path: Path, trials: pd.DataFrame) -> None:
     paths = write_report(tmp_path / "r", make_input(trials, run={}))
-    assert "params" not in paths and not (tmp_path / "r" / "params.png").exists()
+    # params.png is still written (dvc.yaml declares it), a small figure that says why it is empty.
+    assert png_size(paths["params"]) == (960, 360)
     assert png_size(paths["history"]) == (1080, 576)
     assert "No trial completed" in paths["markdown"].read_text()
     assert "No trial completed" in paths["html"].read_text()
-    assert "params.png" not in paths["html"].read_text()
 
 
-def test_write_report_without_params_omits_params_png(tmp_path: Path) -> None:
+def test_write_report_without_params_writes_a_placeholder_params_png(tmp_path: Path) -> None:
     paths = write_report(tmp_path / "r", make_input(params=()))
-    assert "params" not in paths and paths["history"].is_file()
+    assert png_size(paths["params"]) == (960, 360) and paths["history"].is_file()
 
 
 def test_write_report_replaces_whole_folder_and_leaves_no_temp(tmp_path: Path) -> None:
     out = tmp_path / "digits"
     write_report(out, make_input())
+    drawn = (out / "params.png").read_bytes()
     (out / "stale.txt").write_text("from an older report")
     write_report(out, make_input(all_failed()))
-    assert not (out / "stale.txt").exists() and not (out / "params.png").exists()
+    assert not (out / "stale.txt").exists() and (out / "params.png").read_bytes() != drawn
     assert [p.name for p in tmp_path.iterdir()] == ["digits"]
 
 

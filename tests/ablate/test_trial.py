@@ -27,6 +27,7 @@ from ablate.trial import (
     TrialSpec,
     code_version,
     execute_trial,
+    hash_json,
     load_entrypoint,
     read_result,
 )
@@ -129,6 +130,7 @@ def test_execute_trial_publishes_outputs(tmp_path: Path, capsys: pytest.CaptureF
         "device": "cpu",
         # torch's intra-op threads when torch is loaded (ablate rerun matches them), else None
         "torch_threads": sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None,
+        "params_hash": hash_json({"x": 0.75})[:16],
     }
     out = tmp_path / "trials" / "4"
     assert spec.out_dir == out

@@ -149,3 +149,35 @@ def test_a_second_run_of_the_same_study_is_refused_while_the_first_runs(tmp_path
     assert first.returncode == 0
     trials = pd.read_csv(tmp_path / "reports" / "busy" / "trials.csv")
     assert list(trials["state"]) == ["COMPLETE"] * 4
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+def test_a_users_own_trial_module_next_to_their_params_works_unchanged(tmp_path: Path) -> None:
+    (tmp_path / "mytrial.py").write_text(
+        "import math\n\n"
+        "def train(params, ctx):\n"
+        "    X, y, Xv, yv = ctx.load_data()\n"
+        "    ctx.report(1, {'score': 0.5})\n"
+        "    (ctx.out_dir / 'weights.txt').write_text(str(params['c']))\n"
+        "    return {'score': 1 - abs(math.log10(params['c'])), 'n_train': float(len(X))}\n"
+    )
+    (tmp_path / "study.yaml").write_text(
+        "study: {name: mine, metric: score}\n"
+        "data: {source: sklearn:breast_cancer}\n"
+        "trial: {entrypoint: 'mytrial:train'}\n"
+        "search: {sampler: random, n_trials: 3, space: {c: {type: float, low: 0.01, high: 100, log: true}}}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", "study.yaml"],
+        cwd=tmp_path,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    trials = pd.read_csv(tmp_path / "reports" / "mine" / "trials.csv")
+    assert list(trials["state"]) == ["COMPLETE"] * 3
+    assert (trials["n_train"] == 364).all()  # 569 rows: 20 % test, then 20 % of the rest for val
+    assert (tmp_path / "data" / "studies" / "mine" / "trials" / "0" / "weights.txt").exists()
