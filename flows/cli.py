@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Any
 
@@ -41,12 +42,22 @@ def main(argv: list[str] | None = None) -> int:
         params = validate(args.params, args.set)
     except ConfigError as err:
         return _fail(str(err), EXIT_BAD_INPUT)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a run as Ctrl-C does
     try:
         return args.func(params, args)
     except AblateError as err:
         return _fail(str(err), EXIT_FAILED)
-    except KeyboardInterrupt:
-        return _fail("interrupted; run the same command again to resume the study", 130)
+    except KeyboardInterrupt as err:
+        code = 128 + (signal.SIGTERM if isinstance(err, _Terminated) else signal.SIGINT)
+        return _fail("interrupted; run the same command again to resume the study", code)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the run stops cleanly and can be resumed."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def validate(path: str, overrides: list[str]) -> Params:

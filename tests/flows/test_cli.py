@@ -95,7 +95,8 @@ def test_command_exits_non_zero_when_no_trial_completes(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_api")
-def test_sigkill_then_resume_finishes_exactly_n_trials_none_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_a_killed_run_resumes_to_exactly_n_trials_none_twice(tmp_path: Path, sig: signal.Signals) -> None:
     changes = deep_update(quick_study(n_trials=12), {"trial": {"options": {"sleep": 1.0}}})
     path = write_params(tmp_path, "resume", changes)
     study_dir = tmp_path / "data" / "studies" / "resume"
@@ -105,10 +106,13 @@ def test_sigkill_then_resume_finishes_exactly_n_trials_none_twice(tmp_path: Path
     for line in proc.stdout:
         finished += line.startswith("[")
         if finished == 5:
-            proc.send_signal(signal.SIGKILL)
+            proc.send_signal(sig)
             break
-    proc.wait(timeout=30)
+    rest, _ = proc.communicate(timeout=60)
     assert finished == 5
+    if sig != signal.SIGKILL:  # stopped cleanly, with a word on how to go on
+        assert proc.returncode == 128 + sig and "run the same command again to resume" in rest
+        assert "Traceback" not in rest
 
     # The killed run's workers exit with it: no trial finishes behind the next run's back.
     time.sleep(2.0)
