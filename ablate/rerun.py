@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -76,7 +75,3 @@ def describe(rerun: Rerun) -> str:
         mark = "==" if after == before else "!="
         lines.append(f"  {name}: {before!r} {mark} {after!r}")
     return "\n".join(lines)
-
-
-def to_json(rerun: Rerun) -> str:
-    return json.dumps({"original": rerun.original.metrics, "rerun": rerun.again.metrics}, indent=2)

@@ -359,7 +359,3 @@ def read_result(trial_dir: Path) -> TrialResult | None:
         return TrialResult.from_dict(json.loads((trial_dir / RESULT).read_text()))
     except (FileNotFoundError, json.JSONDecodeError, TypeError):
         return None
-
-
-def python_version() -> str:
-    return sys.version.split()[0]
