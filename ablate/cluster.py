@@ -48,6 +48,7 @@ def plan_cluster(execution: ExecutionConfig, local_directory: str, trial_module:
 
     An ``address`` wins. Otherwise, when GPUs are visible, trials may use them and the ``gpu``
     extra (dask-cuda) is installed, one worker per GPU; else ``workers`` CPU processes.
+    ``trial_module`` is imported by each worker as it starts.
     """
     if execution.address:
         return ClusterPlan(kind="address", address=execution.address, workers=execution.workers)
@@ -63,14 +64,9 @@ def plan_cluster(execution: ExecutionConfig, local_directory: str, trial_module:
     }
     gpus = visible_gpus() if execution.device in ("auto", "cuda") else 0
     if gpus and importlib.util.find_spec("dask_cuda") is not None:
-        n = min(gpus, execution.workers) if execution.workers else gpus
-        devices = ",".join(str(i) for i in range(n))
-        return ClusterPlan(
-            kind="cuda",
-            cluster_class="dask_cuda.LocalCUDACluster",
-            workers=n,
-            cluster_kwargs={**common, "CUDA_VISIBLE_DEVICES": devices},
-        )
+        # One worker per visible GPU (dask-cuda honours CUDA_VISIBLE_DEVICES); each worker's
+        # trials see their GPU as cuda:0.
+        return ClusterPlan(kind="cuda", cluster_class="dask_cuda.LocalCUDACluster", workers=gpus, cluster_kwargs=common)
     threads = max(1, (os.cpu_count() or 1) // execution.workers)
     return ClusterPlan(
         kind="local",
