@@ -84,15 +84,16 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
             raise summary
         raise AblateError(f"the study flow failed: {type(summary).__name__}: {summary}")
     if "analyze" in steps:
-        _print_summary(params, summary)
+        _print_summary(params, summary, searched="search" in steps)
     return 0
 
 
-def _print_summary(params: Params, s: dict[str, Any]) -> None:
-    print(
-        f"study {params.study.name}: {s['complete']} complete, {s['failed']} failed, {s['pruned']} pruned; "
-        f"this run executed {s['executed']}, cached {s['cached']} in {s['wall_s']:.1f} s"
-    )
+def _print_summary(params: Params, s: dict[str, Any], searched: bool) -> None:
+    counts = f"study {params.study.name}: {s['complete']} complete, {s['failed']} failed, {s['pruned']} pruned"
+    if searched:
+        print(f"{counts}; this run executed {s['executed']}, cached {s['cached']} in {s['wall_s']:.1f} s")
+    else:
+        print(f"{counts}; report rebuilt from the study in {s['wall_s']:.1f} s (no trial run)")
     if s.get("best"):
         print(f"best:        trial {s['best']['number']} {s['best']['metric']}={s['best']['value']:.4f}")
     sync = s.get("sync") or {}

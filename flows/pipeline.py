@@ -49,8 +49,10 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS) -> dict[str, Any]
             return run
         run["wall_s"] = round(time.monotonic() - start, 3)
         report = analyze(params, run)
-        if "sync" in steps and sync_error is None:
-            sync(params, ("analyze",))
+        if "sync" in steps:
+            # After a failed push, still record the report locally (dvc status stays clean); the
+            # next successful run pushes everything that is missing.
+            sync(params, ("analyze",), push=sync_error is None)
     if sync_error is not None:
         raise sync_error
     summary = {**report["run"], "report": report["paths"]}

@@ -23,8 +23,8 @@ def _retry_unless_push_failed(task, task_run, state) -> bool:  # noqa: ANN001
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def sync(params: Params, steps: tuple[str, ...]) -> dict:
-    result = sync_study(params, steps)
+def sync(params: Params, steps: tuple[str, ...], push: bool = True) -> dict:
+    result = sync_study(params, steps, push=push)
     get_run_logger().info(
         "sync %s: %s%s", "+".join(steps), result.status, f" ({result.reason})" if result.reason else ""
     )

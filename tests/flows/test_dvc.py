@@ -89,7 +89,7 @@ def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
     journal = (clone / "data/studies/digits/optuna.journal").read_bytes()
     shutil.rmtree(clone / "reports/digits/index.html", ignore_errors=True)
     report = sh(clone, "ablate", "report", "params/digits.yaml").stdout
-    assert "search:" not in report  # no search step, no trial
+    assert "search:" not in report and "(no trial run)" in report
     assert (clone / "data/studies/digits/optuna.journal").read_bytes() == journal
     assert (clone / "reports/digits/index.html").exists()
 
@@ -118,8 +118,10 @@ def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
     assert {k: v for k, v in digests(study).items() if k != "last_run.json"} == {
         k: v for k, v in before.items() if k != "last_run.json"
     }
+    assert "up to date" in sh(proj, "dvc", "status").stdout  # recorded locally all the same
     remote.unlink()
     shutil.move(tmp_path / "remote.away", remote)
+    assert "in sync" not in sh(proj, "dvc", "status", "-c").stdout  # the remote lacks this run's
     sh(proj, "ablate", "run", "params/digits.yaml")
     assert "in sync" in sh(proj, "dvc", "status", "-c").stdout
 
