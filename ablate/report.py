@@ -34,7 +34,7 @@ __all__ = [
     "write_report",
 ]
 
-_FIXED = ("number", "state", "duration_s", "worker", "error")
+_FIXED = ("number", "state", "duration_s", "worker", "error", "cached", "cache_key", "git_commit", "code_version")
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
 _ERROR_CELL_CHARS = 80
 _ERROR_TAIL_LINES = 15

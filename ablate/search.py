@@ -213,6 +213,8 @@ class StudySession:
                 "worker": result.worker,
                 "cached": result.cached,
                 "cache_key": result.cache_key,
+                "git_commit": _commit_of(result.provenance),
+                "code_version": result.provenance.get("code_version"),
             },
         )
         self.study.tell(number, value)
@@ -242,8 +244,18 @@ def load_study(params: Params) -> optuna.Study | None:
         return None
 
 
+# Where each trial's result came from (from the cache or not, the code that computed it).
+PROVENANCE_COLUMNS = ("cached", "cache_key", "git_commit", "code_version")
+
+
+def _commit_of(provenance: dict[str, Any]) -> str | None:
+    commit = provenance.get("git_commit")
+    return f"{commit[:12]}{'-dirty' if provenance.get('git_dirty') else ''}" if commit else None
+
+
 def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
-    """One row per trial: number, state, metrics (objective first), params, duration, worker, error."""
+    """One row per trial: number, state, metrics (objective first), params, duration, worker,
+    error, and where its result came from (cached, cache key, git commit, code version)."""
     names = [p.name for p in params.search.space]
     rows, metric_names = [], [params.study.metric]
     trials = study.get_trials(deepcopy=False) if study is not None else []
@@ -262,9 +274,10 @@ def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
                 "duration_s": t.user_attrs.get("duration_s"),
                 "worker": t.user_attrs.get("worker") or "",
                 "error": t.user_attrs.get("error") or "",
+                **{k: t.user_attrs.get(k) for k in PROVENANCE_COLUMNS},
             }
         )
-    columns = ["number", "state", *metric_names, *names, "duration_s", "worker", "error"]
+    columns = ["number", "state", *metric_names, *names, "duration_s", "worker", "error", *PROVENANCE_COLUMNS]
     frame = pd.DataFrame(rows, columns=columns)
     for m in metric_names:
         frame[m] = pd.to_numeric(frame[m], errors="coerce")

@@ -338,6 +338,10 @@ def test_trials_frame_columns_and_rows(tmp_path: Path) -> None:
         "duration_s",
         "worker",
         "error",
+        "cached",
+        "cache_key",
+        "git_commit",
+        "code_version",
     ]
     assert frame["number"].tolist() == [0, 1, 2, 3]
     assert frame["state"].tolist() == ["COMPLETE", "FAIL", "COMPLETE", "RUNNING"]
@@ -359,7 +363,19 @@ def test_trials_frame_of_a_study_never_run(tmp_path: Path) -> None:
     assert load_study(params) is None and needs_trials(params)
     frame = trials_frame(None, params)
     assert frame.empty
-    assert list(frame.columns) == ["number", "state", "val_accuracy", *SPACE_NAMES, "duration_s", "worker", "error"]
+    assert list(frame.columns) == [
+        "number",
+        "state",
+        "val_accuracy",
+        *SPACE_NAMES,
+        "duration_s",
+        "worker",
+        "error",
+        "cached",
+        "cache_key",
+        "git_commit",
+        "code_version",
+    ]
     assert best_of(None, params) is None
 
 

@@ -50,6 +50,10 @@ def test_mlp_study_end_to_end_then_rerun_and_reuse(tmp_path: Path) -> None:
     assert (reused["executed"], reused["cached"], reused["complete"]) == (0, 4, 4)
     copy = pd.read_csv(tmp_path / "reports" / "mlp-copy" / "trials.csv")
     assert copy["val_accuracy"].tolist() == trials["val_accuracy"].tolist()
+    # Each row says where its result came from: the same content address, computed by the same code.
+    assert copy["cached"].all() and not trials["cached"].any()
+    assert copy["cache_key"].tolist() == trials["cache_key"].tolist()
+    assert copy["code_version"].tolist() == trials["code_version"].tolist() and trials["code_version"].notna().all()
     assert (tmp_path / "data" / "studies" / "mlp-copy" / "trials" / "2" / "model.pt").exists()
 
 
