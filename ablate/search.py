@@ -137,7 +137,7 @@ class StudySession:
                 f"must stay {self.study.direction.name.lower()} for the existing study "
                 f"{params.study.name} (rename study.name to start anew), but got {params.study.direction}",
             )
-        self.in_flight = 0
+        self._in_flight: set[int] = set()  # asked, not yet told
 
     # -- resuming -------------------------------------------------------------------------------
 
@@ -172,14 +172,14 @@ class StudySession:
         return max(0, self.params.search.n_trials - self.n_finished())
 
     def can_ask(self) -> bool:
-        return self.n_finished() + self.in_flight < self.params.search.n_trials
+        return self.n_finished() + len(self._in_flight) < self.params.search.n_trials
 
     def ask(self) -> TrialSpec:
         trial = self.study.ask()
         sampled = sp.suggest_params(trial, self.params.search.space)
         params = {**self.params.trial.options, **sampled}
         trial.set_user_attr("params", params)
-        self.in_flight += 1
+        self._in_flight.add(trial.number)
         return TrialSpec(
             study=self.params.study.name,
             number=trial.number,
@@ -218,11 +218,13 @@ class StudySession:
             },
         )
         self.study.tell(number, value)
+        self._in_flight.discard(number)
         return None
 
     def tell_failure(self, number: int, error: str, reason: str, duration_s: float | None = None) -> None:
         self._set_attrs(number, {"error": error, "reason": reason, "duration_s": duration_s})
         self.study.tell(number, state=TrialState.FAIL)
+        self._in_flight.discard(number)
 
     def _set_attrs(self, number: int, attrs: dict[str, Any]) -> None:
         trial_id = self.study._storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)

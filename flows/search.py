@@ -35,7 +35,9 @@ def search_flow(params: Params, prepared: PreparedData, workers: int, provenance
     session = StudySession(params, prepared, code_version(params.trial.entrypoint), provenance)
     rec = session.recover()
     if rec.recovered or rec.requeued:
-        logger.warning("resuming: %d trial(s) recovered from their results, %d re-queued", rec.recovered, rec.requeued)
+        note = f"resuming: {rec.recovered} trial(s) recovered from their results, {rec.requeued} re-queued"
+        print(note, flush=True)
+        logger.warning(note)
     ex = params.execution
     trial_task = run_trial.with_options(
         retries=ex.retries, retry_delay_seconds=retry_delays(ex.retry_delay_s, ex.retries)
@@ -53,7 +55,6 @@ def search_flow(params: Params, prepared: PreparedData, workers: int, provenance
             break
         future = next(as_completed(list(pending)))
         spec = pending.pop(future)
-        session.in_flight -= 1
         line = _tell(session, spec, future, counts, progress, len(pending))
         print(line, flush=True)
     counts["search_wall_s"] = round(time.monotonic() - start, 3)
