@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -125,6 +126,11 @@ def test_a_killed_run_resumes_to_exactly_n_trials_none_twice(tmp_path: Path, sig
     proc = cli(str(path))
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, out
+    assert "resuming:" in out
+    progress = [line for line in out.splitlines() if line.startswith("[")]
+    assert progress and all(" | running " in p and " | best " in p and " | ETA " in p for p in progress)
+    assert re.search(r"^Prefect UI:  http://\S+/runs/flow-run/[0-9a-f-]{36}$", out, re.M)
+    assert re.search(r"^report:      \S+/reports/resume/index.html$", out, re.M)
 
     trials = pd.read_csv(tmp_path / "reports" / "resume" / "trials.csv")
     assert list(trials["number"]) == list(range(12)) and set(trials["state"]) == {"COMPLETE"}
