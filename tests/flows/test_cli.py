@@ -76,8 +76,15 @@ def cli(*args: str, **kw) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As from a terminal: a test run started in the background (CI, `make test &`) inherits an
+        # ignored SIGINT, which Python then keeps ignoring, and Ctrl-C would do nothing.
+        preexec_fn=_default_sigint,
         **kw,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.slow
