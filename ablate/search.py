@@ -70,6 +70,19 @@ def open_storage(study_dir: Path) -> JournalStorage:
     return JournalStorage(JournalFileBackend(str(study_dir / JOURNAL)))
 
 
+def clear_stale_journal_lock(study_dir: Path) -> bool:
+    """Remove the journal's lock file left by a process killed while appending to it.
+
+    Only call this holding the :class:`StudyLock`: then no other process writes this study, and
+    a lock file can only be stale. (Optuna itself would wait out a 30 s grace period first.)
+    """
+    lock = study_dir / (JOURNAL + ".lock")
+    if lock.is_symlink() or lock.exists():
+        lock.unlink()
+        return True
+    return False
+
+
 class StudyLockedError(AblateError):
     """Another process is running the same study."""
 
@@ -122,6 +135,7 @@ class StudySession:
         self.prepared = prepared
         self.code_version = code_version
         self.trials_dir = params.study_dir / "trials"
+        clear_stale_journal_lock(params.study_dir)  # the flow holds the StudyLock
         storage = open_storage(params.study_dir)
         self.study = optuna.create_study(
             storage=storage,

@@ -7,6 +7,7 @@ import fcntl
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -425,3 +426,17 @@ def test_study_lock_excludes_a_second_holder(tmp_path: Path) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # and nobody holds it now
     finally:
         os.close(fd)
+
+
+def test_a_journal_lock_left_by_a_killed_writer_is_cleared_when_a_session_opens(tmp_path: Path) -> None:
+    params = make_params(tmp_path, n_trials=2)
+    run_loop(StudySession(params, DATA, "v1"))
+    lock = params.study_dir / "optuna.journal.lock"
+    os.symlink(params.study_dir / "optuna.journal", lock)  # as Optuna's lock looks while held
+    start = time.monotonic()
+    session = StudySession(
+        dataclasses.replace(params, search=dataclasses.replace(params.search, n_trials=3)), DATA, "v1"
+    )
+    run_loop(session)
+    assert time.monotonic() - start < 5.0  # Optuna alone would wait its 30 s grace period
+    assert not lock.exists() and not lock.is_symlink() and session.n_finished() == 3
