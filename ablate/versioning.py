@@ -9,7 +9,10 @@ tracked with ``.dvc`` files instead. Outside a DVC repository there is nothing t
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +64,7 @@ def sync_study(params: Params, steps: tuple[str, ...], push: bool = True) -> Syn
     from dvc.repo import Repo
 
     try:
-        with Repo(str(root)) as repo:
+        with _quiet_dvc(), Repo(str(root)) as repo:
             stages = _study_stages(repo, outs, steps)
             if stages:
                 for stage in stages:
@@ -79,6 +82,19 @@ def sync_study(params: Params, steps: tuple[str, ...], push: bool = True) -> Syn
         raise  # another DVC command holds the repository for a moment: the caller retries
     except DvcException as err:
         raise SyncError(f"sync: {_one_line(err)}") from None
+
+
+@contextlib.contextmanager
+def _quiet_dvc() -> Iterator[None]:
+    """DVC's library logs what its command line would print ("Updating lock file", hints to
+    `git add`); ablate's own summary says what was synced."""
+    logger = logging.getLogger("dvc")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _push(repo: Any, targets: list[str], remote: str) -> int:
