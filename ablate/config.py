@@ -116,11 +116,9 @@ class Params:
 
 
 def _knob_dict(p: dict[str, Any]) -> dict[str, Any]:
-    out = {"type": p["kind"]}
-    out.update({k: v for k, v in p.items() if k not in ("name", "kind") and v is not None})
     if p["kind"] == "categorical":
-        out = {"type": "categorical", "choices": list(p["choices"])}
-    return out
+        return {"type": "categorical", "choices": list(p["choices"])}
+    return {"type": p["kind"], **{k: v for k, v in p.items() if k not in ("name", "kind") and v is not None}}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -133,8 +133,8 @@ def prepare_data(cfg: DataConfig, seed: int, out_dir: Path) -> tuple[PreparedDat
         return _from_manifest(out_dir, existing), False
     X, y = load_source(cfg)
     splits, meta = split_and_scale(X, y, cfg, seed)
-    _write_prepared(out_dir, splits, {**meta, "fingerprint": fingerprint, "source": cfg.source})
-    return _from_manifest(out_dir, read_manifest(out_dir) or {}), True
+    manifest = _write_prepared(out_dir, splits, {**meta, "fingerprint": fingerprint, "source": cfg.source})
+    return _from_manifest(out_dir, manifest), True
 
 
 def split_and_scale(X: pd.DataFrame, y: pd.Series, cfg: DataConfig, seed: int) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -196,8 +196,8 @@ def _encode_target(y: pd.Series, task: str) -> tuple[np.ndarray, list]:
     return y.map(lookup).to_numpy(dtype="int64"), [c if isinstance(c, (int, str)) else str(c) for c in classes]
 
 
-def _write_prepared(out_dir: Path, splits: dict[str, pd.DataFrame], meta: dict) -> None:
-    """Write the splits and their manifest; a reader never sees a half-written folder."""
+def _write_prepared(out_dir: Path, splits: dict[str, pd.DataFrame], meta: dict) -> dict:
+    """Write the splits and their manifest (returned); a reader never sees a half-written folder."""
     with staged_dir(out_dir) as tmp:
         for name, frame in splits.items():
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
@@ -209,6 +209,7 @@ def _write_prepared(out_dir: Path, splits: dict[str, pd.DataFrame], meta: dict) 
             "n_classes": len(meta["classes"]),
         }
         (tmp / MANIFEST).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return meta
 
 
 def hash_splits(splits: dict[str, pd.DataFrame]) -> str:

@@ -37,8 +37,10 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS) -> dict[str, Any]
             else load_prepared_info(params.prepared_dir)
         )
         if "search" in steps:
-            write_last_run(params, run_search(params, prepared))
-        run: dict[str, Any] = {**read_last_run(params)}
+            run = run_search(params, prepared)
+            write_last_run(params, run)
+        else:
+            run = read_last_run(params)  # what the last search did, for the report
         sync_error = None
         if "sync" in steps:
             state = sync(params, ("prepare", "search"), return_state=True)
