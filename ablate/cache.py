@@ -49,12 +49,12 @@ class TrialCache:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def restore(self, key: str, number: int, trials_dir: Path) -> TrialResult | None:
-        """Materialize the entry for ``key`` as trial ``number``; None when there is none."""
+    def restore(self, key: str, number: int, out_dir: Path) -> TrialResult | None:
+        """Materialize the entry for ``key`` as trial ``number`` at ``out_dir``; None when there is none."""
         cached = self.lookup(key)
         if cached is None:
             return None
-        tmp = staging_dir(trials_dir / str(number))
+        tmp = staging_dir(out_dir)
         try:
             _link_tree(self.entry(key), tmp)
             result = replace(cached, number=number, cached=True)
@@ -63,7 +63,7 @@ class TrialCache:
             (tmp / "cached_from.json").write_text(
                 json.dumps({"cache_key": key, "number": cached.number}, indent=2) + "\n"
             )
-            replace_dir(tmp, trials_dir / str(number))
+            replace_dir(tmp, out_dir)
             return result
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -87,7 +87,7 @@ def run_cached(spec: TrialSpec, cache_root: str | None) -> TrialResult:
     """Restore ``spec``'s result from the cache, or execute it and cache what it produced."""
     cache = TrialCache(cache_root) if cache_root else None
     if cache is not None:
-        hit = cache.restore(spec.cache_key, spec.number, Path(spec.trials_dir))
+        hit = cache.restore(spec.cache_key, spec.number, spec.out_dir)
         if hit is not None:
             return hit
     result = execute_trial(spec)

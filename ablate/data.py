@@ -259,3 +259,12 @@ def load_arrays(path: str, data_hash: str, split: str) -> tuple[np.ndarray, np.n
     frame = pd.read_parquet(Path(path) / f"{split}.parquet")
     y = frame.pop("__target__").to_numpy()
     return frame.to_numpy(dtype="float32"), y
+
+
+@functools.lru_cache(maxsize=8)
+def read_features(path: str, data_hash: str) -> tuple[str, ...]:
+    """The feature column names of a prepared data set, in array order (cached by content hash)."""
+    m = read_manifest(Path(path))
+    if m is None:
+        raise DataError(f"{path}: no prepared data here; run the prepare step first")
+    return tuple(m["features"])

@@ -35,7 +35,7 @@ import numpy as np
 
 from ablate import __version__
 from ablate._atomic import replace_dir, staging_dir
-from ablate.data import PreparedData, load_arrays
+from ablate.data import PreparedData, load_arrays, read_features
 from ablate.errors import ConfigError, TrialError, TrialTimeoutError
 
 TrialFunction = Callable[[dict[str, Any], "TrialContext"], dict[str, float]]
@@ -58,23 +58,37 @@ class TrialSpec:
     timeout_s: float | None = None
     device: str = "auto"
     provenance: dict[str, Any] = field(default_factory=dict)  # recorded, not part of the key
+    # Ablation trials: input columns removed (feature-group ablation), scoring on the held-out
+    # test split, and a folder and name that say which arm and seed they are.
+    drop_features: tuple[str, ...] = ()
+    score_test: bool = False
+    folder: str | None = None  # under trials_dir; default: the number
+    name: str | None = None  # shown in progress lines and as the Prefect task run's name
 
     @property
     def cache_key(self) -> str:
         """Content address of the result: what was run, on what data, with which code."""
-        return hash_json(
-            {
-                "params": self.params,
-                "seed": self.seed,
-                "data_hash": self.data.data_hash,
-                "entrypoint": self.entrypoint,
-                "code_version": self.code_version,
-            }
-        )
+        content: dict[str, Any] = {
+            "params": self.params,
+            "seed": self.seed,
+            "data_hash": self.data.data_hash,
+            "entrypoint": self.entrypoint,
+            "code_version": self.code_version,
+        }
+        # Only when set, so the keys of plain search trials stay what they always were.
+        if self.drop_features:
+            content["drop_features"] = sorted(self.drop_features)
+        if self.score_test:
+            content["score_test"] = True
+        return hash_json(content)
 
     @property
     def out_dir(self) -> Path:
-        return Path(self.trials_dir) / str(self.number)
+        return Path(self.trials_dir) / (self.folder or str(self.number))
+
+    @property
+    def label(self) -> str:
+        return self.name or f"trial-{self.number}"
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,9 @@ class TrialContext:
         out_dir: a folder owned by this trial; anything written there is kept with the trial.
         number: the trial's number in its study.
         task: ``classification`` or ``regression``; ``n_classes`` is 0 for regression.
+        n_features: input columns the trial gets (after an ablation dropped any).
+        score_test: whether this trial may score the held-out test split (``load_test``):
+            ablation arms do, search trials never do.
         log: a logger whose records go to the trial's ``trial.log``.
     """
 
@@ -115,7 +132,8 @@ class TrialContext:
         self.out_dir = out_dir
         self.task = spec.data.task
         self.n_classes = spec.data.n_classes
-        self.n_features = spec.data.n_features
+        self.n_features = spec.data.n_features - len(spec.drop_features)
+        self.score_test = spec.score_test
         self.log = logging.getLogger(f"ablate.trial.{spec.study}.{spec.number}")
         self.history: list[dict[str, float]] = []
         self._spec = spec
@@ -134,10 +152,30 @@ class TrialContext:
 
         Copies: a trial may modify them freely without touching another trial's data.
         """
+        X_tr, y_tr = self._split("train")
+        X_va, y_va = self._split("val")
+        return X_tr, y_tr, X_va, y_va
+
+    def load_test(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(X_test, y_test)``, standardized like the rest; only where ``score_test`` is true.
+
+        Raises:
+            TrialError: in a search trial: the search must never see the test split.
+        """
+        if not self.score_test:
+            raise TrialError(
+                f"trial {self.number}: the test split is held out from the search; "
+                "load_test() must only be called when ctx.score_test is true"
+            )
+        return self._split("test")
+
+    def _split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         d = self._spec.data
-        X_tr, y_tr = load_arrays(d.path, d.data_hash, "train")
-        X_va, y_va = load_arrays(d.path, d.data_hash, "val")
-        return X_tr.copy(), y_tr.copy(), X_va.copy(), y_va.copy()
+        X, y = load_arrays(d.path, d.data_hash, split)
+        if self._spec.drop_features:
+            keep = keep_columns(d, self._spec.drop_features)
+            return X[:, keep], y.copy()  # fancy indexing copies
+        return X.copy(), y.copy()
 
     def report(self, step: int, metrics: dict[str, float]) -> None:
         """Record progress at ``step`` (an epoch, say); raises when the trial is out of time."""
@@ -149,6 +187,12 @@ class TrialContext:
             raise TrialTimeoutError(
                 f"trial {self.number}: timeout: ran past execution.trial_timeout_s={self._spec.timeout_s:g}"
             )
+
+
+def keep_columns(data: PreparedData, drop: tuple[str, ...]) -> list[int]:
+    """Indices of the feature columns left when the columns named in ``drop`` are removed."""
+    features = read_features(data.path, data.data_hash)
+    return [i for i, name in enumerate(features) if name not in set(drop)]
 
 
 def _torch_threads() -> int | None:

@@ -28,7 +28,7 @@ def retry_delays(first_s: float, retries: int) -> list[float]:
 # whose thread-based timeout warns on every run and cannot free a worker any better.
 @task(
     name="trial",
-    task_run_name="trial-{spec.number}",
+    task_run_name="{spec.label}",
     retries=2,
     retry_delay_seconds=retry_delays(1.0, 2),
     retry_condition_fn=retry_unless_timeout,

@@ -311,3 +311,61 @@ def test_read_result_of_a_bad_folder(tmp_path: Path) -> None:
     assert read_result(tmp_path) is None
     (tmp_path / RESULT).write_text(json.dumps({"number": 1}))  # fields missing
     assert read_result(tmp_path) is None
+
+
+# --- ablation trials: feature drops, the held-out test split, folders and names -------------
+
+
+def _echo_shapes(params, ctx):  # noqa: ANN001
+    X_tr, _, X_va, _ = ctx.load_data()
+    out = {"n_train_cols": float(X_tr.shape[1]), "n_val_cols": float(X_va.shape[1]), "ctx_n": float(ctx.n_features)}
+    if ctx.score_test:
+        X_te, y_te = ctx.load_test()
+        out["n_test_rows"] = float(len(y_te))
+        out["n_test_cols"] = float(X_te.shape[1])
+    return out
+
+
+def test_dropped_features_are_removed_from_every_split_and_the_cache_key(tmp_path: Path) -> None:
+    from ablate.config import DataConfig
+    from ablate.data import prepare_data, read_features
+    from ablate.trial import TrialSpec, execute_trial
+
+    prepared, _ = prepare_data(DataConfig(source="sklearn:wine"), 0, tmp_path / "prep")
+    names = read_features(prepared.path, prepared.data_hash)
+    drop = tuple(n for n in names if n.startswith("color") or n == "hue")
+    assert len(drop) == 2
+    base = dict(
+        study="s",
+        number=0,
+        params={},
+        seed=0,
+        entrypoint="tests.ablate.test_trial:_echo_shapes",
+        code_version="v",
+        data=prepared,
+        trials_dir=str(tmp_path / "trials"),
+    )
+    full = TrialSpec(**base)
+    ablated = TrialSpec(**{**base, "drop_features": drop, "score_test": True, "folder": "no-color.s0", "name": "arm"})
+    assert full.cache_key != ablated.cache_key
+    assert full.cache_key == TrialSpec(**base).cache_key  # unchanged for plain trials
+    assert ablated.out_dir == tmp_path / "trials" / "no-color.s0" and ablated.label == "arm"
+    assert full.label == "trial-0"
+    m = execute_trial(ablated).metrics
+    assert m["n_train_cols"] == m["n_val_cols"] == m["n_test_cols"] == m["ctx_n"] == len(names) - 2
+    assert m["n_test_rows"] == prepared.shapes["test"][0]
+    assert (tmp_path / "trials" / "no-color.s0" / "result.json").exists()
+
+
+def test_a_search_trial_cannot_load_the_test_split(tmp_path: Path) -> None:
+    from ablate.config import DataConfig
+    from ablate.data import prepare_data
+    from ablate.errors import TrialError
+    from ablate.trial import TrialContext, TrialSpec
+
+    prepared, _ = prepare_data(DataConfig(source="sklearn:wine"), 0, tmp_path / "prep")
+    spec = TrialSpec("s", 3, {}, 0, "x:y", "v", prepared, str(tmp_path))
+    ctx = TrialContext(spec, tmp_path, None)
+    assert ctx.score_test is False
+    with pytest.raises(TrialError, match="test split is held out from the search"):
+        ctx.load_test()
