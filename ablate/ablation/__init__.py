@@ -1,0 +1,1 @@
+"""Ablation studies: designs, statistics, tables and figures."""
