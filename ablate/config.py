@@ -16,6 +16,7 @@ import yaml
 
 from ablate import space as sp
 from ablate._reader import Reader, describe_value
+from ablate.ablation.spec import AblationConfig, parse_ablation
 from ablate.errors import ConfigError
 
 SAMPLERS = ("tpe", "random", "grid")
@@ -88,14 +89,19 @@ class Params:
     study: StudyConfig
     data: DataConfig
     trial: TrialConfig
-    search: SearchConfig
+    search: SearchConfig | None  # None: an ablation study with a given baseline, no search
     execution: ExecutionConfig
     paths: PathsConfig = field(default_factory=PathsConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    ablation: AblationConfig | None = None
 
     @property
     def study_dir(self) -> Path:
         return Path(self.paths.data) / "studies" / self.study.name
+
+    @property
+    def ablation_dir(self) -> Path:
+        return Path(self.paths.data) / "ablations" / self.study.name
 
     @property
     def prepared_dir(self) -> Path:
@@ -111,7 +117,10 @@ class Params:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["search"]["space"] = {p["name"]: _knob_dict(p) for p in d["search"]["space"]}
+        if d["search"] is not None:
+            d["search"]["space"] = {p["name"]: _knob_dict(p) for p in d["search"]["space"]}
+        if self.ablation is not None:
+            d["ablation"] = self.ablation.to_dict()
         return d
 
 
@@ -204,13 +213,19 @@ def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study
     study = _parse_study(r.section("study", required=True), default_name)
     data = _parse_data(r.section("data", required=True))
     trial = _parse_trial(r.section("trial"))
-    search = _parse_search(r.section("search", required=True))
+    has_search = r.raw.get("search") is not None or "ablation" not in r.raw
+    search = _parse_search(r.section("search", required=True)) if has_search else r.get("search", None)
+    if search is not None:
+        _check_names(source, trial, search)
+    ablation = r.get("ablation", None) if r.raw.get("ablation") is None else None
+    if r.raw.get("ablation") is not None:
+        names = [p.name for p in search.space] if search is not None else None
+        ablation = parse_ablation(r.section("ablation"), trial.options, names, RESERVED_NAMES)
     execution = _parse_execution(r.section("execution"))
     paths = _parse_paths(r.section("paths"))
     report = _parse_report(r.section("report"))
     r.done()
-    _check_names(source, trial, search)
-    return Params(source, study, data, trial, search, execution, paths, report)
+    return Params(source, study, data, trial, search, execution, paths, report, ablation)
 
 
 def _parse_study(r: Reader, default_name: str) -> StudyConfig:

@@ -87,6 +87,17 @@ def check_source(cfg: DataConfig, params_file: str) -> None:
         )
 
 
+def source_columns(cfg: DataConfig) -> list[str]:
+    """The feature columns of ``data.source`` (without the target), as the prepare step names them
+    for numeric columns; read from the header only for files."""
+    if cfg.source.startswith("sklearn:"):
+        from sklearn import datasets
+
+        bunch = getattr(datasets, f"load_{cfg.source.split(':', 1)[1]}")()
+        return [str(c) for c in bunch.feature_names]
+    return [c for c in _columns_of(Path(cfg.source), cfg.source) if c != cfg.target]
+
+
 def _columns_of(path: Path, params_file: str) -> list[str]:
     try:
         if path.suffix.lower() == ".parquet":

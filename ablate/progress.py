@@ -13,28 +13,30 @@ class Progress:
     metric: str
     direction: str
     workers: int
+    show_best: bool = True  # an ablation's "best" single run means nothing: it shows no best
     done: int = 0
     failed: int = 0
-    best: tuple[int, float] | None = None
+    best: tuple[str, float] | None = None
     durations: list[float] = field(default_factory=list)
     start: float = field(default_factory=time.monotonic)
 
     def finished(
-        self, number: int, state: str, value: float | None, duration_s: float | None, running: int, note: str = ""
+        self, label: str, state: str, value: float | None, duration_s: float | None, running: int, note: str = ""
     ) -> str:
-        """Account for one finished trial and return the line to print."""
+        """Account for one finished trial (``label``: "trial 7", "-batchnorm seed 3") and return
+        the line to print."""
         self.done += 1
         self.failed += state == "FAIL"
         if duration_s is not None and note != "cached":
             self.durations.append(duration_s)
         if value is not None and (self.best is None or self._better(value, self.best[1])):
-            self.best = (number, value)
+            self.best = (label, value)
         shown = f"{self.metric}={value:.4f}" if value is not None else state
-        best = f"best {self.best[1]:.4f} (#{self.best[0]})" if self.best else "best -"
+        best = f" | best {self.best[1]:.4f} ({self.best[0]})" if self.best else " | best -"
         tag = f" [{note}]" if note else ""
         return (
-            f"[{self.done:>{len(str(self.total))}}/{self.total}] trial {number:<4} {shown}{tag}"
-            f" | running {running} | failed {self.failed} | {best} | ETA {self.eta(running)}"
+            f"[{self.done:>{len(str(self.total))}}/{self.total}] {label:<9} {shown}{tag}"
+            f" | running {running} | failed {self.failed}{best if self.show_best else ''} | ETA {self.eta(running)}"
         )
 
     def _better(self, a: float, b: float) -> bool:

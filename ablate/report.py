@@ -21,6 +21,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ablate._atomic import staged_dir
+from ablate.ablation.analysis import (
+    AblationAnalysis,
+    ablation_metrics,
+    html_section,
+    markdown_section,
+    write_ablation_files,
+)
 from ablate.plots import DPI, best_trial, plot_history, plot_message, plot_param_effects
 
 __all__ = [
@@ -61,6 +68,8 @@ class ReportInput:
     run: dict
     provenance: dict = field(default_factory=dict)
     top_trials: int = 0  # rows of the report's trials table, best first (0: all); trials.csv has all
+    search: bool = True  # False: an ablation study with no search step
+    ablation: AblationAnalysis | None = None
 
 
 def _fmt(value: object, kind: str | None = None) -> str:
@@ -191,7 +200,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def render_markdown(inp: ReportInput, images: list[str]) -> str:
+def render_markdown(inp: ReportInput, images: list[str], ablation_images: list[str] = ()) -> str:
     """Render the report as markdown.
 
     Args:
@@ -202,7 +211,12 @@ def render_markdown(inp: ReportInput, images: list[str]) -> str:
         Markdown: title, counts, best trial with its parameters, figures, the trials table (best
         first, failed last), failed trials with their errors, and provenance if any.
     """
-    out = [f"# Study `{inp.study}`: {inp.metric} ({inp.direction})", "", _summary(inp), "", "## Best trial", ""]
+    out = [f"# Study `{inp.study}`: {inp.metric} ({inp.direction})", ""]
+    if inp.ablation is not None:
+        out += [markdown_section(inp.ablation, ablation_images), ""]
+    if not inp.search:
+        return "\n".join(out + _md_provenance(inp))
+    out += ["## Search", "", _summary(inp), "", "## Best trial", ""]
     best = best_trial(inp.trials, inp.metric, inp.direction)
     if best is None:
         out += ["No trial completed, so there is no best trial.", ""]
@@ -218,9 +232,13 @@ def render_markdown(inp: ReportInput, images: list[str]) -> str:
         out += ["## Failed trials", ""]
         for heading, tail in failures:
             out += [f"### {heading}", "", "```text", tail, "```", ""]
-    if inp.provenance:
-        out += ["## Provenance", "", *_md_table(["key", "value"], _provenance_rows(inp)), ""]
-    return "\n".join(out)
+    return "\n".join(out + _md_provenance(inp))
+
+
+def _md_provenance(inp: ReportInput) -> list[str]:
+    if not inp.provenance:
+        return []
+    return ["## Provenance", "", *_md_table(["key", "value"], _provenance_rows(inp)), ""]
 
 
 # ----------------------------------------------------------------------------- html
@@ -288,7 +306,7 @@ def _html_failures(inp: ReportInput) -> list[str]:
     return ["<h2>Failed trials</h2>", *out] if out else []
 
 
-def render_html(inp: ReportInput, images: list[str]) -> str:
+def render_html(inp: ReportInput, images: list[str], ablation_images: list[str] = ()) -> str:
     """Render the report as one self-contained html page.
 
     Args:
@@ -300,14 +318,12 @@ def render_html(inp: ReportInput, images: list[str]) -> str:
         ``render_markdown``, images referenced by their relative file names.
     """
     esc = html.escape
-    best = best_trial(inp.trials, inp.metric, inp.direction)
     title = f"Study {inp.study}: {inp.metric} ({inp.direction})"
-    body = [f"<h1>{esc(title)}</h1>", f"<p>{esc(_summary(inp))}</p>", "<h2>Best trial</h2>", *_html_best(inp, best)]
-    if images:
-        body += ["<h2>Figures</h2>"]
-        body += [f'<img src="{esc(i, quote=True)}" alt="{esc(Path(i).stem)}">' for i in images]
-    note = [f'<p class="note">{esc(n)}</p>' for n in _shown_note(inp) if n]
-    body += ["<h2>Trials</h2>", _html_trials(inp, best), *note, *_html_failures(inp)]
+    body = [f"<h1>{esc(title)}</h1>"]
+    if inp.ablation is not None:
+        body.append(html_section(inp.ablation, ablation_images))
+    if inp.search:
+        body += _html_search(inp, images)
     if inp.provenance:
         body += ["<h2>Provenance</h2>", _html_table(["key", "value"], _provenance_rows(inp))]
     return (
@@ -318,16 +334,34 @@ def render_html(inp: ReportInput, images: list[str]) -> str:
     )
 
 
+def _html_search(inp: ReportInput, images: list[str]) -> list[str]:
+    esc = html.escape
+    best = best_trial(inp.trials, inp.metric, inp.direction)
+    body = ["<h2>Search</h2>", f"<p>{esc(_summary(inp))}</p>", "<h2>Best trial</h2>", *_html_best(inp, best)]
+    if images:
+        body += ["<h2>Figures</h2>"]
+        body += [f'<img src="{esc(i, quote=True)}" alt="{esc(Path(i).stem)}">' for i in images]
+    note = [f'<p class="note">{esc(n)}</p>' for n in _shown_note(inp) if n]
+    body += ["<h2>Trials</h2>", _html_trials(inp, best), *note, *_html_failures(inp)]
+    return body
+
+
 def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, str]:
     """Write every report file into ``folder``; returns kind -> file name."""
     names = {"csv": "trials.csv", "json": "run.json"}
     inp.trials.sort_values("number", kind="stable").to_csv(folder / "trials.csv", index=False)
     (folder / "run.json").write_text(json.dumps(inp.run, indent=2, sort_keys=True) + "\n")
     (folder / "metrics.json").write_text(json.dumps(study_metrics(inp), indent=2, sort_keys=True) + "\n")
-    names.update(_write_figures(folder, inp, previous))
+    if inp.search:
+        names.update(_write_figures(folder, inp, previous))
     images = [names[k] for k in ("history", "params") if k in names]
-    (folder / "report.md").write_text(render_markdown(inp, images), encoding="utf-8")
-    (folder / "index.html").write_text(render_html(inp, images), encoding="utf-8")
+    ablation_images = []
+    if inp.ablation is not None:
+        written = write_ablation_files(folder, inp.ablation, inp.study)
+        names.update(written)
+        ablation_images = [written[k] for k in ("forest", "waterfall", "interactions") if k in written]
+    (folder / "report.md").write_text(render_markdown(inp, images, ablation_images), encoding="utf-8")
+    (folder / "index.html").write_text(render_html(inp, images, ablation_images), encoding="utf-8")
     return {**names, "metrics": "metrics.json", "markdown": "report.md", "html": "index.html"}
 
 
@@ -370,16 +404,21 @@ def _figures_digest(inp: ReportInput) -> str:
 def study_metrics(inp: ReportInput) -> dict[str, object]:
     """The study's headline numbers (``dvc metrics show``): no timings, so a rerun that changes
     nothing shows no difference."""
-    best = best_trial(inp.trials, inp.metric, inp.direction)
-    counts = inp.trials["state"].value_counts()
-    return {
-        "best_value": None if best is None else float(best[inp.metric]),
-        "best_trial": None if best is None else int(best["number"]),
-        "complete": int(counts.get("COMPLETE", 0)),
-        "failed": int(counts.get("FAIL", 0)),
-        "pruned": int(counts.get("PRUNED", 0)),
-        "trials": int(len(inp.trials)),
-    }
+    out: dict[str, object] = {}
+    if inp.search:
+        best = best_trial(inp.trials, inp.metric, inp.direction)
+        counts = inp.trials["state"].value_counts()
+        out = {
+            "best_value": None if best is None else float(best[inp.metric]),
+            "best_trial": None if best is None else int(best["number"]),
+            "complete": int(counts.get("COMPLETE", 0)),
+            "failed": int(counts.get("FAIL", 0)),
+            "pruned": int(counts.get("PRUNED", 0)),
+            "trials": int(len(inp.trials)),
+        }
+    if inp.ablation is not None:
+        out["ablation"] = ablation_metrics(inp.ablation)
+    return out
 
 
 def write_report(out_dir: Path, inp: ReportInput) -> dict[str, Path]:

@@ -48,7 +48,8 @@ def find_repo_root(start: Path | None = None) -> Path | None:
 
 
 def study_outputs(params: Params) -> list[Path]:
-    return [Path(params.prepared_dir), Path(params.study_dir), Path(params.report_dir)]
+    outs = [Path(params.prepared_dir), Path(params.study_dir), Path(params.report_dir)]
+    return outs + ([Path(params.ablation_dir)] if params.ablation is not None else [])
 
 
 def sync_study(params: Params, steps: tuple[str, ...], push: bool = True) -> SyncResult:

@@ -1,7 +1,7 @@
 """The ``ablate`` command.
 
-    ablate run PARAMS [--set KEY=VALUE ...]      prepare -> search -> sync -> analyze
-    ablate prepare|search|analyze PARAMS         one step (what the dvc.yaml stages run)
+    ablate run PARAMS [--set KEY=VALUE ...]      prepare -> search -> ablation -> sync -> analyze
+    ablate prepare|search|ablation|analyze PARAMS   one step (what the dvc.yaml stages run)
     ablate report PARAMS                         re-render the report only (= analyze)
     ablate rerun PARAMS TRIAL                    run one recorded trial again and compare
 
@@ -17,17 +17,22 @@ import signal
 import sys
 from typing import Any
 
+from ablate.ablation.spec import check_features
 from ablate.config import Params, load_params
-from ablate.data import check_source
+from ablate.data import check_source, source_columns
 from ablate.errors import AblateError, ConfigError
 from ablate.trial import check_entrypoint
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 STEP_COMMANDS = {
-    "run": (("prepare", "search", "sync", "analyze"), "run a study end to end: prepare, search, sync, analyze"),
+    "run": (
+        ("prepare", "search", "ablation", "sync", "analyze"),
+        "run a study end to end: prepare, search, ablation, sync, analyze",
+    ),
     "prepare": (("prepare",), "the prepare step: load, split and standardize the data"),
     "search": (("search",), "the search step: run the trials the study lacks"),
+    "ablation": (("ablation",), "the ablation step: run the arms x seeds the ablation lacks"),
     "analyze": (("analyze",), "the analyze step: render the report from the study"),
     "report": (("analyze",), "re-render the report from the study (runs no trial)"),
 }
@@ -65,6 +70,8 @@ def validate(path: str, overrides: list[str]) -> Params:
     params = load_params(path, overrides)
     check_source(params.data, params.source)
     check_entrypoint(params.trial.entrypoint, params.source)
+    if params.ablation is not None and any(c.features for c in params.ablation.components):
+        check_features(params.ablation, source_columns(params.data), params.source)
     return params
 
 
@@ -80,6 +87,8 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
     summary = state.result(raise_on_failure=False)
     print(f"Prefect UI:  {ui_url(api)}/runs/flow-run/{state.state_details.flow_run_id}")
     if isinstance(summary, BaseException):
+        if isinstance(summary, ConfigError):  # found once the search finished (ablation.baseline: best)
+            return _fail(str(summary), EXIT_BAD_INPUT)
         if isinstance(summary, AblateError):
             raise summary
         raise AblateError(f"the study flow failed: {type(summary).__name__}: {summary}")
@@ -89,13 +98,17 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
 
 
 def _print_summary(params: Params, s: dict[str, Any], searched: bool) -> None:
-    counts = f"study {params.study.name}: {s['complete']} complete, {s['failed']} failed, {s['pruned']} pruned"
-    if searched:
-        print(f"{counts}; this run executed {s['executed']}, cached {s['cached']} in {s['wall_s']:.1f} s")
-    else:
-        print(f"{counts}; report rebuilt from the study in {s['wall_s']:.1f} s (no trial run)")
-    if s.get("best"):
-        print(f"best:        trial {s['best']['number']} {s['best']['metric']}={s['best']['value']:.4f}")
+    if params.search is not None:
+        counts = f"study {params.study.name}: {s['complete']} complete, {s['failed']} failed, {s['pruned']} pruned"
+        if searched:
+            print(f"{counts}; this run executed {s['executed']}, cached {s['cached']} in {s['wall_s']:.1f} s")
+        else:
+            print(f"{counts}; report rebuilt from the study in {s['wall_s']:.1f} s (no trial run)")
+        if s.get("best"):
+            print(f"best:        trial {s['best']['number']} {s['best']['metric']}={s['best']['value']:.4f}")
+    ab = s.get("ablation_summary")
+    if ab:
+        print(f"ablation:    {ab}")
     sync = s.get("sync") or {}
     if sync.get("status") == "pushed":
         print(f"dvc:         study {sync.get('study_hash')} pushed to remote {sync.get('remote')!r}")

@@ -11,19 +11,23 @@ import time
 from typing import Any
 
 from prefect import flow
+from prefect_dask import DaskTaskRunner
 
-from ablate.cluster import plan_cluster
+from ablate.ablation.plan import plan_ablation
+from ablate.ablation.runs import next_trials, record_ablation
+from ablate.cluster import ClusterPlan, plan_cluster
 from ablate.config import Params
 from ablate.data import PreparedData, load_prepared_info
 from ablate.errors import NoTrialCompletedError
 from ablate.provenance import collect_provenance
 from ablate.search import StudyLock, needs_trials, read_last_run, write_last_run
+from flows.ablation import ablation_flow
 from flows.search import search_flow, task_runner_for
 from tasks.analyze import analyze
 from tasks.prepare import prepare
 from tasks.sync import sync
 
-STEPS = ("prepare", "search", "sync", "analyze")
+STEPS = ("prepare", "search", "ablation", "sync", "analyze")
 
 
 @flow(name="study")
@@ -36,14 +40,16 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS) -> dict[str, Any]
             if "prepare" in steps
             else load_prepared_info(params.prepared_dir)
         )
-        if "search" in steps:
+        if "search" in steps and params.search is not None:
             run = run_search(params, prepared)
             write_last_run(params, run)
         else:
             run = read_last_run(params)  # what the last search did, for the report
+        if "ablation" in steps and params.ablation is not None:
+            run["ablation"] = run_ablation(params, prepared)
         sync_error = None
         if "sync" in steps:
-            state = sync(params, ("prepare", "search"), return_state=True)
+            state = sync(params, ("prepare", "search", "ablation"), return_state=True)
             result = state.result(raise_on_failure=False)
             sync_error = result if isinstance(result, BaseException) else None
             run["sync"] = {"status": "failed", "reason": str(result)} if sync_error else result
@@ -58,12 +64,49 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS) -> dict[str, Any]
     if sync_error is not None:
         raise sync_error
     summary = {**report["run"], "report": report["paths"]}
-    if summary["complete"] == 0:
+    if params.search is not None and summary["complete"] == 0:
         raise NoTrialCompletedError(
             f"no trial completed: {summary['failed']} of {params.search.n_trials} trials failed; "
             f"see {params.report_dir / 'trials.csv'} for each error"
         )
     return summary
+
+
+def start_runner(params: Params) -> tuple[DaskTaskRunner, ClusterPlan]:
+    trial_module = params.trial.entrypoint.partition(":")[0]
+    plan = plan_cluster(params.execution, str(params.study_dir.parent.parent / ".dask"), trial_module)
+    return task_runner_for(plan), plan
+
+
+def run_ablation(params: Params, prepared: PreparedData) -> dict[str, Any]:
+    """The ablation step: plan the arms (from the search's best trial where the baseline is
+    ``best``), then run the (arm, seed) trials it lacks; start a cluster only when some are missing."""
+    plan = plan_ablation(params, prepared, collect_provenance())
+    arms, todo = next_trials(plan.run, plan.ctx, plan.seeds, params.study.metric, set())
+    cfg = params.ablation
+    if not todo:
+        record_ablation(plan.run, plan.ctx, arms, plan.seeds, plan.baseline_from)
+        print(f"ablation: {len(arms)} arms x {cfg.seeds} seeds all finished; nothing to run", flush=True)
+        return {"executed": 0, "cached": 0, "failed": 0, "arms": len(arms)}
+    runner, cluster = start_runner(params)
+    print(
+        f"ablation: study {params.study.name}, policy {cfg.policy}, {len(arms)} arms x {cfg.seeds} seeds "
+        f"({len(todo)} trials to run; baseline: {plan.baseline_from}) on a {cluster.describe()}",
+        flush=True,
+    )
+    ex = params.execution
+    return ablation_flow.with_options(task_runner=runner)(
+        plan.run,
+        plan.ctx,
+        plan.seeds,
+        params.study.metric,
+        cluster.workers,
+        cluster.workers * (1 + ex.queue_ahead),
+        str(params.cache_dir),
+        ex.retries,
+        ex.retry_delay_s,
+        plan.baseline_from,
+    )
 
 
 def run_search(params: Params, prepared: PreparedData) -> dict[str, Any]:
@@ -76,13 +119,11 @@ def run_search(params: Params, prepared: PreparedData) -> dict[str, Any]:
             flush=True,
         )
         return run
-    trial_module = params.trial.entrypoint.partition(":")[0]
-    plan = plan_cluster(params.execution, str(params.study_dir.parent.parent / ".dask"), trial_module)
+    runner, plan = start_runner(params)
     print(
         f"search: study {params.study.name}, {params.search.n_trials} trials ({params.search.sampler}) "
         f"on a {plan.describe()}",
         flush=True,
     )
-    runner = task_runner_for(plan)
     run.update(search_flow.with_options(task_runner=runner)(params, prepared, plan.workers, provenance))
     return run

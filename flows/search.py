@@ -7,10 +7,10 @@ submitted, keeping ``workers * (1 + queue_ahead)`` trials in flight so a free wo
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.futures import PrefectFuture, as_completed
 from prefect_dask import DaskTaskRunner
 
 from ablate.cluster import ClusterPlan
@@ -20,6 +20,7 @@ from ablate.errors import TrialTimeoutError
 from ablate.progress import Progress
 from ablate.search import StudySession
 from ablate.trial import TrialResult, TrialSpec, code_version
+from flows.trials import Outcome, run_trials
 from tasks.trial import retry_delays, run_trial
 
 
@@ -44,42 +45,36 @@ def search_flow(params: Params, prepared: PreparedData, workers: int, provenance
     )
     progress = Progress(session.remaining(), params.study.metric, params.study.direction, workers)
     counts = {"executed": 0, "cached": 0, "recovered": rec.recovered, "requeued": rec.requeued}
-    capacity = workers * (1 + ex.queue_ahead)
-    pending: dict[PrefectFuture, TrialSpec] = {}
+
+    def asked() -> Iterator[TrialSpec]:
+        while session.can_ask():
+            yield session.ask()
+
+    def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
+        print(_tell(session, spec, outcome, counts, progress, running), flush=True)
+
     start = time.monotonic()
-    while True:
-        while len(pending) < capacity and session.can_ask():
-            spec = session.ask()
-            pending[trial_task.submit(spec, str(params.cache_dir))] = spec
-        if not pending:
-            break
-        future = next(as_completed(list(pending)))
-        spec = pending.pop(future)
-        line = _tell(session, spec, future, counts, progress, len(pending))
-        print(line, flush=True)
+    run_trials(trial_task, asked(), workers * (1 + ex.queue_ahead), str(params.cache_dir), on_done)
     counts["search_wall_s"] = round(time.monotonic() - start, 3)
     return counts
 
 
 def _tell(
-    session: StudySession, spec: TrialSpec, future: PrefectFuture, counts: dict, progress: Progress, running: int
+    session: StudySession, spec: TrialSpec, outcome: Outcome, counts: dict, progress: Progress, running: int
 ) -> str:
-    """Record one finished trial future in the study and return its progress line."""
-    try:
-        outcome = future.result(raise_on_failure=False)
-    except Exception as err:  # the worker died under it (KilledWorker) or the cluster went away
-        outcome = err
+    """Record one finished trial in the study and return its progress line."""
+    label = f"trial {spec.number}"
     if isinstance(outcome, TrialResult):
         counts["cached" if outcome.cached else "executed"] += 1
         error = session.tell_result(spec.number, outcome)
         if error is None:
             value = outcome.metrics[session.params.study.metric]
             return progress.finished(
-                spec.number, "COMPLETE", value, outcome.duration_s, running, "cached" if outcome.cached else ""
+                label, "COMPLETE", value, outcome.duration_s, running, "cached" if outcome.cached else ""
             )
-        return progress.finished(spec.number, "FAIL", None, outcome.duration_s, running, error)
+        return progress.finished(label, "FAIL", None, outcome.duration_s, running, error)
     counts["executed"] += 1
     reason = "timeout" if isinstance(outcome, TrialTimeoutError) else "error"
     message = f"{type(outcome).__name__}: {outcome}".strip()
     session.tell_failure(spec.number, message, reason)
-    return progress.finished(spec.number, "FAIL", None, None, running, message.splitlines()[0][:160])
+    return progress.finished(label, "FAIL", None, None, running, message.splitlines()[0][:160])

@@ -44,3 +44,53 @@ def too_slow(params: dict[str, Any], ctx: Any) -> dict[str, float]:
         step += 1
         time.sleep(0.05)
         ctx.report(step, {"val_accuracy": 0.0})
+
+
+def bootstrap_logreg(params: dict[str, Any], ctx: Any) -> dict[str, float]:
+    """A logistic regression on a bootstrap resample of the training rows drawn with the trial's
+    seed (so repeats differ, and repeat i resamples the same rows in every ablation arm)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    time.sleep(float(params.get("sleep", 0.0)))
+    X_tr, y_tr, X_va, y_va = ctx.load_data()
+    rows = np.random.default_rng(ctx.seed).integers(0, len(y_tr), len(y_tr))
+    model = LogisticRegression(C=float(params.get("C", 1.0)), max_iter=500).fit(X_tr[rows], y_tr[rows])
+    out = {"val_accuracy": float(model.score(X_va, y_va))}
+    if ctx.score_test:
+        X_te, y_te = ctx.load_test()
+        out["test_accuracy"] = float(model.score(X_te, y_te))
+    with (ctx.out_dir.parent.parent / "executions.log").open("a") as f:
+        f.write(f"{ctx.out_dir.name} {ctx.seed}\n")
+    return out
+
+
+def make_feature_groups_csv(path: Any, seed: int, n: int = 3000) -> None:
+    """Synthetic data: the class depends on the ``sig_*`` columns only; ``noise_*`` and ``junk_*``
+    are pure noise. Dropping the signal group must hurt; dropping a noise group must not."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    sig = rng.normal(size=(n, 3))
+    logits = 1.5 * sig[:, 0] - 1.0 * sig[:, 1] + 0.8 * sig[:, 2] + rng.normal(scale=0.5, size=n)
+    frame = pd.DataFrame(sig, columns=["sig_a", "sig_b", "sig_c"])
+    for prefix in ("noise", "junk"):
+        for i in range(3):
+            frame[f"{prefix}_{i}"] = rng.normal(size=n)
+    frame["label"] = (logits > 0).astype(int)
+    frame.to_csv(path, index=False)
+
+
+def toy3(params: dict[str, Any], ctx: Any) -> dict[str, float]:
+    """Three switches with known effects (a: +0.2, b: +0.1, c: +0.05, a and b together: +0.1
+    more), plus noise drawn from the seed and the configuration."""
+    import numpy as np
+
+    a, b, c = (float(params[k]) for k in "abc")
+    noise = np.random.default_rng([ctx.seed, int(a), int(b), int(c)]).normal(scale=0.01)
+    value = 0.5 + 0.2 * a + 0.1 * b + 0.05 * c + 0.1 * a * b + noise
+    out = {"val_accuracy": value}
+    if ctx.score_test:
+        out["test_accuracy"] = value - 0.01
+    return out

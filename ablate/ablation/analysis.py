@@ -1,0 +1,235 @@
+"""The ablation's analysis: from its design and its (arm, seed) results to the statistics a
+paper needs (per-arm means with CIs, paired differences against each arm's reference with
+Holm-corrected tests and effect sizes, factorial effects, path gains) and the files that show
+them: ``ablation.csv``, ``ablation_metrics.csv``, ``ablation.md``, ``ablation.tex`` and figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ablate.ablation import figures, stats, tables
+from ablate.ablation.design import Arm
+from ablate.ablation.runs import FAILED, MISSING
+
+DPI = 110
+RUN_COLUMNS = ("arm", "seed", "status")
+
+
+@dataclass(frozen=True)
+class AblationAnalysis:
+    """Everything the ablation section of a report shows."""
+
+    metric: str
+    direction: str
+    alpha: float
+    policy: str
+    baseline_from: str
+    seeds: list[int]
+    arms: list[Arm]
+    runs: pd.DataFrame  # arm, seed, status, metrics
+    table: pd.DataFrame  # one row per arm: what ablation.csv holds
+    metrics: pd.DataFrame  # every returned metric per arm (long)
+    differences: pd.DataFrame  # per-seed paired differences
+    steps: pd.DataFrame | None = None  # path only
+    effects: pd.DataFrame | None = None  # factorial only
+    notes: list[str] = field(default_factory=list)
+
+
+def test_metric_of(metric: str) -> str:
+    """The held-out counterpart of a validation metric: ``val_accuracy`` -> ``test_accuracy``."""
+    return "test_" + (metric[len("val_") :] if metric.startswith("val_") else metric)
+
+
+def analyze_ablation(design: dict[str, Any], runs: pd.DataFrame, metric: str, direction: str) -> AblationAnalysis:
+    """The statistics of one ablation; ``design`` is what the ablation step recorded."""
+    arms = [Arm.from_dict(a) for a in design["arms"]]
+    names = [a.name for a in arms]
+    alpha = float(design["alpha"])
+    comparisons = [tuple(c) for c in design["comparisons"]]
+    metric_names = [c for c in runs.columns if c not in RUN_COLUMNS]
+    if metric not in runs.columns:
+        runs = runs.assign(**{metric: np.nan})
+    summary = stats.summarize_arms(runs, names, [metric, *[m for m in metric_names if m != metric]])
+    compared = stats.compare_to_reference(runs, comparisons, metric, alpha) if comparisons else None
+    table = _table(arms, summary, compared, metric, len(design["seeds"]))
+    analysis = AblationAnalysis(
+        metric=metric,
+        direction=direction,
+        alpha=alpha,
+        policy=design["policy"],
+        baseline_from=design.get("baseline_from", ""),
+        seeds=list(design["seeds"]),
+        arms=arms,
+        runs=runs,
+        table=table,
+        metrics=summary,
+        differences=stats.paired_differences(runs, comparisons, metric) if comparisons else _no_differences(),
+        steps=_path(arms, runs, metric, direction) if design["policy"] == "path" else None,
+        effects=_factorial(arms, runs, design, metric, alpha) if design["policy"] == "factorial" else None,
+        notes=list(design.get("notes", [])),
+    )
+    return analysis
+
+
+def _no_differences() -> pd.DataFrame:
+    return pd.DataFrame(columns=["arm", "reference", "seed", "delta"])
+
+
+def _table(
+    arms: Sequence[Arm], summary: pd.DataFrame, compared: pd.DataFrame | None, metric: str, n_seeds: int
+) -> pd.DataFrame:
+    main = summary[summary["metric"] == metric].set_index("arm")
+    test = summary[summary["metric"] == test_metric_of(metric)].set_index("arm")
+    cmp = compared.set_index("arm") if compared is not None else pd.DataFrame()
+    rows = []
+    for arm in arms:
+        m = main.loc[arm.name]
+        c = cmp.loc[arm.name] if arm.name in cmp.index else None
+        row = {
+            "arm": arm.name,
+            "role": arm.role,
+            "reference": arm.reference,
+            **{k: m[k] for k in ("n", "n_failed", "n_missing", "mean", "std", "ci_low", "ci_high")},
+        }
+        for key in ("delta", "delta_ci_low", "delta_ci_high", "p_value", "p_wilcoxon", "p_holm", "cohen_dz"):
+            row[key] = c[key] if c is not None else np.nan
+        row["significant"] = bool(c["significant"]) if c is not None else False
+        for key in ("mean", "ci_low", "ci_high"):
+            row[f"test_{key}"] = test.loc[arm.name, key] if arm.name in test.index else np.nan
+        row["note"] = _note(m, c, n_seeds)
+        row["params"] = _changes(arm, arms[0])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _note(m: pd.Series, c: pd.Series | None, n_seeds: int) -> str:
+    """Failed or missing seeds are said, never silently averaged over."""
+    parts = []
+    if m["n_failed"] or m["n_missing"]:
+        parts.append(
+            f"{int(m['n'])} of {n_seeds} seeds complete ({int(m['n_failed'])} failed, {int(m['n_missing'])} missing)"
+        )
+    if c is not None and c["note"]:
+        parts.append(str(c["note"]))
+    return "; ".join(parts)
+
+
+def _changes(arm: Arm, first: Arm) -> str:
+    """What this arm changes against the first arm (the baseline or minimal arm), for the table."""
+    changed = [f"{k}={v}" for k, v in arm.params.items() if first.params.get(k) != v]
+    if arm.drop_features:
+        changed.append(f"drops {len(arm.drop_features)} columns")
+    return ", ".join(changed)
+
+
+def _path(arms: Sequence[Arm], runs: pd.DataFrame, metric: str, direction: str) -> pd.DataFrame:
+    steps = [(a.name, a.reference, a.param) for a in arms if a.role == "step"]
+    return stats.path_steps(runs, steps, metric, direction)
+
+
+def _factorial(arms: Sequence[Arm], runs: pd.DataFrame, design: dict, metric: str, alpha: float) -> pd.DataFrame:
+    present = {a.name: set(a.present) for a in arms}
+    return stats.factorial_effects(runs, present, design["components"], metric, alpha)
+
+
+def incomplete_arms(runs: pd.DataFrame) -> list[str]:
+    bad = runs[runs["status"].isin([FAILED, MISSING])]
+    return list(dict.fromkeys(bad["arm"]))
+
+
+# ------------------------------------------------------------------------------------- files
+
+
+def write_ablation_files(folder: Path, a: AblationAnalysis, study: str) -> dict[str, str]:
+    """Write the ablation's tables and figures into ``folder``; returns kind -> file name."""
+    a.table.to_csv(folder / "ablation.csv", index=False)
+    a.metrics.to_csv(folder / "ablation_metrics.csv", index=False)
+    a.runs.to_csv(folder / "ablation_runs.csv", index=False)
+    (folder / "ablation.md").write_text(markdown_section(a, images=[]), encoding="utf-8")
+    caption = f"Ablation of study {study} ({a.policy}, {len(a.seeds)} paired seeds): {a.metric}"
+    label = "tab:ablation-" + "".join(ch if ch.isalnum() else "-" for ch in study)
+    (folder / "ablation.tex").write_text(
+        tables.to_latex(a.table, a.metric, a.direction, a.alpha, caption, label), encoding="utf-8"
+    )
+    names = {"ablation_csv": "ablation.csv", "ablation_md": "ablation.md", "ablation_tex": "ablation.tex"}
+    for kind, fig in ablation_figures(a).items():
+        fig.savefig(folder / f"{kind}.png", dpi=DPI)
+        names[kind] = f"{kind}.png"
+    return names
+
+
+def ablation_figures(a: AblationAnalysis) -> dict[str, Any]:
+    out = {"forest": figures.plot_forest(a.table, a.differences, a.metric, a.direction, a.alpha)}
+    if a.steps is not None and len(a.steps):
+        base = a.table.loc[a.table["role"] == "baseline", "mean"]
+        out["waterfall"] = figures.plot_waterfall(a.steps, float(base.iloc[0]), a.metric, a.direction)
+    if a.effects is not None:
+        present = {arm.name: set(arm.present) for arm in a.arms}
+        components = [c for c in a.effects.loc[a.effects["kind"] == "main", "effect"]]
+        out["interactions"] = figures.plot_interactions(a.runs, present, components, a.metric)
+    return out
+
+
+def markdown_section(a: AblationAnalysis, images: Sequence[str]) -> str:
+    """The ablation as markdown: design, the table with its legend, figures, path or effects."""
+    out = [f"## Ablation ({a.policy})", "", *_design_lines(a), ""]
+    out += [tables.to_markdown(a.table, a.metric, a.direction, a.alpha), ""]
+    out += [f"![{Path(i).stem}]({i})\n" for i in images]
+    if a.steps is not None and len(a.steps):
+        out += ["### Ablation path", "", tables.steps_markdown(a.steps, a.metric), ""]
+    if a.effects is not None and len(a.effects):
+        out += ["### Factorial effects", "", tables.effects_markdown(a.effects, a.metric), ""]
+    if a.notes:
+        out += ["### Notes", "", *[f"- {n}" for n in a.notes], ""]
+    return "\n".join(out)
+
+
+def _design_lines(a: AblationAnalysis) -> list[str]:
+    lines = [
+        f"Baseline: {a.baseline_from}. {len(a.arms)} arms x {len(a.seeds)} paired seeds "
+        f"({', '.join(map(str, a.seeds))}; repeat i uses the same seed in every arm). "
+        f"Δ is arm − reference per seed, averaged; 95 % t-intervals; paired t-tests, "
+        f"Holm-corrected across arms at α = {a.alpha:g}.",
+    ]
+    bad = incomplete_arms(a.runs)
+    if bad:
+        lines += ["", f"**Incomplete arms** (failed or missing seeds, flagged in the table): {', '.join(bad)}."]
+    return lines
+
+
+def html_section(a: AblationAnalysis, images: Sequence[str]) -> str:
+    """The same section as :func:`markdown_section`, as html (Python-Markdown with tables)."""
+    import markdown
+
+    return markdown.markdown(markdown_section(a, images), extensions=["tables"], output_format="html")
+
+
+def ablation_metrics(a: AblationAnalysis) -> dict[str, Any]:
+    """Headline numbers for ``dvc metrics show``: per arm, its mean and Δ with Holm's p."""
+
+    def num(v: Any) -> float | None:
+        return None if v is None or (isinstance(v, float) and not np.isfinite(v)) else round(float(v), 6)
+
+    return {
+        row["arm"]: {"mean": num(row["mean"]), "delta": num(row["delta"]), "p_holm": num(row["p_holm"])}
+        for _, row in a.table.iterrows()
+    }
+
+
+def ablation_summary(a: AblationAnalysis) -> str:
+    """One line for the terminal: how many arms differ significantly from their reference."""
+    compared = a.table[a.table["reference"].notna()]
+    sig = compared[compared["significant"]]
+    names = ", ".join(f"{r.arm} (Δ {r.delta:+.4f})" for r in sig.itertuples()) or "none"
+    complete = int((a.runs["status"] == "complete").sum())
+    return (
+        f"{len(a.arms)} arms x {len(a.seeds)} seeds ({complete}/{len(a.runs)} trials complete); "
+        f"significant at α={a.alpha:g} after Holm: {names}"
+    )

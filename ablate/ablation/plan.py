@@ -1,0 +1,70 @@
+"""Resolving an ablation's design before it runs: the baseline (and a path's target) as full
+trial params, the data's columns for feature components, and what every trial shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ablate.ablation.design import PlanContext, repeat_seeds
+from ablate.ablation.runs import AblationRun
+from ablate.ablation.spec import BEST
+from ablate.config import Params
+from ablate.data import PreparedData, read_features
+from ablate.errors import ConfigError
+from ablate.search import best_of, load_study
+from ablate.trial import code_version
+
+
+@dataclass(frozen=True)
+class AblationPlan:
+    run: AblationRun
+    ctx: PlanContext
+    seeds: list[int]
+    baseline_from: str  # "the params file", or "best trial 17 of the search (val_accuracy=0.97)"
+
+
+def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, Any]) -> AblationPlan:
+    """Everything the ablation step needs; raises ConfigError when ``best`` has no trial to name."""
+    cfg = params.ablation
+    assert cfg is not None
+    best, best_from = _best(params) if cfg.uses_best else (None, "")
+    baseline = best if cfg.baseline == BEST else dict(cfg.baseline)
+    target = best if cfg.target == BEST else cfg.target
+    if cfg.policy == "path" and baseline == target:
+        raise ConfigError(
+            params.source, "ablation.target", "must differ from the baseline, but both are the same params"
+        )
+    ctx = PlanContext(
+        cfg=cfg,
+        baseline=baseline,
+        columns=read_features(prepared.path, prepared.data_hash),
+        direction=params.study.direction,
+        seed=params.study.seed,
+        target=dict(target) if isinstance(target, dict) else None,
+    )
+    run = AblationRun(
+        study=params.study.name,
+        ablation_dir=str(params.ablation_dir),
+        entrypoint=params.trial.entrypoint,
+        code_version=code_version(params.trial.entrypoint),
+        data=prepared,
+        timeout_s=params.execution.trial_timeout_s,
+        device=params.execution.device,
+        score_test=cfg.score_test,
+        provenance=provenance,
+    )
+    baseline_from = best_from if cfg.baseline == BEST else "the params file"
+    return AblationPlan(run, ctx, repeat_seeds(cfg, params.study.seed), baseline_from)
+
+
+def _best(params: Params) -> tuple[dict[str, Any], str]:
+    best = best_of(load_study(params), params)
+    if best is None:
+        raise ConfigError(
+            params.source,
+            "ablation.baseline",
+            f"best must name a completed trial of study {params.study.name}'s search, but it has none",
+        )
+    where = f"best trial {best['number']} of the search ({best['metric']}={best['value']:.4g})"
+    return dict(best["params"]), where

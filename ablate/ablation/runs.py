@@ -1,0 +1,198 @@
+"""Running an ablation: its arms x seeds as trials, what each has finished, and its record.
+
+Each (arm, seed) is one trial, in ``data/ablations/<study>/<arm slug>.s<seed>/``, with the
+same contract, cache and atomic outputs as a search trial. A trial counts as finished when its
+folder holds a result for the very same content address, so a rerun runs only what is missing
+and a changed baseline (a new ``best``) runs its arms anew. ``design.json`` records the arms, the
+seeds and where the baseline came from, for the report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ablate.ablation.design import Arm, PlanContext, comparisons, repeat_seeds
+from ablate.ablation.policies import POLICIES
+from ablate.data import PreparedData
+from ablate.trial import ERROR, TrialSpec, read_result
+
+DESIGN = "design.json"
+RUNS = "runs.csv"
+COMPLETE, FAILED, MISSING = "complete", "failed", "missing"
+
+
+@dataclass(frozen=True)
+class AblationRun:
+    """What every trial of one ablation shares; makes the spec of each (arm, seed)."""
+
+    study: str
+    ablation_dir: str  # data/ablations/<study>: a DVC output of its own, beside the search's study
+    entrypoint: str
+    code_version: str
+    data: PreparedData
+    timeout_s: float | None
+    device: str
+    score_test: bool
+    provenance: dict[str, Any]
+
+    def spec(self, arm: Arm, seed: int, repeat: int) -> TrialSpec:
+        return TrialSpec(
+            study=self.study,
+            number=repeat,
+            params=arm.params,
+            seed=seed,
+            entrypoint=self.entrypoint,
+            code_version=self.code_version,
+            data=self.data,
+            trials_dir=self.ablation_dir,
+            timeout_s=self.timeout_s,
+            device=self.device,
+            provenance=self.provenance,
+            drop_features=arm.drop_features,
+            score_test=self.score_test,
+            folder=f"{arm.slug}.s{seed}",
+            name=f"{arm.name} seed {seed}",
+        )
+
+
+def status_of(spec: TrialSpec) -> tuple[str, dict[str, float]]:
+    """``complete`` (with its metrics) when the folder holds this spec's result, ``failed`` when
+    its last attempt failed, else ``missing``."""
+    result = read_result(spec.out_dir)
+    if result is not None and result.cache_key == spec.cache_key:
+        return COMPLETE, result.metrics
+    if result is None and (spec.out_dir / ERROR).exists():
+        return FAILED, {}
+    return MISSING, {}
+
+
+def plan_arms(ctx: PlanContext, means: Mapping[str, float]) -> list[Arm]:
+    return POLICIES[ctx.cfg.policy].plan(ctx, means)
+
+
+def arm_means(run: AblationRun, arms: Sequence[Arm], seeds: Sequence[int], metric: str) -> dict[str, float]:
+    """Mean study metric of every arm whose seeds have all been tried (NaN when none completed)."""
+    means = {}
+    for arm in arms:
+        statuses = [status_of(run.spec(arm, s, i)) for i, s in enumerate(seeds)]
+        if any(st == MISSING for st, _ in statuses):
+            continue
+        values = [m[metric] for st, m in statuses if st == COMPLETE and metric in m]
+        means[arm.name] = sum(values) / len(values) if values else math.nan
+    return means
+
+
+def pending_specs(run: AblationRun, arms: Sequence[Arm], seeds: Sequence[int]) -> list[TrialSpec]:
+    """The (arm, seed) trials not finished yet, seed-major so that early results pair up."""
+    out = []
+    for i, seed in enumerate(seeds):
+        for arm in arms:
+            spec = run.spec(arm, seed, i)
+            if status_of(spec)[0] != COMPLETE:
+                out.append(spec)
+    return out
+
+
+def current_design(run: AblationRun, ctx: PlanContext, seeds: Sequence[int], metric: str) -> list[Arm]:
+    """The arms as far as the results so far decide them (for a path: every round whose
+    candidates have all been tried, and the next round's candidates)."""
+    arms = plan_arms(ctx, {})
+    while True:
+        grown = plan_arms(ctx, arm_means(run, arms, seeds, metric))
+        if [a.name for a in grown] == [a.name for a in arms]:
+            return grown
+        arms = grown
+
+
+def next_trials(
+    run: AblationRun, ctx: PlanContext, seeds: Sequence[int], metric: str, attempted: set[str]
+) -> tuple[list[Arm], list[TrialSpec]]:
+    """The current design and its trials still to run, less those already attempted in this
+    run (a failed trial is tried once per run, not in a loop)."""
+    arms = current_design(run, ctx, seeds, metric)
+    return arms, [s for s in pending_specs(run, arms, seeds) if s.folder not in attempted]
+
+
+def collect_runs(run: AblationRun, arms: Sequence[Arm], seeds: Sequence[int]) -> pd.DataFrame:
+    """One row per (arm, seed): ``arm, seed, status`` and the metrics of complete ones."""
+    rows = []
+    for arm in arms:
+        for i, seed in enumerate(seeds):
+            status, metrics = status_of(run.spec(arm, seed, i))
+            rows.append({"arm": arm.name, "seed": seed, "status": status, **metrics})
+    return pd.DataFrame(rows)
+
+
+def record_ablation(
+    run: AblationRun, ctx: PlanContext, arms: Sequence[Arm], seeds: Sequence[int], baseline_from: str
+) -> None:
+    """Keep the design and every (arm, seed)'s status and metrics with the ablation, for its report."""
+    runs = collect_runs(run, arms, seeds)
+    tmp = Path(run.ablation_dir) / f".{RUNS}.tmp"
+    runs.to_csv(tmp, index=False)
+    os.replace(tmp, Path(run.ablation_dir) / RUNS)
+    write_design(Path(run.ablation_dir), design_record(ctx, arms, seeds, baseline_from))
+
+
+def read_runs(ablation_dir: Path) -> pd.DataFrame | None:
+    try:
+        return pd.read_csv(Path(ablation_dir) / RUNS)
+    except FileNotFoundError:
+        return None
+
+
+def write_design(ablation_dir: Path, record: Mapping[str, Any]) -> None:
+    path = Path(ablation_dir) / DESIGN
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def read_design(ablation_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((Path(ablation_dir) / DESIGN).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def design_record(ctx: PlanContext, arms: Sequence[Arm], seeds: Sequence[int], baseline_from: str) -> dict[str, Any]:
+    return {
+        "policy": ctx.cfg.policy,
+        "components": [c.name for c in ctx.cfg.components],
+        "seeds": list(seeds),
+        "alpha": ctx.cfg.alpha,
+        "baseline_from": baseline_from,
+        "arms": [a.to_dict() for a in arms],
+        "comparisons": comparisons(arms),
+        "notes": list(dict.fromkeys(ctx.notes)),
+    }
+
+
+__all__ = [
+    "COMPLETE",
+    "FAILED",
+    "MISSING",
+    "AblationRun",
+    "arm_means",
+    "collect_runs",
+    "current_design",
+    "next_trials",
+    "design_record",
+    "pending_specs",
+    "plan_arms",
+    "read_design",
+    "read_runs",
+    "record_ablation",
+    "repeat_seeds",
+    "status_of",
+    "write_design",
+]

@@ -1,0 +1,70 @@
+"""ablation_flow: an ablation's arms x seeds as trial task runs on the Dask cluster.
+
+The design is re-derived from the results after each round (an ablation path decides its next
+step from the last round's means), and every trial still missing runs through the same
+asynchronous loop, retries, timeout and content-addressed cache as the search.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prefect import flow
+
+from ablate._atomic import staged_dir
+from ablate.ablation.design import PlanContext
+from ablate.ablation.runs import AblationRun, next_trials, record_ablation
+from ablate.progress import Progress
+from ablate.trial import ERROR, TrialResult, TrialSpec
+from flows.trials import Outcome, run_trials
+from tasks.trial import retry_delays, run_trial
+
+
+@flow(name="ablation")
+def ablation_flow(
+    run: AblationRun,
+    ctx: PlanContext,
+    seeds: list[int],
+    metric: str,
+    workers: int,
+    capacity: int,
+    cache_dir: str,
+    retries: int,
+    retry_delay_s: float,
+    baseline_from: str,
+) -> dict[str, Any]:
+    trial_task = run_trial.with_options(retries=retries, retry_delay_seconds=retry_delays(retry_delay_s, retries))
+    counts = {"executed": 0, "cached": 0, "failed": 0}
+    attempted: set[str] = set()
+    arms, todo = next_trials(run, ctx, seeds, metric, attempted)
+    progress = Progress(len(todo), metric, ctx.direction, workers, show_best=False)
+    start = time.monotonic()
+    while todo:
+        attempted |= {s.folder for s in todo}
+
+        def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
+            print(_record(spec, outcome, counts, progress, metric, running), flush=True)
+
+        run_trials(trial_task, iter(todo), capacity, cache_dir, on_done)
+        arms, todo = next_trials(run, ctx, seeds, metric, attempted)
+        progress.total += len(todo)  # a path's next round
+    record_ablation(run, ctx, arms, seeds, baseline_from)
+    counts["ablation_wall_s"] = round(time.monotonic() - start, 3)
+    counts["arms"] = len(arms)
+    return counts
+
+
+def _record(spec: TrialSpec, outcome: Outcome, counts: dict, progress: Progress, metric: str, running: int) -> str:
+    if isinstance(outcome, TrialResult):
+        counts["cached" if outcome.cached else "executed"] += 1
+        value = outcome.metrics.get(metric)
+        note = "cached" if outcome.cached else ""
+        return progress.finished(spec.label, "COMPLETE", value, outcome.duration_s, running, note)
+    counts["executed"] += 1
+    counts["failed"] += 1
+    message = f"{type(outcome).__name__}: {outcome}".strip()
+    if not (spec.out_dir / ERROR).exists():  # the worker died before the trial could say why
+        with staged_dir(spec.out_dir) as tmp:
+            (tmp / ERROR).write_text(message + "\n")
+    return progress.finished(spec.label, "FAIL", None, None, running, message.splitlines()[0][:160])
