@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -25,7 +26,22 @@ def analyze(params: Params, run: dict) -> dict:
         key=f"{key}-report",
         description=f"ablate report of study {params.study.name}",
     )
-    table = inp.trials.astype(object).where(inp.trials.notna(), None).to_dict(orient="records")
-    create_table_artifact(table=table, key=f"{key}-trials", description=f"trials of study {params.study.name}")
+    if inp.search:
+        create_table_artifact(
+            table=_records(inp.trials), key=f"{key}-trials", description=f"trials of study {params.study.name}"
+        )
+    if inp.ablation is not None:
+        create_markdown_artifact(
+            markdown=Path(paths["ablation_md"]).read_text(),
+            key=f"{key}-ablation",
+            description=f"ablation of study {params.study.name}",
+        )
+        create_table_artifact(
+            table=_records(inp.ablation.table), key=f"{key}-ablation-table", description="ablation.csv"
+        )
     get_run_logger().info("report written to %s", paths["html"])
     return {"run": inp.run, "paths": {kind: str(p) for kind, p in paths.items()}}
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")

@@ -58,7 +58,9 @@ def analyze_ablation(design: dict[str, Any], runs: pd.DataFrame, metric: str, di
         runs = runs.assign(**{metric: np.nan})
     summary = stats.summarize_arms(runs, names, [metric, *[m for m in metric_names if m != metric]])
     compared = stats.compare_to_reference(runs, comparisons, metric, alpha) if comparisons else None
+    differences = stats.paired_differences(runs, comparisons, metric) if comparisons else _no_differences()
     table = _table(arms, summary, compared, metric, len(design["seeds"]))
+    table["detectable_delta"] = _detectable(table, differences, alpha)
     analysis = AblationAnalysis(
         metric=metric,
         direction=direction,
@@ -70,7 +72,7 @@ def analyze_ablation(design: dict[str, Any], runs: pd.DataFrame, metric: str, di
         runs=runs,
         table=table,
         metrics=summary,
-        differences=stats.paired_differences(runs, comparisons, metric) if comparisons else _no_differences(),
+        differences=differences,
         steps=_path(arms, runs, metric, direction) if design["policy"] == "path" else None,
         effects=_factorial(arms, runs, design, metric, alpha) if design["policy"] == "factorial" else None,
         notes=list(design.get("notes", [])),
@@ -107,6 +109,23 @@ def _table(
         row["params"] = _changes(arm, arms[0])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _detectable(table: pd.DataFrame, differences: pd.DataFrame, alpha: float) -> list[float]:
+    """Per compared arm, the smallest |Δ| a paired t-test could call significant at the first
+    (strictest) Holm step, alpha / k, given its seeds' spread: t(1 - alpha/2k, n-1) sd / sqrt(n).
+    It says how large an effect these seeds could have shown, when none was found."""
+    from scipy import stats as st
+
+    k = max(1, int(table["p_value"].notna().sum()))
+    out = []
+    for row in table.itertuples():
+        d = differences.loc[differences["arm"] == row.arm, "delta"].to_numpy(dtype=float)
+        if pd.isna(row.reference) or len(d) < 3 or not np.std(d) > 0:
+            out.append(np.nan)
+            continue
+        out.append(float(st.t.ppf(1 - alpha / (2 * k), len(d) - 1) * np.std(d, ddof=1) / np.sqrt(len(d))))
+    return out
 
 
 def _note(m: pd.Series, c: pd.Series | None, n_seeds: int) -> str:
@@ -198,6 +217,15 @@ def _design_lines(a: AblationAnalysis) -> list[str]:
         f"Δ is arm − reference per seed, averaged; 95 % t-intervals; paired t-tests, "
         f"Holm-corrected across arms at α = {a.alpha:g}.",
     ]
+    compared = a.table[a.table["reference"].notna()]
+    detectable = compared["detectable_delta"].dropna()
+    if len(compared) and not compared["significant"].any() and len(detectable):
+        lines += [
+            "",
+            f"**No arm differs significantly from its reference** after Holm's correction. With {len(a.seeds)} "
+            f"seeds, the strictest Holm step detects only |Δ| ≥ {detectable.median():.4g} (median over arms; "
+            "`detectable_delta` in ablation.csv): smaller effects need more seeds (`ablation.seeds`).",
+        ]
     bad = incomplete_arms(a.runs)
     if bad:
         lines += ["", f"**Incomplete arms** (failed or missing seeds, flagged in the table): {', '.join(bad)}."]

@@ -92,6 +92,11 @@ def _seeds(frame: pd.DataFrame) -> list[str]:
     return [f"{n}/{n + f + m}" if f + m else f"{n}" for n, f, m in zip(complete, failed, missing)]
 
 
+def _test_header(metric: str) -> str:
+    """``val_accuracy`` -> ``test_accuracy``: the column of the held-out split's score."""
+    return "test_" + metric[len("val_") :] if metric.startswith("val_") else f"test {metric}"
+
+
 def _references(table: pd.DataFrame) -> pd.Series:
     return pd.Series(_texts(table, "reference"), index=table.index)
 
@@ -132,7 +137,7 @@ def format_table(table: pd.DataFrame, metric: str, direction: str, alpha: float)
         shown.loc[is_ref, column] = text
     if np.isfinite(_floats(table, "test_mean")).any():
         test = ("test_mean", "test_ci_low", "test_ci_high")
-        shown[f"test {metric}"] = _intervals(table, test, decimals)
+        shown[_test_header(metric)] = _intervals(table, test, decimals)
     shown["note"] = _texts(table, "note")
     return shown
 
@@ -150,9 +155,13 @@ def _legend(table: pd.DataFrame, metric: str, direction: str, alpha: float, show
         f"p (Holm): paired t-test over seeds, Holm-corrected across the compared arms; {MARK} marks p < {alpha:g} "
         "after correction. d_z: Cohen's d_z, the mean paired difference over its standard deviation.",
         f"n: complete seeds{seeds if shown['n'].str.contains('/').any() else ''}.",
+        "The 95% intervals are per arm, not adjusted for multiple comparisons; p (Holm) is.",
     ]
-    if f"test {metric}" in shown.columns:
-        lines.append(f"test {metric}: the same metric on the held-out test split, mean [95% CI].")
+    if _test_header(metric) in shown.columns:
+        lines.append(
+            f"{_test_header(metric)}: the same metric on the held-out test split (never seen by any search), "
+            "mean [95% CI]."
+        )
     n = _floats(table, "n")[compared.to_numpy()]
     if n.size and (np.nan_to_num(n) < _WILCOXON_MIN_N).all():
         lines.append(

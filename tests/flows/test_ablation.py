@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from tests.flows.helpers import write_params
 from tests.flows.test_cli import cli
@@ -111,16 +112,19 @@ def test_a_killed_ablation_resumes_and_runs_every_arm_and_seed_once(tmp_path: Pa
 
 
 def toy_study(root: Path, name: str, ablation: dict, search: dict | None = None) -> Path:
-    return write_params(
+    path = write_params(
         root,
         name,
         {
             "trial": {"entrypoint": "tests.flows.trial_fns:toy3", "options": {}},
-            "search": search,
             "ablation": ablation,
             "execution": {"workers": 2, "retries": 0},
         },
     )
+    raw = yaml.safe_load(path.read_text())
+    raw["search"] = search  # the whole section, not merged into digits' space
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
 
 
 def test_a_factorial_ablation_reports_main_effects_and_interactions(tmp_path: Path) -> None:

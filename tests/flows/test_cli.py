@@ -38,6 +38,31 @@ BAD_INPUTS = [
     ("unknown-source", {"data": {"source": "sklearn:mnist"}}, "data.source"),
     ("target", {"data": {"source": "table.csv", "target": "label"}}, "data.target"),
     ("entrypoint", {"trial": {"entrypoint": "nosuchmodule:train"}}, "trial.entrypoint"),
+    *[
+        (f"ablation-{name}", {"ablation": {"baseline": "best", **change}}, key)
+        for name, change, key in [
+            ("param", {"components": {"bn": {"params": {"bn": False}}}}, "ablation.components.bn.params.bn"),
+            ("no-change", {"components": {"e": {"params": {"epochs": 20}}}}, "ablation.components.e.params"),
+            ("pattern", {"components": {"p": {"features": ["pxl_*"]}}}, "ablation.components.p.features"),
+            ("all-columns", {"components": {"p": {"features": ["pixel_*"]}}}, "ablation.components.p.features"),
+            (
+                "factorial",
+                {
+                    "policy": "factorial",
+                    "components": {f"c{i}": {"features": [f"pixel_{i % 8}_{i // 8}"]} for i in range(9)},
+                },
+                "ablation.components",
+            ),
+            ("seeds", {"seeds": 0, "components": {"e": {"params": {"epochs": 3}}}}, "ablation.seeds"),
+            ("alpha", {"alpha": 1.5, "components": {"e": {"params": {"epochs": 3}}}}, "ablation.alpha"),
+            ("reserved", {"components": {"state": {"params": {"epochs": 3}}}}, "ablation.components.state"),
+            (
+                "path-same",
+                {"policy": "path", "baseline": {"lr": 0.01}, "target": {"lr": 0.01}},
+                "ablation.target",
+            ),
+        ]
+    ],
 ]
 
 

@@ -36,7 +36,7 @@ def test_format_table_columns_in_order() -> None:
         "Δ vs ref [95% CI]",
         "p (Holm)",
         "d_z",
-        "test val_accuracy",
+        "test_accuracy",
         "note",
     ]
 
@@ -48,7 +48,7 @@ def test_format_table_cells() -> None:
     assert rows.loc["-batchnorm", "Δ vs ref [95% CI]"] == "-0.0302 [-0.0371, -0.0233]"
     assert rows.loc["-label_smoothing", "Δ vs ref [95% CI]"] == "-0.0010 [-0.0120, +0.0100]"
     assert rows.loc["-batchnorm", "d_z"] == "-5.43" and rows.loc["+mixup", "d_z"] == "+2.61"
-    assert rows.loc["-label_smoothing", "test val_accuracy"] == "n/a"
+    assert rows.loc["-label_smoothing", "test_accuracy"] == "n/a"
     assert rows.loc["-label_smoothing", "note"] == "2 of 5 seeds failed" and rows.loc["+mixup", "note"] == ""
 
 
@@ -62,7 +62,7 @@ def test_format_table_counts_failed_and_missing_seeds() -> None:
 
 
 def test_format_table_leaves_out_test_column_without_test_scores() -> None:
-    assert "test val_accuracy" not in shown(make_table(test=False)).columns
+    assert "test_accuracy" not in shown(make_table(test=False)).columns
 
 
 def test_format_table_decimals_follow_the_metric_scale() -> None:
