@@ -79,6 +79,7 @@ class PlanContext:
     seed: int
     target: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    best_value: float | None = None  # the search's best value, when baseline or target is best
 
     def arm_without(self, removed: Collection[str], name: str, role: str, reference: str | None) -> Arm:
         """The baseline with the components named in ``removed`` taken out."""

@@ -28,7 +28,7 @@ def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, 
     """Everything the ablation step needs; raises ConfigError when ``best`` has no trial to name."""
     cfg = params.ablation
     assert cfg is not None
-    best, best_from = _best(params) if cfg.uses_best else (None, "")
+    best, best_from, best_value = _best(params) if cfg.uses_best else (None, "", None)
     baseline = best if cfg.baseline == BEST else dict(cfg.baseline)
     target = best if cfg.target == BEST else cfg.target
     if cfg.policy == "path" and baseline == target:
@@ -42,6 +42,7 @@ def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, 
         direction=params.study.direction,
         seed=params.study.seed,
         target=dict(target) if isinstance(target, dict) else None,
+        best_value=best_value if cfg.baseline == BEST else None,
     )
     run = AblationRun(
         study=params.study.name,
@@ -58,7 +59,7 @@ def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, 
     return AblationPlan(run, ctx, repeat_seeds(cfg, params.study.seed), baseline_from)
 
 
-def _best(params: Params) -> tuple[dict[str, Any], str]:
+def _best(params: Params) -> tuple[dict[str, Any], str, float]:
     best = best_of(load_study(params), params)
     if best is None:
         raise ConfigError(
@@ -67,4 +68,4 @@ def _best(params: Params) -> tuple[dict[str, Any], str]:
             f"best must name a completed trial of study {params.study.name}'s search, but it has none",
         )
     where = f"best trial {best['number']} of the search ({best['metric']}={best['value']:.4g})"
-    return dict(best["params"]), where
+    return dict(best["params"]), where, float(best["value"])

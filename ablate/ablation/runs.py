@@ -166,6 +166,7 @@ def read_design(ablation_dir: Path) -> dict[str, Any] | None:
 
 def design_record(ctx: PlanContext, arms: Sequence[Arm], seeds: Sequence[int], baseline_from: str) -> dict[str, Any]:
     return {
+        "best_value": ctx.best_value,
         "policy": ctx.cfg.policy,
         "components": [c.name for c in ctx.cfg.components],
         "seeds": list(seeds),
