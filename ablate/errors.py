@@ -25,12 +25,24 @@ class ConfigError(AblateError):
         super().__init__(f"{where}: {message}")
 
 
+class StudyChangedError(ConfigError):
+    """A study's stored fingerprint differs from what its params would compute trials from.
+
+    Raised before any trial runs; the way forward is another ``study.name`` or ``--restart``.
+    """
+
+
 class DataError(AblateError):
     """The data named by ``data.source`` cannot be loaded or split as asked."""
 
 
 class TrialError(AblateError):
     """A trial function broke the trial contract (e.g. returned no metrics)."""
+
+
+class InvalidMetricError(TrialError):
+    """A trial's metrics break the contract: not a dict of finite numbers, no study metric, or a
+    metric named like a column of the trials table. Deterministic: it is failed, never retried."""
 
 
 class TrialTimeoutError(TrialError):
