@@ -4,7 +4,8 @@ The study's outputs are the outs of the ``prepare``, ``search`` and ``analyze`` 
 ``dvc.yaml`` that belong to it. Syncing commits them to the DVC cache and ``dvc.lock`` (as if
 ``dvc repro`` had produced them, so ``dvc status`` is clean after ``ablate run``) and pushes
 them. A study that is not a stage of ``dvc.yaml`` (another ``study.name``) has its folders
-tracked with ``.dvc`` files instead. Outside a DVC repository there is nothing to sync.
+tracked with ``.dvc`` files instead, and so have the old studies ``--restart`` set aside
+(``data/studies/<name>.<UTC time>``). Outside a DVC repository there is nothing to sync.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from ablate.config import Params
 from ablate.errors import AblateError
+from ablate.fingerprint import archived_studies
 
 
 class SyncError(AblateError):
@@ -72,6 +74,7 @@ def sync_study(params: Params, steps: tuple[str, ...], push: bool = True) -> Syn
                 targets = [s.addressing for s in stages]
             else:
                 targets = _track_with_dvc_files(repo, outs, root)
+            targets += _track_archives(repo, params, root)
             study_hash = _out_hash(repo, Path(params.study_dir).resolve())
             remote = repo.config["core"].get("remote")
             if not push or not remote:
@@ -127,6 +130,15 @@ def _track_with_dvc_files(repo: Any, outs: list[Path], root: Path) -> list[str]:
     if existing:
         repo.add(existing)
     return [f"{path}.dvc" for path in existing]  # push by the .dvc files dvc add wrote
+
+
+def _track_archives(repo: Any, params: Params, root: Path) -> list[str]:
+    """Version the study's set-aside folders (once: they never change) and return their .dvc files."""
+    archived = [p.resolve() for p in archived_studies(params)]
+    new = [p for p in archived if not p.with_name(p.name + ".dvc").exists()]
+    if new:
+        repo.add([str(p.relative_to(root)) for p in new])
+    return [f"{p.relative_to(root)}.dvc" for p in archived]
 
 
 def _out_hash(repo: Any, path: Path) -> str | None:

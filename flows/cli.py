@@ -1,12 +1,13 @@
 """The ``ablate`` command.
 
-    ablate run PARAMS [--set KEY=VALUE ...]      prepare -> search -> sync -> analyze
+    ablate run PARAMS [--set KEY=VALUE ...] [--restart]   prepare -> search -> sync -> analyze
     ablate prepare|search|analyze PARAMS         one step (what the dvc.yaml stages run)
     ablate report PARAMS                         re-render the report only (= analyze)
     ablate rerun PARAMS TRIAL                    run one recorded trial again and compare
 
 Input is validated before anything is written or any server started: a bad params file, data
-file or entrypoint gives one line on stderr and exit code 2.
+file or entrypoint gives one line on stderr and exit code 2. So does a study whose inputs changed
+since its trials were computed (found once the data are prepared, before any trial runs).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a run as Ctrl-C does
     try:
         return args.func(params, args)
+    except ConfigError as err:  # found by a step: the study's inputs changed, say
+        return _fail(str(err), EXIT_BAD_INPUT)
     except AblateError as err:
         return _fail(str(err), EXIT_FAILED)
     except KeyboardInterrupt as err:
@@ -76,7 +79,7 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
     from flows.pipeline import study_flow
 
     steps = STEP_COMMANDS[args.command][0]
-    state = study_flow(params, steps, return_state=True)
+    state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
     summary = state.result(raise_on_failure=False)
     print(f"Prefect UI:  {ui_url(api)}/runs/flow-run/{state.state_details.flow_run_id}")
     if isinstance(summary, BaseException):
@@ -145,8 +148,16 @@ def _parser() -> argparse.ArgumentParser:
         help="override a key of the params file, e.g. --set search.n_trials=12",
     )
     common.add_argument("-v", "--verbose", action="store_true", help="also print Prefect's and Dask's logs")
-    for name, (_, help_text) in STEP_COMMANDS.items():
-        sub.add_parser(name, parents=[common], help=help_text).set_defaults(func=cmd_steps)
+    for name, (steps, help_text) in STEP_COMMANDS.items():
+        step = sub.add_parser(name, parents=[common], help=help_text)
+        step.set_defaults(func=cmd_steps)
+        if "search" in steps:
+            step.add_argument(
+                "--restart",
+                action="store_true",
+                help="if the study's inputs changed since its trials ran, keep the old study as "
+                "data/studies/<name>.<UTC time> and start afresh",
+            )
     rerun = sub.add_parser("rerun", parents=[common], help="run one recorded trial again and compare its metrics")
     rerun.add_argument("trial", type=int, help="the trial's number")
     rerun.set_defaults(func=cmd_rerun)
