@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, os.getcwd())
     try:
         params = validate(args.params, args.set)
+        if args.command == "run":  # the command that records the study with DVC
+            from ablate.versioning import check_overrides_recorded
+
+            check_overrides_recorded(params, args.set)
     except ConfigError as err:
         return _fail(str(err), EXIT_BAD_INPUT)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a run as Ctrl-C does
