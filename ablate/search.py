@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -28,8 +27,8 @@ from optuna.trial import TrialState
 from ablate import space as sp
 from ablate.config import Params, SearchConfig
 from ablate.data import PreparedData
-from ablate.errors import AblateError, ConfigError
-from ablate.trial import TrialResult, TrialSpec, read_result
+from ablate.errors import AblateError, ConfigError, InvalidMetricError
+from ablate.trial import TrialResult, TrialSpec, check_metrics, read_result
 
 JOURNAL = "optuna.journal"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -206,19 +205,19 @@ class StudySession:
             timeout_s=self.params.execution.trial_timeout_s,
             device=self.params.execution.device,
             provenance=self.provenance,
+            metric=self.params.study.metric,
         )
 
     def tell_result(self, number: int, result: TrialResult) -> str | None:
-        """Record a finished trial; returns an error when its metrics lack the study's metric."""
+        """Record a finished trial; returns an error when its metrics break the contract (a
+        result from the cache may lack this study's metric)."""
         metric = self.params.study.metric
-        value = result.metrics.get(metric)
-        if value is None or not math.isfinite(value):
-            error = (
-                f"trial {number}: study.metric {metric!r} must be among the returned metrics, "
-                f"but got {sorted(result.metrics)}"
-            )
-            self.tell_failure(number, error, "metric")
-            return error
+        try:
+            check_metrics(result.metrics, number, self.params.trial.entrypoint, metric)
+        except InvalidMetricError as err:
+            self.tell_failure(number, str(err), "invalid_metric", result.duration_s)
+            return str(err)
+        value = result.metrics[metric]
         self._set_attrs(
             number,
             {

@@ -117,7 +117,7 @@ def test_ask_tell_loop_completes_n_trials(tmp_path: Path) -> None:
         assert spec.entrypoint == "ablate.models.mlp:train" and spec.data == DATA
         assert spec.trials_dir == str(params.study_dir / "trials")
         assert spec.timeout_s == 300.0 and spec.device == "auto"
-        assert spec.provenance == {"git_commit": "abc"}
+        assert spec.provenance == {"git_commit": "abc"} and spec.metric == "val_accuracy"
     trial = session.study.trials[2]
     assert trial.value == score(asked[2].params)
     assert trial.user_attrs["metrics"] == fake_result(asked[2]).metrics
@@ -145,18 +145,20 @@ def test_tell_result_without_the_study_metric_fails_the_trial(tmp_path: Path) ->
     session = StudySession(make_params(tmp_path, n_trials=2), DATA, "v1")
     spec = session.ask()
     error = session.tell_result(spec.number, fake_result(spec, {"accuracy": 0.9, "loss": 0.1}))
-    assert error is not None
-    assert "'val_accuracy'" in error and "['accuracy', 'loss']" in error
-    assert error.startswith(f"trial {spec.number}: study.metric ")
+    assert error == (
+        f"trial {spec.number}: study.metric 'val_accuracy' must be among the returned metrics (accuracy, loss), "
+        "but got none"
+    )
     trial = session.study.trials[spec.number]
     assert trial.state == TrialState.FAIL
-    assert trial.user_attrs["error"] == error and trial.user_attrs["reason"] == "metric"
+    assert trial.user_attrs["error"] == error and trial.user_attrs["reason"] == "invalid_metric"
 
 
 def test_tell_result_with_a_non_finite_metric_fails_the_trial(tmp_path: Path) -> None:
     session = StudySession(make_params(tmp_path, n_trials=2), DATA, "v1")
     spec = session.ask()
-    assert session.tell_result(spec.number, fake_result(spec, {"val_accuracy": float("inf")}))
+    error = session.tell_result(spec.number, fake_result(spec, {"val_accuracy": float("inf")}))
+    assert error == f"trial {spec.number}: study.metric 'val_accuracy' must be a finite number, but got inf"
     assert session.study.trials[spec.number].state == TrialState.FAIL
 
 
