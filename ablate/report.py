@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from ablate._atomic import staged_dir
 from ablate.plots import DPI, best_trial, plot_history, plot_message, plot_param_effects
+from ablate.trials_table import FIXED_COLUMNS
 
 __all__ = [
     "ParamInfo",
@@ -34,7 +35,6 @@ __all__ = [
     "write_report",
 ]
 
-_FIXED = ("number", "state", "duration_s", "worker", "error", "cached", "cache_key", "git_commit", "code_version")
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
 _ERROR_CELL_CHARS = 80
 _ERROR_TAIL_LINES = 15
@@ -93,7 +93,7 @@ def _error_tail(error: object) -> str:
 def _metric_columns(inp: ReportInput) -> list[str]:
     """Metric columns in frame order, the objective first."""
     names = {p.name for p in inp.params}
-    cols = [c for c in inp.trials.columns if c not in _FIXED and c not in names]
+    cols = [c for c in inp.trials.columns if c not in FIXED_COLUMNS and c not in names]
     return [inp.metric] + [c for c in cols if c != inp.metric]
 
 

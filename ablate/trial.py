@@ -37,6 +37,7 @@ from ablate import __version__
 from ablate._atomic import replace_dir, staging_dir
 from ablate.data import PreparedData, load_arrays
 from ablate.errors import ConfigError, InvalidMetricError, TrialTimeoutError
+from ablate.trials_table import FIXED_COLUMNS
 
 TrialFunction = Callable[[dict[str, Any], "TrialContext"], dict[str, float]]
 RESULT = "result.json"
@@ -287,7 +288,8 @@ def check_metrics(metrics: Any, number: int, entrypoint: str, metric: str = "") 
     """What a trial function returned, checked against the contract.
 
     Args:
-        metrics: the return value; must be a non-empty dict of finite numbers by name.
+        metrics: the return value; must be a non-empty dict of finite numbers by name, no name
+            a fixed column of the trials table.
         number: the trial's number, for the message.
         entrypoint: the trial function, for the message.
         metric: the study's objective, which must be among them ("": not checked).
@@ -311,6 +313,12 @@ def check_metrics(metrics: Any, number: int, entrypoint: str, metric: str = "") 
             raise InvalidMetricError(
                 f"trial {number}: metric {name!r} must be a number, but got {value!r}"[:300]
             ) from None
+    shadowing = [name for name in out if name in FIXED_COLUMNS]
+    if shadowing:
+        raise InvalidMetricError(
+            f"trial {number}: metric names must not be fixed columns of the trials table "
+            f"({', '.join(FIXED_COLUMNS)}), but got {shadowing[0]!r}"
+        )
     if metric and metric not in out:
         raise InvalidMetricError(
             f"trial {number}: study.metric {metric!r} must be among the returned metrics ({', '.join(out)}), "

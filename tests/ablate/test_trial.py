@@ -78,6 +78,10 @@ def no_study_metric_trial(params: dict[str, Any], ctx: TrialContext) -> Any:
     return {"val_loss": 0.5, "train_loss": 0.25}
 
 
+def fixed_column_metric_trial(params: dict[str, Any], ctx: TrialContext) -> Any:
+    return {"val_accuracy": 0.5, "state": 1.0}
+
+
 def reporting_forever(params: dict[str, Any], ctx: TrialContext) -> Any:
     step = 0
     while True:
@@ -226,8 +230,13 @@ def test_raising_trial_keeps_its_evidence(tmp_path: Path) -> None:
             "trial 1: study.metric 'val_accuracy' must be among the returned metrics (val_loss, train_loss), "
             "but got none",
         ),
+        (
+            fixed_column_metric_trial,
+            "trial 1: metric names must not be fixed columns of the trials table (number, state, duration_s, "
+            "worker, error, reason, cached, cache_key, git_commit, code_version), but got 'state'",
+        ),
     ],
-    ids=["not-a-dict", "empty", "text", "nan", "inf", "nan-other", "no-study-metric"],
+    ids=["not-a-dict", "empty", "text", "nan", "inf", "nan-other", "no-study-metric", "fixed-column"],
 )
 def test_bad_return_value_is_an_invalid_metric_error(tmp_path: Path, func: Any, message: str) -> None:
     spec = make_spec(tmp_path, func, number=1, metric="val_accuracy")
