@@ -21,8 +21,8 @@ class ConfigError(AblateError):
     def __init__(self, source: str, key: str, message: str) -> None:
         self.source = source
         self.key = key
-        where = f"{source}: {key}" if key else source
-        super().__init__(f"{where}: {message}")
+        where = ": ".join(part for part in (source, key) if part)
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class StudyChangedError(ConfigError):

@@ -85,7 +85,11 @@ def run_search(params: Params, prepared: PreparedData, restart: bool = False) ->
         )
         return run
     trial_module = params.trial.entrypoint.partition(":")[0]
-    plan = plan_cluster(params.execution, str(params.study_dir.parent.parent / ".dask"), trial_module)
+    plan = plan_cluster(
+        params.execution, str(params.study_dir.parent.parent / ".dask"), trial_module, source=params.source
+    )
+    if plan.warning:
+        print(plan.warning, flush=True)
     print(
         f"search: study {params.study.name}, {params.search.n_trials} trials ({params.search.sampler}) "
         f"on a {plan.describe()}",
