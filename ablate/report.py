@@ -128,7 +128,7 @@ def _trials_table(inp: ReportInput) -> tuple[list[str], list[list[str]]]:
     kinds = {p.name: p.kind for p in inp.params}
     cols = ["number", "state", *_metric_columns(inp)]
     cols += [p.name for p in inp.params if p.name in inp.trials.columns]
-    cols += [c for c in ("duration_s", "worker", "error") if c in inp.trials.columns]
+    cols += [c for c in ("duration_s", "worker", "reason", "error") if c in inp.trials.columns]
     rows = [
         [_error_summary(t[c]) if c == "error" else _fmt(t[c], kinds.get(c)) for c in cols]
         for _, t in _sorted_for_table(inp).iterrows()
@@ -168,6 +168,8 @@ def _failure_groups(inp: ReportInput) -> list[tuple[str, str]]:
         numbers = ", ".join(str(t["number"]) for t in members)
         workers = ", ".join(dict.fromkeys(str(t.get("worker", "")) for t in members))
         states = "/".join(dict.fromkeys(str(t["state"]) for t in members))
+        reasons = [r for r in dict.fromkeys(t.get("reason") for t in members) if isinstance(r, str) and r]
+        states += f", reason {'/'.join(reasons)}" if reasons else ""
         noun = "Trial" if len(members) == 1 else f"{len(members)} trials:"
         out.append((f"{noun} {numbers} ({states}; worker {workers})", tail or "(no message)"))
     return out
