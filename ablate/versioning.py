@@ -261,7 +261,11 @@ def _is_stage_study(params: Params, root: Path) -> bool:
     outs = [p.resolve() for p in study_outputs(params)]
     if not all(_is_under(p, root) for p in outs):
         return False
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    with _quiet_dvc(), Repo(str(root)) as repo:
-        return bool(_study_stages(repo, outs, ("prepare", "search", "analyze")))
+    try:
+        with _quiet_dvc(), Repo(str(root)) as repo:
+            return bool(_study_stages(repo, outs, ("prepare", "search", "analyze")))
+    except DvcException as err:
+        raise ConfigError(str(root / "dvc.yaml"), "", f"must be readable by DVC, but {_one_line(err)}") from None
