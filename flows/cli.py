@@ -1,9 +1,11 @@
 """The ``ablate`` command.
 
     ablate run PARAMS [--set KEY=VALUE ...] [--restart]   prepare -> search -> sync -> analyze
-    ablate prepare|search|analyze PARAMS         one step (what the dvc.yaml stages run)
-    ablate report PARAMS                         re-render the report only (= analyze)
-    ablate rerun PARAMS TRIAL                    run one recorded trial again and compare
+    ablate prepare|search|analyze PARAMS                  one step (what the dvc.yaml stages run)
+    ablate report PARAMS                                  re-render the report only (= analyze)
+    ablate rerun PARAMS TRIAL                             run one recorded trial again and compare
+
+``--restart`` (run, search): a study whose inputs changed is set aside and started afresh.
 
 Input is validated before anything is written or any server started: a bad params file, data
 file or entrypoint gives one line on stderr and exit code 2. So does a study whose inputs changed
