@@ -10,7 +10,8 @@ from ablate.ablation.runs import read_design, read_runs
 from ablate.config import Params
 from ablate.data import read_manifest
 from ablate.report import ParamInfo, ReportInput
-from ablate.search import best_of, count_states, load_study, trials_frame
+from ablate.search import load_study
+from ablate.trials_table import best_of, count_states, trials_frame
 from ablate.versioning import find_repo_root, lock_hash
 
 

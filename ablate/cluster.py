@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ablate.config import ExecutionConfig
+from ablate.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class ClusterPlan:
     cluster_class: str | None = None
     cluster_kwargs: dict[str, Any] = field(default_factory=dict)
     workers: int = 1
+    warning: str | None = None  # for the terminal: GPUs visible but not used, say
 
     def describe(self) -> str:
         if self.kind == "address":
@@ -43,12 +45,31 @@ def visible_gpus() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def plan_cluster(execution: ExecutionConfig, local_directory: str, trial_module: str | None = None) -> ClusterPlan:
+def plan_cluster(
+    execution: ExecutionConfig,
+    local_directory: str,
+    trial_module: str | None = None,
+    *,
+    source: str = "",
+    gpus: int | None = None,
+    dask_cuda: bool | None = None,
+) -> ClusterPlan:
     """Choose the cluster for ``execution``.
 
     An ``address`` wins. Otherwise, when GPUs are visible, trials may use them and the ``gpu``
     extra (dask-cuda) is installed, one worker per GPU; else ``workers`` CPU processes.
-    ``trial_module`` is imported by each worker as it starts.
+
+    Args:
+        execution: the params file's ``execution`` section.
+        local_directory: Dask's scratch folder.
+        trial_module: imported by each worker as it starts.
+        source: the params file, for errors.
+        gpus: CUDA devices visible here (default: :func:`visible_gpus`).
+        dask_cuda: whether dask-cuda is installed (default: whether it can be imported).
+
+    Raises:
+        ConfigError: ``execution.device`` is ``cuda``, but no GPU is visible or dask-cuda is
+            not installed. (With ``auto`` the plan falls back to CPU workers, with a warning.)
     """
     if execution.address:
         return ClusterPlan(kind="address", address=execution.address, workers=execution.workers)
@@ -62,16 +83,25 @@ def plan_cluster(execution: ExecutionConfig, local_directory: str, trial_module:
         "preload": ["ablate.worker"],
         "env": {"ABLATE_TRIAL_MODULE": trial_module} if trial_module else {},
     }
-    gpus = visible_gpus() if execution.device in ("auto", "cuda") else 0
-    if gpus and importlib.util.find_spec("dask_cuda") is not None:
+    if execution.device == "cpu":
+        gpus = 0
+    elif gpus is None:
+        gpus = visible_gpus()
+    if dask_cuda is None:
+        dask_cuda = importlib.util.find_spec("dask_cuda") is not None
+    if gpus and dask_cuda:
         # One worker per visible GPU (dask-cuda honours CUDA_VISIBLE_DEVICES); each worker's
         # trials see their GPU as cuda:0.
         return ClusterPlan(kind="cuda", cluster_class="dask_cuda.LocalCUDACluster", workers=gpus, cluster_kwargs=common)
+    warning = _check_gpus(execution, source, gpus)
+    if warning:  # CPU workers must not all pile their trials onto the first GPU
+        common["env"] = {**common["env"], "CUDA_VISIBLE_DEVICES": ""}
     threads = max(1, (os.cpu_count() or 1) // execution.workers)
     return ClusterPlan(
         kind="local",
         cluster_class="distributed.LocalCluster",
         workers=execution.workers,
+        warning=warning,
         cluster_kwargs={
             **common,
             "n_workers": execution.workers,
@@ -79,3 +109,25 @@ def plan_cluster(execution: ExecutionConfig, local_directory: str, trial_module:
             "env": {**common["env"], "ABLATE_TORCH_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)},
         },
     )
+
+
+def _check_gpus(execution: ExecutionConfig, source: str, gpus: int) -> str | None:
+    """When GPUs are asked for or visible but cannot be used: an error for ``cuda``, a warning
+    for ``auto``. Called only when no LocalCUDACluster is possible."""
+    if execution.device == "cuda":
+        if not gpus:
+            raise ConfigError(
+                source, "execution.device", "cuda needs a visible CUDA GPU, but none is visible; set it to auto or cpu"
+            )
+        raise ConfigError(
+            source,
+            "execution.device",
+            f"cuda needs dask-cuda (pip install -e '.[gpu]'), but it is not installed ({gpus} GPU(s) visible); "
+            "install it, or set execution.device to auto to run on CPU workers",
+        )
+    if gpus:
+        return (
+            f"warning: {gpus} GPU(s) visible, but dask-cuda is not installed (pip install -e '.[gpu]'): "
+            f"trials run on {execution.workers} CPU worker process(es), without the GPUs"
+        )
+    return None

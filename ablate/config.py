@@ -18,6 +18,7 @@ from ablate import space as sp
 from ablate._reader import Reader, describe_value
 from ablate.ablation.spec import AblationConfig, parse_ablation
 from ablate.errors import ConfigError
+from ablate.trials_table import FIXED_COLUMNS
 
 SAMPLERS = ("tpe", "random", "grid")
 DIRECTIONS = ("maximize", "minimize")
@@ -25,8 +26,6 @@ DEVICES = ("auto", "cpu", "cuda")
 TASKS = ("auto", "classification", "regression")
 BUILTIN_SOURCES = ("sklearn:digits", "sklearn:wine", "sklearn:breast_cancer")
 DEFAULT_ENTRYPOINT = "ablate.models.mlp:train"
-# Columns of trials.csv that a parameter or metric name must not shadow.
-RESERVED_NAMES = ("number", "state", "duration_s", "worker", "error")
 
 
 @dataclass(frozen=True)
@@ -220,7 +219,7 @@ def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study
     ablation = r.get("ablation", None) if r.raw.get("ablation") is None else None
     if r.raw.get("ablation") is not None:
         names = [p.name for p in search.space] if search is not None else None
-        ablation = parse_ablation(r.section("ablation"), trial.options, names, RESERVED_NAMES)
+        ablation = parse_ablation(r.section("ablation"), trial.options, names, FIXED_COLUMNS)
     execution = _parse_execution(r.section("execution"))
     paths = _parse_paths(r.section("paths"))
     report = _parse_report(r.section("report"))
@@ -233,7 +232,7 @@ def _parse_study(r: Reader, default_name: str) -> StudyConfig:
     cfg = StudyConfig(
         name=name,
         seed=r.int("seed", 0, low=0),
-        metric=r.str("metric", "val_accuracy", check=bool, rule="a non-empty metric name"),
+        metric=r.str("metric", "val_accuracy", check=_is_metric_name, rule=_METRIC_NAME),
         direction=r.choice("direction", DIRECTIONS, "maximize"),
     )
     r.done()
@@ -362,12 +361,21 @@ def _parse_report(r: Reader) -> ReportConfig:
 
 def _check_names(source: str, trial: TrialConfig, search: SearchConfig) -> None:
     for p in search.space:
-        if p.name in RESERVED_NAMES:
-            raise ConfigError(source, f"search.space.{p.name}", f"must not be one of {', '.join(RESERVED_NAMES)}")
+        if p.name in FIXED_COLUMNS:
+            raise ConfigError(source, f"search.space.{p.name}", f"must not be named like {_FIXED_COLUMNS_TEXT}")
         if p.name in trial.options:
             raise ConfigError(
                 source, f"search.space.{p.name}", "must not also be a fixed trial.options key (remove one of them)"
             )
+
+
+# Metrics and searched parameters are columns of the trials table beside its fixed ones.
+_FIXED_COLUMNS_TEXT = f"a fixed column of the trials table ({', '.join(FIXED_COLUMNS)})"
+_METRIC_NAME = f"a metric name, not {_FIXED_COLUMNS_TEXT}"
+
+
+def _is_metric_name(s: str) -> bool:
+    return bool(s) and s not in FIXED_COLUMNS
 
 
 def _is_name(s: str) -> bool:

@@ -21,8 +21,15 @@ class ConfigError(AblateError):
     def __init__(self, source: str, key: str, message: str) -> None:
         self.source = source
         self.key = key
-        where = f"{source}: {key}" if key else source
-        super().__init__(f"{where}: {message}")
+        where = ": ".join(part for part in (source, key) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class StudyChangedError(ConfigError):
+    """A study's stored fingerprint differs from what its params would compute trials from.
+
+    Raised before any trial runs; the way forward is another ``study.name`` or ``--restart``.
+    """
 
 
 class DataError(AblateError):
@@ -31,6 +38,11 @@ class DataError(AblateError):
 
 class TrialError(AblateError):
     """A trial function broke the trial contract (e.g. returned no metrics)."""
+
+
+class InvalidMetricError(TrialError):
+    """A trial's metrics break the contract: not a dict of finite numbers, no study metric, or a
+    metric named like a column of the trials table. Deterministic: it is failed, never retried."""
 
 
 class TrialTimeoutError(TrialError):

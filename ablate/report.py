@@ -29,6 +29,7 @@ from ablate.ablation.analysis import (
     write_ablation_files,
 )
 from ablate.plots import DPI, best_trial, plot_history, plot_message, plot_param_effects
+from ablate.trials_table import FIXED_COLUMNS
 
 __all__ = [
     "ParamInfo",
@@ -41,7 +42,6 @@ __all__ = [
     "write_report",
 ]
 
-_FIXED = ("number", "state", "duration_s", "worker", "error", "cached", "cache_key", "git_commit", "code_version")
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
 _ERROR_CELL_CHARS = 80
 _ERROR_TAIL_LINES = 15
@@ -102,7 +102,7 @@ def _error_tail(error: object) -> str:
 def _metric_columns(inp: ReportInput) -> list[str]:
     """Metric columns in frame order, the objective first."""
     names = {p.name for p in inp.params}
-    cols = [c for c in inp.trials.columns if c not in _FIXED and c not in names]
+    cols = [c for c in inp.trials.columns if c not in FIXED_COLUMNS and c not in names]
     return [inp.metric] + [c for c in cols if c != inp.metric]
 
 
@@ -137,7 +137,7 @@ def _trials_table(inp: ReportInput) -> tuple[list[str], list[list[str]]]:
     kinds = {p.name: p.kind for p in inp.params}
     cols = ["number", "state", *_metric_columns(inp)]
     cols += [p.name for p in inp.params if p.name in inp.trials.columns]
-    cols += [c for c in ("duration_s", "worker", "error") if c in inp.trials.columns]
+    cols += [c for c in ("duration_s", "worker", "reason", "error") if c in inp.trials.columns]
     rows = [
         [_error_summary(t[c]) if c == "error" else _fmt(t[c], kinds.get(c)) for c in cols]
         for _, t in _sorted_for_table(inp).iterrows()
@@ -177,6 +177,8 @@ def _failure_groups(inp: ReportInput) -> list[tuple[str, str]]:
         numbers = ", ".join(str(t["number"]) for t in members)
         workers = ", ".join(dict.fromkeys(str(t.get("worker", "")) for t in members))
         states = "/".join(dict.fromkeys(str(t["state"]) for t in members))
+        reasons = [r for r in dict.fromkeys(t.get("reason") for t in members) if isinstance(r, str) and r]
+        states += f", reason {'/'.join(reasons)}" if reasons else ""
         noun = "Trial" if len(members) == 1 else f"{len(members)} trials:"
         out.append((f"{noun} {numbers} ({states}; worker {workers})", tail or "(no message)"))
     return out

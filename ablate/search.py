@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-import pandas as pd
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
@@ -28,8 +26,9 @@ from optuna.trial import TrialState
 from ablate import space as sp
 from ablate.config import Params, SearchConfig
 from ablate.data import PreparedData
-from ablate.errors import AblateError, ConfigError
-from ablate.trial import TrialResult, TrialSpec, read_result
+from ablate.errors import AblateError, ConfigError, InvalidMetricError
+from ablate.trial import TrialResult, TrialSpec, check_metrics, read_result
+from ablate.trials_table import best_of, count_states, trials_frame  # noqa: F401  (callers of ablate.search keep working)
 
 JOURNAL = "optuna.journal"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -206,19 +205,19 @@ class StudySession:
             timeout_s=self.params.execution.trial_timeout_s,
             device=self.params.execution.device,
             provenance=self.provenance,
+            metric=self.params.study.metric,
         )
 
     def tell_result(self, number: int, result: TrialResult) -> str | None:
-        """Record a finished trial; returns an error when its metrics lack the study's metric."""
+        """Record a finished trial; returns an error when its metrics break the contract (a
+        result from the cache may lack this study's metric)."""
         metric = self.params.study.metric
-        value = result.metrics.get(metric)
-        if value is None or not math.isfinite(value):
-            error = (
-                f"trial {number}: study.metric {metric!r} must be among the returned metrics, "
-                f"but got {sorted(result.metrics)}"
-            )
-            self.tell_failure(number, error, "metric")
-            return error
+        try:
+            check_metrics(result.metrics, number, self.params.trial.entrypoint, metric)
+        except InvalidMetricError as err:
+            self.tell_failure(number, str(err), "invalid_metric", result.duration_s)
+            return str(err)
+        value = result.metrics[metric]
         self._set_attrs(
             number,
             {
@@ -260,65 +259,9 @@ def load_study(params: Params) -> optuna.Study | None:
         return None
 
 
-# Where each trial's result came from (from the cache or not, the code that computed it).
-PROVENANCE_COLUMNS = ("cached", "cache_key", "git_commit", "code_version")
-
-
 def _commit_of(provenance: dict[str, Any]) -> str | None:
     commit = provenance.get("git_commit")
     return f"{commit[:12]}{'-dirty' if provenance.get('git_dirty') else ''}" if commit else None
-
-
-def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
-    """One row per trial: number, state, metrics (objective first), params, duration, worker,
-    error, and where its result came from (cached, cache key, git commit, code version)."""
-    names = [p.name for p in params.search.space] if params.search is not None else []
-    rows, metric_names = [], [params.study.metric]
-    trials = study.get_trials(deepcopy=False) if study is not None else []
-    for t in trials:
-        if t.state == TrialState.WAITING:
-            continue
-        metrics = t.user_attrs.get("metrics") or {}
-        metric_names += [m for m in metrics if m not in metric_names]
-        all_params = t.user_attrs.get("params") or t.params
-        rows.append(
-            {
-                "number": t.number,
-                "state": t.state.name,
-                **metrics,
-                **{n: all_params.get(n) for n in names},
-                "duration_s": t.user_attrs.get("duration_s"),
-                "worker": t.user_attrs.get("worker") or "",
-                "error": t.user_attrs.get("error") or "",
-                **{k: t.user_attrs.get(k) for k in PROVENANCE_COLUMNS},
-            }
-        )
-    columns = ["number", "state", *metric_names, *names, "duration_s", "worker", "error", *PROVENANCE_COLUMNS]
-    frame = pd.DataFrame(rows, columns=columns)
-    for m in metric_names:
-        frame[m] = pd.to_numeric(frame[m], errors="coerce")
-    frame["duration_s"] = pd.to_numeric(frame["duration_s"], errors="coerce")
-    return frame.sort_values("number").reset_index(drop=True)
-
-
-def count_states(frame: pd.DataFrame) -> dict[str, int]:
-    counts = frame["state"].value_counts()
-    names = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
-    return {name: int(counts.get(state, 0)) for state, name in names.items()}
-
-
-def best_of(study: optuna.Study | None, params: Params) -> dict[str, Any] | None:
-    complete = [t for t in (study.get_trials(deepcopy=False) if study else []) if t.state == TrialState.COMPLETE]
-    if not complete:
-        return None
-    pick = max if params.study.direction == "maximize" else min
-    t = pick(complete, key=lambda t: t.value)
-    return {
-        "number": t.number,
-        "value": t.value,
-        "metric": params.study.metric,
-        "params": t.user_attrs.get("params") or t.params,
-    }
 
 
 LAST_RUN = "last_run.json"

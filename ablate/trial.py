@@ -36,7 +36,8 @@ import numpy as np
 from ablate import __version__
 from ablate._atomic import replace_dir, staging_dir
 from ablate.data import PreparedData, load_arrays, read_features
-from ablate.errors import ConfigError, TrialError, TrialTimeoutError
+from ablate.errors import ConfigError, InvalidMetricError, TrialError, TrialTimeoutError
+from ablate.trials_table import FIXED_COLUMNS
 
 TrialFunction = Callable[[dict[str, Any], "TrialContext"], dict[str, float]]
 RESULT = "result.json"
@@ -58,6 +59,7 @@ class TrialSpec:
     timeout_s: float | None = None
     device: str = "auto"
     provenance: dict[str, Any] = field(default_factory=dict)  # recorded, not part of the key
+    metric: str = ""  # the study's objective: a trial without it as a finite number fails
     # Ablation trials: input columns removed (feature-group ablation), scoring on the held-out
     # test split, and a folder and name that say which arm and seed they are.
     drop_features: tuple[str, ...] = ()
@@ -293,7 +295,7 @@ def _execute(spec: TrialSpec) -> TrialResult:
         with _trial_log(tmp / "trial.log", ctx.log), _interrupt_after(deadline, spec):
             ctx.log.info("trial %d of study %s: params %s, seed %d", spec.number, spec.study, spec.params, spec.seed)
             metrics = load_entrypoint(spec.entrypoint)(dict(spec.params), ctx)
-            metrics = check_metrics(metrics, spec)
+            metrics = check_metrics(metrics, spec.number, spec.entrypoint, spec.metric)
             ctx.log.info("metrics %s", metrics)
         result = TrialResult(
             number=spec.number,
@@ -326,19 +328,50 @@ def _execute(spec: TrialSpec) -> TrialResult:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def check_metrics(metrics: Any, spec: TrialSpec) -> dict[str, float]:
+def check_metrics(metrics: Any, number: int, entrypoint: str, metric: str = "") -> dict[str, float]:
+    """What a trial function returned, checked against the contract.
+
+    Args:
+        metrics: the return value; must be a non-empty dict of finite numbers by name, no name
+            a fixed column of the trials table.
+        number: the trial's number, for the message.
+        entrypoint: the trial function, for the message.
+        metric: the study's objective, which must be among them ("": not checked).
+
+    Returns:
+        The metrics as floats.
+
+    Raises:
+        InvalidMetricError: what is wrong, e.g. ``trial 3: study.metric 'val_accuracy' must be
+            a finite number, but got inf``. Deterministic, so never retried.
+    """
     if not isinstance(metrics, dict) or not metrics:
-        raise TrialError(
-            f"trial {spec.number}: {spec.entrypoint} must return a non-empty dict of metrics, but got {metrics!r}"[:300]
+        raise InvalidMetricError(
+            f"trial {number}: {entrypoint} must return a non-empty dict of metrics, but got {metrics!r}"[:300]
         )
     out = {}
     for name, value in metrics.items():
         try:
             out[str(name)] = float(value)
         except (TypeError, ValueError):
-            raise TrialError(f"trial {spec.number}: metric {name!r} must be a number, but got {value!r}") from None
-        if math.isnan(out[str(name)]):
-            raise TrialError(f"trial {spec.number}: metric {name!r} must not be NaN (the model diverged?)")
+            raise InvalidMetricError(
+                f"trial {number}: metric {name!r} must be a number, but got {value!r}"[:300]
+            ) from None
+    shadowing = [name for name in out if name in FIXED_COLUMNS]
+    if shadowing:
+        raise InvalidMetricError(
+            f"trial {number}: metric names must not be fixed columns of the trials table "
+            f"({', '.join(FIXED_COLUMNS)}), but got {shadowing[0]!r}"
+        )
+    if metric and metric not in out:
+        raise InvalidMetricError(
+            f"trial {number}: study.metric {metric!r} must be among the returned metrics ({', '.join(out)}), "
+            "but got none"
+        )
+    for name in sorted(out, key=lambda n: n != metric):  # the objective first
+        if not math.isfinite(out[name]):
+            which = "study.metric" if name == metric else "metric"
+            raise InvalidMetricError(f"trial {number}: {which} {name!r} must be a finite number, but got {out[name]}")
     return out
 
 

@@ -4,12 +4,14 @@ The study's outputs are the outs of the ``prepare``, ``search`` and ``analyze`` 
 ``dvc.yaml`` that belong to it. Syncing commits them to the DVC cache and ``dvc.lock`` (as if
 ``dvc repro`` had produced them, so ``dvc status`` is clean after ``ablate run``) and pushes
 them. A study that is not a stage of ``dvc.yaml`` (another ``study.name``) has its folders
-tracked with ``.dvc`` files instead. Outside a DVC repository there is nothing to sync.
+tracked with ``.dvc`` files instead, and so have the old studies ``--restart`` set aside
+(``data/studies/<name>.<UTC time>``). Outside a DVC repository there is nothing to sync.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -17,8 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablate.config import Params
-from ablate.errors import AblateError
+from ablate.config import Params, load_params, parse_override
+from ablate.errors import AblateError, ConfigError
+from ablate.fingerprint import archived_studies
 
 
 class SyncError(AblateError):
@@ -73,6 +76,7 @@ def sync_study(params: Params, steps: tuple[str, ...], push: bool = True) -> Syn
                 targets = [s.addressing for s in stages]
             else:
                 targets = _track_with_dvc_files(repo, outs, root)
+            targets += _track_archives(repo, params, root)
             study_hash = _out_hash(repo, Path(params.study_dir).resolve())
             remote = repo.config["core"].get("remote")
             if not push or not remote:
@@ -130,6 +134,15 @@ def _track_with_dvc_files(repo: Any, outs: list[Path], root: Path) -> list[str]:
     return [f"{path}.dvc" for path in existing]  # push by the .dvc files dvc add wrote
 
 
+def _track_archives(repo: Any, params: Params, root: Path) -> list[str]:
+    """Version the study's set-aside folders (once: they never change) and return their .dvc files."""
+    archived = [p.resolve() for p in archived_studies(params)]
+    new = [p for p in archived if not p.with_name(p.name + ".dvc").exists()]
+    if new:
+        repo.add([str(p.relative_to(root)) for p in new])
+    return [f"{p.relative_to(root)}.dvc" for p in archived]
+
+
 def _out_hash(repo: Any, path: Path) -> str | None:
     dvc_file = path.with_name(path.name + ".dvc")
     if dvc_file.exists():  # tracked by `dvc add` just now; the repo's index predates it
@@ -173,3 +186,87 @@ def lock_hash(root: Path, out: str) -> str | None:
             if os.path.normpath(entry.get("path", "")) == os.path.normpath(out):
                 return entry.get("md5") or entry.get("hash")
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# --set on a study that dvc.yaml records
+
+
+def check_overrides_recorded(params: Params, overrides: list[str]) -> None:
+    """Refuse a ``--set`` that changes a value of a study that is a stage of ``dvc.yaml``.
+
+    ``ablate run`` commits such a study to ``dvc.lock`` beside the values of the params *file*,
+    so a study run with other values would be recorded as run with the file's. ``dvc exp run
+    -S`` changes the file itself (in an experiment); ``--set study.name=...`` makes a separate
+    study (versioned with ``.dvc`` files). Overrides that change no value pass.
+
+    Raises:
+        ConfigError: naming the first changed key, with the ``dvc exp run`` command to use.
+    """
+    root = find_repo_root() if overrides else None
+    if root is None:
+        return
+    changed = _changed_overrides(params, overrides)
+    if not changed or not _is_stage_study(params, root):
+        return
+    key, item, old, new = changed[0]
+    try:
+        file = os.path.relpath(Path(params.source).resolve(), root)
+    except ValueError:
+        file = params.source
+    exp = " ".join(f"-S {file}:{i}" for _, i, _, _ in changed)
+    raise ConfigError(
+        f"{params.source} (--set {item})",
+        key,
+        f"must keep the params file's value for study {params.study.name}, a stage of dvc.yaml (dvc.lock "
+        f"records the file's values), but got {_text(old)} → {_text(new)}; run `dvc exp run {exp}` instead, "
+        "or also --set study.name=NAME for a separate study",
+    )
+
+
+_UNSET = object()
+
+
+def _changed_overrides(params: Params, overrides: list[str]) -> list[tuple[str, str, Any, Any]]:
+    """(key, override, file's value, overridden value) of each override that changes a value."""
+    try:
+        base = load_params(params.source).to_dict()
+    except ConfigError:  # the file alone is not even valid: every override matters
+        base = {}
+    final = params.to_dict()
+    last = {parse_override(params.source, item)[0]: item for item in overrides}
+    out = []
+    for key, item in last.items():
+        old, new = _lookup(base, key), _lookup(final, key)
+        if old != new:
+            out.append((key, item, old, new))
+    return out
+
+
+def _lookup(tree: dict[str, Any], key: str) -> Any:
+    node: Any = tree
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _UNSET
+        node = node[part]
+    return node
+
+
+def _text(value: Any) -> str:
+    if value is _UNSET:
+        return "unset"
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _is_stage_study(params: Params, root: Path) -> bool:
+    outs = [p.resolve() for p in study_outputs(params)]
+    if not all(_is_under(p, root) for p in outs):
+        return False
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with _quiet_dvc(), Repo(str(root)) as repo:
+            return bool(_study_stages(repo, outs, ("prepare", "search", "analyze")))
+    except DvcException as err:
+        raise ConfigError(str(root / "dvc.yaml"), "", f"must be readable by DVC, but {_one_line(err)}") from None

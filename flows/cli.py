@@ -1,12 +1,15 @@
 """The ``ablate`` command.
 
-    ablate run PARAMS [--set KEY=VALUE ...]      prepare -> search -> ablation -> sync -> analyze
-    ablate prepare|search|ablation|analyze PARAMS   one step (what the dvc.yaml stages run)
-    ablate report PARAMS                         re-render the report only (= analyze)
-    ablate rerun PARAMS TRIAL                    run one recorded trial again and compare
+    ablate run PARAMS [--set KEY=VALUE ...] [--restart]   prepare -> search -> ablation -> sync -> analyze
+    ablate prepare|search|ablation|analyze PARAMS         one step (what the dvc.yaml stages run)
+    ablate report PARAMS                                  re-render the report only (= analyze)
+    ablate rerun PARAMS TRIAL                             run one recorded trial again and compare
+
+``--restart`` (run, search): a study whose inputs changed is set aside and started afresh.
 
 Input is validated before anything is written or any server started: a bad params file, data
-file or entrypoint gives one line on stderr and exit code 2.
+file or entrypoint gives one line on stderr and exit code 2. So does a study whose inputs changed
+since its trials were computed (found once the data are prepared, before any trial runs).
 """
 
 from __future__ import annotations
@@ -45,11 +48,17 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, os.getcwd())
     try:
         params = validate(args.params, args.set)
+        if args.command == "run":  # the command that records the study with DVC
+            from ablate.versioning import check_overrides_recorded
+
+            check_overrides_recorded(params, args.set)
     except ConfigError as err:
         return _fail(str(err), EXIT_BAD_INPUT)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a run as Ctrl-C does
     try:
         return args.func(params, args)
+    except ConfigError as err:  # found by a step: the study's inputs changed, say
+        return _fail(str(err), EXIT_BAD_INPUT)
     except AblateError as err:
         return _fail(str(err), EXIT_FAILED)
     except KeyboardInterrupt as err:
@@ -83,12 +92,10 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
     from flows.pipeline import study_flow
 
     steps = STEP_COMMANDS[args.command][0]
-    state = study_flow(params, steps, return_state=True)
+    state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
     summary = state.result(raise_on_failure=False)
     print(f"Prefect UI:  {ui_url(api)}/runs/flow-run/{state.state_details.flow_run_id}")
     if isinstance(summary, BaseException):
-        if isinstance(summary, ConfigError):  # found once the search finished (ablation.baseline: best)
-            return _fail(str(summary), EXIT_BAD_INPUT)
         if isinstance(summary, AblateError):
             raise summary
         raise AblateError(f"the study flow failed: {type(summary).__name__}: {summary}")
@@ -158,8 +165,16 @@ def _parser() -> argparse.ArgumentParser:
         help="override a key of the params file, e.g. --set search.n_trials=12",
     )
     common.add_argument("-v", "--verbose", action="store_true", help="also print Prefect's and Dask's logs")
-    for name, (_, help_text) in STEP_COMMANDS.items():
-        sub.add_parser(name, parents=[common], help=help_text).set_defaults(func=cmd_steps)
+    for name, (steps, help_text) in STEP_COMMANDS.items():
+        step = sub.add_parser(name, parents=[common], help=help_text)
+        step.set_defaults(func=cmd_steps)
+        if "search" in steps:
+            step.add_argument(
+                "--restart",
+                action="store_true",
+                help="if the study's inputs changed since its trials ran, keep the old study as "
+                "data/studies/<name>.<UTC time> and start afresh",
+            )
     rerun = sub.add_parser("rerun", parents=[common], help="run one recorded trial again and compare its metrics")
     rerun.add_argument("trial", type=int, help="the trial's number")
     rerun.set_defaults(func=cmd_rerun)

@@ -19,6 +19,7 @@ from ablate.cluster import ClusterPlan, plan_cluster
 from ablate.config import Params
 from ablate.data import PreparedData, load_prepared_info
 from ablate.errors import NoTrialCompletedError
+from ablate.fingerprint import guard_study
 from ablate.provenance import collect_provenance
 from ablate.search import StudyLock, needs_trials, read_last_run, write_last_run
 from flows.ablation import ablation_flow
@@ -31,8 +32,11 @@ STEPS = ("prepare", "search", "ablation", "sync", "analyze")
 
 
 @flow(name="study")
-def study_flow(params: Params, steps: tuple[str, ...] = STEPS) -> dict[str, Any]:
-    """Run ``steps`` of one study and return the run summary written to ``run.json``."""
+def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = False) -> dict[str, Any]:
+    """Run ``steps`` of one study and return the run summary written to ``run.json``.
+
+    ``restart``: when the study's inputs changed, set the old study aside and start afresh.
+    """
     start = time.monotonic()
     with StudyLock(params.study_dir):
         prepared = (
@@ -41,7 +45,7 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS) -> dict[str, Any]
             else load_prepared_info(params.prepared_dir)
         )
         if "search" in steps and params.search is not None:
-            run = run_search(params, prepared)
+            run = run_search(params, prepared, restart)
             write_last_run(params, run)
         else:
             run = read_last_run(params)  # what the last search did, for the report
@@ -74,7 +78,11 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS) -> dict[str, Any]
 
 def start_runner(params: Params) -> tuple[DaskTaskRunner, ClusterPlan]:
     trial_module = params.trial.entrypoint.partition(":")[0]
-    plan = plan_cluster(params.execution, str(params.study_dir.parent.parent / ".dask"), trial_module)
+    plan = plan_cluster(
+        params.execution, str(params.study_dir.parent.parent / ".dask"), trial_module, source=params.source
+    )
+    if plan.warning:
+        print(plan.warning, flush=True)
     return task_runner_for(plan), plan
 
 
@@ -109,10 +117,14 @@ def run_ablation(params: Params, prepared: PreparedData) -> dict[str, Any]:
     )
 
 
-def run_search(params: Params, prepared: PreparedData) -> dict[str, Any]:
+def run_search(params: Params, prepared: PreparedData, restart: bool = False) -> dict[str, Any]:
     """The search step: start a cluster only when the study lacks trials."""
     run: dict[str, Any] = {"executed": 0, "cached": 0, "recovered": 0, "requeued": 0}
     run["provenance"] = provenance = collect_provenance()
+    # Before any trial runs or a cluster starts: the study's trials must all come from one set
+    # of inputs (the data, the trial code and options, the space, ...).
+    for note in guard_study(params, prepared.data_hash, restart):
+        print(note, flush=True)
     if not needs_trials(params):
         print(
             f"search: study {params.study.name} already has its {params.search.n_trials} trials; nothing to run",

@@ -16,7 +16,7 @@ from prefect_dask import DaskTaskRunner
 from ablate.cluster import ClusterPlan
 from ablate.config import Params
 from ablate.data import PreparedData
-from ablate.errors import TrialTimeoutError
+from ablate.failures import classify
 from ablate.progress import Progress
 from ablate.search import StudySession
 from ablate.trial import TrialResult, TrialSpec, code_version
@@ -74,7 +74,7 @@ def _tell(
             )
         return progress.finished(label, "FAIL", None, outcome.duration_s, running, error)
     counts["executed"] += 1
-    reason = "timeout" if isinstance(outcome, TrialTimeoutError) else "error"
+    reason = classify(outcome).reason
     message = f"{type(outcome).__name__}: {outcome}".strip()
     session.tell_failure(spec.number, message, reason)
     return progress.finished(label, "FAIL", None, None, running, message.splitlines()[0][:160])

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from ablate.cache import run_cached
-from ablate.errors import TrialTimeoutError
+from ablate.failures import classify, signature
 from ablate.trial import TrialResult, TrialSpec
 
+# The exceptions each trial's earlier attempts raised, by task run. Prefect runs a task run's
+# retries in one engine call, so in one worker process: a module-level record sees them all.
+_SEEN: dict[Any, list[str]] = {}
+_SEEN_MAX = 1000  # task runs remembered per worker process
+_SEEN_LOCK = threading.Lock()  # a worker runs a trial and holds the next in other threads
 
-def retry_unless_timeout(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry exceptions (a flaky GPU, a full disk) but not a trial that ran out of time."""
-    return not isinstance(state.data, TrialTimeoutError)
+
+def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry transient faults (a flaky GPU, a lost connection); fail deterministic ones at once
+    (a timeout, a broken metric, the same exception twice). See ablate.failures."""
+    exc = state.data
+    if not isinstance(exc, BaseException):
+        return True
+    with _SEEN_LOCK:
+        seen = _SEEN.setdefault(task_run.id, [])
+        verdict = classify(exc, seen)
+        seen.append(signature(exc))
+        if not verdict.retry:
+            del _SEEN[task_run.id]
+        while len(_SEEN) > _SEEN_MAX:  # forget the oldest (its retries are long over)
+            del _SEEN[next(iter(_SEEN))]
+    return verdict.retry
 
 
 def retry_delays(first_s: float, retries: int) -> list[float]:
@@ -31,7 +50,7 @@ def retry_delays(first_s: float, retries: int) -> list[float]:
     task_run_name="{spec.label}",
     retries=2,
     retry_delay_seconds=retry_delays(1.0, 2),
-    retry_condition_fn=retry_unless_timeout,
+    retry_condition_fn=retry_if_transient,
     cache_policy=NO_CACHE,
     persist_result=False,
 )

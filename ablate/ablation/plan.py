@@ -54,6 +54,7 @@ def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, 
         device=params.execution.device,
         score_test=cfg.score_test,
         provenance=provenance,
+        metric=params.study.metric,
     )
     baseline_from = best_from if cfg.baseline == BEST else "the params file"
     return AblationPlan(run, ctx, repeat_seeds(cfg, params.study.seed), baseline_from)

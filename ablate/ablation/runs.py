@@ -42,6 +42,7 @@ class AblationRun:
     device: str
     score_test: bool
     provenance: dict[str, Any]
+    metric: str = ""  # the study metric: a trial without it as a finite number fails on the worker
 
     def spec(self, arm: Arm, seed: int, repeat: int) -> TrialSpec:
         return TrialSpec(
@@ -60,6 +61,7 @@ class AblationRun:
             score_test=self.score_test,
             folder=f"{arm.slug}.s{seed}",
             name=f"{arm.name} seed {seed}",
+            metric=self.metric,
         )
 
 

@@ -339,7 +339,26 @@ BAD = [
         "search.space.activation.choices",
         "must not repeat",
     ),
-    ("reserved-knob-name", _set("search.space.state", ["a", "b"]), "search.space.state", "must not be one of"),
+    (
+        "knob-named-like-a-fixed-column",
+        _set("search.space.state", ["a", "b"]),
+        "search.space.state",
+        "must not be named like a fixed column of the trials table (number, state, duration_s, worker, error, "
+        "reason, cached, cache_key, git_commit, code_version)",
+    ),
+    (
+        "knob-named-reason",
+        _set("search.space.reason", ["a", "b"]),
+        "search.space.reason",
+        "must not be named like a fixed column of the trials table",
+    ),
+    (
+        "metric-named-cached",
+        _set("study.metric", "cached"),
+        "study.metric",
+        "must be a metric name, not a fixed column of the trials table (number, state, duration_s, worker, "
+        "error, reason, cached, cache_key, git_commit, code_version), but got 'cached' (str)",
+    ),
     ("knob-also-an-option", _set("trial.options.lr", 0.1), "search.space.lr", "trial.options"),
     ("section-not-a-mapping", _set("execution", [1, 2]), "execution", "must be a mapping"),
     ("section-missing", _delete("search"), "search", "is required"),

@@ -218,6 +218,16 @@ def test_markdown_lists_failed_trials_with_errors() -> None:
     assert "Traceback (most recent call last):" in md  # full tail in the failures section
 
 
+def test_failed_trials_show_their_reason() -> None:
+    frame = make_trials()
+    frame["reason"] = np.where(frame["state"] == "FAIL", np.where(frame["number"] == 3, "oom", "error"), "")
+    md = render_markdown(make_input(frame), [])
+    header = next(ln for ln in md.splitlines() if ln.startswith("| number |"))
+    assert header.endswith("| duration_s | worker | reason | error |")
+    assert "### Trial 1 (FAIL, reason error; worker w1)" in md
+    assert "### Trial 3 (FAIL, reason oom; worker w1)" in md
+
+
 def test_markdown_groups_identical_errors() -> None:
     md = render_markdown(make_input(all_failed()), [])
     assert md.count("ValueError: boom") == 6 + 1  # one per table row, one grouped section

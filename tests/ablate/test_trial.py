@@ -18,7 +18,7 @@ import pytest
 
 from ablate.config import DataConfig
 from ablate.data import PreparedData, prepare_data
-from ablate.errors import TrialError, TrialTimeoutError
+from ablate.errors import InvalidMetricError, TrialTimeoutError
 from ablate.trial import (
     ERROR,
     RESULT,
@@ -64,6 +64,22 @@ def nan_trial(params: dict[str, Any], ctx: TrialContext) -> Any:
 
 def text_metric_trial(params: dict[str, Any], ctx: TrialContext) -> Any:
     return {"val_accuracy": "high"}
+
+
+def inf_trial(params: dict[str, Any], ctx: TrialContext) -> Any:
+    return {"val_loss": 0.5, "val_accuracy": float("inf")}
+
+
+def nan_loss_trial(params: dict[str, Any], ctx: TrialContext) -> Any:
+    return {"val_accuracy": 0.5, "val_loss": float("nan")}
+
+
+def no_study_metric_trial(params: dict[str, Any], ctx: TrialContext) -> Any:
+    return {"val_loss": 0.5, "train_loss": 0.25}
+
+
+def fixed_column_metric_trial(params: dict[str, Any], ctx: TrialContext) -> Any:
+    return {"val_accuracy": 0.5, "state": 1.0}
 
 
 def reporting_forever(params: dict[str, Any], ctx: TrialContext) -> Any:
@@ -201,18 +217,32 @@ def test_raising_trial_keeps_its_evidence(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("func", "match"),
+    ("func", "message"),
     [
-        (non_dict_trial, "must return a non-empty dict of metrics, but got 0.9"),
-        (empty_dict_trial, "must return a non-empty dict"),
-        (nan_trial, "must not be NaN"),
-        (text_metric_trial, "metric 'val_accuracy' must be a number, but got 'high'"),
+        (non_dict_trial, "trial 1: {ep} must return a non-empty dict of metrics, but got 0.9"),
+        (empty_dict_trial, "trial 1: {ep} must return a non-empty dict of metrics, but got {{}}"),
+        (text_metric_trial, "trial 1: metric 'val_accuracy' must be a number, but got 'high'"),
+        (nan_trial, "trial 1: study.metric 'val_accuracy' must be a finite number, but got nan"),
+        (inf_trial, "trial 1: study.metric 'val_accuracy' must be a finite number, but got inf"),
+        (nan_loss_trial, "trial 1: metric 'val_loss' must be a finite number, but got nan"),
+        (
+            no_study_metric_trial,
+            "trial 1: study.metric 'val_accuracy' must be among the returned metrics (val_loss, train_loss), "
+            "but got none",
+        ),
+        (
+            fixed_column_metric_trial,
+            "trial 1: metric names must not be fixed columns of the trials table (number, state, duration_s, "
+            "worker, error, reason, cached, cache_key, git_commit, code_version), but got 'state'",
+        ),
     ],
+    ids=["not-a-dict", "empty", "text", "nan", "inf", "nan-other", "no-study-metric", "fixed-column"],
 )
-def test_bad_return_value_is_a_trial_error(tmp_path: Path, func: Any, match: str) -> None:
-    spec = make_spec(tmp_path, func, number=1)
-    with pytest.raises(TrialError, match=match):
+def test_bad_return_value_is_an_invalid_metric_error(tmp_path: Path, func: Any, message: str) -> None:
+    spec = make_spec(tmp_path, func, number=1, metric="val_accuracy")
+    with pytest.raises(InvalidMetricError) as info:
         execute_trial(spec)
+    assert str(info.value) == message.format(ep=spec.entrypoint)
     out = tmp_path / "trials" / "1"
     assert (out / ERROR).exists() and not (out / RESULT).exists()
     assert leftovers(tmp_path / "trials") == []

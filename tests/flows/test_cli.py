@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -92,6 +93,25 @@ def test_bad_override_names_the_set_option(capsys: pytest.CaptureFixture[str]) -
     assert main(["run", str(DEFAULT_PARAMS), "--set", "search.n_trials=-3"]) == 2
     err = capsys.readouterr().err
     assert "--set search.n_trials=-3" in err and "must be an integer >= 1, but got -3" in err
+
+
+def test_a_set_that_changes_a_study_dvc_records_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "params").mkdir()
+    shutil.copy(REPO / "dvc.yaml", tmp_path / "dvc.yaml")
+    shutil.copy(DEFAULT_PARAMS, tmp_path / "params" / "digits.yaml")
+    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+    monkeypatch.chdir(tmp_path)
+
+    code = main(["run", "params/digits.yaml", "--set", "trial.options.epochs=3"])
+
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("ablate: error: params/digits.yaml (--set trial.options.epochs=3): trial.options.epochs: ")
+    assert "run `dvc exp run -S params/digits.yaml:trial.options.epochs=3` instead" in err
+    assert "--set study.name=NAME for a separate study" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dvc", ".dvcignore", "dvc.yaml", "params"]
 
 
 def cli(*args: str, **kw) -> subprocess.Popen:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from typing import Any
 
@@ -94,3 +95,35 @@ def toy3(params: dict[str, Any], ctx: Any) -> dict[str, float]:
     if ctx.score_test:
         out["test_accuracy"] = value - 0.01
     return out
+
+
+def misbehaves(params: dict[str, Any], ctx: Any) -> Any:
+    """Fails as ``params["mode"]`` says; appends each attempt to attempts.log, to count them."""
+    mode = params["mode"]
+    log = ctx.out_dir.parent.parent / "attempts.log"
+    with log.open("a") as f:
+        f.write(f"{ctx.number} {mode}\n")
+    attempt = log.read_text().splitlines().count(f"{ctx.number} {mode}")
+    if mode == "io_once" and attempt == 1:
+        raise OSError(5, "Input/output error (a flaky disk)")
+    if mode == "oom":
+        import torch
+
+        raise torch.cuda.OutOfMemoryError(f"CUDA out of memory. Tried to allocate {attempt}.00 GiB")
+    if mode == "same_error":
+        raise ValueError("misbehaves: the same error every time")
+    returns = {
+        "nan": {"val_accuracy": float("nan")},
+        "inf": {"val_loss": 0.5, "val_accuracy": float("inf")},
+        "no_metric": {"val_loss": 0.5},
+        "state_metric": {"val_accuracy": 0.5, "state": 1.0},
+        "not_a_dict": 0.5,
+    }
+    return returns.get(mode, {"val_accuracy": 0.9})
+
+
+def dies(params: dict[str, Any], ctx: Any) -> dict[str, float]:
+    """Kills its worker process, as the OOM killer would; appends each attempt to attempts.log."""
+    with (ctx.out_dir.parent.parent / "attempts.log").open("a") as f:
+        f.write(f"{ctx.number}\n")
+    os._exit(1)
