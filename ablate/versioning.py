@@ -77,7 +77,9 @@ def sync_study(params: Params, steps: tuple[str, ...], push: bool = True) -> Syn
             else:
                 targets = _track_with_dvc_files(repo, outs, root)
             targets += _track_archives(repo, params, root)
-            study_hash = _out_hash(repo, Path(params.study_dir).resolve())
+            # An ablation without a search has no Optuna study: its record is the ablation folder.
+            record = params.study_dir if params.search is not None else params.ablation_dir
+            study_hash = _out_hash(repo, Path(record).resolve())
             remote = repo.config["core"].get("remote")
             if not push or not remote:
                 return SyncResult("committed", "no default remote" if push else "", targets, study_hash, remote)
