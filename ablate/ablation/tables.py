@@ -230,7 +230,7 @@ def _bold_significant(table: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
 def to_latex(table: pd.DataFrame, metric: str, direction: str, alpha: float, caption: str, label: str) -> str:
     r"""Render the ablation table as a booktabs LaTeX table for a paper to ``\input``.
 
-    Needs ``\usepackage{booktabs}``. Arm names and the caption are escaped (``label_smoothing``
+    Needs ``\usepackage{booktabs}`` and ``\usepackage{graphicx}``. Arm names and the caption are escaped (``label_smoothing``
     prints as written); significant Δ are bold; the legend follows the tabular in footnote size.
 
     Args:
@@ -260,6 +260,10 @@ def to_latex(table: pd.DataFrame, metric: str, direction: str, alpha: float, cap
         column_format=columns,
         position_float="centering",
     )
+    # Seven columns of intervals are wider than a paper's text: scale the tabular to the line
+    # width (graphicx's \resizebox), the usual way such tables go into a paper.
+    latex = latex.replace("\\begin{tabular}", "\\resizebox{\\linewidth}{!}{%\n\\begin{tabular}")
+    latex = latex.replace("\\end{tabular}\n", "\\end{tabular}%\n}\n")
     notes = _escape_latex(" ".join(_legend(table, metric, direction, alpha, shown)))
     return latex.replace("\\end{table}", f"\\par\\smallskip\n{{\\footnotesize {notes}\\par}}\n\\end{{table}}")
 

@@ -170,7 +170,7 @@ def test_latex_ends_with_the_legend_in_the_float() -> None:
 def test_latex_compiles(tmp_path: Path) -> None:
     table = to_latex(make_table(), METRIC, "maximize", 0.05, "Ablation of val_accuracy", "tab:ablation")
     (tmp_path / "table.tex").write_text(table, encoding="utf-8")
-    doc = "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n\\input{table.tex}\n\\end{document}\n"
+    doc = "\\documentclass{article}\n\\usepackage{booktabs,graphicx}\n\\begin{document}\n\\input{table.tex}\n\\end{document}\n"
     (tmp_path / "doc.tex").write_text(doc, encoding="utf-8")
     done = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
