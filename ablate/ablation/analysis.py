@@ -62,6 +62,7 @@ def analyze_ablation(design: dict[str, Any], runs: pd.DataFrame, metric: str, di
     differences = stats.paired_differences(runs, comparisons, metric) if comparisons else _no_differences()
     table = _table(arms, summary, compared, metric, len(design["seeds"]))
     table["detectable_delta"] = _detectable(table, differences, alpha)
+    table = _with_test_deltas(table, runs, comparisons, test_metric_of(metric), alpha)
     analysis = AblationAnalysis(
         metric=metric,
         direction=direction,
@@ -107,10 +108,22 @@ def _table(
         row["significant"] = bool(c["significant"]) if c is not None else False
         for key in ("mean", "ci_low", "ci_high"):
             row[f"test_{key}"] = test.loc[arm.name, key] if arm.name in test.index else np.nan
-        row["note"] = _note(m, c, n_seeds)
+        row["note"] = _note(m, c, n_seeds, arm)
         row["params"] = _changes(arm, arms[0])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _with_test_deltas(
+    table: pd.DataFrame, runs: pd.DataFrame, comparisons: list, test_metric: str, alpha: float
+) -> pd.DataFrame:
+    """The paired Δ on the held-out test split too (a secondary result: the study metric decides)."""
+    columns = ["test_delta", "test_delta_ci_low", "test_delta_ci_high", "test_p_holm"]
+    if not comparisons or test_metric not in runs.columns or runs[test_metric].isna().all():
+        return table.assign(**{c: np.nan for c in columns})
+    test = stats.compare_to_reference(runs, comparisons, test_metric, alpha).set_index("arm")
+    test = test[["delta", "delta_ci_low", "delta_ci_high", "p_holm"]].set_axis(columns, axis=1)
+    return table.join(test, on="arm")
 
 
 def _detectable(table: pd.DataFrame, differences: pd.DataFrame, alpha: float) -> list[float]:
@@ -130,15 +143,18 @@ def _detectable(table: pd.DataFrame, differences: pd.DataFrame, alpha: float) ->
     return out
 
 
-def _note(m: pd.Series, c: pd.Series | None, n_seeds: int) -> str:
-    """Failed or missing seeds are said, never silently averaged over."""
-    parts = []
+def _note(m: pd.Series, c: pd.Series | None, n_seeds: int, arm: Arm) -> str:
+    """Failed or missing seeds are said, never silently averaged over; a path's arms say whether
+    the path took them."""
+    parts = {"step": ["a step of the path"], "candidate": ["a candidate the path did not take"]}.get(arm.role, [])
     if m["n_failed"] or m["n_missing"]:
         parts.append(
             f"{int(m['n'])} of {n_seeds} seeds complete ({int(m['n_failed'])} failed, {int(m['n_missing'])} missing)"
         )
     if c is not None and c["note"]:
         parts.append(str(c["note"]))
+    elif c is not None and not np.isfinite(c["p_wilcoxon"]) and np.isfinite(c["p_value"]):
+        parts.append("no Wilcoxon p: fewer than 5 non-zero paired differences")
     return "; ".join(parts)
 
 
@@ -219,6 +235,18 @@ def _design_lines(a: AblationAnalysis) -> list[str]:
         f"Δ is arm − reference per seed, averaged; 95 % t-intervals; paired t-tests, "
         f"Holm-corrected across arms at α = {a.alpha:g}.",
     ]
+    lines += [
+        "",
+        "The data split is fixed (by `study.seed`): the seeds vary what training draws (initialization, batch "
+        "order, augmentation noise), so the intervals cover training randomness on one validation set.",
+    ]
+    if a.best_value is not None:
+        lines[-1] += (
+            " The ablated arms keep the tuned baseline's other hyperparameters (they are not retuned), so a Δ "
+            "mixes a component's effect with how well those settings suit the arm without it."
+        )
+    if len(a.seeds) < 5:
+        lines += ["", f"**Only {len(a.seeds)} seeds**: spreads, intervals and d_z rest on few degrees of freedom."]
     lines += _selection_note(a)
     compared = a.table[a.table["reference"].notna()]
     detectable = compared["detectable_delta"].dropna()
@@ -226,8 +254,9 @@ def _design_lines(a: AblationAnalysis) -> list[str]:
         lines += [
             "",
             f"**No arm differs significantly from its reference** after Holm's correction. With {len(a.seeds)} "
-            f"seeds, the strictest Holm step detects only |Δ| ≥ {detectable.median():.4g} (median over arms; "
-            "`detectable_delta` in ablation.csv): smaller effects need more seeds (`ablation.seeds`).",
+            f"seeds and the spreads seen, a Δ would have had to reach about {detectable.min():.3g}–"
+            f"{detectable.max():.3g} to pass the strictest Holm step (`detectable_delta` in ablation.csv; a "
+            "true effect of that size is found only about half the time): smaller effects need more seeds.",
         ]
     bad = incomplete_arms(a.runs)
     if bad:

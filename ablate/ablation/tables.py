@@ -230,8 +230,9 @@ def _bold_significant(table: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
 def to_latex(table: pd.DataFrame, metric: str, direction: str, alpha: float, caption: str, label: str) -> str:
     r"""Render the ablation table as a booktabs LaTeX table for a paper to ``\input``.
 
-    Needs ``\usepackage{booktabs}`` and ``\usepackage{graphicx}``. Arm names and the caption are escaped (``label_smoothing``
-    prints as written); significant Δ are bold; the legend follows the tabular in footnote size.
+    Needs ``\usepackage{booktabs}`` and ``\usepackage{graphicx}``. An arm without one component
+    reads "w/o residual"; arm names and the caption are escaped (``label_smoothing`` prints as
+    written); significant Δ are bold; the legend follows the tabular in footnote size.
 
     Args:
         table: The ablation table.
@@ -246,6 +247,7 @@ def to_latex(table: pd.DataFrame, metric: str, direction: str, alpha: float, cap
     """
     table = table.reset_index(drop=True)
     shown = _drop_empty(format_table(table, metric, direction, alpha))
+    shown["arm"] = shown["arm"].map(_paper_arm)
     columns = "".join("l" if c in _TEXT_COLUMNS else "r" for c in shown.columns)
     styler = (
         shown.style.hide(axis="index")
@@ -266,6 +268,12 @@ def to_latex(table: pd.DataFrame, metric: str, direction: str, alpha: float, cap
     latex = latex.replace("\\end{tabular}\n", "\\end{tabular}%\n}\n")
     notes = _escape_latex(" ".join(_legend(table, metric, direction, alpha, shown)))
     return latex.replace("\\end{table}", f"\\par\\smallskip\n{{\\footnotesize {notes}\\par}}\n\\end{{table}}")
+
+
+def _paper_arm(name: str) -> str:
+    """``-residual`` (one component removed) as "w/o residual"; other arm names as they are
+    (a component name may itself hold a "-", so several removed ones are not split)."""
+    return f"w/o {name[1:]}" if name.startswith("-") and "-" not in name[1:] and len(name) > 1 else name
 
 
 def steps_markdown(steps: pd.DataFrame, metric: str) -> str:
@@ -298,8 +306,9 @@ def steps_markdown(steps: pd.DataFrame, metric: str) -> str:
     legend = [
         f"gain: change in {metric} from flipping param to its target value, against the previous step, "
         "oriented so that positive is better; mean over paired seeds with its 95% t-interval.",
-        "p: paired t-test over seeds, not corrected for multiple comparisons. "
-        "share: the step's part of the total gain along the path.",
+        "p: paired t-test over seeds, not corrected for multiple comparisons (the arm table's p (Holm) is). "
+        "share: the step's part of the total gain along the path; shares depend on the order of the flips "
+        "(an interaction is credited to the later step).",
     ]
     return _with_legend(_markdown(_drop_empty(shown)), legend)
 
@@ -333,7 +342,8 @@ def effects_markdown(effects: pd.DataFrame, metric: str) -> str:
     )
     legend = [
         f"estimate: the factorial effect on {metric} (main: component present − removed, averaged over the "
-        "other components; interaction: how much one component's effect changes with the others), "
+        "other components; interaction A × B: half the difference between A's effect with B present and "
+        "with B removed, as in Box, Hunter & Hunter), "
         "with its 95% t-interval over seeds.",
         f"p (Holm): Holm-corrected across the effects; {MARK} marks a significant effect.",
     ]

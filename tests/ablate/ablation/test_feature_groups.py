@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ablate.ablation.analysis import analyze_ablation
+import pandas as pd
+
+from ablate.ablation.analysis import analyze_ablation, markdown_section
 from ablate.ablation.design import PlanContext, repeat_seeds
 from ablate.ablation.runs import AblationRun, collect_runs, design_record, plan_arms
 from ablate.ablation.spec import AblationConfig, Component
@@ -62,3 +64,24 @@ def test_the_signal_group_is_found_and_the_noise_groups_are_not(tmp_path: Path) 
         assert (table["n"] == 5).all() and table.loc["baseline", "test_mean"] > 0.8
     assert noise_significant <= 1
     assert noise_ci_excludes_zero <= 2
+
+
+def test_failed_and_missing_seeds_are_flagged_not_averaged(tmp_path: Path) -> None:
+    """An arm with a failed seed and a missing one: n counts only complete seeds, the note says
+    so, its Δ pairs only the seeds complete in both arms, and the report names the arm."""
+    a = run_ablation(tmp_path, 1)
+    runs = a.runs.copy()
+    broken = runs.index[(runs["arm"] == "-noise") & runs["seed"].isin([2, 3])]
+    runs.loc[broken[:1], "status"] = "failed"
+    runs.loc[broken[1:], "status"] = "missing"
+    runs.loc[broken, ["val_accuracy", "test_accuracy"]] = float("nan")
+    design = design_record(PlanContext(CFG, {"C": 1.0}, (), "maximize", seed=0), a.arms, a.seeds, "the params file")
+    b = analyze_ablation(design, runs, "val_accuracy", "maximize")
+    row = b.table.set_index("arm").loc["-noise"]
+    assert row["n"] == 3 and row["n_failed"] == 1 and row["n_missing"] == 1
+    assert row["note"].startswith("3 of 5 seeds complete (1 failed, 1 missing)")
+    assert len(b.differences[b.differences["arm"] == "-noise"]) == 3
+    section = markdown_section(b, [])
+    assert "**Incomplete arms**" in section and "-noise" in section and "3/5" in section
+    assert pd.isna(b.table.set_index("arm").loc["baseline", "test_delta"])  # the reference has none
+    assert b.table.set_index("arm").loc["-signal", "test_delta_ci_high"] < 0

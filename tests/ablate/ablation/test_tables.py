@@ -144,7 +144,7 @@ def test_latex_is_a_booktabs_table_with_escaped_names() -> None:
     tex = to_latex(make_table(), METRIC, "maximize", 0.05, "Ablation of val_accuracy", "tab:ablation")
     for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
         assert tex.count(rule) == 1
-    assert r"-label\_smoothing & 3/5 &" in tex
+    assert r"w/o label\_smoothing & 3/5 &" in tex
     assert r"\caption{Ablation of val\_accuracy}" in tex and r"\label{tab:ablation}" in tex
     assert r"\begin{tabular}{lrrrrrrl}" in tex
     assert r"$\Delta$ vs ref [95\% CI]" in tex and "$d_z$" in tex
@@ -170,7 +170,10 @@ def test_latex_ends_with_the_legend_in_the_float() -> None:
 def test_latex_compiles(tmp_path: Path) -> None:
     table = to_latex(make_table(), METRIC, "maximize", 0.05, "Ablation of val_accuracy", "tab:ablation")
     (tmp_path / "table.tex").write_text(table, encoding="utf-8")
-    doc = "\\documentclass{article}\n\\usepackage{booktabs,graphicx}\n\\begin{document}\n\\input{table.tex}\n\\end{document}\n"
+    doc = (
+        "\\documentclass{article}\n\\usepackage{booktabs,graphicx}\n"
+        "\\begin{document}\n\\input{table.tex}\n\\end{document}\n"
+    )
     (tmp_path / "doc.tex").write_text(doc, encoding="utf-8")
     done = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
