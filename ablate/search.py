@@ -23,11 +23,14 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
+from ablate import samplers
 from ablate import space as sp
 from ablate.config import Params, SearchConfig
 from ablate.data import PreparedData
-from ablate.errors import AblateError, ConfigError, InvalidMetricError
-from ablate.trial import TrialResult, TrialSpec, check_metrics, read_result
+from ablate.errors import AblateError, ConfigError, InvalidMetricError, TrialPruned
+from ablate.pruners import make_pruner
+from ablate.pruners.link import PruningLink
+from ablate.trial import TrialResult, TrialSpec, check_metrics, read_pruned, read_result
 from ablate.trials_table import best_of, count_states, trials_frame  # noqa: F401  (callers of ablate.search keep working)
 
 JOURNAL = "optuna.journal"
@@ -35,21 +38,19 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 def make_sampler(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
-    """TPE for HPO (constant liar, since trials run in parallel), random, or an exhaustive grid."""
-    if search.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if search.sampler == "grid":
-        return _AskTellGridSampler(sp.grid_of(search.space), seed=seed)
-    startup = max(1, min(10, search.n_trials // 3))
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, multivariate=True, constant_liar=True)
+    """The Optuna sampler ``search.sampler`` names (``auto`` resolved); see ablate.samplers."""
+    return samplers.make_sampler(search.sampler, search.space, search.n_trials, seed)
 
 
-class _AskTellGridSampler(optuna.samplers.GridSampler):
-    """GridSampler calls ``study.stop()`` once the grid is exhausted, which raises outside
-    ``optimize()``; our loop stops by ``search.n_trials`` (at most the grid size) instead."""
-
-    def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
-        pass
+def describe_search(search: SearchConfig) -> dict[str, str]:
+    """What the search runs with, for the run's output and the report's provenance, e.g.
+    ``{"sampler": "gp (auto: 3 numeric knob(s) ...)", "pruner": "hyperband (min_resource=1, ...)"}``."""
+    choice = samplers.resolve_sampler(search.sampler, search.space, search.n_trials)
+    options = ", ".join(f"{k}={v}" for k, v in search.pruner_options.items())
+    return {
+        "sampler": choice.describe() if choice.why else choice.name,
+        "pruner": search.pruner + (f" ({options})" if options else ""),
+    }
 
 
 def sampler_seed(seed: int, n_existing: int) -> int:
@@ -141,6 +142,7 @@ class StudySession:
             study_name=params.study.name,
             direction=params.study.direction,
             load_if_exists=True,
+            pruner=make_pruner(params.search.pruner, params.search.pruner_options),
         )
         self.study.sampler = make_sampler(params.search, sampler_seed(params.study.seed, len(self.study.trials)))
         if self.study.direction.name.lower() != params.study.direction:
@@ -159,8 +161,12 @@ class StudySession:
         rec = Recovery()
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             result = read_result(self.trials_dir / str(t.number))
+            pruned = read_pruned(self.trials_dir / str(t.number))
             if result is not None and result.params == t.user_attrs.get("params"):
                 self.tell_result(t.number, result)
+                rec.recovered += 1
+            elif pruned is not None and pruned["params"] == t.user_attrs.get("params"):
+                self.tell_pruned(t.number, TrialPruned("pruned", pruned["step"], pruned["metrics"]))
                 rec.recovered += 1
             else:
                 self._requeue(t)
@@ -206,6 +212,20 @@ class StudySession:
             device=self.params.execution.device,
             provenance=self.provenance,
             metric=self.params.study.metric,
+            pruning=self._pruning_link(trial.number),
+        )
+
+    def _pruning_link(self, number: int) -> PruningLink | None:
+        search = self.params.search
+        if search.pruner == "none":
+            return None
+        return PruningLink(
+            storage=str((self.params.study_dir / JOURNAL).resolve()),
+            study=self.params.study.name,
+            trial_id=self._trial_id(number),
+            metric=self.params.study.metric,
+            pruner=search.pruner,
+            options=dict(search.pruner_options),
         )
 
     def tell_result(self, number: int, result: TrialResult) -> str | None:
@@ -239,8 +259,20 @@ class StudySession:
         self.study.tell(number, state=TrialState.FAIL)
         self._in_flight.discard(number)
 
+    def tell_pruned(self, number: int, pruned: TrialPruned, duration_s: float | None = None) -> None:
+        """Record a trial the pruner stopped: PRUNED, reason ``pruned``, its metrics at that step.
+        Optuna keeps its last reported value as the trial's value."""
+        self._set_attrs(number, {"metrics": pruned.metrics, "reason": "pruned", "duration_s": duration_s})
+        self.study.tell(number, state=TrialState.PRUNED)
+        self._in_flight.discard(number)
+
+    # Optuna's storage addresses trials by id, the study by number; these private attributes are
+    # the only way from one to the other outside optimize().
+    def _trial_id(self, number: int) -> int:
+        return self.study._storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)
+
     def _set_attrs(self, number: int, attrs: dict[str, Any]) -> None:
-        trial_id = self.study._storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)
+        trial_id = self._trial_id(number)
         for key, value in attrs.items():
             self.study._storage.set_trial_user_attr(trial_id, key, value)
 
