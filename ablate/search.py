@@ -9,7 +9,6 @@ one study from interleaving.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -27,9 +26,10 @@ from ablate import samplers
 from ablate import space as sp
 from ablate.config import Params, SearchConfig
 from ablate.data import PreparedData
-from ablate.errors import AblateError, ConfigError, InvalidMetricError, TrialPruned
+from ablate.errors import ConfigError, InvalidMetricError, TrialPruned
 from ablate.pruners import make_pruner
 from ablate.pruners.link import PruningLink
+from ablate.study_lock import StudyLock, StudyLockedError  # noqa: F401  (re-exported)
 from ablate.trial import TrialResult, TrialSpec, check_metrics, read_pruned, read_result
 from ablate.trials_table import best_of, count_states, trials_frame  # noqa: F401  (callers of ablate.search keep working)
 
@@ -81,39 +81,6 @@ def clear_stale_journal_lock(study_dir: Path) -> bool:
         lock.unlink()
         return True
     return False
-
-
-class StudyLockedError(AblateError):
-    """Another process is running the same study."""
-
-
-class StudyLock:
-    """An exclusive lock on a study folder, released by the OS even when the holder is killed."""
-
-    def __init__(self, study_dir: Path) -> None:
-        # Beside the study folder, not in it: the folder is a DVC output and must not change
-        # because somebody looked at it.
-        self.path = study_dir.parent / f".{study_dir.name}.lock"
-        self.study_dir = study_dir
-
-    def __enter__(self) -> StudyLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(self._fd, 64).decode(errors="replace").strip() or "another process"
-            os.close(self._fd)
-            raise StudyLockedError(
-                f"{self.study_dir}: the study is being run by {holder}; wait for it or stop it first"
-            ) from None
-        os.ftruncate(self._fd, 0)
-        os.write(self._fd, f"pid {os.getpid()}".encode())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        os.close(self._fd)
 
 
 @dataclass
