@@ -42,9 +42,10 @@ def test_bad_starts_are_pruned_by_the_median_pruner_on_the_workers(tmp_path: Pat
     assert (pruned["val_accuracy"] == 0.0).all()  # its value at the step it was stopped
     trials_dir = tmp_path / "data" / "studies" / "pruned" / "trials"
     for n in pruned["number"]:  # its progression is kept, up to the step it was stopped at
+        step = json.loads((trials_dir / str(n) / "pruned.json").read_text())["step"]
         history = [json.loads(line) for line in (trials_dir / str(n) / "history.jsonl").read_text().splitlines()]
-        assert history == [{"step": 1, "val_accuracy": 0.0}]
-        assert json.loads((trials_dir / str(n) / "pruned.json").read_text())["step"] == 1
+        # Step 1 unless no trial had completed when it got there (then no median to compare with).
+        assert 1 <= step <= 5 and history == [{"step": s, "val_accuracy": 0.0} for s in range(1, step + 1)]
     run = json.loads((tmp_path / "reports" / "pruned" / "run.json").read_text())
     assert run["provenance"]["pruner"].startswith("median (n_startup_trials=1, n_warmup_steps=0")
     assert run["provenance"]["sampler"] == "random"
