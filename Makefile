@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 PARAMS ?= params/digits.yaml
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: run test install lint bench server-stop clean
+.PHONY: run test install lint bench bench-pruning server-stop clean
 
 run: install
 	$(BIN)/ablate run $(PARAMS)
@@ -28,6 +28,10 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_search.py
+
+# Epochs saved by hyperband pruning, and the best val_accuracy it costs (several minutes).
+bench-pruning: install
+	$(BIN)/python bench/bench_pruning.py
 
 # Stop the Prefect server `make run` started in the background (it keeps its database).
 server-stop:

@@ -14,13 +14,15 @@ from typing import Any
 
 import yaml
 
+from ablate import samplers
 from ablate import space as sp
 from ablate._reader import Reader, describe_value
 from ablate.ablation.spec import AblationConfig, parse_ablation
 from ablate.errors import ConfigError
+from ablate.pruners import PRUNERS
 from ablate.trials_table import FIXED_COLUMNS
 
-SAMPLERS = ("tpe", "random", "grid")
+SAMPLERS = samplers.NAMES
 DIRECTIONS = ("maximize", "minimize")
 DEVICES = ("auto", "cpu", "cuda")
 TASKS = ("auto", "classification", "regression")
@@ -55,7 +57,9 @@ class TrialConfig:
 class SearchConfig:
     n_trials: int
     space: sp.Space
-    sampler: str = "tpe"
+    sampler: str = "tpe"  # a name of ablate.samplers.SAMPLERS, or auto
+    pruner: str = "none"  # a name of ablate.pruners.PRUNERS
+    pruner_options: dict[str, Any] = field(default_factory=dict)  # the pruner's, defaults filled in
 
 
 @dataclass(frozen=True)
@@ -269,21 +273,17 @@ def _parse_trial(r: Reader) -> TrialConfig:
 def _parse_search(r: Reader) -> SearchConfig:
     sampler = r.choice("sampler", SAMPLERS, "tpe")
     n_trials = r.int("n_trials", None, low=1)
+    pruner = r.choice("pruner", tuple(PRUNERS), "none")
+    options_reader = r.section("pruner_options")
+    pruner_options = PRUNERS[pruner].read(options_reader)
+    options_reader.done()
     space_reader = r.section("space")
     space = tuple(_parse_knob(space_reader, name) for name in list(space_reader.raw))
-    if sampler == "grid":
-        _check_grid(r, space, n_trials)
+    problem = samplers.check_sampler(sampler, space, n_trials)
+    if problem is not None:
+        raise r.error(problem.key, problem.rule, problem.got)
     r.done()
-    return SearchConfig(n_trials=n_trials, space=space, sampler=sampler)
-
-
-def _check_grid(r: Reader, space: sp.Space, n_trials: int) -> None:
-    for p in space:
-        if isinstance(p, sp.FloatParam) and p.step is None:
-            raise r.error(f"space.{p.name}.step", "must be set for a float knob when search.sampler is grid", None)
-    size = sp.grid_size(space)
-    if n_trials > size:
-        raise r.error("n_trials", f"must be <= the grid size {size} when search.sampler is grid", n_trials)
+    return SearchConfig(n_trials, space, sampler, pruner, pruner_options)
 
 
 def _parse_knob(space: Reader, name: str) -> sp.Param:

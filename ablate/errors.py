@@ -49,5 +49,25 @@ class TrialTimeoutError(TrialError):
     """A trial ran past ``execution.trial_timeout_s``; it is failed with reason ``timeout``."""
 
 
+class TrialPruned(AblateError):
+    """The study's pruner stopped a search trial at a step (raised by ``ctx.report``).
+
+    A trial function may catch it to save a checkpoint, then must re-raise it. The trial is
+    PRUNED in the study (reason ``pruned``), keeps its progress so far and is never run again.
+
+    Attributes:
+        step: the step at which it was stopped.
+        metrics: what was reported at that step.
+    """
+
+    def __init__(self, message: str, step: int | None = None, metrics: dict[str, float] | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.metrics = dict(metrics or {})
+
+    def __reduce__(self) -> tuple:  # keep step and metrics when sent back from a worker
+        return (type(self), (str(self), self.step, self.metrics))
+
+
 class NoTrialCompletedError(AblateError):
     """A study finished its budget without a single COMPLETE trial."""

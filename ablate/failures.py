@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import NamedTuple
 
-from ablate.errors import InvalidMetricError, TrialError, TrialTimeoutError
+from ablate.errors import InvalidMetricError, TrialError, TrialPruned, TrialTimeoutError
 
-REASONS = ("error", "timeout", "oom", "worker_died", "invalid_metric")
+REASONS = ("error", "timeout", "oom", "worker_died", "invalid_metric", "pruned")  # pruned: not a failure
 
 # Matched by class name, so that ablate needs neither torch nor distributed to tell them apart:
 # torch.cuda.OutOfMemoryError (and torch.OutOfMemoryError); distributed's KilledWorker (the
@@ -49,6 +49,8 @@ def classify(exc: BaseException, seen: Collection[str] = ()) -> Verdict:
     Returns:
         The reason (one of :data:`REASONS`) and whether a retry can help.
     """
+    if isinstance(exc, TrialPruned):  # the study stopped it on purpose: never run it again
+        return Verdict("pruned", False)
     if isinstance(exc, TrialTimeoutError):
         return Verdict("timeout", False)
     if isinstance(exc, InvalidMetricError):

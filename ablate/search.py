@@ -9,7 +9,6 @@ one study from interleaving.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -23,11 +22,15 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
+from ablate import samplers
 from ablate import space as sp
 from ablate.config import Params, SearchConfig
 from ablate.data import PreparedData
-from ablate.errors import AblateError, ConfigError, InvalidMetricError
-from ablate.trial import TrialResult, TrialSpec, check_metrics, read_result
+from ablate.errors import ConfigError, InvalidMetricError, TrialPruned
+from ablate.pruners import make_pruner
+from ablate.pruners.link import PruningLink
+from ablate.study_lock import StudyLock, StudyLockedError  # noqa: F401  (re-exported)
+from ablate.trial import TrialResult, TrialSpec, check_metrics, read_pruned, read_result
 from ablate.trials_table import best_of, count_states, trials_frame  # noqa: F401  (callers of ablate.search keep working)
 
 JOURNAL = "optuna.journal"
@@ -35,21 +38,19 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 def make_sampler(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
-    """TPE for HPO (constant liar, since trials run in parallel), random, or an exhaustive grid."""
-    if search.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if search.sampler == "grid":
-        return _AskTellGridSampler(sp.grid_of(search.space), seed=seed)
-    startup = max(1, min(10, search.n_trials // 3))
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, multivariate=True, constant_liar=True)
+    """The Optuna sampler ``search.sampler`` names (``auto`` resolved); see ablate.samplers."""
+    return samplers.make_sampler(search.sampler, search.space, search.n_trials, seed)
 
 
-class _AskTellGridSampler(optuna.samplers.GridSampler):
-    """GridSampler calls ``study.stop()`` once the grid is exhausted, which raises outside
-    ``optimize()``; our loop stops by ``search.n_trials`` (at most the grid size) instead."""
-
-    def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
-        pass
+def describe_search(search: SearchConfig) -> dict[str, str]:
+    """What the search runs with, for the run's output and the report's provenance, e.g.
+    ``{"sampler": "gp (auto: 3 numeric knob(s) ...)", "pruner": "hyperband (min_resource=1, ...)"}``."""
+    choice = samplers.resolve_sampler(search.sampler, search.space, search.n_trials)
+    options = ", ".join(f"{k}={v}" for k, v in search.pruner_options.items())
+    return {
+        "sampler": choice.describe() if choice.why else choice.name,
+        "pruner": search.pruner + (f" ({options})" if options else ""),
+    }
 
 
 def sampler_seed(seed: int, n_existing: int) -> int:
@@ -82,39 +83,6 @@ def clear_stale_journal_lock(study_dir: Path) -> bool:
     return False
 
 
-class StudyLockedError(AblateError):
-    """Another process is running the same study."""
-
-
-class StudyLock:
-    """An exclusive lock on a study folder, released by the OS even when the holder is killed."""
-
-    def __init__(self, study_dir: Path) -> None:
-        # Beside the study folder, not in it: the folder is a DVC output and must not change
-        # because somebody looked at it.
-        self.path = study_dir.parent / f".{study_dir.name}.lock"
-        self.study_dir = study_dir
-
-    def __enter__(self) -> StudyLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(self._fd, 64).decode(errors="replace").strip() or "another process"
-            os.close(self._fd)
-            raise StudyLockedError(
-                f"{self.study_dir}: the study is being run by {holder}; wait for it or stop it first"
-            ) from None
-        os.ftruncate(self._fd, 0)
-        os.write(self._fd, f"pid {os.getpid()}".encode())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        os.close(self._fd)
-
-
 @dataclass
 class Recovery:
     """What opening the study found left over from a killed run."""
@@ -141,6 +109,7 @@ class StudySession:
             study_name=params.study.name,
             direction=params.study.direction,
             load_if_exists=True,
+            pruner=make_pruner(params.search.pruner, params.search.pruner_options),
         )
         self.study.sampler = make_sampler(params.search, sampler_seed(params.study.seed, len(self.study.trials)))
         if self.study.direction.name.lower() != params.study.direction:
@@ -159,8 +128,12 @@ class StudySession:
         rec = Recovery()
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             result = read_result(self.trials_dir / str(t.number))
+            pruned = read_pruned(self.trials_dir / str(t.number))
             if result is not None and result.params == t.user_attrs.get("params"):
                 self.tell_result(t.number, result)
+                rec.recovered += 1
+            elif pruned is not None and pruned["params"] == t.user_attrs.get("params"):
+                self.tell_pruned(t.number, TrialPruned("pruned", pruned["step"], pruned["metrics"]))
                 rec.recovered += 1
             else:
                 self._requeue(t)
@@ -206,6 +179,20 @@ class StudySession:
             device=self.params.execution.device,
             provenance=self.provenance,
             metric=self.params.study.metric,
+            pruning=self._pruning_link(trial.number),
+        )
+
+    def _pruning_link(self, number: int) -> PruningLink | None:
+        search = self.params.search
+        if search.pruner == "none":
+            return None
+        return PruningLink(
+            storage=str((self.params.study_dir / JOURNAL).resolve()),
+            study=self.params.study.name,
+            trial_id=self._trial_id(number),
+            metric=self.params.study.metric,
+            pruner=search.pruner,
+            options=dict(search.pruner_options),
         )
 
     def tell_result(self, number: int, result: TrialResult) -> str | None:
@@ -239,8 +226,20 @@ class StudySession:
         self.study.tell(number, state=TrialState.FAIL)
         self._in_flight.discard(number)
 
+    def tell_pruned(self, number: int, pruned: TrialPruned, duration_s: float | None = None) -> None:
+        """Record a trial the pruner stopped: PRUNED, reason ``pruned``, its metrics at that step.
+        Optuna keeps its last reported value as the trial's value."""
+        self._set_attrs(number, {"metrics": pruned.metrics, "reason": "pruned", "duration_s": duration_s})
+        self.study.tell(number, state=TrialState.PRUNED)
+        self._in_flight.discard(number)
+
+    # Optuna's storage addresses trials by id, the study by number; these private attributes are
+    # the only way from one to the other outside optimize().
+    def _trial_id(self, number: int) -> int:
+        return self.study._storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)
+
     def _set_attrs(self, number: int, attrs: dict[str, Any]) -> None:
-        trial_id = self.study._storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)
+        trial_id = self._trial_id(number)
         for key, value in attrs.items():
             self.study._storage.set_trial_user_attr(trial_id, key, value)
 

@@ -36,12 +36,14 @@ import numpy as np
 from ablate import __version__
 from ablate._atomic import replace_dir, staging_dir
 from ablate.data import PreparedData, load_arrays, read_features
-from ablate.errors import ConfigError, InvalidMetricError, TrialError, TrialTimeoutError
+from ablate.errors import ConfigError, InvalidMetricError, TrialError, TrialPruned, TrialTimeoutError
+from ablate.pruners.link import PruningLink, report_step
 from ablate.trials_table import FIXED_COLUMNS
 
 TrialFunction = Callable[[dict[str, Any], "TrialContext"], dict[str, float]]
 RESULT = "result.json"
 ERROR = "error.txt"
+PRUNED = "pruned.json"  # a pruned trial's folder: its step, last metrics and params
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class TrialSpec:
     score_test: bool = False
     folder: str | None = None  # under trials_dir; default: the number
     name: str | None = None  # shown in progress lines and as the Prefect task run's name
+    # Search trials of a study with a pruner: where ctx.report sends progress. Not part of the
+    # cache key: a trial that was not pruned computed exactly what it would have without pruning.
+    pruning: PruningLink | None = None
 
     @property
     def cache_key(self) -> str:
@@ -180,7 +185,13 @@ class TrialContext:
         return X.copy(), y.copy()
 
     def report(self, step: int, metrics: dict[str, float]) -> None:
-        """Record progress at ``step`` (an epoch, say); raises when the trial is out of time."""
+        """Record progress at ``step`` (an epoch, say).
+
+        Raises:
+            TrialTimeoutError: the trial is out of time.
+            TrialPruned: the study's pruner stopped the trial (search trials with a
+                ``search.pruner`` only). Catch it to save a checkpoint, then re-raise it.
+        """
         row = {"step": int(step), **{k: float(v) for k, v in metrics.items()}}
         self.history.append(row)
         with (self.out_dir / "history.jsonl").open("a") as f:
@@ -189,6 +200,11 @@ class TrialContext:
             raise TrialTimeoutError(
                 f"trial {self.number}: timeout: ran past execution.trial_timeout_s={self._spec.timeout_s:g}"
             )
+        link = self._spec.pruning
+        if link is not None and report_step(link, step, row):
+            value = row.get(link.metric)
+            message = f"trial {self.number}: pruned at step {step} ({link.metric}={value:.4g})"
+            raise TrialPruned(message, int(step), {k: v for k, v in row.items() if k != "step"})
 
 
 def keep_columns(data: PreparedData, drop: tuple[str, ...]) -> list[int]:
@@ -318,6 +334,13 @@ def _execute(spec: TrialSpec) -> TrialResult:
         (tmp / RESULT).write_text(result.to_json())
         replace_dir(tmp, spec.out_dir)
         return result
+    except TrialPruned as err:
+        # Published like a finished trial (params, log, history.jsonl), marked pruned: a resumed
+        # run finds it and tells it PRUNED instead of running it again.
+        pruned = {"step": err.step, "metrics": err.metrics, "params": spec.params}
+        (tmp / PRUNED).write_text(json.dumps(pruned, indent=2, sort_keys=True) + "\n")
+        replace_dir(tmp, spec.out_dir)
+        raise
     except Exception:
         # Publish the failed attempt too (params, log, traceback): a FAIL trial keeps its evidence,
         # and a successful retry replaces it whole.
@@ -386,6 +409,9 @@ def _trial_log(path: Path, logger: logging.Logger):
     try:
         with contextlib.redirect_stdout(handler.stream), contextlib.redirect_stderr(handler.stream):
             yield
+    except TrialPruned as err:
+        logger.info("%s", err)
+        raise
     except BaseException:
         logger.exception("trial failed")
         raise
@@ -429,6 +455,14 @@ def _interrupt_after(deadline: float | None, spec: TrialSpec):
         with lock:
             state["active"] = False
         timer.cancel()
+
+
+def read_pruned(trial_dir: Path) -> dict[str, Any] | None:
+    """A pruned trial's marker (step, metrics, params), or None."""
+    try:
+        return json.loads((trial_dir / PRUNED).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
 
 
 def read_result(trial_dir: Path) -> TrialResult | None:

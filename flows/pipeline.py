@@ -21,7 +21,7 @@ from ablate.data import PreparedData, load_prepared_info
 from ablate.errors import NoTrialCompletedError
 from ablate.fingerprint import guard_study
 from ablate.provenance import collect_provenance
-from ablate.search import StudyLock, needs_trials, read_last_run, write_last_run
+from ablate.search import StudyLock, describe_search, needs_trials, read_last_run, write_last_run
 from flows.ablation import ablation_flow
 from flows.search import search_flow, task_runner_for
 from tasks.analyze import analyze
@@ -121,6 +121,8 @@ def run_search(params: Params, prepared: PreparedData, restart: bool = False) ->
     """The search step: start a cluster only when the study lacks trials."""
     run: dict[str, Any] = {"executed": 0, "cached": 0, "recovered": 0, "requeued": 0}
     run["provenance"] = provenance = collect_provenance()
+    chosen = describe_search(params.search)  # what auto picked and why, the pruner and its options
+    provenance.update(chosen)
     # Before any trial runs or a cluster starts: the study's trials must all come from one set
     # of inputs (the data, the trial code and options, the space, ...).
     for note in guard_study(params, prepared.data_hash, restart):
@@ -132,8 +134,9 @@ def run_search(params: Params, prepared: PreparedData, restart: bool = False) ->
         )
         return run
     runner, plan = start_runner(params)
+    pruning = f", pruner {chosen['pruner']}" if params.search.pruner != "none" else ""
     print(
-        f"search: study {params.study.name}, {params.search.n_trials} trials ({params.search.sampler}) "
+        f"search: study {params.study.name}, {params.search.n_trials} trials (sampler {chosen['sampler']}{pruning}) "
         f"on a {plan.describe()}",
         flush=True,
     )

@@ -16,6 +16,7 @@ from prefect_dask import DaskTaskRunner
 from ablate.cluster import ClusterPlan
 from ablate.config import Params
 from ablate.data import PreparedData
+from ablate.errors import TrialPruned
 from ablate.failures import classify
 from ablate.progress import Progress
 from ablate.search import StudySession
@@ -74,6 +75,9 @@ def _tell(
             )
         return progress.finished(label, "FAIL", None, outcome.duration_s, running, error)
     counts["executed"] += 1
+    if isinstance(outcome, TrialPruned):
+        session.tell_pruned(spec.number, outcome)
+        return progress.finished(label, "PRUNED", None, None, running, str(outcome))
     reason = classify(outcome).reason
     message = f"{type(outcome).__name__}: {outcome}".strip()
     session.tell_failure(spec.number, message, reason)

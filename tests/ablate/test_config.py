@@ -269,6 +269,20 @@ def _grid(space: dict[str, Any], n_trials: int):
     return mutate
 
 
+def _search(sampler: str, space: dict[str, Any], n_trials: int = 2):
+    def mutate(raw: dict[str, Any]) -> None:
+        raw["search"] = {"sampler": sampler, "n_trials": n_trials, "space": space}
+
+    return mutate
+
+
+def _pruner(name: str, options: dict[str, Any]):
+    def mutate(raw: dict[str, Any]) -> None:
+        raw["search"] |= {"pruner": name, "pruner_options": options}
+
+    return mutate
+
+
 BAD = [
     ("unknown-top-level-key", _set("extras", 1), "extras", "known key at the top level"),
     ("unknown-section-key", _set("execution.wrokers", 3), "execution.wrokers", "known key of execution"),
@@ -296,7 +310,61 @@ BAD = [
     ("test_size-string", _set("data.test_size", "big"), "data.test_size", "must be a number"),
     ("test_size-one", _set("data.test_size", 1.0), "data.test_size", "< 1.0"),
     ("test_size-nan", _set("data.test_size", float("nan")), "data.test_size", "must be a number"),
-    ("sampler", _set("search.sampler", "cmaes"), "search.sampler", "must be one of tpe, random, grid, but got 'cmaes'"),
+    (
+        "sampler",
+        _set("search.sampler", "bayes"),
+        "search.sampler",
+        "must be one of tpe, random, grid, gp, cmaes, qmc, nsga2, auto, but got 'bayes'",
+    ),
+    (
+        "cmaes-categoricals-only",
+        _search("cmaes", {"act": ["relu", "tanh"], "bn": [True, False]}),
+        "search.sampler",
+        "must not be cmaes for a space of categorical knobs only (act, bn); use tpe, but got 'cmaes'",
+    ),
+    (
+        "grid-continuous-range",
+        _search("grid", {"lr": {"type": "float", "low": 0.1, "high": 0.2}}),
+        "search.space.lr.step",
+        "must be set for a float knob when search.sampler is grid",
+    ),
+    (
+        "pruner",
+        _set("search.pruner", "asha"),
+        "search.pruner",
+        "must be one of none, median, percentile, successive_halving, hyperband, wilcoxon, but got 'asha'",
+    ),
+    (
+        "pruner-option-unknown",
+        _pruner("median", {"n_warmup": 2}),
+        "search.pruner_options.n_warmup",
+        "must be a known key of search.pruner_options (n_startup_trials, n_warmup_steps, interval_steps, "
+        "n_min_trials), but got 'n_warmup'",
+    ),
+    (
+        "pruner-option-range",
+        _pruner("hyperband", {"reduction_factor": 1}),
+        "search.pruner_options.reduction_factor",
+        "must be an integer >= 2, but got 1",
+    ),
+    (
+        "pruner-resource",
+        _pruner("successive_halving", {"min_resource": "some"}),
+        "search.pruner_options.min_resource",
+        "must be an integer >= 1, but got 'some' (str)",
+    ),
+    (
+        "percentile-range",
+        _pruner("percentile", {"percentile": 150}),
+        "search.pruner_options.percentile",
+        "must be a number >= 0.0 and <= 100.0, but got 150.0",
+    ),
+    (
+        "pruner-options-without-pruner",
+        _pruner("none", {"n_startup_trials": 2}),
+        "search.pruner_options",
+        "must be empty when search.pruner is none, but got a dict {'n_startup_trials': 2}",
+    ),
     ("direction", _set("study.direction", "up"), "study.direction", "maximize, minimize"),
     ("device", _set("execution.device", "tpu"), "execution.device", "auto, cpu, cuda"),
     (
@@ -387,6 +455,17 @@ def test_bad_input_names_file_and_key(tmp_path: Path, mutate, key: str, fragment
     path = write_params(tmp_path, raw)
     msg = assert_names(config_error(path), path, key)
     assert fragment in msg
+
+
+def test_pruner_options_get_their_defaults(tmp_path: Path) -> None:
+    raw = default_raw()
+    _pruner("hyperband", {"max_resource": 20})(raw)
+    p = load_params(write_params(tmp_path, raw))
+    assert (p.search.pruner, p.search.pruner_options) == (
+        "hyperband",
+        {"min_resource": 1, "max_resource": 20, "reduction_factor": 3, "bootstrap_count": 0},
+    )
+    assert load_params(DEFAULT).search.pruner == "none" and load_params(DEFAULT).search.pruner_options == {}
 
 
 def test_grid_with_trials_within_the_grid_loads(tmp_path: Path) -> None:

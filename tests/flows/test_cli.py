@@ -27,7 +27,21 @@ BAD_INPUTS = [
     ("yaml", "study: [unclosed\n", "line"),
     ("unknown-key", {"study": {"nmae": "x"}}, "study.nmae"),
     ("wrong-type", {"search": {"n_trials": "ten"}}, "search.n_trials"),
-    ("sampler", {"search": {"sampler": "cmaes"}}, "search.sampler"),
+    ("sampler", {"search": {"sampler": "bayes"}}, "search.sampler"),
+    (
+        "sampler-cannot-serve",
+        "study: {name: s}\ndata: {source: 'sklearn:digits'}\n"
+        "search: {sampler: cmaes, n_trials: 4, space: {activation: [relu, tanh]}}\n",
+        "search.sampler",
+    ),
+    (
+        "grid-continuous",
+        "study: {name: s}\ndata: {source: 'sklearn:digits'}\n"
+        "search: {sampler: grid, n_trials: 4, space: {lr: {type: float, low: 0.001, high: 0.1}}}\n",
+        "search.space.lr.step",
+    ),
+    ("pruner", {"search": {"pruner": "asha"}}, "search.pruner"),
+    ("pruner-option", {"search": {"pruner": "hyperband", "pruner_options": {"eta": 3}}}, "search.pruner_options.eta"),
     ("low-high", {"search": {"space": {"lr": {"type": "float", "low": 0.1, "high": 0.01}}}}, "search.space.lr.low"),
     (
         "log-low",

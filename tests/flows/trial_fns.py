@@ -127,3 +127,22 @@ def dies(params: dict[str, Any], ctx: Any) -> dict[str, float]:
     with (ctx.out_dir.parent.parent / "attempts.log").open("a") as f:
         f.write(f"{ctx.number}\n")
     os._exit(1)
+
+
+def bad_start(params: dict[str, Any], ctx: Any) -> dict[str, float]:
+    """5 steps of ``sleep``/5 s each. x >= 0.5 reports 1.0 at every step, x < 0.5 reports 0.0:
+    a bad early value any median of good trials prunes at step 1. Logs each end (complete or
+    pruned) to ends.log, to prove no trial ends twice."""
+    good = float(params["x"]) >= 0.5
+    ends = ctx.out_dir.parent.parent / "ends.log"
+    for step in range(1, 6):
+        time.sleep(float(params.get("sleep", 0.0)) / 5)
+        try:
+            ctx.report(step, {"val_accuracy": 1.0 if good else 0.0})
+        except Exception:  # TrialPruned: record it, then let it go on (as a checkpoint save would)
+            with ends.open("a") as f:
+                f.write(f"{ctx.number} pruned\n")
+            raise
+    with ends.open("a") as f:
+        f.write(f"{ctx.number} complete\n")
+    return {"val_accuracy": float(params["x"]), "val_loss": 1 - float(params["x"])}

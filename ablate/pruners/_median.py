@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+
+from ablate._reader import Reader
+from ablate.pruners._base import read_window
+
+
+class Median:
+    """Stop a trial whose best value so far is worse than the median of earlier trials at that step."""
+
+    def read(self, r: Reader) -> dict[str, Any]:
+        return read_window(r)
+
+    def make(self, options: dict[str, Any]) -> optuna.pruners.BasePruner:
+        return optuna.pruners.MedianPruner(**options)

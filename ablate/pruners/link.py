@@ -1,0 +1,69 @@
+"""How a trial's progress on a worker reaches its study, so the study's pruner can stop it.
+
+The driver puts a :class:`PruningLink` in each search trial's spec: where the study's storage is,
+which Optuna trial this is, the metric to report and the pruner. On the worker,
+:func:`report_step` opens the same storage (a JournalFileBackend file is safe to append to from
+several processes on one host: it locks), reports the metric at the step and asks the pruner.
+Only the driver ever tells a trial's final state.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
+
+
+@dataclass(frozen=True)
+class PruningLink:
+    """What a worker needs to report to the study; small and picklable."""
+
+    storage: str  # the study's journal file (absolute), reachable from the worker
+    study: str
+    trial_id: int  # Optuna's storage id of the trial (not its number)
+    metric: str
+    pruner: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+# One study object per worker process and study: its storage replays the journal incrementally,
+# so reopening it at every step would re-read the whole file.
+_STUDIES: dict[tuple[str, str, str, str], optuna.Study] = {}
+_LOCK = threading.Lock()
+
+
+def report_step(link: PruningLink, step: int, metrics: dict[str, float]) -> bool:
+    """Report ``metrics[link.metric]`` at ``step``; True when the trial should stop now.
+
+    A step without a finite value of the metric is not reported and never prunes.
+    """
+    from optuna.trial import Trial
+
+    value = metrics.get(link.metric)
+    if value is None or not math.isfinite(value):
+        return False
+    trial = Trial(_study(link), link.trial_id)
+    trial.report(float(value), int(step))
+    return trial.should_prune()
+
+
+def _study(link: PruningLink) -> optuna.Study:
+    import optuna
+
+    from ablate.pruners import make_pruner
+
+    key = (link.storage, link.study, link.pruner, repr(sorted(link.options.items())))
+    with _LOCK:
+        if key not in _STUDIES:
+            from optuna.storages import JournalStorage
+            from optuna.storages.journal import JournalFileBackend
+
+            storage = JournalStorage(JournalFileBackend(link.storage))
+            _STUDIES[key] = optuna.load_study(
+                study_name=link.study, storage=storage, pruner=make_pruner(link.pruner, link.options)
+            )
+        return _STUDIES[key]

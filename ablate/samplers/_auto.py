@@ -1,0 +1,44 @@
+"""``auto``: pick a sampler from the space and the budget, and say why.
+
+The rules, in order (the README's sampler table states them too):
+
+1. any categorical knob -> ``tpe``: TPE models categories directly; GP and CMA-ES would embed
+   them in a continuous space or sample them at random.
+2. at most ``GP_MAX_KNOBS`` numeric knobs and a budget of at most ``GP_MAX_TRIALS`` -> ``gp``:
+   the most sample-efficient on small smooth spaces, and affordable at that budget.
+3. at least two numeric knobs and a budget of at least ``CMAES_MIN_TRIALS`` -> ``cmaes``: enough
+   trials for its generations to adapt (CMA-ES is not defined on one dimension).
+4. otherwise -> ``tpe``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ablate import space as sp
+from ablate.samplers._base import numeric
+
+GP_MAX_KNOBS = 6
+GP_MAX_TRIALS = 100
+CMAES_MIN_TRIALS = 100
+
+
+class Choice(NamedTuple):
+    name: str
+    why: str
+
+    def describe(self) -> str:
+        return f"{self.name} (auto: {self.why})"
+
+
+def choose_sampler(space: sp.Space, n_trials: int) -> Choice:
+    n_num = len(numeric(space))
+    n_cat = len(space) - n_num
+    knobs = f"{n_num} numeric knob(s)"
+    if n_cat:
+        return Choice("tpe", f"{n_cat} categorical knob(s) of {len(space)}")
+    if n_num <= GP_MAX_KNOBS and n_trials <= GP_MAX_TRIALS:
+        return Choice("gp", f"{knobs} (<= {GP_MAX_KNOBS}), no categorical, {n_trials} trials (<= {GP_MAX_TRIALS})")
+    if n_num >= 2 and n_trials >= CMAES_MIN_TRIALS:
+        return Choice("cmaes", f"{knobs}, no categorical, {n_trials} trials (>= {CMAES_MIN_TRIALS})")
+    return Choice("tpe", f"{knobs}, no categorical, {n_trials} trials: too many knobs for gp, too few trials for cmaes")

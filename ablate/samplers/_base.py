@@ -1,0 +1,45 @@
+"""What every sampler of the registry provides: a check of the space it is asked to serve, and
+the Optuna sampler itself."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from ablate import space as sp
+
+if TYPE_CHECKING:
+    import optuna
+
+
+class Problem(NamedTuple):
+    """Why a sampler cannot serve a space: the key under ``search`` to name, the rule, what was got."""
+
+    key: str
+    rule: str
+    got: Any
+
+
+class Sampler(Protocol):
+    def check(self, space: sp.Space, n_trials: int) -> Problem | None:
+        """None when the sampler can search ``space`` with ``n_trials``, else what is wrong."""
+        ...
+
+    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+        """The Optuna sampler, seeded."""
+        ...
+
+
+class AnySpace:
+    """A sampler that serves every space ablate can declare."""
+
+    def check(self, space: sp.Space, n_trials: int) -> Problem | None:
+        return None
+
+
+def numeric(space: sp.Space) -> list[sp.Param]:
+    return [p for p in space if not isinstance(p, sp.CategoricalParam)]
+
+
+def startup_trials(n_trials: int) -> int:
+    """Random trials before a model-based sampler starts modelling: a third of a small budget, at most 10."""
+    return max(1, min(10, n_trials // 3))

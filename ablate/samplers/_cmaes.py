@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import optuna
+
+from ablate import space as sp
+from ablate.samplers._base import Problem, numeric
+
+
+class CmaEs:
+    """CMA-ES (the ``cmaes`` package) over the numeric knobs; categorical ones are sampled at
+    random beside it, so a space of categorical knobs only leaves it nothing to do."""
+
+    def check(self, space: sp.Space, n_trials: int) -> Problem | None:
+        if not numeric(space):
+            names = ", ".join(p.name for p in space)
+            return Problem(
+                "sampler", f"must not be cmaes for a space of categorical knobs only ({names}); use tpe", "cmaes"
+            )
+        return None
+
+    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import optuna
+
+from ablate import space as sp
+from ablate.samplers._base import AnySpace, startup_trials
+
+
+class GP(AnySpace):
+    """Gaussian-process Bayesian optimization (needs torch and scipy): sample-efficient on small
+    continuous spaces, but its cost grows with the cube of the trials, so for budgets up to ~100."""
+
+    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.GPSampler(
+            seed=seed, n_startup_trials=startup_trials(n_trials), warn_independent_sampling=False
+        )

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import optuna
+
+from ablate import space as sp
+from ablate.samplers._base import Problem
+
+
+class Grid:
+    """Every configuration of a finite grid: float knobs need a step, the budget fits the grid."""
+
+    def check(self, space: sp.Space, n_trials: int) -> Problem | None:
+        for p in space:
+            if isinstance(p, sp.FloatParam) and p.step is None:
+                return Problem(f"space.{p.name}.step", "must be set for a float knob when search.sampler is grid", None)
+        size = sp.grid_size(space)
+        if n_trials > size:
+            return Problem("n_trials", f"must be <= the grid size {size} when search.sampler is grid", n_trials)
+        return None
+
+    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+        return _AskTellGridSampler(sp.grid_of(space), seed=seed)
+
+
+class _AskTellGridSampler(optuna.samplers.GridSampler):
+    """GridSampler calls ``study.stop()`` once the grid is exhausted, which raises outside
+    ``optimize()``; our loop stops by ``search.n_trials`` (at most the grid size) instead."""
+
+    def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
+        pass

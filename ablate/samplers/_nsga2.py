@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+import optuna
+
+from ablate import space as sp
+from ablate.samplers._base import AnySpace
+
+
+class NSGA2(AnySpace):
+    """The NSGA-II genetic algorithm; its generations are a fifth of the budget (4 to 50 trials)."""
+
+    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, n_trials // 5)))

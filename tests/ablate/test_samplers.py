@@ -1,0 +1,88 @@
+"""ablate.samplers: the registry, what each name makes, and what ``auto`` picks."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from ablate import space as sp
+from ablate.samplers import NAMES, SAMPLERS, check_sampler, make_sampler, resolve_sampler
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+FLOAT = sp.FloatParam("lr", 1e-4, 1e-1, log=True)
+INT = sp.IntParam("units", 16, 256)
+CAT = sp.CategoricalParam("act", ("relu", "tanh"))
+
+
+def floats(n: int) -> sp.Space:
+    return tuple(sp.FloatParam(f"x{i}", 0.0, 1.0) for i in range(n))
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [
+        ("tpe", optuna.samplers.TPESampler),
+        ("random", optuna.samplers.RandomSampler),
+        ("grid", optuna.samplers.GridSampler),
+        ("gp", optuna.samplers.GPSampler),
+        ("cmaes", optuna.samplers.CmaEsSampler),
+        ("qmc", optuna.samplers.QMCSampler),
+        ("nsga2", optuna.samplers.NSGAIISampler),
+    ],
+)
+def test_each_name_makes_its_sampler_and_it_searches(name: str, cls: type) -> None:
+    space = (sp.FloatParam("x", 0.0, 1.0, step=0.25), sp.IntParam("n", 1, 3), CAT)
+    sampler = make_sampler(name, space, 8, seed=0)
+    assert isinstance(sampler, cls)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    for _ in range(8):  # the ask/tell loop the search runs, on a space with every kind of knob
+        trial = study.ask()
+        params = sp.suggest_params(trial, space)
+        study.tell(trial, params["x"] + params["n"] + (params["act"] == "relu"))
+    assert len(study.trials) == 8 and study.best_value > 0
+
+
+def test_the_registry_is_the_accepted_names_plus_auto() -> None:
+    assert NAMES == (*SAMPLERS, "auto")
+    assert set(SAMPLERS) == {"tpe", "random", "grid", "gp", "cmaes", "qmc", "nsga2"}
+
+
+@pytest.mark.parametrize(
+    ("space", "n_trials", "picked", "why"),
+    [
+        ((FLOAT, INT, CAT), 50, "tpe", "1 categorical knob(s) of 3"),
+        (floats(3), 40, "gp", "3 numeric knob(s) (<= 6), no categorical, 40 trials (<= 100)"),
+        (floats(6), 100, "gp", "6 numeric knob(s) (<= 6), no categorical, 100 trials (<= 100)"),
+        (floats(10), 200, "cmaes", "10 numeric knob(s), no categorical, 200 trials (>= 100)"),
+        (floats(3), 500, "cmaes", "3 numeric knob(s), no categorical, 500 trials (>= 100)"),
+        (
+            floats(10),
+            30,
+            "tpe",
+            "10 numeric knob(s), no categorical, 30 trials: too many knobs for gp, too few trials for cmaes",
+        ),
+        ((FLOAT,), 300, "tpe", "1 numeric knob(s), no categorical, 300 trials: too many knobs for gp, too few"),
+    ],
+    ids=["categorical", "small-continuous", "gp-limits", "large-continuous", "small-long", "large-short", "one-knob"],
+)
+def test_auto_picks_from_space_and_budget(space: sp.Space, n_trials: int, picked: str, why: str) -> None:
+    choice = resolve_sampler("auto", space, n_trials)
+    assert choice.name == picked
+    assert choice.why.startswith(why)
+    assert choice.describe() == f"{picked} (auto: {choice.why})"
+    assert type(make_sampler("auto", space, n_trials, 0)) is type(SAMPLERS[picked].make(space, n_trials, 0))
+
+
+def test_a_named_sampler_is_not_explained() -> None:
+    assert resolve_sampler("random", floats(2), 10) == ("random", "")
+
+
+def test_samplers_that_cannot_serve_a_space_say_why() -> None:
+    assert check_sampler("cmaes", (CAT,), 10).key == "sampler"
+    assert check_sampler("cmaes", (CAT, FLOAT), 10) is None  # its categorical knob is sampled beside it
+    assert check_sampler("grid", (FLOAT,), 2).key == "space.lr.step"
+    assert check_sampler("grid", (CAT,), 3).key == "n_trials"
+    assert check_sampler("auto", (CAT,), 10) is None  # auto never picks what cannot serve
+    for name in ("tpe", "random", "gp", "qmc", "nsga2"):
+        assert check_sampler(name, (FLOAT, CAT), 10) is None
