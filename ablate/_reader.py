@@ -18,8 +18,11 @@ class Reader:
         self.source, self.prefix, self.raw = source, prefix, dict(raw)
         self.known: list[str] = []  # keys asked for so far, to list them when one is unknown
 
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
+    def key(self, name: object) -> str:
+        # YAML keys need not be strings (`1:`, `null:`, `true:`); an error names them as written.
+        plain = isinstance(name, str) and name.isprintable() and name.strip() == name != ""
+        text = name if plain else repr(name)
+        return f"{self.prefix}.{text}" if self.prefix else text
 
     def error(self, name: str, rule: str, got: Any) -> ConfigError:
         return ConfigError(self.source, self.key(name), f"{rule}, but got {describe_value(got)}")
