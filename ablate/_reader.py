@@ -42,12 +42,21 @@ class Reader:
         return Reader(self.source, self.key(name), value)
 
     def mapping(self, name: str) -> Mapping[str, Any]:
+        """A mapping whose keys are names (of trial params): non-empty strings."""
         value = self.get(name, None)
         if value is None:
             return {}
         if not isinstance(value, dict):
             raise self.error(name, "must be a mapping", value)
+        self.check_names(name, value)
         return value
+
+    def check_names(self, name: str, value: Mapping[Any, Any]) -> None:
+        for k in value:
+            if not isinstance(k, str) or not k:
+                raise ConfigError(
+                    self.source, self.key(name), f"must have names as keys, but got the key {describe_value(k)}"
+                )
 
     def done(self) -> None:
         if self.raw:

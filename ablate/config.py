@@ -265,6 +265,7 @@ def _parse_search(r: Reader) -> SearchConfig:
     sampler = r.choice("sampler", SAMPLERS, "tpe")
     n_trials = r.int("n_trials", None, low=1)
     space_reader = r.section("space")
+    r.check_names("space", space_reader.raw)
     space = tuple(_parse_knob(space_reader, name) for name in list(space_reader.raw))
     if sampler == "grid":
         _check_grid(r, space, n_trials)
