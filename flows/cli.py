@@ -85,14 +85,18 @@ def validate(path: str, overrides: list[str]) -> Params:
 
 
 def cmd_steps(params: Params, args: argparse.Namespace) -> int:
-    from flows.server import ensure_api, ui_url
+    from flows.server import ensure_api, ui_url, watch_api
 
     api = ensure_api()
     _quiet_logs(args.verbose)
     from flows.pipeline import study_flow
 
     steps = STEP_COMMANDS[args.command][0]
-    state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
+    watching = watch_api(api, _stop_without_api)
+    try:
+        state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
+    finally:
+        watching.set()
     summary = state.result(raise_on_failure=False)
     print(f"Prefect UI:  {ui_url(api)}/runs/flow-run/{state.state_details.flow_run_id}")
     if isinstance(summary, BaseException):
@@ -102,6 +106,16 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
     if "analyze" in steps:
         _print_summary(params, summary, searched="search" in steps)
     return 0
+
+
+def _stop_without_api(reason: str) -> None:
+    """The run cannot go on without its Prefect server, and unwinding would wait for minutes on
+    Prefect's client retrying it; so stop at once, as a kill would. That loses nothing: trial
+    results, the journal and DVC's state are written atomically, and a killed run resumes."""
+    sys.stdout.flush()
+    _fail(f"{reason}; finished trials are kept: once a server answers, run the same command to resume", EXIT_FAILED)
+    sys.stderr.flush()
+    os._exit(EXIT_FAILED)
 
 
 def _print_summary(params: Params, s: dict[str, Any], searched: bool) -> None:
@@ -142,6 +156,11 @@ def _quiet_logs(verbose: bool) -> None:
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+        # A run stopped without its server (_stop_without_api) leaves the Dask cluster's semaphores
+        # to multiprocessing's resource tracker, which frees them, and would warn that it does.
+        # The tracker, started with the cluster, reads its warning filters from the environment.
+        ignore = "ignore:resource_tracker:UserWarning"
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"), ignore)))
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
