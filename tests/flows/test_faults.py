@@ -1,0 +1,196 @@
+"""Faults with real processes, as they happen to a user's run: the Prefect server killed, a Dask
+worker killed, `ablate run` killed while DVC syncs, the study folder unwritable. Each ends with a
+clear line (or carries on), never hangs, loses nothing, and the next run completes the study."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.flows.helpers import REPO, deep_update, quick_study, write_params
+
+pytestmark = pytest.mark.slow
+ONE_LINE_ERROR = "ablate: error: "
+
+
+class Run:
+    """``ablate run PARAMS`` in a subprocess, its stdout read line by line without blocking the
+    test (a run that hangs must fail the test, not hang it), its stderr kept in a file."""
+
+    def __init__(self, params: Path, env: dict[str, str], cwd: Path = REPO, *args: str) -> None:
+        self.err_path = params.with_suffix(f".{time.monotonic_ns()}.stderr")
+        with self.err_path.open("w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "flows.cli", "run", str(params), *args],
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                start_new_session=True,  # its process group: the Dask workers too, for cleanup
+            )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for_line(self, pattern: str, count: int = 1, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while sum(pattern in line for line in self.lines) < count:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {count} x {pattern!r} within {timeout_s} s:\n{self.output()}") from None
+            if line is None:
+                raise AssertionError(f"the run ended before {count} x {pattern!r}:\n{self.output()}")
+            self.lines.append(line)
+
+    def wait(self, timeout_s: float) -> int:
+        try:
+            code = self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"the run did not end within {timeout_s} s:\n{self.output()}") from None
+        while (line := self._queue.get(timeout=10)) is not None:
+            self.lines.append(line)
+        return code
+
+    def stderr(self) -> str:
+        return self.err_path.read_text()
+
+    def output(self) -> str:
+        return "\n".join(self.lines) + "\n--- stderr ---\n" + self.stderr()
+
+    def kill(self) -> None:
+        with _no_such_process():
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+
+class _no_such_process:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, *_: object) -> bool:
+        return kind is ProcessLookupError
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrefectServer:
+    """A real ``prefect server start`` of the test's own, with its database in ``home``."""
+
+    def __init__(self, home: Path) -> None:
+        self.home, self.port = home, free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        from flows.server import probe_api
+
+        env = {
+            **os.environ,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_UI_API_URL": self.url,
+        }
+        env.pop("PREFECT_API_URL", None)
+        self.home.mkdir(parents=True, exist_ok=True)
+        prefect = Path(sys.executable).with_name("prefect")
+        cmd = [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+        with (self.home / "server.log").open("ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while probe_api(self.url) != "up":
+            assert self.proc.poll() is None, (self.home / "server.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the Prefect server did not start within 120 s"
+            time.sleep(0.3)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with _no_such_process():
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def prefect_server(tmp_path: Path):
+    server = PrefectServer(tmp_path / "prefect-home")
+    server.start()
+    yield server
+    server.kill()
+
+
+def run_env(api_url: str, **extra: str) -> dict[str, str]:
+    return {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **extra}
+
+
+def executions(study_dir: Path) -> list[int]:
+    """Trial numbers of every finished execution (tests.flows.trial_fns.quick logs each)."""
+    log = study_dir / "executions.log"
+    return sorted(int(line.split()[0]) for line in log.read_text().splitlines()) if log.exists() else []
+
+
+def assert_one_error_line(run: Run, starts: str) -> None:
+    err = run.stderr()
+    assert "Traceback" not in err + "\n".join(run.lines), run.output()
+    assert err.count("\n") == 1 and err.startswith(ONE_LINE_ERROR + starts), run.output()
+
+
+# ---------------------------------------------------------------------------------------------
+# The Prefect server killed mid-run
+
+
+def test_a_run_whose_prefect_server_is_killed_stops_with_one_line_and_resumes(
+    tmp_path: Path, prefect_server: PrefectServer
+) -> None:
+    changes = deep_update(quick_study(n_trials=12), {"trial": {"options": {"sleep": 1.5}}})
+    path = write_params(tmp_path, "server", changes)
+    study_dir = tmp_path / "data" / "studies" / "server"
+    env = run_env(prefect_server.url, PREFECT_HOME=str(prefect_server.home))
+
+    run = Run(path, env)
+    run.wait_for_line("] trial ", count=3)
+    prefect_server.kill()
+    start = time.monotonic()
+    code = run.wait(timeout_s=60)
+
+    assert code == 1 and time.monotonic() - start < 30, run.output()
+    assert_one_error_line(run, f"the Prefect server at {prefect_server.url} refuses connections")
+    assert "once a server answers, run the same command to resume" in run.stderr()
+    assert len(executions(study_dir)) < 12
+
+    prefect_server.start()  # the same database
+    rerun = Run(path, env)
+    assert rerun.wait(timeout_s=180) == 0, rerun.output()
+    assert "resuming:" in "\n".join(rerun.lines)
+    assert executions(study_dir) == list(range(12))  # each trial finished exactly once
+    trials = pd.read_csv(tmp_path / "reports" / "server" / "trials.csv")
+    assert list(trials["state"]) == ["COMPLETE"] * 12
+
+
+def test_a_run_pointed_at_a_prefect_server_that_is_not_there_says_so_at_once(tmp_path: Path) -> None:
+    path = write_params(tmp_path, "noserver", quick_study(n_trials=2))
+    url = f"http://127.0.0.1:{free_port()}/api"
+    run = Run(path, run_env(url))
+    assert run.wait(timeout_s=60) == 1, run.output()
+    assert_one_error_line(run, f"PREFECT_API_URL is {url}, but no Prefect server answers there")
+    assert not (tmp_path / "data" / "studies" / "noserver").exists()
