@@ -102,10 +102,26 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
     if isinstance(summary, BaseException):
         if isinstance(summary, AblateError):
             raise summary
-        raise AblateError(f"the study flow failed: {type(summary).__name__}: {summary}")
+        raise AblateError(f"the study flow failed: {_describe_failure(summary)}")
     if "analyze" in steps:
         _print_summary(params, summary, searched="search" in steps)
     return 0
+
+
+def _describe_failure(err: BaseException) -> str:
+    """One line for an unexpected failure; an I/O error anywhere in its chain says which path
+    (a library may re-raise it as something vaguer: Optuna's journal lock as "did not possess lock")."""
+    cause: BaseException | None = err
+    while cause is not None and not (isinstance(cause, OSError) and cause.filename):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return f"{type(err).__name__}: {err}"
+    assert isinstance(cause, OSError)
+    path = cause.filename2 or cause.filename
+    return (
+        f"{path}: {cause.strerror or cause} ({type(cause).__name__}); once it can be written, "
+        "run the same command again to resume"
+    )
 
 
 def _stop_without_api(reason: str) -> None:
