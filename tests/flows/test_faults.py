@@ -4,14 +4,19 @@ clear line (or carries on), never hangs, loses nothing, and the next run complet
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -139,8 +144,11 @@ def prefect_server(tmp_path: Path):
     server.kill()
 
 
-def run_env(api_url: str, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **extra}
+def run_env(api_url: str | None = None, **extra: str) -> dict[str, str]:
+    """A user's environment: the API to use, and no test-session log levels."""
+    env = {**os.environ, "PREFECT_API_URL": api_url or os.environ["PREFECT_API_URL"], **extra}
+    env.pop("DASK_LOGGING__DISTRIBUTED", None)  # set by the prefect_api fixture
+    return env
 
 
 def executions(study_dir: Path) -> list[int]:
@@ -194,3 +202,64 @@ def test_a_run_pointed_at_a_prefect_server_that_is_not_there_says_so_at_once(tmp
     assert run.wait(timeout_s=60) == 1, run.output()
     assert_one_error_line(run, f"PREFECT_API_URL is {url}, but no Prefect server answers there")
     assert not (tmp_path / "data" / "studies" / "noserver").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The study folder becomes unwritable mid-run
+
+
+@contextlib.contextmanager
+def immutable(folder: Path) -> Iterator[None]:
+    """No entry of ``folder`` can be created, renamed or removed, even by root (tests run as root,
+    where a chmod stops nothing): ext4's immutable attribute. Files already in it stay writable."""
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed")
+    made = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True, timeout=30)
+    if made.returncode != 0:
+        pytest.skip(f"this filesystem has no immutable attribute: {made.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True, timeout=30)
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_study_folder_that_becomes_unwritable_stops_the_run_with_one_line_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    changes = deep_update(quick_study(n_trials=8), {"trial": {"options": {"sleep": 1.0}}})
+    path = write_params(tmp_path, "frozen", changes)
+    study_dir = tmp_path / "data" / "studies" / "frozen"
+
+    run = Run(path, run_env())
+    run.wait_for_line("] trial ", count=3)
+    with immutable(study_dir):
+        code = run.wait(timeout_s=120)
+        trials_before = digests(study_dir / "trials")
+        journal = (study_dir / "optuna.journal").read_bytes()
+    assert code == 1, run.output()
+    assert_one_error_line(run, f"the study flow failed: {study_dir}/")
+    assert "Operation not permitted (PermissionError); once it can be written, run the same command again" in (
+        run.stderr()
+    )
+    # Nothing written before is lost or half-written: every published trial is whole.
+    done = [p.parent for p in (study_dir / "trials").glob("*/result.json")]
+    assert len(done) >= 3
+    assert all(json.loads((d / "result.json").read_text()) for d in done)
+    assert not list(study_dir.rglob("*.tmp*"))
+
+    rerun = Run(path, run_env())
+    assert rerun.wait(timeout_s=180) == 0, rerun.output()
+    assert (study_dir / "optuna.journal").read_bytes().startswith(journal)  # appended to, never rewritten
+    assert executions(study_dir) == list(range(8))
+    trials = pd.read_csv(tmp_path / "reports" / "frozen" / "trials.csv")
+    assert list(trials["state"]) == ["COMPLETE"] * 8
+    assert {k: v for k, v in digests(study_dir / "trials").items() if k in trials_before} == trials_before
