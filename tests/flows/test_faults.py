@@ -5,6 +5,7 @@ clear line (or carries on), never hangs, loses nothing, and the next run complet
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from tests.flows.helpers import REPO, deep_update, quick_study, write_params
 
@@ -263,3 +265,52 @@ def test_a_study_folder_that_becomes_unwritable_stops_the_run_with_one_line_and_
     trials = pd.read_csv(tmp_path / "reports" / "frozen" / "trials.csv")
     assert list(trials["state"]) == ["COMPLETE"] * 8
     assert {k: v for k, v in digests(study_dir / "trials").items() if k in trials_before} == trials_before
+
+
+# ---------------------------------------------------------------------------------------------
+# `ablate run` SIGKILLed while DVC syncs the study
+
+
+def dvc_repo_locked(proj: Path) -> bool:
+    """Whether a process holds DVC's repository lock (zc.lockfile: an flock on .dvc/tmp/lock),
+    which DVC takes exactly while it changes the repository: commit, dvc.lock, push."""
+    lock = proj / ".dvc" / "tmp" / "lock"
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)  # at once: DVC retries a lock it could not take
+        return False
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_run_killed_while_dvc_syncs_is_repaired_by_the_next_run(tmp_path: Path) -> None:
+    from tests.flows.test_dvc import make_project, sh
+
+    proj = make_project(tmp_path, tmp_path / "remote")
+    params = yaml.safe_load((proj / "params/digits.yaml").read_text())
+    (proj / "params/digits.yaml").write_text(yaml.safe_dump(deep_update(params, quick_study()), sort_keys=False))
+
+    run = Run(proj / "params/digits.yaml", run_env(), proj)
+    deadline = time.monotonic() + 120
+    while not dvc_repo_locked(proj):
+        assert run.proc.poll() is None, f"the run ended before it synced:\n{run.output()}"
+        assert time.monotonic() < deadline, f"no sync within 120 s:\n{run.output()}"
+        time.sleep(0.01)
+    run.proc.send_signal(signal.SIGKILL)
+    assert run.wait(timeout_s=30) == -signal.SIGKILL
+    assert any(line.startswith("search:") for line in run.lines)  # killed after its trials, in sync
+
+    rerun = Run(proj / "params/digits.yaml", run_env(), proj)
+    assert rerun.wait(timeout_s=180) == 0, rerun.output()
+    assert "pushed to remote 'local'" in "\n".join(rerun.lines)
+    assert "up to date" in sh(proj, "dvc", "status").stdout
+    assert "in sync" in sh(proj, "dvc", "status", "-c").stdout
+    assert executions(proj / "data/studies/digits") == list(range(4))
