@@ -172,7 +172,7 @@ def assert_one_error_line(run: Run, starts: str) -> None:
 def test_a_run_whose_prefect_server_is_killed_stops_with_one_line_and_resumes(
     tmp_path: Path, prefect_server: PrefectServer
 ) -> None:
-    changes = deep_update(quick_study(n_trials=12), {"trial": {"options": {"sleep": 1.5}}})
+    changes = deep_update(quick_study(n_trials=8), {"trial": {"options": {"sleep": 1.5}}})
     path = write_params(tmp_path, "server", changes)
     study_dir = tmp_path / "data" / "studies" / "server"
     env = run_env(prefect_server.url, PREFECT_HOME=str(prefect_server.home))
@@ -186,15 +186,15 @@ def test_a_run_whose_prefect_server_is_killed_stops_with_one_line_and_resumes(
     assert code == 1 and time.monotonic() - start < 30, run.output()
     assert_one_error_line(run, f"the Prefect server at {prefect_server.url} refuses connections")
     assert "once a server answers, run the same command to resume" in run.stderr()
-    assert len(executions(study_dir)) < 12
+    assert len(executions(study_dir)) < 8
 
     prefect_server.start()  # the same database
     rerun = Run(path, env)
     assert rerun.wait(timeout_s=180) == 0, rerun.output()
     assert "resuming:" in "\n".join(rerun.lines)
-    assert executions(study_dir) == list(range(12))  # each trial finished exactly once
+    assert executions(study_dir) == list(range(8))  # each trial finished exactly once
     trials = pd.read_csv(tmp_path / "reports" / "server" / "trials.csv")
-    assert list(trials["state"]) == ["COMPLETE"] * 12
+    assert list(trials["state"]) == ["COMPLETE"] * 8
 
 
 def test_a_run_pointed_at_a_prefect_server_that_is_not_there_says_so_at_once(tmp_path: Path) -> None:
@@ -237,12 +237,12 @@ def digests(folder: Path) -> dict[str, str]:
 def test_a_study_folder_that_becomes_unwritable_stops_the_run_with_one_line_and_loses_nothing(
     tmp_path: Path,
 ) -> None:
-    changes = deep_update(quick_study(n_trials=8), {"trial": {"options": {"sleep": 1.0}}})
+    changes = deep_update(quick_study(n_trials=6), {"trial": {"options": {"sleep": 0.9}}})
     path = write_params(tmp_path, "frozen", changes)
     study_dir = tmp_path / "data" / "studies" / "frozen"
 
     run = Run(path, run_env())
-    run.wait_for_line("] trial ", count=3)
+    run.wait_for_line("] trial ", count=2)
     with immutable(study_dir):
         code = run.wait(timeout_s=120)
         trials_before = digests(study_dir / "trials")
@@ -254,16 +254,16 @@ def test_a_study_folder_that_becomes_unwritable_stops_the_run_with_one_line_and_
     )
     # Nothing written before is lost or half-written: every published trial is whole.
     done = [p.parent for p in (study_dir / "trials").glob("*/result.json")]
-    assert len(done) >= 3
+    assert len(done) >= 2
     assert all(json.loads((d / "result.json").read_text()) for d in done)
     assert not list(study_dir.rglob("*.tmp*"))
 
     rerun = Run(path, run_env())
     assert rerun.wait(timeout_s=180) == 0, rerun.output()
     assert (study_dir / "optuna.journal").read_bytes().startswith(journal)  # appended to, never rewritten
-    assert executions(study_dir) == list(range(8))
+    assert executions(study_dir) == list(range(6))
     trials = pd.read_csv(tmp_path / "reports" / "frozen" / "trials.csv")
-    assert list(trials["state"]) == ["COMPLETE"] * 8
+    assert list(trials["state"]) == ["COMPLETE"] * 6
     assert {k: v for k, v in digests(study_dir / "trials").items() if k in trials_before} == trials_before
 
 
@@ -314,3 +314,34 @@ def test_a_run_killed_while_dvc_syncs_is_repaired_by_the_next_run(tmp_path: Path
     assert "up to date" in sh(proj, "dvc", "status").stdout
     assert "in sync" in sh(proj, "dvc", "status", "-c").stdout
     assert executions(proj / "data/studies/digits") == list(range(4))
+
+
+# ---------------------------------------------------------------------------------------------
+# A Dask worker process SIGKILLed mid-trial (tests/flows/test_failures.py covers a trial that
+# kills its own worker every time; here the death is outside the trial's doing, and once)
+
+
+def worker_pids(run: Run) -> list[int]:
+    """The run's Dask worker processes: multiprocessing children of the command."""
+    import psutil
+
+    children = psutil.Process(run.proc.pid).children(recursive=True)
+    return [c.pid for c in children if "spawn_main" in " ".join(c.cmdline())]
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_worker_process_killed_mid_trial_is_replaced_and_the_study_completes_none_twice(tmp_path: Path) -> None:
+    changes = deep_update(quick_study(n_trials=6), {"trial": {"options": {"sleep": 0.9}}})
+    path = write_params(tmp_path, "worker", changes)
+    study_dir = tmp_path / "data" / "studies" / "worker"
+
+    run = Run(path, run_env())
+    run.wait_for_line("] trial ", count=1)
+    pids = worker_pids(run)
+    assert len(pids) == 2, pids
+    os.kill(pids[0], signal.SIGKILL)  # busy: each worker runs a trial and has one queued
+
+    assert run.wait(timeout_s=120) == 0, run.output()
+    trials = pd.read_csv(tmp_path / "reports" / "worker" / "trials.csv")
+    assert list(trials["state"]) == ["COMPLETE"] * 6
+    assert executions(study_dir) == list(range(6))  # the killed trial ran again, none finished twice
