@@ -111,17 +111,24 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
 def _describe_failure(err: BaseException) -> str:
     """One line for an unexpected failure; an I/O error anywhere in its chain says which path
     (a library may re-raise it as something vaguer: Optuna's journal lock as "did not possess lock")."""
-    cause: BaseException | None = err
-    while cause is not None and not (isinstance(cause, OSError) and cause.filename):
-        cause = cause.__cause__ or cause.__context__
+    cause = _os_error_in(err)
     if cause is None:
         return f"{type(err).__name__}: {err}"
-    assert isinstance(cause, OSError)
-    path = cause.filename2 or cause.filename
     return (
-        f"{path}: {cause.strerror or cause} ({type(cause).__name__}); once it can be written, "
-        "run the same command again to resume"
+        f"{cause.filename2 or cause.filename}: {cause.strerror or cause} ({type(cause).__name__}); "
+        "once it can be written, run the same command again to resume"
     )
+
+
+def _os_error_in(err: BaseException) -> OSError | None:
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:  # a chain can loop back on itself
+        if isinstance(cause, OSError) and cause.filename:
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _stop_without_api(reason: str) -> None:
