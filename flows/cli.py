@@ -134,7 +134,8 @@ def _os_error_in(err: BaseException) -> OSError | None:
 def _stop_without_api(reason: str) -> None:
     """The run cannot go on without its Prefect server, and unwinding would wait for minutes on
     Prefect's client retrying it; so stop at once, as a kill would. That loses nothing: trial
-    results, the journal and DVC's state are written atomically, and a killed run resumes."""
+    results and the journal are written atomically, a killed run resumes, and the next run
+    repairs DVC's state (tests/flows/test_faults.py kills runs at each of these points)."""
     sys.stdout.flush()
     _fail(f"{reason}; finished trials are kept: once a server answers, run the same command to resume", EXIT_FAILED)
     sys.stderr.flush()
