@@ -113,7 +113,7 @@ def _describe_failure(err: BaseException) -> str:
     (a library may re-raise it as something vaguer: Optuna's journal lock as "did not possess lock")."""
     cause = _os_error_in(err)
     if cause is None:
-        return f"{type(err).__name__}: {err}"
+        return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
     return (
         f"{cause.filename2 or cause.filename}: {cause.strerror or cause} ({type(cause).__name__}); "
         "once it can be written, run the same command again to resume"
