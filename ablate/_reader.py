@@ -18,8 +18,11 @@ class Reader:
         self.source, self.prefix, self.raw = source, prefix, dict(raw)
         self.known: list[str] = []  # keys asked for so far, to list them when one is unknown
 
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
+    def key(self, name: object) -> str:
+        # YAML keys need not be strings (`1:`, `null:`, `true:`); an error names them as written.
+        plain = isinstance(name, str) and name.isprintable() and name.strip() == name != ""
+        text = name if plain else repr(name)
+        return f"{self.prefix}.{text}" if self.prefix else text
 
     def error(self, name: str, rule: str, got: Any) -> ConfigError:
         return ConfigError(self.source, self.key(name), f"{rule}, but got {describe_value(got)}")
@@ -39,12 +42,21 @@ class Reader:
         return Reader(self.source, self.key(name), value)
 
     def mapping(self, name: str) -> Mapping[str, Any]:
+        """A mapping whose keys are names (of trial params): non-empty strings."""
         value = self.get(name, None)
         if value is None:
             return {}
         if not isinstance(value, dict):
             raise self.error(name, "must be a mapping", value)
+        self.check_names(name, value)
         return value
+
+    def check_names(self, name: str, value: Mapping[Any, Any]) -> None:
+        for k in value:
+            if not isinstance(k, str) or not k:
+                raise ConfigError(
+                    self.source, self.key(name), f"must have names as keys, but got the key {describe_value(k)}"
+                )
 
     def done(self) -> None:
         if self.raw:

@@ -160,13 +160,8 @@ def load_params(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     except ConfigError as err:
         for key, item in overridden.items():
             if err.key == key or err.key.startswith(key + "."):
-                raise ConfigError(f"{source} (--set {item})", err.key, _rule_of(err)) from None
+                raise ConfigError(f"{source} (--set {item})", err.key, err.rule) from None
         raise
-
-
-def _rule_of(err: ConfigError) -> str:
-    prefix = f"{err.source}: {err.key}: " if err.key else f"{err.source}: "
-    return str(err)[len(prefix) :]
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -278,6 +273,7 @@ def _parse_search(r: Reader) -> SearchConfig:
     pruner_options = PRUNERS[pruner].read(options_reader)
     options_reader.done()
     space_reader = r.section("space")
+    r.check_names("space", space_reader.raw)
     space = tuple(_parse_knob(space_reader, name) for name in list(space_reader.raw))
     problem = samplers.check_sampler(sampler, space, n_trials)
     if problem is not None:

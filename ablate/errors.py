@@ -21,8 +21,11 @@ class ConfigError(AblateError):
     def __init__(self, source: str, key: str, message: str) -> None:
         self.source = source
         self.key = key
+        self.rule = message  # what must hold and what was got, without the file and key
         where = ": ".join(part for part in (source, key) if part)
-        super().__init__(f"{where}: {message}" if where else message)
+        text = f"{where}: {message}" if where else message
+        # One line on the terminal, whatever a value quoted in it holds (a key or path with a newline).
+        super().__init__(text.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 class StudyChangedError(ConfigError):

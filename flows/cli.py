@@ -85,23 +85,61 @@ def validate(path: str, overrides: list[str]) -> Params:
 
 
 def cmd_steps(params: Params, args: argparse.Namespace) -> int:
-    from flows.server import ensure_api, ui_url
+    from flows.server import ensure_api, ui_url, watch_api
 
     api = ensure_api()
     _quiet_logs(args.verbose)
     from flows.pipeline import study_flow
 
     steps = STEP_COMMANDS[args.command][0]
-    state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
+    watching = watch_api(api, _stop_without_api)
+    try:
+        state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
+    finally:
+        watching.set()
     summary = state.result(raise_on_failure=False)
     print(f"Prefect UI:  {ui_url(api)}/runs/flow-run/{state.state_details.flow_run_id}")
     if isinstance(summary, BaseException):
         if isinstance(summary, AblateError):
             raise summary
-        raise AblateError(f"the study flow failed: {type(summary).__name__}: {summary}")
+        raise AblateError(f"the study flow failed: {_describe_failure(summary)}")
     if "analyze" in steps:
         _print_summary(params, summary, searched="search" in steps)
     return 0
+
+
+def _describe_failure(err: BaseException) -> str:
+    """One line for an unexpected failure; an I/O error anywhere in its chain says which path
+    (a library may re-raise it as something vaguer: Optuna's journal lock as "did not possess lock")."""
+    cause = _os_error_in(err)
+    if cause is None:
+        return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    return (
+        f"{cause.filename2 or cause.filename}: {cause.strerror or cause} ({type(cause).__name__}); "
+        "once it can be written, run the same command again to resume"
+    )
+
+
+def _os_error_in(err: BaseException) -> OSError | None:
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:  # a chain can loop back on itself
+        if isinstance(cause, OSError) and cause.filename:
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _stop_without_api(reason: str) -> None:
+    """The run cannot go on without its Prefect server, and unwinding would wait for minutes on
+    Prefect's client retrying it; so stop at once, as a kill would. That loses nothing: trial
+    results and the journal are written atomically, a killed run resumes, and the next run
+    repairs DVC's state (tests/flows/test_faults.py kills runs at each of these points)."""
+    sys.stdout.flush()
+    _fail(f"{reason}; finished trials are kept: once a server answers, run the same command to resume", EXIT_FAILED)
+    sys.stderr.flush()
+    os._exit(EXIT_FAILED)
 
 
 def _print_summary(params: Params, s: dict[str, Any], searched: bool) -> None:
@@ -142,6 +180,11 @@ def _quiet_logs(verbose: bool) -> None:
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+        # A run stopped without its server (_stop_without_api) leaves the Dask cluster's semaphores
+        # to multiprocessing's resource tracker, which frees them, and would warn that it does.
+        # The tracker, started with the cluster, reads its warning filters from the environment.
+        ignore = "ignore:resource_tracker:UserWarning"
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, (os.environ.get("PYTHONWARNINGS"), ignore)))
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)

@@ -10,14 +10,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from ablate.errors import AblateError
 
 HOST, PORT = "127.0.0.1", 4200
 STARTUP_TIMEOUT_S = 120
+# A server whose port refuses connections is gone (killed, crashed): give up on it after a few
+# seconds, before Prefect's client starts printing its own retries. One that accepts but does not
+# answer may only be busy (2 cores, a burst of task-run events): wait much longer for it.
+REFUSED_GRACE_S = 3.0
+SILENT_GRACE_S = 60.0
 
 
 def default_api_url() -> str:
@@ -36,6 +44,47 @@ def is_healthy(api_url: str, timeout_s: float = 2.0) -> bool:
         return False
 
 
+def probe_api(api_url: str, timeout_s: float = 2.0) -> str:
+    """``"up"`` if anything answers HTTP at ``api_url`` (even an error status: a server is there),
+    ``"refused"`` if nothing listens on its port, else ``"silent"`` (no answer in time)."""
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout_s):
+            return "up"
+    except urllib.error.HTTPError:
+        return "up"
+    except urllib.error.URLError as err:
+        return "refused" if isinstance(err.reason, ConnectionRefusedError) else "silent"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError:  # a timeout while reading, a reset connection
+        return "silent"
+
+
+def watch_api(api_url: str, on_lost: Callable[[str], None], interval_s: float = 1.0) -> threading.Event:
+    """Call ``on_lost(reason)`` from a daemon thread once the API stops answering; set the
+    returned event to stop watching.
+
+    Prefect's client retries a lost server for minutes per request (and a run makes many), so a
+    run whose server died would hang rather than fail.
+    """
+    stop = threading.Event()
+
+    def watch() -> None:
+        last_up = time.monotonic()
+        while not stop.wait(interval_s):
+            state = probe_api(api_url)
+            down_s = time.monotonic() - last_up
+            if state == "up":
+                last_up = time.monotonic()
+            elif down_s >= (REFUSED_GRACE_S if state == "refused" else SILENT_GRACE_S):
+                what = "refuses connections" if state == "refused" else "does not answer"
+                on_lost(f"the Prefect server at {api_url} {what} (for {down_s:.0f} s)")
+                return
+
+    threading.Thread(target=watch, name="ablate-api-watch", daemon=True).start()
+    return stop
+
+
 def prefect_home() -> Path:
     return Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect"))
 
@@ -48,6 +97,11 @@ def ensure_api(quiet: bool = False) -> str:
     """Return the API URL for this run, starting a local server first when none answers."""
     url = os.environ.get("PREFECT_API_URL")
     if url:
+        if probe_api(url, timeout_s=10.0) != "up":
+            raise AblateError(
+                f"PREFECT_API_URL is {url}, but no Prefect server answers there; start it, or unset "
+                "PREFECT_API_URL and ablate starts one"
+            )
         return url
     url = default_api_url()
     if not is_healthy(url):
