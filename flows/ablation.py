@@ -40,12 +40,12 @@ def ablation_flow(
     arms, todo = next_trials(run, ctx, seeds, metric, attempted)
     progress = Progress(len(todo), metric, ctx.direction, workers, show_best=False)
     start = time.monotonic()
+
+    def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
+        print(_record(spec, outcome, counts, progress, metric, running), flush=True)
+
     while todo:
         attempted |= {s.folder for s in todo}
-
-        def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
-            print(_record(spec, outcome, counts, progress, metric, running), flush=True)
-
         run_trials(trial_task, iter(todo), capacity, cache_dir, on_done)
         arms, todo = next_trials(run, ctx, seeds, metric, attempted)
         progress.total += len(todo)  # a path's next round

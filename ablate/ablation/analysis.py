@@ -63,7 +63,7 @@ def analyze_ablation(design: dict[str, Any], runs: pd.DataFrame, metric: str, di
     table = _table(arms, summary, compared, metric, len(design["seeds"]))
     table["detectable_delta"] = _detectable(table, differences, alpha)
     table = _with_test_deltas(table, runs, comparisons, test_metric_of(metric), alpha)
-    analysis = AblationAnalysis(
+    return AblationAnalysis(
         metric=metric,
         direction=direction,
         alpha=alpha,
@@ -80,7 +80,6 @@ def analyze_ablation(design: dict[str, Any], runs: pd.DataFrame, metric: str, di
         notes=list(design.get("notes", [])),
         best_value=design.get("best_value"),
     )
-    return analysis
 
 
 def _no_differences() -> pd.DataFrame:
