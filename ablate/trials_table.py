@@ -32,7 +32,7 @@ def table_columns(metrics: list[str], params: list[str]) -> list[str]:
 def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
     """One row per trial: number, state, metrics (objective first), params, duration, worker,
     error, reason, and where its result came from (cached, cache key, git commit, code version)."""
-    names = [p.name for p in params.search.space]
+    names = [p.name for p in params.search.space] if params.search is not None else []  # ablation-only
     rows, metric_names = [], [params.study.metric]
     trials = study.get_trials(deepcopy=False) if study is not None else []
     for t in trials:
