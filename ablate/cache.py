@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import traceback
 from dataclasses import replace
 from pathlib import Path
 
@@ -94,3 +95,17 @@ def run_cached(spec: TrialSpec, cache_root: str | None) -> TrialResult:
     if cache is not None:
         cache.store(spec.cache_key, spec.out_dir)
     return result
+
+
+def run_cached_or_error(spec: TrialSpec, cache_root: str | None) -> TrialResult | Exception:
+    """:func:`run_cached`, with the exception that ended the trial returned rather than raised.
+
+    What a Dask worker runs: a task that raises is logged by the worker as "Compute Failed" with
+    its whole traceback, on the terminal of the run, for every failed trial. The caller raises
+    the exception again; its note carries the worker's traceback.
+    """
+    try:
+        return run_cached(spec, cache_root)
+    except Exception as err:  # noqa: BLE001  (returned to the caller, who raises it)
+        err.add_note("on the worker:\n" + "".join(traceback.format_exception(err)).rstrip())
+        return err

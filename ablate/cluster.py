@@ -1,15 +1,18 @@
 """Which Dask cluster runs the trials: an existing scheduler, dask-cuda's LocalCUDACluster on
 GPU machines, or a LocalCluster of worker processes.
 
-Returned as plain settings (a class path and keyword arguments) so the orchestration layer can
-hand them to its task runner; nothing here starts a cluster.
+:func:`plan_cluster` returns plain settings (a class path and keyword arguments), and
+:func:`start_cluster` starts them. The orchestration layer connects to the scheduler: trials are
+Prefect task runs in the driver that hand their trial to this cluster (see flows/trials.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,9 +77,9 @@ def plan_cluster(
     if execution.address:
         return ClusterPlan(kind="address", address=execution.address, workers=execution.workers)
     common: dict[str, Any] = {
-        # One thread runs a trial; the others do the Prefect bookkeeping (API calls) of the
-        # trials queued behind it, so that cost overlaps with work. ablate.trial lets one trial
-        # compute at a time per process (torch seeds and threads are per process).
+        # One thread runs a trial; the others hold the trials queued behind it (and restore
+        # cached ones), so a worker never waits for the scheduler between trials. ablate.trial
+        # lets one trial compute at a time per process (torch seeds and threads are per process).
         "threads_per_worker": 1 + execution.queue_ahead,
         "dashboard_address": ":0",
         "local_directory": local_directory,
@@ -111,6 +114,15 @@ def plan_cluster(
     )
 
 
+def start_cluster(plan: ClusterPlan) -> Any:
+    """Start the cluster ``plan`` describes and return it (a ``distributed`` cluster object with
+    ``scheduler_address`` and ``close()``); None for an existing scheduler, which is not ours."""
+    if plan.kind == "address":
+        return None
+    module, _, name = (plan.cluster_class or "").rpartition(".")
+    return getattr(importlib.import_module(module), name)(**plan.cluster_kwargs)
+
+
 def _check_gpus(execution: ExecutionConfig, source: str, gpus: int) -> str | None:
     """When GPUs are asked for or visible but cannot be used: an error for ``cuda``, a warning
     for ``auto``. Called only when no LocalCUDACluster is possible."""
@@ -131,3 +143,52 @@ def _check_gpus(execution: ExecutionConfig, source: str, gpus: int) -> str | Non
             f"trials run on {execution.workers} CPU worker process(es), without the GPUs"
         )
     return None
+
+
+class TrialCluster:
+    """The study's Dask cluster: started in the background on request (so it comes up while
+    the data is prepared), or when its scheduler is first asked for, and closed once.
+
+    Use as a context manager; an external scheduler (``execution.address``) is never started
+    or closed here.
+    """
+
+    def __init__(self, plan: ClusterPlan) -> None:
+        self.plan = plan
+        self._pool: ThreadPoolExecutor | None = None
+        self._started: Future[Any] | None = None
+
+    def start(self) -> None:
+        """Begin starting the cluster in a background thread (a no-op when begun already)."""
+        if self._started is None and self.plan.kind != "address":
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="ablate-cluster")
+            self._started = self._pool.submit(start_cluster, self.plan)
+
+    def address(self) -> str:
+        """The scheduler's address, once the cluster is up."""
+        if self.plan.kind == "address":
+            return str(self.plan.address)
+        self.start()
+        assert self._started is not None
+        return self._started.result().scheduler_address
+
+    def close(self) -> None:
+        """Stop the cluster if this object started it (waiting for a start under way)."""
+        started, self._started = self._started, None
+        if started is None:
+            return
+        try:
+            cluster = started.result()
+        except Exception:  # noqa: BLE001  (it never came up; the caller saw or will see why)
+            cluster = None
+        finally:
+            assert self._pool is not None
+            self._pool.shutdown()
+        if cluster is not None:
+            cluster.close()
+
+    def __enter__(self) -> TrialCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,11 +1,12 @@
 """failures: why a trial attempt failed, and whether trying it again can help.
 
-Transient faults (a worker process that died, CUDA or host memory running out, I/O errors and
-lost connections) are retried with backoff, up to ``execution.retries``. Deterministic ones are
-failed at once: a timeout, a trial that broke the contract (NaN or inf metric, missing metric,
-wrong return type), and any other exception the trial's own code raised twice with the same
-type and message, since a third attempt would raise it again. So an unknown exception (or a
-missing file) is tried once more, to find out.
+Transient faults (a lost connection to a worker, CUDA or host memory running out, I/O errors)
+are retried with backoff, up to ``execution.retries``. Deterministic ones are failed at once: a
+timeout, a trial that broke the contract (NaN or inf metric, missing metric, wrong return type),
+a trial whose workers kept dying (KilledWorker: Dask's scheduler has already rerun it on fresh
+workers ``distributed.scheduler.allowed-failures`` times), and any other exception the trial's
+own code raised twice with the same type and message, since a third attempt would raise it
+again. So an unknown exception (or a missing file) is tried once more, to find out.
 
 The reason is recorded with every failed trial (``trials.csv``'s ``reason`` column).
 """
@@ -57,6 +58,10 @@ def classify(exc: BaseException, seen: Collection[str] = ()) -> Verdict:
         return Verdict("invalid_metric", False)
     if isinstance(exc, TrialError):  # any other break of the trial contract
         return Verdict("error", False)
+    if "KilledWorker" in {cls.__name__ for cls in type(exc).__mro__}:
+        # The scheduler already reran the trial on fresh workers (distributed's
+        # allowed-failures) and gave up: another attempt would kill another worker.
+        return Verdict("worker_died", False)
     transient = _transient_reason(exc)
     if transient:
         return Verdict(transient, True)

@@ -29,6 +29,7 @@ def ablation_flow(
     metric: str,
     workers: int,
     capacity: int,
+    scheduler: str,
     cache_dir: str,
     retries: int,
     retry_delay_s: float,
@@ -46,7 +47,7 @@ def ablation_flow(
 
     while todo:
         attempted |= {s.folder for s in todo}
-        run_trials(trial_task, iter(todo), capacity, cache_dir, on_done)
+        run_trials(trial_task, iter(todo), capacity, cache_dir, scheduler, on_done)
         arms, todo = next_trials(run, ctx, seeds, metric, attempted)
         progress.total += len(todo)  # a path's next round
     record_ablation(run, ctx, arms, seeds, baseline_from)

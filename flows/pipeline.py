@@ -11,11 +11,10 @@ import time
 from typing import Any
 
 from prefect import flow
-from prefect_dask import DaskTaskRunner
 
 from ablate.ablation.plan import plan_ablation
 from ablate.ablation.runs import next_trials, record_ablation
-from ablate.cluster import ClusterPlan, plan_cluster
+from ablate.cluster import TrialCluster, plan_cluster
 from ablate.config import Params
 from ablate.data import PreparedData, load_prepared_info
 from ablate.errors import NoTrialCompletedError
@@ -23,7 +22,8 @@ from ablate.fingerprint import guard_study
 from ablate.provenance import collect_provenance
 from ablate.search import StudyLock, describe_search, needs_trials, read_last_run, write_last_run
 from flows.ablation import ablation_flow
-from flows.search import search_flow, task_runner_for
+from flows.search import search_flow
+from flows.trials import trial_task_runner
 from tasks.analyze import analyze
 from tasks.prepare import prepare
 from tasks.sync import sync
@@ -38,19 +38,22 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
     ``restart``: when the study's inputs changed, set the old study aside and start afresh.
     """
     start = time.monotonic()
-    with StudyLock(params.study_dir):
+    with StudyLock(params.study_dir), trial_cluster(params) as cluster:
+        if "search" in steps and params.search is not None and needs_trials(params):
+            cluster.start()  # in the background, while the data is prepared
         prepared = (
             prepare(params.data, params.study.seed, str(params.prepared_dir))
             if "prepare" in steps
             else load_prepared_info(params.prepared_dir)
         )
         if "search" in steps and params.search is not None:
-            run = run_search(params, prepared, restart)
+            run = run_search(params, prepared, cluster, restart)
             write_last_run(params, run)
         else:
             run = read_last_run(params)  # what the last search did, for the report
         if "ablation" in steps and params.ablation is not None:
-            run["ablation"] = run_ablation(params, prepared)
+            run["ablation"] = run_ablation(params, prepared, cluster)
+        cluster.close()  # the trials are done; sync and analyze need no workers
         sync_error = None
         if "sync" in steps:
             state = sync(params, ("prepare", "search", "ablation"), return_state=True)
@@ -76,17 +79,18 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
     return summary
 
 
-def start_runner(params: Params) -> tuple[DaskTaskRunner, ClusterPlan]:
+def trial_cluster(params: Params) -> TrialCluster:
+    """The study's Dask cluster, not started yet (see TrialCluster)."""
     trial_module = params.trial.entrypoint.partition(":")[0]
     plan = plan_cluster(
         params.execution, str(params.study_dir.parent.parent / ".dask"), trial_module, source=params.source
     )
     if plan.warning:
         print(plan.warning, flush=True)
-    return task_runner_for(plan), plan
+    return TrialCluster(plan)
 
 
-def run_ablation(params: Params, prepared: PreparedData) -> dict[str, Any]:
+def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) -> dict[str, Any]:
     """The ablation step: plan the arms (from the search's best trial where the baseline is
     ``best``), then run the (arm, seed) trials it lacks; start a cluster only when some are missing."""
     plan = plan_ablation(params, prepared, collect_provenance())
@@ -96,20 +100,22 @@ def run_ablation(params: Params, prepared: PreparedData) -> dict[str, Any]:
         record_ablation(plan.run, plan.ctx, arms, plan.seeds, plan.baseline_from)
         print(f"ablation: {len(arms)} arms x {cfg.seeds} seeds all finished; nothing to run", flush=True)
         return {"executed": 0, "cached": 0, "failed": 0, "arms": len(arms)}
-    runner, cluster = start_runner(params)
     print(
         f"ablation: study {params.study.name}, policy {cfg.policy}, {len(arms)} arms x {cfg.seeds} seeds "
-        f"({len(todo)} trials to run; baseline: {plan.baseline_from}) on a {cluster.describe()}",
+        f"({len(todo)} trials to run; baseline: {plan.baseline_from}) on a {cluster.plan.describe()}",
         flush=True,
     )
     ex = params.execution
-    return ablation_flow.with_options(task_runner=runner)(
+    workers = cluster.plan.workers
+    capacity = workers * (1 + ex.queue_ahead)
+    return ablation_flow.with_options(task_runner=trial_task_runner(capacity))(
         plan.run,
         plan.ctx,
         plan.seeds,
         params.study.metric,
-        cluster.workers,
-        cluster.workers * (1 + ex.queue_ahead),
+        workers,
+        capacity,
+        cluster.address(),
         str(params.cache_dir),
         ex.retries,
         ex.retry_delay_s,
@@ -117,7 +123,7 @@ def run_ablation(params: Params, prepared: PreparedData) -> dict[str, Any]:
     )
 
 
-def run_search(params: Params, prepared: PreparedData, restart: bool = False) -> dict[str, Any]:
+def run_search(params: Params, prepared: PreparedData, cluster: TrialCluster, restart: bool = False) -> dict[str, Any]:
     """The search step: start a cluster only when the study lacks trials."""
     run: dict[str, Any] = {"executed": 0, "cached": 0, "recovered": 0, "requeued": 0}
     run["provenance"] = provenance = collect_provenance()
@@ -133,12 +139,17 @@ def run_search(params: Params, prepared: PreparedData, restart: bool = False) ->
             flush=True,
         )
         return run
-    runner, plan = start_runner(params)
     pruning = f", pruner {chosen['pruner']}" if params.search.pruner != "none" else ""
     print(
         f"search: study {params.study.name}, {params.search.n_trials} trials (sampler {chosen['sampler']}{pruning}) "
-        f"on a {plan.describe()}",
+        f"on a {cluster.plan.describe()}",
         flush=True,
     )
-    run.update(search_flow.with_options(task_runner=runner)(params, prepared, plan.workers, provenance))
+    workers = cluster.plan.workers
+    capacity = workers * (1 + params.execution.queue_ahead)
+    run.update(
+        search_flow.with_options(task_runner=trial_task_runner(capacity))(
+            params, prepared, workers, cluster.address(), provenance
+        )
+    )
     return run

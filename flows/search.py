@@ -11,9 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect_dask import DaskTaskRunner
 
-from ablate.cluster import ClusterPlan
 from ablate.config import Params
 from ablate.data import PreparedData
 from ablate.errors import TrialPruned
@@ -25,14 +23,10 @@ from flows.trials import Outcome, run_trials
 from tasks.trial import retry_delays, run_trial
 
 
-def task_runner_for(plan: ClusterPlan) -> DaskTaskRunner:
-    if plan.kind == "address":
-        return DaskTaskRunner(address=plan.address)
-    return DaskTaskRunner(cluster_class=plan.cluster_class, cluster_kwargs=plan.cluster_kwargs)
-
-
 @flow(name="search")
-def search_flow(params: Params, prepared: PreparedData, workers: int, provenance: dict[str, Any]) -> dict[str, Any]:
+def search_flow(
+    params: Params, prepared: PreparedData, workers: int, scheduler: str, provenance: dict[str, Any]
+) -> dict[str, Any]:
     logger = get_run_logger()
     session = StudySession(params, prepared, code_version(params.trial.entrypoint), provenance)
     rec = session.recover()
@@ -55,7 +49,8 @@ def search_flow(params: Params, prepared: PreparedData, workers: int, provenance
         print(_tell(session, spec, outcome, counts, progress, running), flush=True)
 
     start = time.monotonic()
-    run_trials(trial_task, asked(), workers * (1 + ex.queue_ahead), str(params.cache_dir), on_done)
+    capacity = workers * (1 + ex.queue_ahead)
+    run_trials(trial_task, asked(), capacity, str(params.cache_dir), scheduler, on_done)
     counts["search_wall_s"] = round(time.monotonic() - start, 3)
     return counts
 

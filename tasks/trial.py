@@ -1,22 +1,31 @@
-"""trial: run one trial on a Dask worker, or restore it from the content-addressed cache."""
+"""trial: one trial as a Prefect task run in the driver, computed on a Dask worker (or restored
+from the content-addressed cache there).
+
+The task run's engine (states, retries with backoff, logs) runs in a driver thread; its body hands
+the trial to the cluster through distributed's client and waits. So Prefect's per-task cost is
+paid in the driver, where it overlaps the trials queued on the workers, and a worker that dies
+under a trial is an exception the task's retry condition sees (KilledWorker).
+"""
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import CancelledError
 from typing import Any
+from uuid import uuid4
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from ablate.cache import run_cached
+from ablate.cache import run_cached_or_error
 from ablate.failures import classify, signature
 from ablate.trial import TrialResult, TrialSpec
 
 # The exceptions each trial's earlier attempts raised, by task run. Prefect runs a task run's
-# retries in one engine call, so in one worker process: a module-level record sees them all.
+# retries in one engine call, in one driver thread: a module-level record sees them all.
 _SEEN: dict[Any, list[str]] = {}
 _SEEN_MAX = 1000  # task runs remembered per worker process
-_SEEN_LOCK = threading.Lock()  # a worker runs a trial and holds the next in other threads
+_SEEN_LOCK = threading.Lock()  # task runs finish in several driver threads
 
 
 def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -25,6 +34,8 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     exc = state.data
     if not isinstance(exc, BaseException):
         return True
+    if isinstance(exc, CancelledError):  # the run is stopping (Ctrl-C): its client was closed
+        return False
     with _SEEN_LOCK:
         seen = _SEEN.setdefault(task_run.id, [])
         verdict = classify(exc, seen)
@@ -54,5 +65,10 @@ def retry_delays(first_s: float, retries: int) -> list[float]:
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def run_trial(spec: TrialSpec, cache_dir: str | None) -> TrialResult:
-    return run_cached(spec, cache_dir)
+def run_trial(spec: TrialSpec, cache_dir: str | None, client: Any) -> TrialResult:
+    """Run ``spec`` on the cluster behind ``client`` (a ``distributed.Client``) and wait for it."""
+    key = f"{spec.label}-{uuid4().hex[:8]}"
+    outcome = client.submit(run_cached_or_error, spec, cache_dir, pure=False, key=key).result()
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome

@@ -24,7 +24,7 @@ CASES = [
     (torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), "oom", True),
     (RuntimeError("CUDA error: out of memory"), "oom", True),
     (MemoryError(), "oom", True),
-    (KilledWorker("trial-3", SimpleNamespace(address="tcp://127.0.0.1:4000"), 3), "worker_died", True),
+    (KilledWorker("trial-3", SimpleNamespace(address="tcp://127.0.0.1:4000"), 3), "worker_died", False),
     (CommClosedError("in <TCP (closed)>: Stream is closed"), "worker_died", True),
     (ConnectionResetError(104, "Connection reset by peer"), "error", True),
     (OSError(5, "Input/output error"), "error", True),
