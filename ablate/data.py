@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ablate._atomic import staged_dir
-from ablate.config import DataConfig
+from ablate.config.schema import DataConfig
 from ablate.errors import ConfigError, DataError
 
 MANIFEST = "manifest.json"

@@ -38,11 +38,12 @@ def run_study(seed: int, pruner: str, n_trials: int, root: str) -> dict[str, flo
     import optuna
     import torch
 
-    from ablate.config import load_params
+    from ablate.config.load import load_params
     from ablate.data import prepare_data
     from ablate.errors import TrialPruned
-    from ablate.search import StudySession
-    from ablate.trial import code_version, execute_trial
+    from ablate.study.session import StudySession
+    from ablate.trial.entrypoint import code_version
+    from ablate.trial.execute import execute_trial
 
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

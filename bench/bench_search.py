@@ -100,7 +100,7 @@ def study_params(workdir: Path, n_trials: int, low: float, high: float) -> Path:
 
 def ablate_run(n_trials: int, low: float, high: float, workdir: Path) -> tuple[float, float, list[Stamp], float]:
     """ablate's study flow (prepare, search); returns (start, end, stamps, rerun wall)."""
-    from ablate.config import load_params
+    from ablate.config.load import load_params
     from flows.pipeline import study_flow
 
     params = load_params(study_params(workdir, n_trials, low, high))

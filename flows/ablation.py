@@ -15,8 +15,8 @@ from prefect import flow
 from ablate._atomic import staged_dir
 from ablate.ablation.design import PlanContext
 from ablate.ablation.runs import AblationRun, next_trials, record_ablation
-from ablate.progress import Progress
-from ablate.trial import ERROR, TrialResult, TrialSpec
+from ablate.runtime.progress import Progress
+from ablate.trial.contract import ERROR, TrialResult, TrialSpec
 from flows.trials import Outcome, run_trials
 from tasks.trial import retry_delays, run_trial
 

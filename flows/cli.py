@@ -21,10 +21,11 @@ import sys
 from typing import Any
 
 from ablate.ablation.spec import check_features
-from ablate.config import Params, load_params
+from ablate.config.load import load_params
+from ablate.config.schema import Params
 from ablate.data import check_source, source_columns
 from ablate.errors import AblateError, ConfigError
-from ablate.trial import check_entrypoint
+from ablate.trial.entrypoint import check_entrypoint
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = validate(args.params, args.set)
         if args.command == "run":  # the command that records the study with DVC
-            from ablate.versioning import check_overrides_recorded
+            from ablate.runtime.dvc import check_overrides_recorded
 
             check_overrides_recorded(params, args.set)
     except ConfigError as err:
@@ -163,7 +164,7 @@ def _print_summary(params: Params, s: dict[str, Any], searched: bool) -> None:
 
 
 def cmd_rerun(params: Params, args: argparse.Namespace) -> int:
-    from ablate.rerun import describe, rerun_trial
+    from ablate.trial.rerun import describe, rerun_trial
 
     result = rerun_trial(params, args.trial)
     for warning in result.warnings:

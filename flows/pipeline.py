@@ -14,13 +14,16 @@ from prefect import flow
 
 from ablate.ablation.plan import plan_ablation
 from ablate.ablation.runs import next_trials, record_ablation
-from ablate.cluster import TrialCluster, plan_cluster
-from ablate.config import Params
+from ablate.config.schema import Params
 from ablate.data import PreparedData, load_prepared_info
 from ablate.errors import NoTrialCompletedError
-from ablate.fingerprint import guard_study
-from ablate.provenance import collect_provenance
-from ablate.search import StudyLock, describe_search, needs_trials, read_last_run, write_last_run
+from ablate.runtime.cluster import TrialCluster, plan_cluster
+from ablate.runtime.provenance import collect_provenance
+from ablate.study.facts import read_last_run, write_last_run
+from ablate.study.fingerprint import guard_study
+from ablate.study.lock import StudyLock
+from ablate.study.session import describe_search
+from ablate.study.storage import needs_trials
 from flows.ablation import ablation_flow
 from flows.search import search_flow
 from flows.trials import trial_task_runner

@@ -12,13 +12,14 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from ablate.config import Params
+from ablate.config.schema import Params
 from ablate.data import PreparedData
 from ablate.errors import TrialPruned
-from ablate.failures import classify
-from ablate.progress import Progress
-from ablate.search import StudySession
-from ablate.trial import TrialResult, TrialSpec, code_version
+from ablate.runtime.progress import Progress
+from ablate.study.session import StudySession
+from ablate.trial.contract import TrialResult, TrialSpec
+from ablate.trial.entrypoint import code_version
+from ablate.trial.failures import classify
 from flows.trials import Outcome, run_trials
 from tasks.trial import retry_delays, run_trial
 

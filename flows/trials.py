@@ -16,7 +16,7 @@ from prefect import Task
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ablate.trial import TrialResult, TrialSpec
+from ablate.trial.contract import TrialResult, TrialSpec
 
 Outcome = TrialResult | BaseException
 

@@ -10,9 +10,9 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ablate.analyze import build_report_input
-from ablate.config import Params
-from ablate.report import write_report
+from ablate.config.schema import Params
+from ablate.report.build import build_report_input
+from ablate.report.write import write_report
 
 
 @task(name="analyze", cache_policy=NO_CACHE, persist_result=False)

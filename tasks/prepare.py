@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from ablate.config import DataConfig
+from ablate.config.schema import DataConfig
 from ablate.data import PreparedData, prepare_data
 
 

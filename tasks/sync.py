@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from ablate.config import Params
-from ablate.versioning import SyncError, sync_study
+from ablate.config.schema import Params
+from ablate.runtime.dvc import SyncError, sync_study
 
 
 def _retry_unless_push_failed(task, task_run, state) -> bool:  # noqa: ANN001

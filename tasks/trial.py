@@ -17,9 +17,9 @@ from uuid import uuid4
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from ablate.cache import run_cached_or_error
-from ablate.failures import classify, signature
-from ablate.trial import TrialResult, TrialSpec
+from ablate.trial.cache import run_cached_or_error
+from ablate.trial.contract import TrialResult, TrialSpec
+from ablate.trial.failures import classify, signature
 
 # The exceptions each trial's earlier attempts raised, by task run. Prefect runs a task run's
 # retries in one engine call, in one driver thread: a module-level record sees them all.

@@ -8,7 +8,7 @@ import pytest
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # GPU tests run where a GPU is visible and skip cleanly elsewhere.
-    from ablate.cluster import visible_gpus
+    from ablate.runtime.cluster import visible_gpus
 
     if visible_gpus():
         return

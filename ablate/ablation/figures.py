@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 
 from ablate.ablation._interactions import plot_interactions
 from ablate.ablation.tables import P_HOLM, format_table
-from ablate.plots import DPI, plot_message
+from ablate.report.figures import DPI, plot_message
 
 __all__ = ["plot_forest", "plot_interactions", "plot_waterfall"]
 

@@ -9,11 +9,12 @@ from typing import Any
 from ablate.ablation.design import PlanContext, repeat_seeds
 from ablate.ablation.runs import AblationRun
 from ablate.ablation.spec import BEST
-from ablate.config import Params
+from ablate.config.schema import Params
 from ablate.data import PreparedData, read_features
 from ablate.errors import ConfigError
-from ablate.search import best_of, load_study
-from ablate.trial import code_version
+from ablate.study.storage import load_study
+from ablate.study.table import best_of
+from ablate.trial.entrypoint import code_version
 
 
 @dataclass(frozen=True)

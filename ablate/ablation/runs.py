@@ -22,7 +22,7 @@ import pandas as pd
 from ablate.ablation.design import Arm, PlanContext, comparisons, repeat_seeds
 from ablate.ablation.policies import POLICIES
 from ablate.data import PreparedData
-from ablate.trial import ERROR, TrialSpec, read_result
+from ablate.trial.contract import ERROR, TrialSpec, read_result
 
 DESIGN = "design.json"
 RUNS = "runs.csv"

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ablate.config import DataConfig
+from ablate.config.schema import DataConfig
 from ablate.data import (
     MANIFEST,
     SPLITS,

@@ -11,12 +11,13 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from ablate.cache import TrialCache, run_cached
 from ablate.errors import TrialPruned
 from ablate.pruners import PRUNERS, make_pruner
-from ablate.search import StudySession
-from ablate.trial import TrialContext, execute_trial
-from ablate.trials_table import trials_frame
+from ablate.study.session import StudySession
+from ablate.study.table import trials_frame
+from ablate.trial.cache import TrialCache, run_cached
+from ablate.trial.context import TrialContext
+from ablate.trial.execute import execute_trial
 from tests.ablate.test_search import DATA, make_params
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

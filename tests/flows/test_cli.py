@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from ablate.config import load_params
-from ablate.search import load_study
+from ablate.config.load import load_params
+from ablate.study.storage import load_study
 from flows.cli import main
 from tests.flows.helpers import DEFAULT_PARAMS, REPO, deep_update, quick_study, write_params
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ablate.config import load_params
+from ablate.config.load import load_params
 from ablate.errors import NoTrialCompletedError
 from flows.pipeline import study_flow
 from tests.flows.helpers import deep_update, quick_study, write_params

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ablate.cluster import plan_cluster
-from ablate.config import load_params
+from ablate.config.load import load_params
+from ablate.runtime.cluster import plan_cluster
 from flows.pipeline import study_flow
 from tests.flows.helpers import write_params
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ablate.config import load_params
-from ablate.search import load_study
+from ablate.config.load import load_params
+from ablate.study.storage import load_study
 from flows.pipeline import study_flow
 from tests.flows.helpers import deep_update, quick_study, write_params
 from tests.flows.test_cli import PROGRESS, cli

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ablate.config import load_params
+from ablate.config.load import load_params
 from flows.pipeline import study_flow
 from tests.flows.helpers import REPO, deep_update, quick_study, write_params
 

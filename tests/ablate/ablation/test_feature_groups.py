@@ -15,9 +15,10 @@ from ablate.ablation.analysis import analyze_ablation, markdown_section
 from ablate.ablation.design import PlanContext, repeat_seeds
 from ablate.ablation.runs import AblationRun, collect_runs, design_record, plan_arms
 from ablate.ablation.spec import AblationConfig, Component
-from ablate.config import DataConfig
+from ablate.config.schema import DataConfig
 from ablate.data import prepare_data, read_features
-from ablate.trial import code_version, execute_trial
+from ablate.trial.entrypoint import code_version
+from ablate.trial.execute import execute_trial
 from tests.flows.trial_fns import make_feature_groups_csv
 
 ENTRY = "tests.flows.trial_fns:bootstrap_logreg"

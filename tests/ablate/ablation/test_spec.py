@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ablate.ablation.spec import BEST, check_features
-from ablate.config import parse_params
+from ablate.config.load import parse_params
 from ablate.errors import ConfigError
 
 BASE: dict[str, Any] = {

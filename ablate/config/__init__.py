@@ -1,0 +1,1 @@
+"""A study's params: the schema (``schema``) and the reader of params files (``load``)."""

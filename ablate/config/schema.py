@@ -1,0 +1,131 @@
+"""The params of a study, as typed, frozen sections: what ``load_params`` returns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ablate import samplers
+from ablate import space as sp
+from ablate.ablation.spec import AblationConfig
+
+SAMPLERS = samplers.NAMES
+
+
+DIRECTIONS = ("maximize", "minimize")
+
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+TASKS = ("auto", "classification", "regression")
+
+
+BUILTIN_SOURCES = ("sklearn:digits", "sklearn:wine", "sklearn:breast_cancer")
+
+
+DEFAULT_ENTRYPOINT = "ablate.models.mlp:train"
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    name: str
+    seed: int = 0
+    metric: str = "val_accuracy"
+    direction: str = "maximize"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    source: str
+    target: str = "target"
+    test_size: float = 0.2  # held out; never seen by the search
+    val_size: float = 0.2  # of what remains; the search metric is computed on it
+    task: str = "auto"  # classification splits are stratified
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    entrypoint: str = DEFAULT_ENTRYPOINT
+    options: dict[str, Any] = field(default_factory=dict)  # fixed params, merged under the space's
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    n_trials: int
+    space: sp.Space
+    sampler: str = "tpe"  # a name of ablate.samplers.SAMPLERS, or auto
+    pruner: str = "none"  # a name of ablate.pruners.PRUNERS
+    pruner_options: dict[str, Any] = field(default_factory=dict)  # the pruner's, defaults filled in
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    workers: int = 2  # trials run at once: Dask worker processes, or GPUs with dask-cuda
+    address: str | None = None  # an existing Dask scheduler, e.g. tcp://10.0.0.5:8786
+    retries: int = 2
+    retry_delay_s: float = 1.0  # doubled on each further retry
+    trial_timeout_s: float | None = 600.0
+    queue_ahead: int = 1  # trials queued behind the running one on each worker
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    top_trials: int = 20  # rows of the report's trials table, best first (0: all); trials.csv has all
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    data: str = "data"
+    reports: str = "reports"
+
+
+@dataclass(frozen=True)
+class Params:
+    """A whole study, as written in one params file (plus ``--set`` overrides)."""
+
+    source: str
+    study: StudyConfig
+    data: DataConfig
+    trial: TrialConfig
+    search: SearchConfig | None  # None: an ablation study with a given baseline, no search
+    execution: ExecutionConfig
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    ablation: AblationConfig | None = None
+
+    @property
+    def study_dir(self) -> Path:
+        return Path(self.paths.data) / "studies" / self.study.name
+
+    @property
+    def ablation_dir(self) -> Path:
+        return Path(self.paths.data) / "ablations" / self.study.name
+
+    @property
+    def prepared_dir(self) -> Path:
+        return Path(self.paths.data) / "prepared" / self.study.name
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.paths.data) / "cache"
+
+    @property
+    def report_dir(self) -> Path:
+        return Path(self.paths.reports) / self.study.name
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if d["search"] is not None:
+            d["search"]["space"] = {p["name"]: _knob_dict(p) for p in d["search"]["space"]}
+        if self.ablation is not None:
+            d["ablation"] = self.ablation.to_dict()
+        return d
+
+
+def _knob_dict(p: dict[str, Any]) -> dict[str, Any]:
+    if p["kind"] == "categorical":
+        return {"type": "categorical", "choices": list(p["choices"])}
+    return {"type": p["kind"], **{k: v for k, v in p.items() if k not in ("name", "kind") and v is not None}}

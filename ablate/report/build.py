@@ -1,0 +1,85 @@
+"""analyze: gather a study's trials and run facts into what the report renders."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ablate.ablation.analysis import AblationAnalysis, ablation_summary, analyze_ablation
+from ablate.ablation.runs import read_design, read_runs
+from ablate.config.schema import Params
+from ablate.data import read_manifest
+from ablate.report.model import ParamInfo, ReportInput
+from ablate.runtime.dvc import find_repo_root, lock_hash
+from ablate.study.storage import load_study
+from ablate.study.table import best_of, count_states, trials_frame
+
+
+def build_report_input(params: Params, run: dict[str, Any]) -> ReportInput:
+    """The report of ``params``'s study; ``run`` holds this run's facts (executed, cached, wall_s)."""
+    study = load_study(params) if params.search is not None else None
+    frame = trials_frame(study, params)
+    n_trials = params.search.n_trials if params.search is not None else 0
+    summary = {**run, **count_states(frame), "best": best_of(study, params), "n_trials": n_trials}
+    ablation = _ablation(params)
+    if ablation is not None:
+        summary["ablation_summary"] = ablation_summary(ablation)
+    manifest = read_manifest(params.prepared_dir) or {}
+    provenance = {
+        "study": params.study.name,
+        "params file": params.source,
+        "data": f"{params.data.source} ({manifest.get('task', '?')}, shapes {manifest.get('shapes', '?')})",
+        "data hash": manifest.get("data_hash", "?")[:16],
+        "sampler": params.search.sampler if params.search is not None else "-",
+        "seed": params.study.seed,
+        "entrypoint": params.trial.entrypoint,
+        "fixed options": json.dumps(params.trial.options, sort_keys=True) if params.trial.options else "-",
+        **_dvc_facts(params, run),
+        **{k: v for k, v in run.get("provenance", {}).items() if k != "versions"},
+        **{f"{k} version": v for k, v in run.get("provenance", {}).get("versions", {}).items() if v},
+    }
+    return ReportInput(
+        study=params.study.name,
+        metric=params.study.metric,
+        direction=params.study.direction,
+        trials=frame,
+        params=tuple(ParamInfo(p.name, p.kind, bool(p.log)) for p in (params.search.space if params.search else ())),
+        run=summary,
+        provenance=provenance,
+        top_trials=params.report.top_trials,
+        search=params.search is not None,
+        ablation=ablation,
+    )
+
+
+def _ablation(params: Params) -> AblationAnalysis | None:
+    """The ablation's statistics, from what its step recorded (None before it first ran)."""
+    if params.ablation is None:
+        return None
+    design, runs = read_design(params.ablation_dir), read_runs(params.ablation_dir)
+    if design is None or runs is None:
+        return None
+    return analyze_ablation(design, runs, params.study.metric, params.study.direction)
+
+
+def _dvc_facts(params: Params, run: dict[str, Any]) -> dict[str, Any]:
+    """What DVC holds of the study: the sync of this run, else what dvc.lock records."""
+    sync = run.get("sync")
+    if isinstance(sync, dict):
+        facts = {"dvc sync": sync.get("status")}
+        if sync.get("study_hash"):
+            facts["dvc hash of the study"] = sync["study_hash"]
+        if sync.get("remote"):
+            facts["dvc remote"] = f"{sync['remote']} ({sync.get('pushed', 0)} files pushed)"
+        if sync.get("reason"):
+            facts["dvc note"] = sync["reason"]
+        return facts
+    root = find_repo_root()
+    if root is None:
+        return {}
+    try:
+        rel = str(params.study_dir.resolve().relative_to(root))
+    except ValueError:
+        return {}
+    recorded = lock_hash(root, rel)
+    return {"dvc hash of the study": f"{recorded} (dvc.lock)"} if recorded else {}

@@ -1,0 +1,127 @@
+"""The report as one self-contained html page (``index.html``): inline CSS, no scripts."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from ablate.ablation.analysis import (
+    html_section,
+)
+from ablate.report.model import (
+    ReportInput,
+    _best_params,
+    _failure_groups,
+    _fmt,
+    _metric_columns,
+    _provenance_rows,
+    _shown_note,
+    _sorted_for_table,
+    _summary,
+    _trials_table,
+)
+from ablate.study.table import best_trial
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
+       max-width: 1100px; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2rem;
+     border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+table { border-collapse: collapse; font-size: .88rem; margin: .5rem 0; }
+th, td { border: 1px solid #ddd; padding: .25rem .55rem; text-align: left; }
+th { background: #f3f4f6; } tr:nth-child(even) td { background: #fafafa; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.FAIL td { color: #b91c1c; } tr.PRUNED td, tr.RUNNING td { color: #92400e; }
+tr.best td { background: #ecfdf5; font-weight: 600; }
+.table-wrap { overflow-x: auto; }
+img { max-width: 100%; height: auto; display: block; margin: .8rem 0; }
+pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; font-size: .8rem; }
+code { background: #f3f4f6; padding: 0 .2rem; }
+"""
+
+
+def _html_table(
+    header: list[str], rows: list[list[str]], row_classes: list[str] | None = None, numeric: set[str] | None = None
+) -> str:
+    numeric = numeric or set()
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    td = ['<td class="num">' if h in numeric else "<td>" for h in header]
+    body = []
+    for i, row in enumerate(rows):
+        cls = f' class="{html.escape(row_classes[i])}"' if row_classes else ""
+        cells = "".join(f"{td[j]}{html.escape(c)}</td>" for j, c in enumerate(row))
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def _html_trials(inp: ReportInput, best: pd.Series | None) -> str:
+    header, rows = _trials_table(inp)
+    ordered = _sorted_for_table(inp)
+    best_number = None if best is None else best["number"]
+    classes = [
+        f"{s} best" if n == best_number else str(s) for s, n in zip(ordered["state"], ordered["number"], strict=True)
+    ]
+    kinds = {p.name: p.kind for p in inp.params}
+    numeric = {"number", "duration_s", *_metric_columns(inp)}
+    numeric |= {n for n, k in kinds.items() if k != "categorical"}
+    return _html_table(header, rows, classes, numeric)
+
+
+def _html_best(inp: ReportInput, best: pd.Series | None) -> list[str]:
+    if best is None:
+        return ["<p>No trial completed, so there is no best trial.</p>"]
+    out = [
+        f"<p>Trial <strong>{html.escape(str(best['number']))}</strong>: "
+        f"{html.escape(inp.metric)} = <strong>{html.escape(_fmt(best[inp.metric]))}"
+        "</strong></p>"
+    ]
+    if inp.params:
+        out.append(_html_table(["parameter", "value"], _best_params(inp, best)))
+    return out
+
+
+def _html_failures(inp: ReportInput) -> list[str]:
+    out = [f"<h3>{html.escape(heading)}</h3>\n<pre>{html.escape(tail)}</pre>" for heading, tail in _failure_groups(inp)]
+    return ["<h2>Failed trials</h2>", *out] if out else []
+
+
+def render_html(inp: ReportInput, images: list[str], ablation_images: list[str] = ()) -> str:
+    """Render the report as one self-contained html page.
+
+    Args:
+        inp: The study to report.
+        images: Image file names, relative to the report folder, in display order.
+
+    Returns:
+        An html document with inline CSS and no scripts or external URLs; the same content as
+        ``render_markdown``, images referenced by their relative file names.
+    """
+    esc = html.escape
+    title = f"Study {inp.study}: {inp.metric} ({inp.direction})"
+    body = [f"<h1>{esc(title)}</h1>"]
+    if inp.ablation is not None:
+        body.append(html_section(inp.ablation, ablation_images))
+    if inp.search:
+        body += _html_search(inp, images)
+    if inp.provenance:
+        body += ["<h2>Provenance</h2>", _html_table(["key", "value"], _provenance_rows(inp))]
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def _html_search(inp: ReportInput, images: list[str]) -> list[str]:
+    esc = html.escape
+    best = best_trial(inp.trials, inp.metric, inp.direction)
+    body = ["<h2>Search</h2>", f"<p>{esc(_summary(inp))}</p>", "<h2>Best trial</h2>", *_html_best(inp, best)]
+    if images:
+        body += ["<h2>Figures</h2>"]
+        body += [f'<img src="{esc(i, quote=True)}" alt="{esc(Path(i).stem)}">' for i in images]
+    note = [f'<p class="note">{esc(n)}</p>' for n in _shown_note(inp) if n]
+    body += ["<h2>Trials</h2>", _html_trials(inp, best), *note, *_html_failures(inp)]
+    return body

@@ -1,0 +1,72 @@
+"""The report as markdown (``report.md``, and the Prefect artifact)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ablate.ablation.analysis import (
+    markdown_section,
+)
+from ablate.report.model import (
+    ReportInput,
+    _best_params,
+    _failure_groups,
+    _fmt,
+    _provenance_rows,
+    _shown_note,
+    _summary,
+    _trials_table,
+)
+from ablate.study.table import best_trial
+
+
+def _md_cell(text: str) -> str:
+    # A pipe would split the cell, a newline would end the row.
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def render_markdown(inp: ReportInput, images: list[str], ablation_images: list[str] = ()) -> str:
+    """Render the report as markdown.
+
+    Args:
+        inp: The study to report.
+        images: Image file names, relative to the report folder, in display order.
+
+    Returns:
+        Markdown: title, counts, best trial with its parameters, figures, the trials table (best
+        first, failed last), failed trials with their errors, and provenance if any.
+    """
+    out = [f"# Study `{inp.study}`: {inp.metric} ({inp.direction})", ""]
+    if inp.ablation is not None:
+        out += [markdown_section(inp.ablation, ablation_images), ""]
+    if not inp.search:
+        return "\n".join(out + _md_provenance(inp))
+    out += ["## Search", "", _summary(inp), "", "## Best trial", ""]
+    best = best_trial(inp.trials, inp.metric, inp.direction)
+    if best is None:
+        out += ["No trial completed, so there is no best trial.", ""]
+    else:
+        out += [f"Trial **{best['number']}**: {inp.metric} = **{_fmt(best[inp.metric])}**", ""]
+        if inp.params:
+            out += [*_md_table(["parameter", "value"], _best_params(inp, best)), ""]
+    if images:
+        out += ["## Figures", ""] + [f"![{Path(i).stem}]({i})\n" for i in images]
+    out += ["## Trials", "", *_md_table(*_trials_table(inp)), "", *_shown_note(inp)]
+    failures = _failure_groups(inp)
+    if failures:
+        out += ["## Failed trials", ""]
+        for heading, tail in failures:
+            out += [f"### {heading}", "", "```text", tail, "```", ""]
+    return "\n".join(out + _md_provenance(inp))
+
+
+def _md_provenance(inp: ReportInput) -> list[str]:
+    if not inp.provenance:
+        return []
+    return ["## Provenance", "", *_md_table(["key", "value"], _provenance_rows(inp)), ""]

@@ -1,0 +1,185 @@
+"""What a study report shows, independent of its format: :class:`ReportInput`, and the
+tables, summaries and headline metrics that markdown and html both render."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ablate.ablation.analysis import (
+    AblationAnalysis,
+    ablation_metrics,
+)
+from ablate.study.table import FIXED_COLUMNS, best_trial
+
+_STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
+_ERROR_CELL_CHARS = 80
+_ERROR_TAIL_LINES = 15
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """A searched parameter as the report needs it."""
+
+    name: str
+    kind: str  # "float" | "int" | "categorical"
+    log: bool = False  # plot x on a log scale
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """Everything a study report shows."""
+
+    study: str
+    metric: str
+    direction: str  # "maximize" | "minimize"
+    trials: pd.DataFrame
+    params: tuple[ParamInfo, ...]
+    run: dict
+    provenance: dict = field(default_factory=dict)
+    top_trials: int = 0  # rows of the report's trials table, best first (0: all); trials.csv has all
+    search: bool = True  # False: an ablation study with no search step
+    ablation: AblationAnalysis | None = None
+
+
+def _fmt(value: object, kind: str | None = None) -> str:
+    """One cell as text: floats to 4 significant digits, missing values empty."""
+    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_, str)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        # Int parameters arrive as floats when some trial lacks them (NaN forces float64).
+        if kind == "int" and float(value).is_integer():
+            return str(int(value))
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _error_summary(error: object) -> str:
+    """The last non-empty line of an error (for tracebacks: the exception itself), shortened."""
+    lines = [ln.strip() for ln in str(error or "").splitlines() if ln.strip()]
+    text = lines[-1] if lines else ""
+    return text if len(text) <= _ERROR_CELL_CHARS else text[: _ERROR_CELL_CHARS - 1] + "…"
+
+
+def _error_tail(error: object) -> str:
+    return "\n".join(str(error).rstrip().splitlines()[-_ERROR_TAIL_LINES:])
+
+
+def _metric_columns(inp: ReportInput) -> list[str]:
+    """Metric columns in frame order, the objective first."""
+    names = {p.name for p in inp.params}
+    cols = [c for c in inp.trials.columns if c not in FIXED_COLUMNS and c not in names]
+    return [inp.metric] + [c for c in cols if c != inp.metric]
+
+
+def _sorted_for_table(inp: ReportInput) -> pd.DataFrame:
+    """Trials best first: complete by objective, then pruned, running and failed by number."""
+    trials = inp.trials
+    values = pd.to_numeric(trials[inp.metric], errors="coerce")
+    complete = (trials["state"] == "COMPLETE") & values.notna()
+    group = np.where(complete, 0, trials["state"].map(_STATE_ORDER).fillna(2).to_numpy() + 1)
+    score = values.where(complete, 0.0)
+    key = pd.DataFrame(
+        {
+            "group": group,
+            "score": -score if inp.direction == "maximize" else score,
+            "number": trials["number"],
+        },
+        index=trials.index,
+    )
+    ordered = trials.loc[key.sort_values(["group", "score", "number"], kind="stable").index]
+    return ordered.head(inp.top_trials) if inp.top_trials else ordered
+
+
+def _shown_note(inp: ReportInput) -> list[str]:
+    """Say so when the table shows only the best trials (report.top_trials)."""
+    if not inp.top_trials or len(inp.trials) <= inp.top_trials:
+        return []
+    return [f"The best {inp.top_trials} of {len(inp.trials)} trials; trials.csv has every trial.", ""]
+
+
+def _trials_table(inp: ReportInput) -> tuple[list[str], list[list[str]]]:
+    """Header and text rows of the trials table, shared by markdown and html."""
+    kinds = {p.name: p.kind for p in inp.params}
+    cols = ["number", "state", *_metric_columns(inp)]
+    cols += [p.name for p in inp.params if p.name in inp.trials.columns]
+    cols += [c for c in ("duration_s", "worker", "reason", "error") if c in inp.trials.columns]
+    rows = [
+        [_error_summary(t[c]) if c == "error" else _fmt(t[c], kinds.get(c)) for c in cols]
+        for _, t in _sorted_for_table(inp).iterrows()
+    ]
+    return cols, rows
+
+
+def _summary(inp: ReportInput) -> str:
+    """One line of counts: states from the frame, cache and timing from the run summary."""
+    states = inp.trials["state"].value_counts()
+    parts = [
+        f"{len(inp.trials)} trials: {states.get('COMPLETE', 0)} complete, "
+        f"{states.get('PRUNED', 0)} pruned, {states.get('FAIL', 0)} failed"
+    ]
+    if "executed" in inp.run or "cached" in inp.run:
+        last = f"last search: {inp.run.get('executed', 0)} executed, {inp.run.get('cached', 0)} from the cache"
+        if isinstance(inp.run.get("search_wall_s"), (int, float)):
+            last += f" in {_fmt(float(inp.run['search_wall_s']))} s"
+        parts.append(last)
+    return "; ".join(parts) + "."
+
+
+def _best_params(inp: ReportInput, best: pd.Series) -> list[list[str]]:
+    return [[p.name, _fmt(best.get(p.name), p.kind)] for p in inp.params]
+
+
+def _failure_groups(inp: ReportInput) -> list[tuple[str, str]]:
+    """(heading, error tail) per distinct error, so 30 identical tracebacks print once."""
+    trials = inp.trials.sort_values("number", kind="stable")
+    errors = trials["error"].fillna("").astype(str)
+    failed = trials[(trials["state"] == "FAIL") | (errors != "")]
+    groups: dict[str, list[pd.Series]] = {}
+    for _, trial in failed.iterrows():
+        groups.setdefault(_error_tail(trial["error"]), []).append(trial)
+    out = []
+    for tail, members in groups.items():
+        numbers = ", ".join(str(t["number"]) for t in members)
+        workers = ", ".join(dict.fromkeys(str(t.get("worker", "")) for t in members))
+        states = "/".join(dict.fromkeys(str(t["state"]) for t in members))
+        reasons = [r for r in dict.fromkeys(t.get("reason") for t in members) if isinstance(r, str) and r]
+        states += f", reason {'/'.join(reasons)}" if reasons else ""
+        noun = "Trial" if len(members) == 1 else f"{len(members)} trials:"
+        out.append((f"{noun} {numbers} ({states}; worker {workers})", tail or "(no message)"))
+    return out
+
+
+def _provenance_rows(inp: ReportInput) -> list[list[str]]:
+    def text(v: object) -> str:
+        return json.dumps(v, sort_keys=True) if isinstance(v, (dict, list, tuple)) else str(v)
+
+    return [[str(k), text(v)] for k, v in inp.provenance.items()]
+
+
+def study_metrics(inp: ReportInput) -> dict[str, object]:
+    """The study's headline numbers (``dvc metrics show``): no timings, so a rerun that changes
+    nothing shows no difference."""
+    out: dict[str, object] = {}
+    if inp.search:
+        best = best_trial(inp.trials, inp.metric, inp.direction)
+        counts = inp.trials["state"].value_counts()
+        out = {
+            "best_value": None if best is None else float(best[inp.metric]),
+            "best_trial": None if best is None else int(best["number"]),
+            "complete": int(counts.get("COMPLETE", 0)),
+            "failed": int(counts.get("FAIL", 0)),
+            "pruned": int(counts.get("PRUNED", 0)),
+            "trials": int(len(inp.trials)),
+        }
+    if inp.ablation is not None:
+        out["ablation"] = ablation_metrics(inp.ablation)
+    return out

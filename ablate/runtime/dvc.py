@@ -1,0 +1,275 @@
+"""sync: version a study's outputs with DVC and push them to the default remote.
+
+The study's outputs are the outs of the ``prepare``, ``search`` and ``analyze`` stages of
+``dvc.yaml`` that belong to it. Syncing commits them to the DVC cache and ``dvc.lock`` (as if
+``dvc repro`` had produced them, so ``dvc status`` is clean after ``ablate run``) and pushes
+them. A study that is not a stage of ``dvc.yaml`` (another ``study.name``) has its folders
+tracked with ``.dvc`` files instead, and so have the old studies ``--restart`` set aside
+(``data/studies/<name>.<UTC time>``). Outside a DVC repository there is nothing to sync.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ablate.config.load import load_params, parse_override
+from ablate.config.schema import Params
+from ablate.errors import AblateError, ConfigError
+from ablate.study.fingerprint import archived_studies
+
+
+class SyncError(AblateError):
+    """The outputs could not be committed or pushed; what is on disk is intact."""
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    status: str  # "pushed" | "committed" (no remote) | "skipped"
+    reason: str = ""
+    stages: list[str] = field(default_factory=list)
+    study_hash: str | None = None  # the DVC hash of data/studies/<study>
+    remote: str | None = None
+    pushed: int = 0  # files uploaded by this sync (0 when the remote had them all)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def find_repo_root(start: Path | None = None) -> Path | None:
+    """The DVC repository around ``start`` (default: the working directory), or None."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / ".dvc").is_dir():
+            return d
+    return None
+
+
+def study_outputs(params: Params) -> list[Path]:
+    outs = [Path(params.prepared_dir), Path(params.study_dir), Path(params.report_dir)]
+    return outs + ([Path(params.ablation_dir)] if params.ablation is not None else [])
+
+
+def sync_study(params: Params, steps: tuple[str, ...], push: bool = True) -> SyncResult:
+    """Commit the outputs of ``steps`` (stage names) of ``params``'s study, then push them."""
+    root = find_repo_root()
+    if root is None:
+        return SyncResult("skipped", "not inside a DVC repository")
+    outs = [p.resolve() for p in study_outputs(params)]
+    if not all(_is_under(p, root) for p in outs):
+        return SyncResult("skipped", f"the study's outputs are outside the DVC repository {root}")
+    from dvc.exceptions import DvcException
+    from dvc.lock import LockError
+    from dvc.repo import Repo
+
+    try:
+        with _quiet_dvc(), Repo(str(root)) as repo:
+            stages = _study_stages(repo, outs, steps)
+            if stages:
+                for stage in stages:
+                    repo.commit(stage.addressing, force=True)
+                targets = [s.addressing for s in stages]
+            else:
+                targets = _track_with_dvc_files(repo, outs, root)
+            targets += _track_archives(repo, params, root)
+            # An ablation without a search has no Optuna study: its record is the ablation folder.
+            record = params.study_dir if params.search is not None else params.ablation_dir
+            study_hash = _out_hash(repo, Path(record).resolve())
+            remote = repo.config["core"].get("remote")
+            if not push or not remote:
+                return SyncResult("committed", "no default remote" if push else "", targets, study_hash, remote)
+            pushed = _push(repo, targets, remote)
+            return SyncResult("pushed", "", targets, study_hash, remote, pushed)
+    except LockError:
+        raise  # another DVC command holds the repository for a moment: the caller retries
+    except DvcException as err:
+        raise SyncError(f"sync: {_one_line(err)}") from None
+
+
+@contextlib.contextmanager
+def _quiet_dvc() -> Iterator[None]:
+    """DVC's library logs what its command line would print ("Updating lock file", hints to
+    `git add`); ablate's own summary says what was synced."""
+    logger = logging.getLogger("dvc")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _push(repo: Any, targets: list[str], remote: str) -> int:
+    from dvc.exceptions import DvcException
+
+    try:
+        return int(repo.push(targets=targets, remote=remote) or 0)
+    except (DvcException, OSError) as err:
+        url = repo.config["remote"].get(remote, {}).get("url", "?")
+        raise SyncError(
+            f"sync: cannot push to DVC remote {remote!r} ({url}): {_one_line(err)}; the study's outputs "
+            "and the DVC cache are intact, and the next successful run pushes what is missing"
+        ) from None
+
+
+def _study_stages(repo: Any, outs: list[Path], steps: tuple[str, ...]) -> list[Any]:
+    """The dvc.yaml stages named in ``steps`` whose outs lie in this study's folders."""
+    chosen = []
+    for stage in repo.index.stages:
+        if getattr(stage, "name", None) not in steps:  # .dvc files are stages without a name
+            continue
+        paths = [Path(o.fs_path).resolve() for o in stage.outs]
+        if paths and all(any(_is_under(p, o) for o in outs) for p in paths):
+            chosen.append(stage)
+    return chosen
+
+
+def _track_with_dvc_files(repo: Any, outs: list[Path], root: Path) -> list[str]:
+    existing = [str(p.relative_to(root)) for p in outs if p.exists()]
+    if existing:
+        repo.add(existing)
+    return [f"{path}.dvc" for path in existing]  # push by the .dvc files dvc add wrote
+
+
+def _track_archives(repo: Any, params: Params, root: Path) -> list[str]:
+    """Version the study's set-aside folders (once: they never change) and return their .dvc files."""
+    archived = [p.resolve() for p in archived_studies(params)]
+    new = [p for p in archived if not p.with_name(p.name + ".dvc").exists()]
+    if new:
+        repo.add([str(p.relative_to(root)) for p in new])
+    return [f"{p.relative_to(root)}.dvc" for p in archived]
+
+
+def _out_hash(repo: Any, path: Path) -> str | None:
+    dvc_file = path.with_name(path.name + ".dvc")
+    if dvc_file.exists():  # tracked by `dvc add` just now; the repo's index predates it
+        import yaml
+
+        outs = (yaml.safe_load(dvc_file.read_text()) or {}).get("outs") or [{}]
+        return outs[0].get("md5")
+    for stage in repo.index.stages:
+        for out in stage.outs:
+            if Path(out.fs_path).resolve() == path and out.hash_info:
+                return out.hash_info.value
+    return None
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    cause = err.__cause__ or err.__context__
+    if cause is not None and str(cause) and str(cause) not in text:
+        text += f" ({type(cause).__name__}: {' '.join(str(cause).split())})"
+    return text[:400]
+
+
+def lock_hash(root: Path, out: str) -> str | None:
+    """The hash ``dvc.lock`` records for ``out`` (a path relative to the repo), if any."""
+    import yaml
+
+    lock = root / "dvc.lock"
+    if not lock.exists():
+        return None
+    data = yaml.safe_load(lock.read_text()) or {}
+    for stage in (data.get("stages") or {}).values():
+        for entry in stage.get("outs", []):
+            if os.path.normpath(entry.get("path", "")) == os.path.normpath(out):
+                return entry.get("md5") or entry.get("hash")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# --set on a study that dvc.yaml records
+
+
+def check_overrides_recorded(params: Params, overrides: list[str]) -> None:
+    """Refuse a ``--set`` that changes a value of a study that is a stage of ``dvc.yaml``.
+
+    ``ablate run`` commits such a study to ``dvc.lock`` beside the values of the params *file*,
+    so a study run with other values would be recorded as run with the file's. ``dvc exp run
+    -S`` changes the file itself (in an experiment); ``--set study.name=...`` makes a separate
+    study (versioned with ``.dvc`` files). Overrides that change no value pass.
+
+    Raises:
+        ConfigError: naming the first changed key, with the ``dvc exp run`` command to use.
+    """
+    root = find_repo_root() if overrides else None
+    if root is None:
+        return
+    changed = _changed_overrides(params, overrides)
+    if not changed or not _is_stage_study(params, root):
+        return
+    key, item, old, new = changed[0]
+    try:
+        file = os.path.relpath(Path(params.source).resolve(), root)
+    except ValueError:
+        file = params.source
+    exp = " ".join(f"-S {file}:{i}" for _, i, _, _ in changed)
+    raise ConfigError(
+        f"{params.source} (--set {item})",
+        key,
+        f"must keep the params file's value for study {params.study.name}, a stage of dvc.yaml (dvc.lock "
+        f"records the file's values), but got {_text(old)} → {_text(new)}; run `dvc exp run {exp}` instead, "
+        "or also --set study.name=NAME for a separate study",
+    )
+
+
+_UNSET = object()
+
+
+def _changed_overrides(params: Params, overrides: list[str]) -> list[tuple[str, str, Any, Any]]:
+    """(key, override, file's value, overridden value) of each override that changes a value."""
+    try:
+        base = load_params(params.source).to_dict()
+    except ConfigError:  # the file alone is not even valid: every override matters
+        base = {}
+    final = params.to_dict()
+    last = {parse_override(params.source, item)[0]: item for item in overrides}
+    out = []
+    for key, item in last.items():
+        old, new = _lookup(base, key), _lookup(final, key)
+        if old != new:
+            out.append((key, item, old, new))
+    return out
+
+
+def _lookup(tree: dict[str, Any], key: str) -> Any:
+    node: Any = tree
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _UNSET
+        node = node[part]
+    return node
+
+
+def _text(value: Any) -> str:
+    if value is _UNSET:
+        return "unset"
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _is_stage_study(params: Params, root: Path) -> bool:
+    outs = [p.resolve() for p in study_outputs(params)]
+    if not all(_is_under(p, root) for p in outs):
+        return False
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with _quiet_dvc(), Repo(str(root)) as repo:
+            return bool(_study_stages(repo, outs, ("prepare", "search", "analyze")))
+    except DvcException as err:
+        raise ConfigError(str(root / "dvc.yaml"), "", f"must be readable by DVC, but {_one_line(err)}") from None

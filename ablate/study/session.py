@@ -1,0 +1,227 @@
+"""search: an Optuna study driven by ask/tell from outside, so any scheduler can run the trials.
+
+:class:`StudySession` owns the study's storage (a journal file under ``data/studies/<study>/``),
+turns asked trials into :class:`~ablate.trial.TrialSpec` s and records what comes back. It also
+makes the study resumable: trials a killed run left RUNNING are either recovered from their
+published result or put back in the queue under the same number; a study lock keeps two runs of
+one study from interleaving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.storages import JournalStorage
+from optuna.trial import TrialState
+
+from ablate import samplers
+from ablate import space as sp
+from ablate.config.schema import Params, SearchConfig
+from ablate.data import PreparedData
+from ablate.errors import ConfigError, InvalidMetricError, TrialPruned
+from ablate.pruners import make_pruner
+from ablate.pruners.link import PruningLink
+from ablate.study.storage import FINISHED, JOURNAL, _append_user_attrs, clear_stale_journal_lock, open_storage
+from ablate.trial.contract import TrialResult, TrialSpec, check_metrics, read_pruned, read_result
+
+
+def make_sampler(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+    """The Optuna sampler ``search.sampler`` names (``auto`` resolved); see ablate.samplers."""
+    return samplers.make_sampler(search.sampler, search.space, search.n_trials, seed)
+
+
+def describe_search(search: SearchConfig) -> dict[str, str]:
+    """What the search runs with, for the run's output and the report's provenance, e.g.
+    ``{"sampler": "gp (auto: 3 numeric knob(s) ...)", "pruner": "hyperband (min_resource=1, ...)"}``."""
+    choice = samplers.resolve_sampler(search.sampler, search.space, search.n_trials)
+    options = ", ".join(f"{k}={v}" for k, v in search.pruner_options.items())
+    return {
+        "sampler": choice.describe() if choice.why else choice.name,
+        "pruner": search.pruner + (f" ({options})" if options else ""),
+    }
+
+
+def sampler_seed(seed: int, n_existing: int) -> int:
+    """The sampler's seed for a run that starts with ``n_existing`` trials in the study.
+
+    A resumed run must not restart the seeded sampler's random stream: it would ask the very
+    configurations the first run already asked. Mixing in the trial count keeps runs
+    reproducible and the streams apart.
+    """
+    if n_existing == 0:
+        return seed
+    return int(hashlib.sha256(f"{seed}:{n_existing}".encode()).hexdigest()[:8], 16)
+
+
+@dataclass
+class Recovery:
+    """What opening the study found left over from a killed run."""
+
+    recovered: int = 0  # RUNNING trials whose result was published: told COMPLETE
+    requeued: int = 0  # RUNNING trials with no result: to be run again under the same number
+
+
+class StudySession:
+    """One study's ask/tell loop state. Only the driving process touches the storage."""
+
+    def __init__(
+        self, params: Params, prepared: PreparedData, code_version: str, provenance: dict[str, Any] | None = None
+    ) -> None:
+        self.params = params
+        self.provenance = provenance or {}
+        self.prepared = prepared
+        self.code_version = code_version
+        self.trials_dir = params.study_dir / "trials"
+        clear_stale_journal_lock(params.study_dir)  # the flow holds the StudyLock
+        storage = open_storage(params.study_dir)
+        self.study = optuna.create_study(
+            storage=storage,
+            study_name=params.study.name,
+            direction=params.study.direction,
+            load_if_exists=True,
+            pruner=make_pruner(params.search.pruner, params.search.pruner_options),
+        )
+        self.study.sampler = make_sampler(params.search, sampler_seed(params.study.seed, len(self.study.trials)))
+        if self.study.direction.name.lower() != params.study.direction:
+            raise ConfigError(
+                params.source,
+                "study.direction",
+                f"must stay {self.study.direction.name.lower()} for the existing study "
+                f"{params.study.name} (rename study.name to start anew), but got {params.study.direction}",
+            )
+        self._in_flight: set[int] = set()  # asked, not yet told
+
+    # -- resuming -------------------------------------------------------------------------------
+
+    def recover(self) -> Recovery:
+        """Deal with trials a killed run left RUNNING; call once, before the first ask."""
+        rec = Recovery()
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            result = read_result(self.trials_dir / str(t.number))
+            pruned = read_pruned(self.trials_dir / str(t.number))
+            if result is not None and result.params == t.user_attrs.get("params"):
+                self.tell_result(t.number, result)
+                rec.recovered += 1
+            elif pruned is not None and pruned["params"] == t.user_attrs.get("params"):
+                self.tell_pruned(t.number, TrialPruned("pruned", pruned["step"], pruned["metrics"]))
+                rec.recovered += 1
+            else:
+                self._requeue(t)
+                rec.requeued += 1
+        for stale in self.trials_dir.glob(".*.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return rec
+
+    def _requeue(self, t: optuna.trial.FrozenTrial) -> None:
+        # RUNNING -> WAITING keeps the trial's number and parameters: the next ask() pops it.
+        storage = self.study._storage
+        if not storage.set_trial_state_values(t._trial_id, TrialState.WAITING):
+            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            self.study.enqueue_trial(t.params)
+
+    # -- the ask/tell loop ----------------------------------------------------------------------
+
+    def n_finished(self) -> int:
+        return len(self.study.get_trials(deepcopy=False, states=FINISHED))
+
+    def remaining(self) -> int:
+        return max(0, self.params.search.n_trials - self.n_finished())
+
+    def can_ask(self) -> bool:
+        return self.n_finished() + len(self._in_flight) < self.params.search.n_trials
+
+    def ask(self) -> TrialSpec:
+        trial = self.study.ask()
+        sampled = sp.suggest_params(trial, self.params.search.space)
+        params = {**self.params.trial.options, **sampled}
+        trial.set_user_attr("params", params)
+        self._in_flight.add(trial.number)
+        return TrialSpec(
+            study=self.params.study.name,
+            number=trial.number,
+            params=params,
+            seed=self.params.study.seed,
+            entrypoint=self.params.trial.entrypoint,
+            code_version=self.code_version,
+            data=self.prepared,
+            trials_dir=str(self.trials_dir),
+            timeout_s=self.params.execution.trial_timeout_s,
+            device=self.params.execution.device,
+            provenance=self.provenance,
+            metric=self.params.study.metric,
+            pruning=self._pruning_link(trial.number),
+        )
+
+    def _pruning_link(self, number: int) -> PruningLink | None:
+        search = self.params.search
+        if search.pruner == "none":
+            return None
+        return PruningLink(
+            storage=str((self.params.study_dir / JOURNAL).resolve()),
+            study=self.params.study.name,
+            trial_id=self._trial_id(number),
+            metric=self.params.study.metric,
+            pruner=search.pruner,
+            options=dict(search.pruner_options),
+        )
+
+    def tell_result(self, number: int, result: TrialResult) -> str | None:
+        """Record a finished trial; returns an error when its metrics break the contract (a
+        result from the cache may lack this study's metric)."""
+        metric = self.params.study.metric
+        try:
+            check_metrics(result.metrics, number, self.params.trial.entrypoint, metric)
+        except InvalidMetricError as err:
+            self.tell_failure(number, str(err), "invalid_metric", result.duration_s)
+            return str(err)
+        value = result.metrics[metric]
+        self._set_attrs(
+            number,
+            {
+                "metrics": result.metrics,
+                "duration_s": result.duration_s,
+                "worker": result.worker,
+                "cached": result.cached,
+                "cache_key": result.cache_key,
+                "git_commit": _commit_of(result.provenance),
+                "code_version": result.provenance.get("code_version"),
+            },
+        )
+        self.study.tell(number, value)
+        self._in_flight.discard(number)
+        return None
+
+    def tell_failure(self, number: int, error: str, reason: str, duration_s: float | None = None) -> None:
+        self._set_attrs(number, {"error": error, "reason": reason, "duration_s": duration_s})
+        self.study.tell(number, state=TrialState.FAIL)
+        self._in_flight.discard(number)
+
+    def tell_pruned(self, number: int, pruned: TrialPruned, duration_s: float | None = None) -> None:
+        """Record a trial the pruner stopped: PRUNED, reason ``pruned``, its metrics at that step.
+        Optuna keeps its last reported value as the trial's value."""
+        self._set_attrs(number, {"metrics": pruned.metrics, "reason": "pruned", "duration_s": duration_s})
+        self.study.tell(number, state=TrialState.PRUNED)
+        self._in_flight.discard(number)
+
+    # Optuna's storage addresses trials by id, the study by number; these private attributes are
+    # the only way from one to the other outside optimize().
+    def _trial_id(self, number: int) -> int:
+        return self.study._storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)
+
+    def _set_attrs(self, number: int, attrs: dict[str, Any]) -> None:
+        storage = self.study._storage
+        trial_id = self._trial_id(number)
+        if isinstance(storage, JournalStorage):
+            _append_user_attrs(storage, trial_id, attrs)
+            return
+        for key, value in attrs.items():
+            storage.set_trial_user_attr(trial_id, key, value)
+
+
+def _commit_of(provenance: dict[str, Any]) -> str | None:
+    commit = provenance.get("git_commit")
+    return f"{commit[:12]}{'-dirty' if provenance.get('git_dirty') else ''}" if commit else None

@@ -1,0 +1,147 @@
+"""Running one trial on a worker: its log, its timeout, its metrics checked, its folder published
+atomically (result, pruned marker or error)."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from ablate._atomic import replace_dir, staging_dir
+from ablate.errors import TrialPruned, TrialTimeoutError
+from ablate.trial.context import TrialContext, _torch_threads
+from ablate.trial.contract import ERROR, PRUNED, RESULT, TrialResult, TrialSpec, check_metrics, hash_json
+from ablate.trial.entrypoint import load_entrypoint
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def execute_trial(spec: TrialSpec) -> TrialResult:
+    """Run the trial function and publish its outputs at ``spec.out_dir`` atomically."""
+    with _ONE_TRIAL_AT_A_TIME:
+        return _execute(spec)
+
+
+# A worker process may hold a trial queued in a second thread (its Prefect bookkeeping overlaps
+# the running trial), but only one trial computes at a time: torch's seed and thread pool are
+# process-wide.
+_ONE_TRIAL_AT_A_TIME = threading.Lock()
+
+
+def _execute(spec: TrialSpec) -> TrialResult:
+    tmp = staging_dir(spec.out_dir)
+    try:
+        start = time.monotonic()
+        deadline = start + spec.timeout_s if spec.timeout_s else None
+        ctx = TrialContext(spec, tmp, deadline)
+        (tmp / "params.json").write_text(json.dumps(spec.params, indent=2, sort_keys=True) + "\n")
+        with _trial_log(tmp / "trial.log", ctx.log), _interrupt_after(deadline, spec):
+            ctx.log.info("trial %d of study %s: params %s, seed %d", spec.number, spec.study, spec.params, spec.seed)
+            metrics = load_entrypoint(spec.entrypoint)(dict(spec.params), ctx)
+            metrics = check_metrics(metrics, spec.number, spec.entrypoint, spec.metric)
+            ctx.log.info("metrics %s", metrics)
+        result = TrialResult(
+            number=spec.number,
+            metrics=metrics,
+            duration_s=round(time.monotonic() - start, 4),
+            worker=worker_name(),
+            cached=False,
+            cache_key=spec.cache_key,
+            params=spec.params,
+            provenance={
+                **spec.provenance,
+                "torch_threads": _torch_threads(),
+                "params_hash": hash_json(spec.params)[:16],
+                "data_hash": spec.data.data_hash,
+                "code_version": spec.code_version,
+                "seed": spec.seed,
+                "device": ctx.device,
+            },
+        )
+        (tmp / RESULT).write_text(result.to_json())
+        replace_dir(tmp, spec.out_dir)
+        return result
+    except TrialPruned as err:
+        # Published like a finished trial (params, log, history.jsonl), marked pruned: a resumed
+        # run finds it and tells it PRUNED instead of running it again.
+        pruned = {"step": err.step, "metrics": err.metrics, "params": spec.params}
+        (tmp / PRUNED).write_text(json.dumps(pruned, indent=2, sort_keys=True) + "\n")
+        replace_dir(tmp, spec.out_dir)
+        raise
+    except Exception:
+        # Publish the failed attempt too (params, log, traceback): a FAIL trial keeps its evidence,
+        # and a successful retry replaces it whole.
+        (tmp / ERROR).write_text(traceback.format_exc())
+        replace_dir(tmp, spec.out_dir)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _trial_log(path: Path, logger: logging.Logger):
+    """Send the trial's log records, and what it prints, to its own ``trial.log``."""
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        with contextlib.redirect_stdout(handler.stream), contextlib.redirect_stderr(handler.stream):
+            yield
+    except TrialPruned as err:
+        logger.info("%s", err)
+        raise
+    except BaseException:
+        logger.exception("trial failed")
+        raise
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+@contextlib.contextmanager
+def _interrupt_after(deadline: float | None, spec: TrialSpec):
+    """Raise TrialTimeoutError in this thread once ``deadline`` passes.
+
+    ``ctx.report`` checks the deadline at every step; this also stops a trial that never
+    reports. The exception is delivered between Python bytecodes (a long C call finishes first),
+    the same mechanism Prefect's own task timeouts use in worker threads.
+    """
+    if deadline is None:
+        yield
+        return
+    thread_id = threading.get_ident()
+    lock = threading.Lock()
+    state = {"active": True}
+
+    def fire() -> None:
+        with lock:
+            if state["active"]:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(thread_id), ctypes.py_object(TrialTimeoutError)
+                )
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except TrialTimeoutError:
+        raise TrialTimeoutError(
+            f"trial {spec.number}: timeout: ran past execution.trial_timeout_s={spec.timeout_s:g}"
+        ) from None
+    finally:
+        with lock:
+            state["active"] = False
+        timer.cancel()

@@ -1,0 +1,79 @@
+"""rerun: execute one recorded trial again from its record and compare its metrics."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import dataclass
+
+from ablate.config.schema import Params
+from ablate.data import load_prepared_info
+from ablate.errors import AblateError
+from ablate.trial.contract import TrialResult, TrialSpec, read_result
+from ablate.trial.entrypoint import code_version
+from ablate.trial.execute import execute_trial
+
+
+@dataclass(frozen=True)
+class Rerun:
+    original: TrialResult
+    again: TrialResult
+    warnings: list[str]
+
+    @property
+    def identical(self) -> bool:
+        return self.original.metrics == self.again.metrics
+
+
+def rerun_trial(params: Params, number: int) -> Rerun:
+    """Run trial ``number`` of ``params``'s study again, as recorded, into a temporary folder.
+
+    The study's own folder is not touched. On CPU the metrics match bit for bit when the code,
+    data and library versions are those recorded (differences are reported as warnings).
+    """
+    trial_dir = params.study_dir / "trials" / str(number)
+    original = read_result(trial_dir)
+    if original is None:
+        raise AblateError(f"{trial_dir}: trial {number} has no result.json (it never completed, or was not run)")
+    prepared = load_prepared_info(params.prepared_dir)
+    prov = original.provenance
+    warnings = _differences(params, prepared.data_hash, prov)
+    threads = prov.get("torch_threads")
+    if threads and "torch" not in sys.modules:
+        import torch  # noqa: F401  (to match the recorded intra-op threads below)
+    if threads and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(threads))
+    with tempfile.TemporaryDirectory(prefix="ablate-rerun-") as tmp:
+        spec = TrialSpec(
+            study=params.study.name,
+            number=number,
+            params=original.params,
+            seed=int(prov.get("seed", params.study.seed)),
+            entrypoint=params.trial.entrypoint,
+            code_version=code_version(params.trial.entrypoint),
+            data=prepared,
+            trials_dir=tmp,
+            timeout_s=None,
+            device="cpu" if prov.get("device", "cpu") == "cpu" else params.execution.device,
+            provenance={k: v for k, v in prov.items() if k not in ("data_hash", "code_version", "seed", "device")},
+        )
+        again = execute_trial(spec)
+    return Rerun(original, again, warnings)
+
+
+def _differences(params: Params, data_hash: str, prov: dict) -> list[str]:
+    notes = []
+    if prov.get("data_hash") and prov["data_hash"] != data_hash:
+        notes.append("the prepared data differ from the trial's (data hash changed)")
+    if prov.get("code_version") and prov["code_version"] != code_version(params.trial.entrypoint):
+        notes.append("the trial code differs from the trial's (code version changed)")
+    return notes
+
+
+def describe(rerun: Rerun) -> str:
+    lines = []
+    for name, before in sorted(rerun.original.metrics.items()):
+        after = rerun.again.metrics.get(name)
+        mark = "==" if after == before else "!="
+        lines.append(f"  {name}: {before!r} {mark} {after!r}")
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+
+from ablate.config.schema import ExecutionConfig
+from ablate.errors import ConfigError
+from ablate.runtime.cluster import plan_cluster, visible_gpus
+
+
+def test_an_address_means_the_existing_scheduler() -> None:
+    plan = plan_cluster(ExecutionConfig(address="tcp://127.0.0.1:8786", workers=8), "/tmp/x")
+    assert (plan.kind, plan.address, plan.workers) == ("address", "tcp://127.0.0.1:8786", 8)
+    assert plan.cluster_class is None and "existing Dask scheduler" in plan.describe()
+
+
+def test_cpu_only_means_a_local_cluster_of_processes_with_queued_trial_threads() -> None:
+    plan = plan_cluster(ExecutionConfig(workers=3, queue_ahead=1, device="cpu"), "/tmp/x")
+    kw = plan.cluster_kwargs
+    assert plan.kind == "local" and plan.cluster_class == "distributed.LocalCluster"
+    assert (kw["n_workers"], kw["processes"], kw["threads_per_worker"]) == (3, True, 2)
+    assert kw["preload"] == ["ablate.worker"] and kw["local_directory"] == "/tmp/x"
+    assert int(kw["env"]["ABLATE_TORCH_THREADS"]) >= 1
+
+
+def test_auto_device_falls_back_to_a_local_cluster_without_gpus() -> None:
+    plan = plan_cluster(ExecutionConfig(workers=2, device="auto"), "/tmp/x")
+    assert plan.kind == ("cuda" if visible_gpus() else "local")
+
+
+def test_cuda_without_dask_cuda_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        plan_cluster(ExecutionConfig(device="cuda"), "/tmp/x", source="p.yaml", gpus=2, dask_cuda=False)
+    assert str(info.value) == (
+        "p.yaml: execution.device: cuda needs dask-cuda (pip install -e '.[gpu]'), but it is not installed "
+        "(2 GPU(s) visible); install it, or set execution.device to auto to run on CPU workers"
+    )
+
+
+def test_cuda_without_a_visible_gpu_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"^p.yaml: execution.device: cuda needs a visible CUDA GPU, but none"):
+        plan_cluster(ExecutionConfig(device="cuda"), "/tmp/x", source="p.yaml", gpus=0, dask_cuda=True)
+
+
+def test_auto_with_gpus_but_no_dask_cuda_warns_and_runs_cpu_workers_without_the_gpus() -> None:
+    plan = plan_cluster(ExecutionConfig(device="auto", workers=3), "/tmp/x", gpus=2, dask_cuda=False)
+    assert plan.kind == "local" and plan.workers == 3
+    assert plan.warning == (
+        "warning: 2 GPU(s) visible, but dask-cuda is not installed (pip install -e '.[gpu]'): "
+        "trials run on 3 CPU worker process(es), without the GPUs"
+    )
+    assert plan.cluster_kwargs["env"]["CUDA_VISIBLE_DEVICES"] == ""
+
+
+@pytest.mark.parametrize("device", ["auto", "cuda"])
+def test_gpus_with_dask_cuda_mean_one_cuda_worker_per_gpu(device: str) -> None:
+    plan = plan_cluster(ExecutionConfig(device=device, workers=3), "/tmp/x", gpus=2, dask_cuda=True)
+    assert (plan.kind, plan.workers, plan.warning) == ("cuda", 2, None)
+
+
+def test_cpu_ignores_visible_gpus_silently() -> None:
+    plan = plan_cluster(ExecutionConfig(device="cpu"), "/tmp/x", gpus=2, dask_cuda=False)
+    assert plan.kind == "local" and plan.warning is None
+    assert "CUDA_VISIBLE_DEVICES" not in plan.cluster_kwargs["env"]
