@@ -30,7 +30,7 @@ _SEEN_LOCK = threading.Lock()  # task runs finish in several driver threads
 
 def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     """Retry transient faults (a flaky GPU, a lost connection); fail deterministic ones at once
-    (a timeout, a broken metric, the same exception twice). See ablate.failures."""
+    (a timeout, a broken metric, the same exception twice). See ablate.trial.failures."""
     exc = state.data
     if not isinstance(exc, BaseException):
         return True
@@ -53,8 +53,8 @@ def retry_delays(first_s: float, retries: int) -> list[float]:
 
 
 # Prefect's own result cache is off on purpose: a cache hit must also materialize the trial's
-# output folder under its new number, which ablate.cache does (keyed by params, seed, data hash
-# and code version). The timeout is enforced inside the trial (ablate.trial), not by Prefect,
+# output folder under its new number, which ablate.trial.cache does (keyed by params, seed, data hash
+# and code version). The timeout is enforced inside the trial (ablate.trial.execute), not by Prefect,
 # whose thread-based timeout warns on every run and cannot free a worker any better.
 @task(
     name="trial",

@@ -1,7 +1,7 @@
 """Figures of an ablation study: a forest plot of the arms, the ablation path as a waterfall and (from
 ``_interactions``) the interaction plots of a factorial design.
 
-Like ``ablate.plots``, figures are built on ``matplotlib.figure.Figure``, never through pyplot, so
+Like ``ablate.report.figures``, figures are built on ``matplotlib.figure.Figure``, never through pyplot, so
 nothing here changes the process-wide backend; the caller saves them.
 """
 

@@ -1,1 +1,1 @@
-"""Built-in trial functions (the trial contract is in :mod:`ablate.trial`)."""
+"""Built-in trial functions (the trial contract is in :mod:`ablate.trial.contract`)."""

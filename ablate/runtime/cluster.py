@@ -78,12 +78,12 @@ def plan_cluster(
         return ClusterPlan(kind="address", address=execution.address, workers=execution.workers)
     common: dict[str, Any] = {
         # One thread runs a trial; the others hold the trials queued behind it (and restore
-        # cached ones), so a worker never waits for the scheduler between trials. ablate.trial
+        # cached ones), so a worker never waits for the scheduler between trials. ablate.trial.execute
         # lets one trial compute at a time per process (torch seeds and threads are per process).
         "threads_per_worker": 1 + execution.queue_ahead,
         "dashboard_address": ":0",
         "local_directory": local_directory,
-        "preload": ["ablate.worker"],
+        "preload": ["ablate.runtime.worker"],
         "env": {"ABLATE_TRIAL_MODULE": trial_module} if trial_module else {},
     }
     if execution.device == "cpu":

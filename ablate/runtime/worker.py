@@ -1,4 +1,4 @@
-"""Set-up of a Dask worker process that runs trials (loaded with ``--preload ablate.worker``).
+"""Set-up of a Dask worker process that runs trials (loaded with ``--preload ablate.runtime.worker``).
 
 - Exits when the process that started it dies: a ``kill -9`` of ``ablate run`` must not leave
   orphan workers finishing trials behind the back of the next run.

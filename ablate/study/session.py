@@ -1,7 +1,7 @@
 """search: an Optuna study driven by ask/tell from outside, so any scheduler can run the trials.
 
 :class:`StudySession` owns the study's storage (a journal file under ``data/studies/<study>/``),
-turns asked trials into :class:`~ablate.trial.TrialSpec` s and records what comes back. It also
+turns asked trials into :class:`~ablate.trial.contract.TrialSpec` s and records what comes back. It also
 makes the study resumable: trials a killed run left RUNNING are either recovered from their
 published result or put back in the queue under the same number; a study lock keeps two runs of
 one study from interleaving.

@@ -2,7 +2,7 @@
 
 This module owns the table's fixed columns. Every other column is a metric the trial function
 returned (the study's objective first) or a searched parameter, so neither may be named like a
-fixed column: the params file is checked for it (``ablate.config``), and so is each trial's
+fixed column: the params file is checked for it (``ablate.config.load``), and so is each trial's
 return value (``ablate.trial.check_metrics``).
 """
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ablate.config.schema import Params
 
 LEADING = ("number", "state")  # then the metrics, then the searched parameters
-OUTCOME = ("duration_s", "worker", "error", "reason")  # reason: see ablate.failures.REASONS
+OUTCOME = ("duration_s", "worker", "error", "reason")  # reason: see ablate.trial.failures.REASONS
 # Where each trial's result came from (from the cache or not, the code that computed it).
 PROVENANCE = ("cached", "cache_key", "git_commit", "code_version")
 FIXED_COLUMNS = (*LEADING, *OUTCOME, *PROVENANCE)

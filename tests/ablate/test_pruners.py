@@ -18,7 +18,7 @@ from ablate.study.table import trials_frame
 from ablate.trial.cache import TrialCache, run_cached
 from ablate.trial.context import TrialContext
 from ablate.trial.execute import execute_trial
-from tests.ablate.test_search import DATA, make_params
+from tests.ablate.study.test_session import DATA, make_params
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

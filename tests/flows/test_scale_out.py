@@ -58,7 +58,7 @@ def dask_cluster(tmp_path: Path) -> Iterator[str]:
                         "--nworkers",
                         "1",
                         "--preload",
-                        "ablate.worker",
+                        "ablate.runtime.worker",
                         "--local-directory",
                         str(tmp_path / name),
                     ],

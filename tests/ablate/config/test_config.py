@@ -19,7 +19,7 @@ from ablate.errors import ConfigError
 from ablate.space import CategoricalParam, FloatParam, IntParam
 from ablate.trial.entrypoint import check_entrypoint
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT = ROOT / "params" / "digits.yaml"
 
 

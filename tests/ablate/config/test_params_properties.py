@@ -17,7 +17,7 @@ from ablate.config.schema import Params
 from ablate.errors import ConfigError
 from flows.cli import validate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FILES = ["params/digits.yaml", "params/digits-ablation.yaml"]
 RAW = {name: yaml.safe_load((ROOT / name).read_text()) for name in FILES}
 

@@ -18,7 +18,7 @@ def test_cpu_only_means_a_local_cluster_of_processes_with_queued_trial_threads()
     kw = plan.cluster_kwargs
     assert plan.kind == "local" and plan.cluster_class == "distributed.LocalCluster"
     assert (kw["n_workers"], kw["processes"], kw["threads_per_worker"]) == (3, True, 2)
-    assert kw["preload"] == ["ablate.worker"] and kw["local_directory"] == "/tmp/x"
+    assert kw["preload"] == ["ablate.runtime.worker"] and kw["local_directory"] == "/tmp/x"
     assert int(kw["env"]["ABLATE_TORCH_THREADS"]) >= 1
 
 

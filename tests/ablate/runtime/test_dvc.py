@@ -1,4 +1,4 @@
-"""Unit tests for ablate.versioning's --set rule, on a real DVC repository with this dvc.yaml."""
+"""Unit tests for ablate.runtime.dvc's --set rule, on a real DVC repository with this dvc.yaml."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ablate.config.load import load_params
 from ablate.errors import ConfigError
 from ablate.runtime.dvc import check_overrides_recorded
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DVC = Path(sys.executable).parent / "dvc"
 
 

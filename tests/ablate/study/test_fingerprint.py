@@ -1,4 +1,4 @@
-"""Unit tests for ablate.fingerprint: what a study was computed from, and refusing to mix inputs."""
+"""Unit tests for ablate.study.fingerprint: what a study was computed from, and refusing to mix inputs."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ablate.study.fingerprint import (
     read_fingerprint,
 )
 from ablate.trial.entrypoint import code_version
-from tests.ablate.test_search import DATA, StudySession, make_params, run_loop
+from tests.ablate.study.test_session import DATA, StudySession, make_params, run_loop
 
 HASH_A, HASH_B = "3f2a" + "0" * 60, "91bc" + "1" * 60
 NOW = datetime(2026, 11, 24, 9, 30, 5, tzinfo=timezone.utc)

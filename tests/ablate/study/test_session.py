@@ -1,4 +1,4 @@
-"""Unit tests for ablate.search: the ask/tell session, resuming, the trials frame, the lock."""
+"""Unit tests for ablate.study.session: the ask/tell session, resuming, the trials frame, the lock."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from ablate.trial.execute import execute_trial
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT = ROOT / "params" / "digits.yaml"
 DATA = PreparedData(
     path="/nonexistent", data_hash="b" * 64, task="classification", n_features=64, n_classes=10, shapes={}

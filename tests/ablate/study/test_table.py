@@ -1,4 +1,4 @@
-"""Unit tests for ablate.trials_table: the trials table's columns, rows, counts and best trial."""
+"""Unit tests for ablate.study.table: the trials table's columns, rows, counts and best trial."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from ablate.study.session import StudySession
 from ablate.study.storage import load_study, needs_trials
 from ablate.study.table import FIXED_COLUMNS, best_of, count_states, trials_frame
-from tests.ablate.test_search import DATA, SPACE_NAMES, fake_result, make_params, score
+from tests.ablate.study.test_session import DATA, SPACE_NAMES, fake_result, make_params, score
 
 
 def test_trials_frame_columns_and_rows(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Unit tests for ablate.cache: the content-addressed store of finished trials."""
+"""Unit tests for ablate.trial.cache: the content-addressed store of finished trials."""
 
 from __future__ import annotations
 

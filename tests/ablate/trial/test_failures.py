@@ -1,4 +1,4 @@
-"""Unit tests for ablate.failures: the reason a trial failed, and whether to retry it."""
+"""Unit tests for ablate.trial.failures: the reason a trial failed, and whether to retry it."""
 
 from __future__ import annotations
 

@@ -363,7 +363,7 @@ def test_dropped_features_are_removed_from_every_split_and_the_cache_key(tmp_pat
         number=0,
         params={},
         seed=0,
-        entrypoint="tests.ablate.test_trial:_echo_shapes",
+        entrypoint="tests.ablate.trial.test_trial:_echo_shapes",
         code_version="v",
         data=prepared,
         trials_dir=str(tmp_path / "trials"),
