@@ -8,7 +8,6 @@ asynchronous loop, retries, timeout and content-addressed cache as the search.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from prefect import flow
 
@@ -16,6 +15,7 @@ from ablate._atomic import staged_dir
 from ablate.ablation.design import PlanContext
 from ablate.ablation.runs import AblationRun, next_trials, record_ablation
 from ablate.runtime.progress import Progress
+from ablate.study.facts import AblationFacts
 from ablate.trial.contract import ERROR, TrialResult, TrialSpec
 from flows.trials import Outcome, run_trials
 from tasks.trial import retry_delays, run_trial
@@ -34,7 +34,7 @@ def ablation_flow(
     retries: int,
     retry_delay_s: float,
     baseline_from: str,
-) -> dict[str, Any]:
+) -> AblationFacts:
     trial_task = run_trial.with_options(retries=retries, retry_delay_seconds=retry_delays(retry_delay_s, retries))
     counts = {"executed": 0, "cached": 0, "failed": 0}
     attempted: set[str] = set()
@@ -51,9 +51,7 @@ def ablation_flow(
         arms, todo = next_trials(run, ctx, seeds, metric, attempted)
         progress.total += len(todo)  # a path's next round
     record_ablation(run, ctx, arms, seeds, baseline_from)
-    counts["ablation_wall_s"] = round(time.monotonic() - start, 3)
-    counts["arms"] = len(arms)
-    return counts
+    return AblationFacts(**counts, arms=len(arms), wall_s=round(time.monotonic() - start, 3))
 
 
 def _record(spec: TrialSpec, outcome: Outcome, counts: dict, progress: Progress, metric: str, running: int) -> str:

@@ -19,7 +19,7 @@ from ablate.data import PreparedData, load_prepared_info
 from ablate.errors import NoTrialCompletedError
 from ablate.runtime.cluster import TrialCluster, plan_cluster
 from ablate.runtime.provenance import collect_provenance
-from ablate.study.facts import read_last_run, write_last_run
+from ablate.study.facts import AblationFacts, RunFacts, SearchFacts, read_last_run, write_last_run
 from ablate.study.fingerprint import guard_study
 from ablate.study.lock import StudyLock
 from ablate.study.session import describe_search
@@ -50,22 +50,24 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
             else load_prepared_info(params.prepared_dir)
         )
         if "search" in steps and params.search is not None:
-            run = run_search(params, prepared, cluster, restart)
+            # What the trials run with: versions, git commit, the sampler auto chose, the pruner.
+            provenance = {**collect_provenance(), **describe_search(params.search)}
+            run = RunFacts(search=run_search(params, prepared, cluster, provenance, restart), provenance=provenance)
             write_last_run(params, run)
         else:
             run = read_last_run(params)  # what the last search did, for the report
         if "ablation" in steps and params.ablation is not None:
-            run["ablation"] = run_ablation(params, prepared, cluster)
+            run = run.replace(ablation=run_ablation(params, prepared, cluster))
         cluster.close()  # the trials are done; sync and analyze need no workers
         sync_error = None
         if "sync" in steps:
             state = sync(params, ("prepare", "search", "ablation"), return_state=True)
             result = state.result(raise_on_failure=False)
             sync_error = result if isinstance(result, BaseException) else None
-            run["sync"] = {"status": "failed", "reason": str(result)} if sync_error else result
+            run = run.replace(sync={"status": "failed", "reason": str(result)} if sync_error else result)
         if "analyze" not in steps:
-            return run
-        run["wall_s"] = round(time.monotonic() - start, 3)
+            return run.to_dict()
+        run = run.replace(wall_s=round(time.monotonic() - start, 3))
         report = analyze(params, run)
         if "sync" in steps:
             # After a failed push, still record the report locally (dvc status stays clean); the
@@ -93,7 +95,7 @@ def trial_cluster(params: Params) -> TrialCluster:
     return TrialCluster(plan)
 
 
-def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) -> dict[str, Any]:
+def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) -> AblationFacts:
     """The ablation step: plan the arms (from the search's best trial where the baseline is
     ``best``), then run the (arm, seed) trials it lacks; start a cluster only when some are missing."""
     plan = plan_ablation(params, prepared, collect_provenance())
@@ -102,7 +104,7 @@ def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) 
     if not todo:
         record_ablation(plan.run, plan.ctx, arms, plan.seeds, plan.baseline_from)
         print(f"ablation: {len(arms)} arms x {cfg.seeds} seeds all finished; nothing to run", flush=True)
-        return {"executed": 0, "cached": 0, "failed": 0, "arms": len(arms)}
+        return AblationFacts(arms=len(arms))
     print(
         f"ablation: study {params.study.name}, policy {cfg.policy}, {len(arms)} arms x {cfg.seeds} seeds "
         f"({len(todo)} trials to run; baseline: {plan.baseline_from}) on a {cluster.plan.describe()}",
@@ -126,12 +128,10 @@ def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) 
     )
 
 
-def run_search(params: Params, prepared: PreparedData, cluster: TrialCluster, restart: bool = False) -> dict[str, Any]:
+def run_search(
+    params: Params, prepared: PreparedData, cluster: TrialCluster, provenance: dict[str, Any], restart: bool = False
+) -> SearchFacts:
     """The search step: start a cluster only when the study lacks trials."""
-    run: dict[str, Any] = {"executed": 0, "cached": 0, "recovered": 0, "requeued": 0}
-    run["provenance"] = provenance = collect_provenance()
-    chosen = describe_search(params.search)  # what auto picked and why, the pruner and its options
-    provenance.update(chosen)
     # Before any trial runs or a cluster starts: the study's trials must all come from one set
     # of inputs (the data, the trial code and options, the space, ...).
     for note in guard_study(params, prepared.data_hash, restart):
@@ -141,18 +141,15 @@ def run_search(params: Params, prepared: PreparedData, cluster: TrialCluster, re
             f"search: study {params.study.name} already has its {params.search.n_trials} trials; nothing to run",
             flush=True,
         )
-        return run
-    pruning = f", pruner {chosen['pruner']}" if params.search.pruner != "none" else ""
+        return SearchFacts()
+    pruning = f", pruner {provenance['pruner']}" if params.search.pruner != "none" else ""
     print(
-        f"search: study {params.study.name}, {params.search.n_trials} trials (sampler {chosen['sampler']}{pruning}) "
-        f"on a {cluster.plan.describe()}",
+        f"search: study {params.study.name}, {params.search.n_trials} trials "
+        f"(sampler {provenance['sampler']}{pruning}) on a {cluster.plan.describe()}",
         flush=True,
     )
     workers = cluster.plan.workers
     capacity = workers * (1 + params.execution.queue_ahead)
-    run.update(
-        search_flow.with_options(task_runner=trial_task_runner(capacity))(
-            params, prepared, workers, cluster.address(), provenance
-        )
+    return search_flow.with_options(task_runner=trial_task_runner(capacity))(
+        params, prepared, workers, cluster.address(), provenance
     )
-    return run

@@ -16,6 +16,7 @@ from ablate.config.schema import Params
 from ablate.data import PreparedData
 from ablate.errors import TrialPruned
 from ablate.runtime.progress import Progress
+from ablate.study.facts import SearchFacts
 from ablate.study.session import StudySession
 from ablate.trial.contract import TrialResult, TrialSpec
 from ablate.trial.entrypoint import code_version
@@ -27,7 +28,7 @@ from tasks.trial import retry_delays, run_trial
 @flow(name="search")
 def search_flow(
     params: Params, prepared: PreparedData, workers: int, scheduler: str, provenance: dict[str, Any]
-) -> dict[str, Any]:
+) -> SearchFacts:
     logger = get_run_logger()
     session = StudySession(params, prepared, code_version(params.trial.entrypoint), provenance)
     rec = session.recover()
@@ -52,8 +53,7 @@ def search_flow(
     start = time.monotonic()
     capacity = workers * (1 + ex.queue_ahead)
     run_trials(trial_task, asked(), capacity, str(params.cache_dir), scheduler, on_done)
-    counts["search_wall_s"] = round(time.monotonic() - start, 3)
-    return counts
+    return SearchFacts(**counts, wall_s=round(time.monotonic() - start, 3))
 
 
 def _tell(

@@ -12,12 +12,14 @@ from prefect.cache_policies import NO_CACHE
 
 from ablate.config.schema import Params
 from ablate.report.build import build_report_input
+from ablate.report.model import run_record
 from ablate.report.write import write_report
+from ablate.study.facts import RunFacts
 
 
 @task(name="analyze", cache_policy=NO_CACHE, persist_result=False)
-def analyze(params: Params, run: dict) -> dict:
-    """Write the report; return the run summary it shows and the paths of its files."""
+def analyze(params: Params, run: RunFacts) -> dict:
+    """Write the report; return the run record it shows (``run.json``) and the paths of its files."""
     inp = build_report_input(params, run)
     paths = write_report(params.report_dir, inp)
     key = re.sub(r"[^a-z0-9-]+", "-", params.study.name.lower()).strip("-") or "study"
@@ -40,7 +42,7 @@ def analyze(params: Params, run: dict) -> dict:
             table=_records(inp.ablation.table), key=f"{key}-ablation-table", description="ablation.csv"
         )
     get_run_logger().info("report written to %s", paths["html"])
-    return {"run": inp.run, "paths": {kind: str(p) for kind, p in paths.items()}}
+    return {"run": run_record(inp), "paths": {kind: str(p) for kind, p in paths.items()}}
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ablate.ablation import figures, stats, tables
+from ablate.ablation import effects, stats
 from ablate.ablation.design import Arm
 from ablate.ablation.runs import FAILED, MISSING
 
-DPI = 110
 RUN_COLUMNS = ("arm", "seed", "status")
 
 
@@ -167,12 +165,12 @@ def _changes(arm: Arm, first: Arm) -> str:
 
 def _path(arms: Sequence[Arm], runs: pd.DataFrame, metric: str, direction: str) -> pd.DataFrame:
     steps = [(a.name, a.reference, a.param) for a in arms if a.role == "step"]
-    return stats.path_steps(runs, steps, metric, direction)
+    return effects.path_steps(runs, steps, metric, direction)
 
 
 def _factorial(arms: Sequence[Arm], runs: pd.DataFrame, design: dict, metric: str, alpha: float) -> pd.DataFrame:
     present = {a.name: set(a.present) for a in arms}
-    return stats.factorial_effects(runs, present, design["components"], metric, alpha)
+    return effects.factorial_effects(runs, present, design["components"], metric, alpha)
 
 
 def incomplete_arms(runs: pd.DataFrame) -> list[str]:
@@ -183,129 +181,17 @@ def incomplete_arms(runs: pd.DataFrame) -> list[str]:
 # ------------------------------------------------------------------------------------- files
 
 
-def write_ablation_files(folder: Path, a: AblationAnalysis, study: str) -> dict[str, str]:
-    """Write the ablation's tables and figures into ``folder``; returns kind -> file name."""
-    a.table.to_csv(folder / "ablation.csv", index=False)
-    a.metrics.to_csv(folder / "ablation_metrics.csv", index=False)
-    a.runs.to_csv(folder / "ablation_runs.csv", index=False)
-    (folder / "ablation.md").write_text(markdown_section(a, images=[]), encoding="utf-8")
-    caption = f"Ablation of study {study} ({a.policy}, {len(a.seeds)} paired seeds): {a.metric}"
-    label = "tab:ablation-" + "".join(ch if ch.isalnum() else "-" for ch in study)
-    (folder / "ablation.tex").write_text(
-        tables.to_latex(a.table, a.metric, a.direction, a.alpha, caption, label), encoding="utf-8"
-    )
-    names = {"ablation_csv": "ablation.csv", "ablation_md": "ablation.md", "ablation_tex": "ablation.tex"}
-    for kind, fig in ablation_figures(a).items():
-        fig.savefig(folder / f"{kind}.png", dpi=DPI)
-        names[kind] = f"{kind}.png"
-    return names
 
 
-def ablation_figures(a: AblationAnalysis) -> dict[str, Any]:
-    out = {"forest": figures.plot_forest(a.table, a.differences, a.metric, a.direction, a.alpha)}
-    if a.steps is not None and len(a.steps):
-        base = a.table.loc[a.table["role"] == "baseline", "mean"]
-        out["waterfall"] = figures.plot_waterfall(a.steps, float(base.iloc[0]), a.metric, a.direction)
-    if a.effects is not None:
-        present = {arm.name: set(arm.present) for arm in a.arms}
-        components = [c for c in a.effects.loc[a.effects["kind"] == "main", "effect"]]
-        out["interactions"] = figures.plot_interactions(a.runs, present, components, a.metric)
-    return out
 
 
-def markdown_section(a: AblationAnalysis, images: Sequence[str]) -> str:
-    """The ablation as markdown: design, the table with its legend, figures, path or effects."""
-    out = [f"## Ablation ({a.policy})", "", *_design_lines(a), ""]
-    out += [tables.to_markdown(a.table, a.metric, a.direction, a.alpha), ""]
-    out += [f"![{Path(i).stem}]({i})\n" for i in images]
-    if a.steps is not None and len(a.steps):
-        out += ["### Ablation path", "", tables.steps_markdown(a.steps, a.metric), ""]
-    if a.effects is not None and len(a.effects):
-        out += ["### Factorial effects", "", tables.effects_markdown(a.effects, a.metric), ""]
-    if a.notes:
-        out += ["### Notes", "", *[f"- {n}" for n in a.notes], ""]
-    return "\n".join(out)
 
 
-def _design_lines(a: AblationAnalysis) -> list[str]:
-    lines = [
-        f"Baseline: {a.baseline_from}. {len(a.arms)} arms x {len(a.seeds)} paired seeds "
-        f"({', '.join(map(str, a.seeds))}; repeat i uses the same seed in every arm). "
-        f"Δ is arm − reference per seed, averaged; 95 % t-intervals; paired t-tests, "
-        f"Holm-corrected across arms at α = {a.alpha:g}.",
-    ]
-    lines += [
-        "",
-        "The data split is fixed (by `study.seed`): the seeds vary what training draws (initialization, batch "
-        "order, augmentation noise), so the intervals cover training randomness on one validation set.",
-    ]
-    if a.best_value is not None:
-        lines[-1] += (
-            " The ablated arms keep the tuned baseline's other hyperparameters (they are not retuned), so a Δ "
-            "mixes a component's effect with how well those settings suit the arm without it."
-        )
-    if len(a.seeds) < 5:
-        lines += ["", f"**Only {len(a.seeds)} seeds**: spreads, intervals and d_z rest on few degrees of freedom."]
-    lines += _selection_note(a)
-    compared = a.table[a.table["reference"].notna()]
-    detectable = compared["detectable_delta"].dropna()
-    if len(compared) and not compared["significant"].any() and len(detectable):
-        lines += [
-            "",
-            f"**No arm differs significantly from its reference** after Holm's correction. With {len(a.seeds)} "
-            f"seeds and the spreads seen, a Δ would have had to reach about {detectable.min():.3g}–"
-            f"{detectable.max():.3g} to pass the strictest Holm step (`detectable_delta` in ablation.csv; a "
-            "true effect of that size is found only about half the time): smaller effects need more seeds.",
-        ]
-    bad = incomplete_arms(a.runs)
-    if bad:
-        lines += ["", f"**Incomplete arms** (failed or missing seeds, flagged in the table): {', '.join(bad)}."]
-    return lines
 
 
-def html_section(a: AblationAnalysis, images: Sequence[str]) -> str:
-    """The same section as :func:`markdown_section`, as html (Python-Markdown with tables)."""
-    import markdown
-
-    return markdown.markdown(markdown_section(a, images), extensions=["tables"], output_format="html")
 
 
-def ablation_metrics(a: AblationAnalysis) -> dict[str, Any]:
-    """Headline numbers for ``dvc metrics show``: per arm, its mean and Δ with Holm's p."""
-
-    def num(v: Any) -> float | None:
-        return None if v is None or (isinstance(v, float) and not np.isfinite(v)) else round(float(v), 6)
-
-    return {
-        row["arm"]: {"mean": num(row["mean"]), "delta": num(row["delta"]), "p_holm": num(row["p_holm"])}
-        for _, row in a.table.iterrows()
-    }
 
 
-def _selection_note(a: AblationAnalysis) -> list[str]:
-    """A tuned baseline's search score was picked as the best of many on one seed: say how much
-    of it holds up on the repeat seeds (the winner's curse), when the baseline is ``best``."""
-    if a.best_value is None:
-        return []
-    base = a.table.loc[a.table["role"] == "baseline", "mean"]
-    if base.empty or not np.isfinite(base.iloc[0]):
-        return []
-    gap = a.best_value - float(base.iloc[0])
-    return [
-        "",
-        f"The tuned baseline scored {a.best_value:.4g} on the search's seed, where it was selected as the best "
-        f"of the search; over the repeat seeds its mean is {base.iloc[0]:.4g} ({gap:+.4g}: what selection on one "
-        "seed adds).",
-    ]
 
 
-def ablation_summary(a: AblationAnalysis) -> str:
-    """One line for the terminal: how many arms differ significantly from their reference."""
-    compared = a.table[a.table["reference"].notna()]
-    sig = compared[compared["significant"]]
-    names = ", ".join(f"{r.arm} (Δ {r.delta:+.4f})" for r in sig.itertuples()) or "none"
-    complete = int((a.runs["status"] == "complete").sum())
-    return (
-        f"{len(a.arms)} arms x {len(a.seeds)} seeds ({complete}/{len(a.runs)} trials complete); "
-        f"significant at α={a.alpha:g} after Holm: {names}"
-    )

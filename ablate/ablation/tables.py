@@ -7,7 +7,6 @@ emphasis and the markup of their format (pandas' ``to_markdown`` and ``Styler.to
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -23,9 +22,7 @@ _DIGITS = 4
 _DIFF_DIGITS = 3
 # The exact two-sided Wilcoxon p is at least 2 / 2^n: 0.0625 at n = 5 (see ABLATION-NOTES.md).
 _WILCOXON_MIN_N = 6
-_TEXT_COLUMNS = ("arm", "vs", "param", "effect", "kind", "note")
-# pdflatex's default fonts lack these glyphs (or, for "<" in OT1, print another one).
-_LATEX_SYMBOLS = {"Δ": r"$\Delta$", "−": "$-$", "×": r"$\times$", "<": "$<$", ">": "$>$", "d\\_z": "$d_z$"}
+TEXT_COLUMNS = ("arm", "vs", "param", "effect", "kind", "note")
 
 
 def _check(direction: str, alpha: float) -> None:
@@ -97,7 +94,7 @@ def _test_header(metric: str) -> str:
     return "test_" + metric[len("val_") :] if metric.startswith("val_") else f"test {metric}"
 
 
-def _references(table: pd.DataFrame) -> pd.Series:
+def references(table: pd.DataFrame) -> pd.Series:
     return pd.Series(_texts(table, "reference"), index=table.index)
 
 
@@ -122,7 +119,7 @@ def format_table(table: pd.DataFrame, metric: str, direction: str, alpha: float)
     """
     _check(direction, alpha)
     table = table.reset_index(drop=True)
-    refs = _references(table)
+    refs = references(table)
     is_ref = refs.eq("")
     decimals = _decimals(_floats(table, "mean"), _floats(table, "test_mean"))
     shown = pd.DataFrame({"arm": table["arm"].astype(str)})
@@ -142,8 +139,8 @@ def format_table(table: pd.DataFrame, metric: str, direction: str, alpha: float)
     return shown
 
 
-def _legend(table: pd.DataFrame, metric: str, direction: str, alpha: float, shown: pd.DataFrame) -> list[str]:
-    refs = _references(table)
+def table_legend(table: pd.DataFrame, metric: str, direction: str, alpha: float, shown: pd.DataFrame) -> list[str]:
+    refs = references(table)
     compared = refs.ne("")
     named = refs[compared].unique()
     reference = named[0] if len(named) == 1 else "the arm in column vs"
@@ -171,7 +168,7 @@ def _legend(table: pd.DataFrame, metric: str, direction: str, alpha: float, show
     return lines
 
 
-def _drop_empty(shown: pd.DataFrame, column: str = "note") -> pd.DataFrame:
+def drop_empty(shown: pd.DataFrame, column: str = "note") -> pd.DataFrame:
     return shown.drop(columns=column) if column in shown.columns and shown[column].eq("").all() else shown
 
 
@@ -179,7 +176,7 @@ def _markdown(shown: pd.DataFrame) -> str:
     # tabulate leaves "|" as is (it would split the cell) and, without disable_numparse, rewrites
     # "0.9700" as "0.97": the strings from format_table must reach the page unchanged.
     cells = shown.apply(lambda column: column.str.replace("|", r"\|", regex=False))
-    align = ["left" if c in _TEXT_COLUMNS else "right" for c in shown.columns]
+    align = ["left" if c in TEXT_COLUMNS else "right" for c in shown.columns]
     return cells.to_markdown(index=False, disable_numparse=True, colalign=align)
 
 
@@ -201,79 +198,18 @@ def to_markdown(table: pd.DataFrame, metric: str, direction: str, alpha: float, 
     Returns:
         Markdown text ending in a newline. The note column is left out when every note is empty.
     """
-    shown = _drop_empty(format_table(table, metric, direction, alpha))
-    return _with_legend(_markdown(shown), _legend(table, metric, direction, alpha, shown), title)
+    shown = drop_empty(format_table(table, metric, direction, alpha))
+    return _with_legend(_markdown(shown), table_legend(table, metric, direction, alpha, shown), title)
 
 
-def _escape_latex(text: str) -> str:
-    # pandas escapes LaTeX specials only inside Styler; the legend and caption are not cells, so they
-    # borrow its private helper here, in this one place.
-    from pandas.io.formats.style_render import _escape_latex as escape
-
-    return _latex_symbols(escape(text))
 
 
-def _latex_symbols(text: str) -> str:
-    """Escaped text with the symbols pdflatex cannot set, and minus signs before digits, as math."""
-    for symbol, tex in _LATEX_SYMBOLS.items():
-        text = text.replace(symbol, tex)
-    return re.sub(r"(?<![\w$])-(?=\d)", "$-$", text)
 
 
-def _bold_significant(table: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
-    style = pd.DataFrame("", index=shown.index, columns=shown.columns)
-    significant = table["significant"].eq(True).to_numpy() & _references(table).ne("").to_numpy()
-    style.loc[significant, DELTA] = "textbf: --rwrap;"
-    return style
 
 
-def to_latex(table: pd.DataFrame, metric: str, direction: str, alpha: float, caption: str, label: str) -> str:
-    r"""Render the ablation table as a booktabs LaTeX table for a paper to ``\input``.
-
-    Needs ``\usepackage{booktabs}`` and ``\usepackage{graphicx}``. An arm without one component
-    reads "w/o residual"; arm names and the caption are escaped (``label_smoothing`` prints as
-    written); significant Δ are bold; the legend follows the tabular in footnote size.
-
-    Args:
-        table: The ablation table.
-        metric: The study metric.
-        direction: ``"maximize"`` or ``"minimize"``.
-        alpha: The significance level after Holm correction.
-        caption: Plain text (it is escaped).
-        label: The ``\label`` key, e.g. ``"tab:ablation"``.
-
-    Returns:
-        A ``table`` environment.
-    """
-    table = table.reset_index(drop=True)
-    shown = _drop_empty(format_table(table, metric, direction, alpha))
-    shown["arm"] = shown["arm"].map(_paper_arm)
-    columns = "".join("l" if c in _TEXT_COLUMNS else "r" for c in shown.columns)
-    styler = (
-        shown.style.hide(axis="index")
-        .format(escape="latex", formatter=_latex_symbols)
-        .format_index(escape="latex", axis=1, formatter=_latex_symbols)
-        .apply(lambda _: _bold_significant(table, shown), axis=None)
-    )
-    latex = styler.to_latex(
-        hrules=True,
-        caption=_escape_latex(caption),
-        label=label,
-        column_format=columns,
-        position_float="centering",
-    )
-    # Seven columns of intervals are wider than a paper's text: scale the tabular to the line
-    # width (graphicx's \resizebox), the usual way such tables go into a paper.
-    latex = latex.replace("\\begin{tabular}", "\\resizebox{\\linewidth}{!}{%\n\\begin{tabular}")
-    latex = latex.replace("\\end{tabular}\n", "\\end{tabular}%\n}\n")
-    notes = _escape_latex(" ".join(_legend(table, metric, direction, alpha, shown)))
-    return latex.replace("\\end{table}", f"\\par\\smallskip\n{{\\footnotesize {notes}\\par}}\n\\end{{table}}")
 
 
-def _paper_arm(name: str) -> str:
-    """``-residual`` (one component removed) as "w/o residual"; other arm names as they are
-    (a component name may itself hold a "-", so several removed ones are not split)."""
-    return f"w/o {name[1:]}" if name.startswith("-") and "-" not in name[1:] and len(name) > 1 else name
 
 
 def steps_markdown(steps: pd.DataFrame, metric: str) -> str:
@@ -310,7 +246,7 @@ def steps_markdown(steps: pd.DataFrame, metric: str) -> str:
         "share: the step's part of the total gain along the path; shares depend on the order of the flips "
         "(an interaction is credited to the later step).",
     ]
-    return _with_legend(_markdown(_drop_empty(shown)), legend)
+    return _with_legend(_markdown(drop_empty(shown)), legend)
 
 
 def _percent(value: float) -> str:
@@ -347,4 +283,4 @@ def effects_markdown(effects: pd.DataFrame, metric: str) -> str:
         "with its 95% t-interval over seeds.",
         f"p (Holm): Holm-corrected across the effects; {MARK} marks a significant effect.",
     ]
-    return _with_legend(_markdown(_drop_empty(shown)), legend)
+    return _with_legend(_markdown(drop_empty(shown)), legend)

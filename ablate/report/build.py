@@ -1,29 +1,31 @@
-"""analyze: gather a study's trials and run facts into what the report renders."""
+"""Gather a study's trials, its ablation and the run's facts into what the report renders."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from ablate.ablation.analysis import AblationAnalysis, ablation_summary, analyze_ablation
+from ablate.ablation.analysis import AblationAnalysis, analyze_ablation
+from ablate.ablation.report import ablation_summary
 from ablate.ablation.runs import read_design, read_runs
 from ablate.config.schema import Params
 from ablate.data import read_manifest
 from ablate.report.model import ParamInfo, ReportInput
 from ablate.runtime.dvc import find_repo_root, lock_hash
+from ablate.study.facts import RunFacts
 from ablate.study.storage import load_study
 from ablate.study.table import best_of, count_states, trials_frame
 
 
-def build_report_input(params: Params, run: dict[str, Any]) -> ReportInput:
-    """The report of ``params``'s study; ``run`` holds this run's facts (executed, cached, wall_s)."""
+def build_report_input(params: Params, run: RunFacts) -> ReportInput:
+    """The report of ``params``'s study after ``run``."""
     study = load_study(params) if params.search is not None else None
     frame = trials_frame(study, params)
     n_trials = params.search.n_trials if params.search is not None else 0
-    summary = {**run, **count_states(frame), "best": best_of(study, params), "n_trials": n_trials}
+    facts: dict[str, Any] = {**count_states(frame), "best": best_of(study, params), "n_trials": n_trials}
     ablation = _ablation(params)
     if ablation is not None:
-        summary["ablation_summary"] = ablation_summary(ablation)
+        facts["ablation_summary"] = ablation_summary(ablation)
     manifest = read_manifest(params.prepared_dir) or {}
     provenance = {
         "study": params.study.name,
@@ -35,8 +37,8 @@ def build_report_input(params: Params, run: dict[str, Any]) -> ReportInput:
         "entrypoint": params.trial.entrypoint,
         "fixed options": json.dumps(params.trial.options, sort_keys=True) if params.trial.options else "-",
         **_dvc_facts(params, run),
-        **{k: v for k, v in run.get("provenance", {}).items() if k != "versions"},
-        **{f"{k} version": v for k, v in run.get("provenance", {}).get("versions", {}).items() if v},
+        **{k: v for k, v in run.provenance.items() if k != "versions"},
+        **{f"{k} version": v for k, v in run.provenance.get("versions", {}).items() if v},
     }
     return ReportInput(
         study=params.study.name,
@@ -44,7 +46,8 @@ def build_report_input(params: Params, run: dict[str, Any]) -> ReportInput:
         direction=params.study.direction,
         trials=frame,
         params=tuple(ParamInfo(p.name, p.kind, bool(p.log)) for p in (params.search.space if params.search else ())),
-        run=summary,
+        run=run,
+        study_facts=facts,
         provenance=provenance,
         top_trials=params.report.top_trials,
         search=params.search is not None,
@@ -62,9 +65,9 @@ def _ablation(params: Params) -> AblationAnalysis | None:
     return analyze_ablation(design, runs, params.study.metric, params.study.direction)
 
 
-def _dvc_facts(params: Params, run: dict[str, Any]) -> dict[str, Any]:
+def _dvc_facts(params: Params, run: RunFacts) -> dict[str, Any]:
     """What DVC holds of the study: the sync of this run, else what dvc.lock records."""
-    sync = run.get("sync")
+    sync = run.sync
     if isinstance(sync, dict):
         facts = {"dvc sync": sync.get("status")}
         if sync.get("study_hash"):

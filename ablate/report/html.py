@@ -7,20 +7,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from ablate.ablation.analysis import (
-    html_section,
-)
+from ablate.ablation.report import html_section
 from ablate.report.model import (
     ReportInput,
-    _best_params,
-    _failure_groups,
-    _fmt,
-    _metric_columns,
-    _provenance_rows,
-    _shown_note,
-    _sorted_for_table,
-    _summary,
-    _trials_table,
+    best_params,
+    failure_groups,
+    fmt,
+    metric_columns,
+    provenance_rows,
+    shown_note,
+    sorted_for_table,
+    summary_line,
+    trials_table,
 )
 from ablate.study.table import best_trial
 
@@ -57,14 +55,14 @@ def _html_table(
 
 
 def _html_trials(inp: ReportInput, best: pd.Series | None) -> str:
-    header, rows = _trials_table(inp)
-    ordered = _sorted_for_table(inp)
+    header, rows = trials_table(inp)
+    ordered = sorted_for_table(inp)
     best_number = None if best is None else best["number"]
     classes = [
         f"{s} best" if n == best_number else str(s) for s, n in zip(ordered["state"], ordered["number"], strict=True)
     ]
     kinds = {p.name: p.kind for p in inp.params}
-    numeric = {"number", "duration_s", *_metric_columns(inp)}
+    numeric = {"number", "duration_s", *metric_columns(inp)}
     numeric |= {n for n, k in kinds.items() if k != "categorical"}
     return _html_table(header, rows, classes, numeric)
 
@@ -74,16 +72,16 @@ def _html_best(inp: ReportInput, best: pd.Series | None) -> list[str]:
         return ["<p>No trial completed, so there is no best trial.</p>"]
     out = [
         f"<p>Trial <strong>{html.escape(str(best['number']))}</strong>: "
-        f"{html.escape(inp.metric)} = <strong>{html.escape(_fmt(best[inp.metric]))}"
+        f"{html.escape(inp.metric)} = <strong>{html.escape(fmt(best[inp.metric]))}"
         "</strong></p>"
     ]
     if inp.params:
-        out.append(_html_table(["parameter", "value"], _best_params(inp, best)))
+        out.append(_html_table(["parameter", "value"], best_params(inp, best)))
     return out
 
 
 def _html_failures(inp: ReportInput) -> list[str]:
-    out = [f"<h3>{html.escape(heading)}</h3>\n<pre>{html.escape(tail)}</pre>" for heading, tail in _failure_groups(inp)]
+    out = [f"<h3>{html.escape(heading)}</h3>\n<pre>{html.escape(tail)}</pre>" for heading, tail in failure_groups(inp)]
     return ["<h2>Failed trials</h2>", *out] if out else []
 
 
@@ -106,7 +104,7 @@ def render_html(inp: ReportInput, images: list[str], ablation_images: list[str] 
     if inp.search:
         body += _html_search(inp, images)
     if inp.provenance:
-        body += ["<h2>Provenance</h2>", _html_table(["key", "value"], _provenance_rows(inp))]
+        body += ["<h2>Provenance</h2>", _html_table(["key", "value"], provenance_rows(inp))]
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
@@ -118,10 +116,10 @@ def render_html(inp: ReportInput, images: list[str], ablation_images: list[str] 
 def _html_search(inp: ReportInput, images: list[str]) -> list[str]:
     esc = html.escape
     best = best_trial(inp.trials, inp.metric, inp.direction)
-    body = ["<h2>Search</h2>", f"<p>{esc(_summary(inp))}</p>", "<h2>Best trial</h2>", *_html_best(inp, best)]
+    body = ["<h2>Search</h2>", f"<p>{esc(summary_line(inp))}</p>", "<h2>Best trial</h2>", *_html_best(inp, best)]
     if images:
         body += ["<h2>Figures</h2>"]
         body += [f'<img src="{esc(i, quote=True)}" alt="{esc(Path(i).stem)}">' for i in images]
-    note = [f'<p class="note">{esc(n)}</p>' for n in _shown_note(inp) if n]
+    note = [f'<p class="note">{esc(n)}</p>' for n in shown_note(inp) if n]
     body += ["<h2>Trials</h2>", _html_trials(inp, best), *note, *_html_failures(inp)]
     return body

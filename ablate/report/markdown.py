@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ablate.ablation.analysis import (
-    markdown_section,
-)
+from ablate.ablation.report import markdown_section
 from ablate.report.model import (
     ReportInput,
-    _best_params,
-    _failure_groups,
-    _fmt,
-    _provenance_rows,
-    _shown_note,
-    _summary,
-    _trials_table,
+    best_params,
+    failure_groups,
+    fmt,
+    provenance_rows,
+    shown_note,
+    summary_line,
+    trials_table,
 )
 from ablate.study.table import best_trial
 
@@ -47,18 +45,18 @@ def render_markdown(inp: ReportInput, images: list[str], ablation_images: list[s
         out += [markdown_section(inp.ablation, ablation_images), ""]
     if not inp.search:
         return "\n".join(out + _md_provenance(inp))
-    out += ["## Search", "", _summary(inp), "", "## Best trial", ""]
+    out += ["## Search", "", summary_line(inp), "", "## Best trial", ""]
     best = best_trial(inp.trials, inp.metric, inp.direction)
     if best is None:
         out += ["No trial completed, so there is no best trial.", ""]
     else:
-        out += [f"Trial **{best['number']}**: {inp.metric} = **{_fmt(best[inp.metric])}**", ""]
+        out += [f"Trial **{best['number']}**: {inp.metric} = **{fmt(best[inp.metric])}**", ""]
         if inp.params:
-            out += [*_md_table(["parameter", "value"], _best_params(inp, best)), ""]
+            out += [*_md_table(["parameter", "value"], best_params(inp, best)), ""]
     if images:
         out += ["## Figures", ""] + [f"![{Path(i).stem}]({i})\n" for i in images]
-    out += ["## Trials", "", *_md_table(*_trials_table(inp)), "", *_shown_note(inp)]
-    failures = _failure_groups(inp)
+    out += ["## Trials", "", *_md_table(*trials_table(inp)), "", *shown_note(inp)]
+    failures = failure_groups(inp)
     if failures:
         out += ["## Failed trials", ""]
         for heading, tail in failures:
@@ -69,4 +67,4 @@ def render_markdown(inp: ReportInput, images: list[str], ablation_images: list[s
 def _md_provenance(inp: ReportInput) -> list[str]:
     if not inp.provenance:
         return []
-    return ["## Provenance", "", *_md_table(["key", "value"], _provenance_rows(inp)), ""]
+    return ["## Provenance", "", *_md_table(["key", "value"], provenance_rows(inp)), ""]

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ablate.ablation.analysis import (
-    AblationAnalysis,
-    ablation_metrics,
-)
+from ablate.ablation.analysis import AblationAnalysis
+from ablate.ablation.report import ablation_metrics
+from ablate.study.facts import RunFacts
 from ablate.study.table import FIXED_COLUMNS, best_trial
 
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
@@ -39,14 +40,15 @@ class ReportInput:
     direction: str  # "maximize" | "minimize"
     trials: pd.DataFrame
     params: tuple[ParamInfo, ...]
-    run: dict
+    run: RunFacts
+    study_facts: Mapping[str, Any] = field(default_factory=dict)  # counts, best trial, n_trials
     provenance: dict = field(default_factory=dict)
     top_trials: int = 0  # rows of the report's trials table, best first (0: all); trials.csv has all
     search: bool = True  # False: an ablation study with no search step
     ablation: AblationAnalysis | None = None
 
 
-def _fmt(value: object, kind: str | None = None) -> str:
+def fmt(value: object, kind: str | None = None) -> str:
     """One cell as text: floats to 4 significant digits, missing values empty."""
     if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
         return ""
@@ -73,14 +75,14 @@ def _error_tail(error: object) -> str:
     return "\n".join(str(error).rstrip().splitlines()[-_ERROR_TAIL_LINES:])
 
 
-def _metric_columns(inp: ReportInput) -> list[str]:
+def metric_columns(inp: ReportInput) -> list[str]:
     """Metric columns in frame order, the objective first."""
     names = {p.name for p in inp.params}
     cols = [c for c in inp.trials.columns if c not in FIXED_COLUMNS and c not in names]
     return [inp.metric] + [c for c in cols if c != inp.metric]
 
 
-def _sorted_for_table(inp: ReportInput) -> pd.DataFrame:
+def sorted_for_table(inp: ReportInput) -> pd.DataFrame:
     """Trials best first: complete by objective, then pruned, running and failed by number."""
     trials = inp.trials
     values = pd.to_numeric(trials[inp.metric], errors="coerce")
@@ -99,46 +101,46 @@ def _sorted_for_table(inp: ReportInput) -> pd.DataFrame:
     return ordered.head(inp.top_trials) if inp.top_trials else ordered
 
 
-def _shown_note(inp: ReportInput) -> list[str]:
+def shown_note(inp: ReportInput) -> list[str]:
     """Say so when the table shows only the best trials (report.top_trials)."""
     if not inp.top_trials or len(inp.trials) <= inp.top_trials:
         return []
     return [f"The best {inp.top_trials} of {len(inp.trials)} trials; trials.csv has every trial.", ""]
 
 
-def _trials_table(inp: ReportInput) -> tuple[list[str], list[list[str]]]:
+def trials_table(inp: ReportInput) -> tuple[list[str], list[list[str]]]:
     """Header and text rows of the trials table, shared by markdown and html."""
     kinds = {p.name: p.kind for p in inp.params}
-    cols = ["number", "state", *_metric_columns(inp)]
+    cols = ["number", "state", *metric_columns(inp)]
     cols += [p.name for p in inp.params if p.name in inp.trials.columns]
     cols += [c for c in ("duration_s", "worker", "reason", "error") if c in inp.trials.columns]
     rows = [
-        [_error_summary(t[c]) if c == "error" else _fmt(t[c], kinds.get(c)) for c in cols]
-        for _, t in _sorted_for_table(inp).iterrows()
+        [_error_summary(t[c]) if c == "error" else fmt(t[c], kinds.get(c)) for c in cols]
+        for _, t in sorted_for_table(inp).iterrows()
     ]
     return cols, rows
 
 
-def _summary(inp: ReportInput) -> str:
+def summary_line(inp: ReportInput) -> str:
     """One line of counts: states from the frame, cache and timing from the run summary."""
     states = inp.trials["state"].value_counts()
     parts = [
         f"{len(inp.trials)} trials: {states.get('COMPLETE', 0)} complete, "
         f"{states.get('PRUNED', 0)} pruned, {states.get('FAIL', 0)} failed"
     ]
-    if "executed" in inp.run or "cached" in inp.run:
-        last = f"last search: {inp.run.get('executed', 0)} executed, {inp.run.get('cached', 0)} from the cache"
-        if isinstance(inp.run.get("search_wall_s"), (int, float)):
-            last += f" in {_fmt(float(inp.run['search_wall_s']))} s"
-        parts.append(last)
+    search = inp.run.search
+    last = f"last search: {search.executed} executed, {search.cached} from the cache"
+    if search.wall_s is not None:
+        last += f" in {fmt(float(search.wall_s))} s"
+    parts.append(last)
     return "; ".join(parts) + "."
 
 
-def _best_params(inp: ReportInput, best: pd.Series) -> list[list[str]]:
-    return [[p.name, _fmt(best.get(p.name), p.kind)] for p in inp.params]
+def best_params(inp: ReportInput, best: pd.Series) -> list[list[str]]:
+    return [[p.name, fmt(best.get(p.name), p.kind)] for p in inp.params]
 
 
-def _failure_groups(inp: ReportInput) -> list[tuple[str, str]]:
+def failure_groups(inp: ReportInput) -> list[tuple[str, str]]:
     """(heading, error tail) per distinct error, so 30 identical tracebacks print once."""
     trials = inp.trials.sort_values("number", kind="stable")
     errors = trials["error"].fillna("").astype(str)
@@ -158,7 +160,7 @@ def _failure_groups(inp: ReportInput) -> list[tuple[str, str]]:
     return out
 
 
-def _provenance_rows(inp: ReportInput) -> list[list[str]]:
+def provenance_rows(inp: ReportInput) -> list[list[str]]:
     def text(v: object) -> str:
         return json.dumps(v, sort_keys=True) if isinstance(v, (dict, list, tuple)) else str(v)
 
@@ -183,3 +185,8 @@ def study_metrics(inp: ReportInput) -> dict[str, object]:
     if inp.ablation is not None:
         out["ablation"] = ablation_metrics(inp.ablation)
     return out
+
+
+def run_record(inp: ReportInput) -> dict[str, Any]:
+    """What ``run.json`` holds: the run's facts, then the study's counts and best trial."""
+    return {**inp.run.to_dict(), **inp.study_facts}

@@ -12,13 +12,11 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from ablate._atomic import staged_dir
-from ablate.ablation.analysis import (
-    write_ablation_files,
-)
+from ablate.ablation.report import write_ablation_files
 from ablate.report.figures import DPI, plot_history, plot_message
 from ablate.report.html import render_html
 from ablate.report.markdown import render_markdown
-from ablate.report.model import ReportInput, study_metrics
+from ablate.report.model import ReportInput, run_record, study_metrics
 from ablate.report.params_figure import plot_param_effects
 from ablate.study.table import best_trial
 
@@ -27,7 +25,7 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
     """Write every report file into ``folder``; returns kind -> file name."""
     names = {"csv": "trials.csv", "json": "run.json"}
     inp.trials.sort_values("number", kind="stable").to_csv(folder / "trials.csv", index=False)
-    (folder / "run.json").write_text(json.dumps(inp.run, indent=2, sort_keys=True) + "\n")
+    (folder / "run.json").write_text(json.dumps(run_record(inp), indent=2, sort_keys=True) + "\n")
     (folder / "metrics.json").write_text(json.dumps(study_metrics(inp), indent=2, sort_keys=True) + "\n")
     if inp.search:
         names.update(_write_figures(folder, inp, previous))

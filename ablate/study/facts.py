@@ -1,9 +1,18 @@
-"""What one run of a study did (executed, cached, timings, sync), kept with the study for its report."""
+"""What one run of a study did: the facts each step adds (trials executed, cached, recovered,
+timings, the DVC sync) as frozen dataclasses, kept with the study for its report.
+
+The search step's facts are written to ``data/studies/<study>/last_run.json``, so a later
+``ablate analyze`` (a dvc.yaml stage of its own) reports what the last search did. ``run.json`` in
+the report folder is :meth:`RunFacts.to_dict` plus the study's counts and best trial.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ablate.config.schema import Params
@@ -11,17 +20,99 @@ from ablate.config.schema import Params
 LAST_RUN = "last_run.json"
 
 
-def write_last_run(params: Params, run: dict[str, Any]) -> None:
-    """Keep what the last search did (executed, cached, ...) with the study, for its report."""
+@dataclass(frozen=True)
+class SearchFacts:
+    """What the search step did in this run."""
+
+    executed: int = 0  # trials computed by their trial function
+    cached: int = 0  # trials restored from the content-addressed cache
+    recovered: int = 0  # RUNNING trials of a killed run told from their published results
+    requeued: int = 0  # RUNNING trials of a killed run put back in the queue
+    wall_s: float | None = None  # the search loop's wall time (None: no trial had to run)
+
+
+@dataclass(frozen=True)
+class AblationFacts:
+    """What the ablation step did in this run."""
+
+    executed: int = 0
+    cached: int = 0
+    failed: int = 0
+    arms: int = 0
+    wall_s: float | None = None
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """One run of a study, as its steps recorded it."""
+
+    search: SearchFacts = SearchFacts()
+    provenance: Mapping[str, Any] = field(default_factory=dict)  # versions, git commit, host, sampler
+    ablation: AblationFacts | None = None
+    sync: Mapping[str, Any] | None = None  # ablate.runtime.dvc.SyncResult.to_dict(), or a failure
+    wall_s: float | None = None  # the whole run, up to the report
+
+    def replace(self, **changes: Any) -> RunFacts:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The flat record ``run.json`` and ``last_run.json`` hold (stable keys for scripts)."""
+        s = self.search
+        out: dict[str, Any] = {
+            "executed": s.executed,
+            "cached": s.cached,
+            "recovered": s.recovered,
+            "requeued": s.requeued,
+            "provenance": dict(self.provenance),
+        }
+        if s.wall_s is not None:
+            out["search_wall_s"] = s.wall_s
+        if self.ablation is not None:
+            a = dataclasses.asdict(self.ablation)
+            a["ablation_wall_s"] = a.pop("wall_s")
+            out["ablation"] = a
+        if self.sync is not None:
+            out["sync"] = dict(self.sync)
+        if self.wall_s is not None:
+            out["wall_s"] = self.wall_s
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunFacts:
+        ablation = d.get("ablation")
+        if isinstance(ablation, Mapping):
+            names = {f.name for f in dataclasses.fields(AblationFacts)}
+            values = {**ablation, "wall_s": ablation.get("ablation_wall_s")}
+            ablation = AblationFacts(**{k: v for k, v in values.items() if k in names})
+        return cls(
+            search=SearchFacts(
+                executed=int(d.get("executed", 0)),
+                cached=int(d.get("cached", 0)),
+                recovered=int(d.get("recovered", 0)),
+                requeued=int(d.get("requeued", 0)),
+                wall_s=d.get("search_wall_s"),
+            ),
+            provenance=dict(d.get("provenance") or {}),
+            ablation=ablation,
+            sync=d.get("sync"),
+            wall_s=d.get("wall_s"),
+        )
+
+
+def write_last_run(params: Params, facts: RunFacts) -> None:
+    """Keep what the last search did with the study, for the report of a later ``analyze``."""
     path = params.study_dir / LAST_RUN
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(run, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.write_text(json.dumps(facts.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)
 
 
-def read_last_run(params: Params) -> dict[str, Any]:
+def read_last_run(params: Params) -> RunFacts:
+    """The facts the last search recorded (only its search part: a run's sync, ablation and wall
+    time belong to that run), or empty facts when the study never ran."""
     try:
-        return json.loads((params.study_dir / LAST_RUN).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {"executed": 0, "cached": 0, "recovered": 0, "requeued": 0}
+        recorded = RunFacts.from_dict(json.loads((params.study_dir / LAST_RUN).read_text()))
+    except (FileNotFoundError, json.JSONDecodeError, TypeError, ValueError):
+        return RunFacts()
+    return RunFacts(search=recorded.search, provenance=recorded.provenance)

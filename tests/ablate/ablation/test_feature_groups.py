@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ablate.ablation.analysis import analyze_ablation, markdown_section
+from ablate.ablation.analysis import analyze_ablation
 from ablate.ablation.design import PlanContext, repeat_seeds
+from ablate.ablation.report import markdown_section
 from ablate.ablation.runs import AblationRun, collect_runs, design_record, plan_arms
 from ablate.ablation.spec import AblationConfig, Component
 from ablate.config.schema import DataConfig

@@ -12,14 +12,13 @@ from numpy.testing import assert_allclose
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from ablate.ablation.effects import factorial_effects, path_steps
 from ablate.ablation.stats import (
     NOTE_CONSTANT,
     NOTE_FEW,
     compare_to_reference,
-    factorial_effects,
     holm,
     paired_differences,
-    path_steps,
     summarize_arms,
 )
 

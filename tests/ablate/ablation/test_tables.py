@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ablate.ablation.tables import effects_markdown, format_table, steps_markdown, to_latex, to_markdown
+from ablate.ablation.latex import to_latex
+from ablate.ablation.tables import effects_markdown, format_table, steps_markdown, to_markdown
 from tests.ablate.ablation.frames import make_effects, make_steps, make_table
 
 pytestmark = pytest.mark.filterwarnings("error")

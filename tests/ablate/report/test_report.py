@@ -22,6 +22,7 @@ from ablate.report.markdown import render_markdown
 from ablate.report.model import ParamInfo, ReportInput
 from ablate.report.params_figure import plot_param_effects
 from ablate.report.write import write_report
+from ablate.study.facts import RunFacts, SearchFacts
 from ablate.study.table import best_trial
 
 PARAMS = (
@@ -30,7 +31,8 @@ PARAMS = (
     ParamInfo("activation", "categorical"),
     ParamInfo("dropout", "float"),
 )
-RUN = {"executed": 5, "cached": 1, "complete": 3, "pruned": 1, "failed": 2, "best": {"number": 2}, "wall_s": 12.5}
+RUN = RunFacts(search=SearchFacts(executed=5, cached=1, wall_s=10.25), wall_s=12.5)
+STUDY_FACTS = {"complete": 3, "pruned": 1, "failed": 2, "best": {"number": 2}}
 ERROR = "Traceback (most recent call last):\n  File x\nRuntimeError: CUDA out of memory | 2 GiB"
 
 
@@ -71,6 +73,7 @@ def make_input(
         trials=frame,
         params=kw.pop("params", PARAMS),
         run=kw.pop("run", RUN),
+        study_facts=kw.pop("study_facts", STUDY_FACTS),
         **kw,
     )
 
@@ -278,8 +281,9 @@ def test_write_report_csv_and_json(tmp_path: Path) -> None:
     assert len(csv) == 6 and list(csv["number"]) == [0, 1, 2, 3, 4, 5]
     assert csv.loc[csv["number"] == 2, "val_accuracy"].item() == pytest.approx(0.912345678)
     text = paths["json"].read_text()
-    assert json.loads(text) == RUN
-    assert text == json.dumps(RUN, indent=2, sort_keys=True) + "\n"
+    record = {**RUN.to_dict(), **STUDY_FACTS}
+    assert json.loads(text) == record and record["executed"] == 5 and record["search_wall_s"] == 10.25
+    assert text == json.dumps(record, indent=2, sort_keys=True) + "\n"
 
 
 def test_write_report_png_sizes(tmp_path: Path) -> None:
@@ -300,7 +304,7 @@ def test_write_report_markdown_and_html_agree_on_images(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("trials", [all_failed(), make_trials().iloc[0:0]], ids=["failed", "empty"])
 def test_write_report_without_complete_trials(tmp_path: Path, trials: pd.DataFrame) -> None:
-    paths = write_report(tmp_path / "r", make_input(trials, run={}))
+    paths = write_report(tmp_path / "r", make_input(trials, run=RunFacts()))
     # params.png is still written (dvc.yaml declares it), a small figure that says why it is empty.
     assert png_size(paths["params"]) == (960, 360)
     assert png_size(paths["history"]) == (1080, 576)
@@ -355,7 +359,7 @@ def test_figures_are_kept_when_the_trials_are_unchanged_and_redrawn_when_they_ch
     write_report(out, inp)
     drawn = (out / "history.png").stat().st_mtime_ns
     time.sleep(0.01)
-    write_report(out, dataclasses.replace(inp, run={**inp.run, "executed": 0}))  # same trials
+    write_report(out, dataclasses.replace(inp, run=inp.run.replace(search=SearchFacts(executed=0))))  # same trials
     assert (out / "history.png").stat().st_mtime_ns == drawn  # copied, not drawn again
     changed = inp.trials.copy()
     changed.loc[0, "val_accuracy"] = 0.5

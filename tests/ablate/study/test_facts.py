@@ -1,0 +1,54 @@
+"""Unit tests for ablate.study.facts: a run's facts, their record, and the last search kept with the study."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from ablate.config.load import load_params
+from ablate.study.facts import LAST_RUN, AblationFacts, RunFacts, SearchFacts, read_last_run, write_last_run
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def full_facts() -> RunFacts:
+    return RunFacts(
+        search=SearchFacts(executed=7, cached=2, recovered=1, requeued=3, wall_s=4.5),
+        provenance={"git_commit": "abc", "versions": {"optuna": "5.0"}},
+        ablation=AblationFacts(executed=10, cached=5, failed=1, arms=4, wall_s=9.0),
+        sync={"status": "pushed", "remote": "local"},
+        wall_s=20.0,
+    )
+
+
+def test_facts_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        full_facts().wall_s = 1.0  # type: ignore[misc]
+
+
+def test_the_record_has_the_flat_keys_scripts_read_and_round_trips() -> None:
+    facts = full_facts()
+    record = facts.to_dict()
+    assert record["executed"] == 7 and record["search_wall_s"] == 4.5 and record["wall_s"] == 20.0
+    assert record["ablation"] == {"executed": 10, "cached": 5, "failed": 1, "arms": 4, "ablation_wall_s": 9.0}
+    assert record["sync"]["status"] == "pushed"
+    assert RunFacts.from_dict(json.loads(json.dumps(record))) == facts
+
+
+def test_empty_facts_leave_out_what_did_not_happen() -> None:
+    record = RunFacts().to_dict()
+    assert record == {"executed": 0, "cached": 0, "recovered": 0, "requeued": 0, "provenance": {}}
+
+
+def test_the_last_search_is_kept_without_the_runs_own_sync_ablation_and_wall(tmp_path: Path) -> None:
+    params = load_params(ROOT / "params" / "digits.yaml", [f"paths.data={tmp_path}"])
+    assert read_last_run(params) == RunFacts()  # never ran
+    write_last_run(params, full_facts())
+    back = read_last_run(params)
+    assert back.search == full_facts().search and back.provenance == full_facts().provenance
+    assert back.sync is None and back.ablation is None and back.wall_s is None
+    (params.study_dir / LAST_RUN).write_text("{not json")
+    assert read_last_run(params) == RunFacts()  # a torn file is no facts, not a crash
