@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -17,7 +18,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from glob import glob
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,14 @@ class PostgresServer:
     def url(self) -> str:
         """For SQLAlchemy and Optuna's RDB storage."""
         return f"postgresql+psycopg://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
+
+    def new_database(self, name: str) -> str:
+        """Create an empty database owned by this role, for a test that needs one; its URL."""
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+            raise ValueError(f"a database name must be a lower-case SQL identifier, but got {name!r}")
+        with _connect(self, self.database) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return replace(self, database=name).url
 
 
 def _as_server_user() -> dict[str, Any]:
@@ -136,6 +145,6 @@ def start_postgres(timeout: float = 60.0) -> Iterator[PostgresServer]:
             raise RuntimeError(f"{e}; its log ends:\n{tail(folder / 'postgres.log')}") from None
         server = PostgresServer(admin.host, admin.port, "ablate", secrets.token_urlsafe(16), "ablate")
         with _connect(admin) as conn:
-            conn.execute(f"CREATE ROLE {server.user} LOGIN PASSWORD '{server.password}'")
+            conn.execute(f"CREATE ROLE {server.user} LOGIN CREATEDB PASSWORD '{server.password}'")
             conn.execute(f"CREATE DATABASE {server.database} OWNER {server.user}")
         yield server
