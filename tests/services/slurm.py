@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.services._daemons import free_port, start_daemon, stop_daemon, tail, wait_until
+from tests.services._daemons import free_ports, start_daemon, stop_daemon, tail, wait_until
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
 COMMANDS = ("sbatch", "squeue", "scancel", "sinfo")
@@ -79,13 +79,14 @@ def machine_resources() -> tuple[int, int]:
 
 def write_slurm_conf(folder: Path, munge_socket: Path, cpus: int, memory_mb: int) -> Path:
     conf = folder / "slurm.conf"
+    ctld_port, slurmd_port = free_ports(2)
     host = socket.gethostname().split(".")[0]  # slurmctld only starts on a host that SlurmctldHost names
     conf.write_text(
         f"""\
 ClusterName=ablate-test
 SlurmctldHost={host}(127.0.0.1)
-SlurmctldPort={free_port()}
-SlurmdPort={free_port()}
+SlurmctldPort={ctld_port}
+SlurmdPort={slurmd_port}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -188,21 +189,25 @@ def start_slurm(timeout: float = 60.0) -> Iterator[SlurmCluster]:
         conf = write_slurm_conf(folder, sock, cpus, memory_mb)
         env = {"SLURM_CONF": str(conf), "SBATCH_OUTPUT": str(folder / "jobs" / "slurm-%j.out")}
         daemon_env = {**os.environ, **env}
+        procs = {}
         for argv in (["slurmctld", "-D", "-f", conf], ["slurmd", "-D", "-N", "localhost", "-f", conf]):
             name = str(argv[0])
-            proc = start_daemon(argv, folder / "logs" / f"{name}.out", env=daemon_env)
-            stack.callback(stop_daemon, proc)
+            procs[name] = start_daemon(argv, folder / "logs" / f"{name}.out", env=daemon_env)
+            stack.callback(stop_daemon, procs[name])
         cluster = SlurmCluster(folder=folder, partition=PARTITION, env=env)
         try:
-            wait_until(lambda: _node_idle(cluster), timeout, "Slurm node idle", 0.2)
-        except TimeoutError as e:
-            logs = "\n".join(tail(folder / "logs" / f"{d}.log", 8) for d in ("slurmctld", "slurmd"))
-            raise RuntimeError(f"{e}; the daemons' logs end:\n{logs}") from None
+            wait_until(lambda: _node_idle(cluster, procs), timeout, "Slurm node idle", 0.2)
+        except (TimeoutError, RuntimeError) as e:
+            logs = "\n".join(tail(folder / "logs" / f"{name}.out", 8) for name in procs)  # -D: the log, on stderr too
+            raise RuntimeError(f"{e}; the daemons' output ends:\n{logs}") from None
         stack.callback(stop_cluster, cluster)  # runs first, while the daemons are still up
         yield cluster
 
 
-def _node_idle(cluster: SlurmCluster) -> bool:
+def _node_idle(cluster: SlurmCluster, procs: dict[str, subprocess.Popen[bytes]]) -> bool:
+    for name, proc in procs.items():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}")
     try:
         return cluster.node_state() == "idle"
     except subprocess.CalledProcessError:
