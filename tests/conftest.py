@@ -5,6 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# Real services (Slurm, PostgreSQL) as session fixtures for every test folder.
+pytest_plugins = ["tests.services.fixtures"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # GPU tests run where a GPU is visible and skip cleanly elsewhere.
