@@ -74,3 +74,11 @@ class TrialPruned(AblateError):
 
 class NoTrialCompletedError(AblateError):
     """A study finished its budget without a single COMPLETE trial."""
+
+
+class StudyLockedError(AblateError):
+    """Another process is running the same study."""
+
+
+class SyncError(AblateError):
+    """The outputs could not be committed or pushed; what is on disk is intact."""

@@ -6,7 +6,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from ablate.config.schema import Params
-from ablate.runtime.dvc import SyncError, sync_study
+from ablate.errors import SyncError
+from ablate.runtime.dvc import sync_study
 
 
 def _retry_unless_push_failed(task, task_run, state) -> bool:  # noqa: ANN001

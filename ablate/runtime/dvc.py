@@ -21,12 +21,8 @@ from typing import Any
 
 from ablate.config.load import load_params, parse_override
 from ablate.config.schema import Params
-from ablate.errors import AblateError, ConfigError
+from ablate.errors import ConfigError, SyncError
 from ablate.study.fingerprint import archived_studies
-
-
-class SyncError(AblateError):
-    """The outputs could not be committed or pushed; what is on disk is intact."""
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from ablate.errors import AblateError
-
-
-class StudyLockedError(AblateError):
-    """Another process is running the same study."""
+from ablate.errors import StudyLockedError
 
 
 class StudyLock:

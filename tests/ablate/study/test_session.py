@@ -18,9 +18,9 @@ from optuna.trial import TrialState
 from ablate.config.load import load_params
 from ablate.config.schema import Params, PathsConfig
 from ablate.data import PreparedData
-from ablate.errors import ConfigError
+from ablate.errors import ConfigError, StudyLockedError
 from ablate.space import iter_grid
-from ablate.study.lock import StudyLock, StudyLockedError
+from ablate.study.lock import StudyLock
 from ablate.study.session import StudySession, make_sampler
 from ablate.study.storage import needs_trials
 from ablate.trial.context import TrialContext
