@@ -9,6 +9,7 @@ machine").
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -162,13 +163,17 @@ def stop_cluster(cluster: SlurmCluster) -> None:
     cluster.wait_empty(timeout=30)
 
 
-def check_nothing_left(folder: Path) -> None:
-    left = leftover_processes(folder)
+def check_nothing_left(folder: Path, grace_s: float = 15.0) -> None:
+    # A job's processes get SIGTERM from scancel and may still be shutting down (a Dask worker
+    # closing its nanny takes seconds on a loaded machine): give them a bounded grace to exit.
+    _, left = psutil.wait_procs(leftover_processes(folder), timeout=grace_s)
     if not left:
         return
-    names = [f"{p.pid} {p.name()}" for p in left]
+    names = []
     for proc in left:
-        proc.kill()
+        with contextlib.suppress(psutil.Error):
+            names.append(f"{proc.pid} {' '.join(proc.cmdline())[:120]}")
+            proc.kill()
     raise RuntimeError(f"Slurm fixture: processes left behind after teardown (now killed): {names}")
 
 
