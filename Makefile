@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 PARAMS ?= params/digits.yaml
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: run test install lint bench bench-pruning server-stop clean
+.PHONY: run test install lint bench bench-pruning bench-samplers server-stop clean
 
 run: install
 	$(BIN)/ablate run $(PARAMS)
@@ -32,6 +32,10 @@ bench: install
 # Epochs saved by hyperband pruning, and the best val_accuracy it costs (several minutes).
 bench-pruning: install
 	$(BIN)/python bench/bench_pruning.py
+
+# gp against random (and tpe, auto) at equal budget on a smooth 3-parameter function, 5 seeds.
+bench-samplers: install
+	$(BIN)/python bench/bench_samplers.py
 
 # Stop the Prefect server `make run` started in the background (it keeps its database).
 server-stop:
