@@ -74,7 +74,7 @@ def test_a_job_cancelled_mid_run_moves_its_trial_and_all_complete_once(
     tmp_path: Path, slurm_cluster: SlurmCluster
 ) -> None:
     assert slurm_cluster.squeue() == []
-    run = Run(slurm_study(tmp_path, slurm_cluster, "preempt", n_trials=12, sleep=0.9), slurm_env())
+    run = Run(slurm_study(tmp_path, slurm_cluster, "preempt", n_trials=12, sleep=0.6), slurm_env())
     run.wait_for_line("] trial ", count=2, timeout_s=120)
     time.sleep(0.3)  # a third into the next trial on each worker
     victim = submitted_jobs(run)[0]
@@ -95,7 +95,7 @@ def test_a_killed_driver_leaves_no_job_after_the_death_timeout_and_the_next_run_
     tmp_path: Path, slurm_cluster: SlurmCluster
 ) -> None:
     assert slurm_cluster.squeue() == []
-    params = slurm_study(tmp_path, slurm_cluster, "killed", n_trials=8, sleep=0.6)
+    params = slurm_study(tmp_path, slurm_cluster, "killed", n_trials=4, sleep=0.6)
     run = Run(params, slurm_env())
     run.wait_for_line("] trial ", count=2, timeout_s=120)
     assert len(slurm_cluster.squeue()) == 2
@@ -107,9 +107,9 @@ def test_a_killed_driver_leaves_no_job_after_the_death_timeout_and_the_next_run_
     again = Run(params, slurm_env())
     assert again.wait(timeout_s=120) == 0, again.output()
     trials = pd.read_csv(tmp_path / "reports" / "killed" / "trials.csv")
-    assert list(trials["state"]) == ["COMPLETE"] * 8
+    assert list(trials["state"]) == ["COMPLETE"] * 4
     ran = Counter(executions(tmp_path / "data" / "studies" / "killed"))
-    assert sorted(ran) == list(range(8)), ran
-    assert sum(ran.values()) - 8 <= 2, ran  # at most the two killed mid-publication run again
+    assert sorted(ran) == list(range(4)), ran
+    assert sum(ran.values()) - 4 <= 2, ran  # at most the two killed mid-publication run again
     assert waited < DEATH_TIMEOUT_S + 20
     slurm_cluster.wait_empty(30)
