@@ -9,6 +9,7 @@ it unset or as an addition to the user's list.
 from __future__ import annotations
 
 import shlex
+import sys
 from typing import Any
 
 from ablate.errors import ConfigError
@@ -21,11 +22,10 @@ JOB_ID_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
 
 
 def is_jobqueue(cls: type) -> bool:
-    try:
-        from dask_jobqueue import JobQueueCluster
-    except ImportError:
-        return False
-    return issubclass(cls, JobQueueCluster)
+    # A class of dask_jobqueue has imported it; importing it here could happen in a thread, where its
+    # import fails (it installs a signal handler, which only the main thread may).
+    module = sys.modules.get("dask_jobqueue")
+    return module is not None and issubclass(cls, module.JobQueueCluster)
 
 
 def job_kwargs(
