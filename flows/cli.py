@@ -25,6 +25,7 @@ from ablate.config.load import load_params
 from ablate.config.schema import Params
 from ablate.data import check_source, source_columns
 from ablate.errors import AblateError, ConfigError
+from ablate.runtime.cluster_class import check_cluster
 from ablate.trial.entrypoint import check_entrypoint
 
 EXIT_BAD_INPUT = 2
@@ -82,6 +83,7 @@ def validate(path: str, overrides: list[str]) -> Params:
     check_entrypoint(params.trial.entrypoint, params.source)
     if params.ablation is not None and any(c.features for c in params.ablation.components):
         check_features(params.ablation, source_columns(params.data), params.source)
+    check_cluster(params.execution, params.trial.entrypoint.partition(":")[0], params.source)
     return params
 
 

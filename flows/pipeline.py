@@ -17,8 +17,9 @@ from ablate.ablation.runs import next_trials, record_ablation
 from ablate.config.schema import Params
 from ablate.data import PreparedData, load_prepared_info
 from ablate.errors import NoTrialCompletedError
-from ablate.runtime.cluster import TrialCluster, plan_cluster
+from ablate.runtime.cluster import plan_cluster
 from ablate.runtime.provenance import collect_provenance
+from ablate.runtime.trial_cluster import TrialCluster
 from ablate.study.facts import AblationFacts, RunFacts, SearchFacts, read_last_run, write_last_run
 from ablate.study.fingerprint import guard_study
 from ablate.study.lock import StudyLock
@@ -92,7 +93,7 @@ def trial_cluster(params: Params) -> TrialCluster:
     )
     if plan.warning:
         print(plan.warning, flush=True)
-    return TrialCluster(plan)
+    return TrialCluster(plan, report=lambda line: print(line, flush=True))
 
 
 def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) -> AblationFacts:

@@ -61,9 +61,24 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class AdaptConfig:
+    """``execution.adapt``: let the cluster grow and shrink its workers with the trials waiting."""
+
+    minimum: int = 0  # workers kept while idle (0: a batch queue holds no job of an idle study)
+    maximum: int = 2  # workers at most: trials run at once
+
+
+@dataclass(frozen=True)
 class ExecutionConfig:
     workers: int = 2  # trials run at once: Dask worker processes, or GPUs with dask-cuda
     address: str | None = None  # an existing Dask scheduler, e.g. tcp://10.0.0.5:8786
+    # "local" (a LocalCluster, or dask-cuda's LocalCUDACluster where GPUs are visible), or the import
+    # path of any Dask cluster class, e.g. dask_jobqueue.SLURMCluster, created with cluster_options
+    # as its keyword arguments and scaled to `workers` (or by `adapt`).
+    cluster: str = "local"
+    cluster_options: dict[str, Any] = field(default_factory=dict)
+    adapt: AdaptConfig | None = None  # None: a fixed number of workers, `workers`
+    gpus_per_worker: int = 0  # jobqueue clusters: GPUs each job requests, one dask-cuda worker per GPU
     retries: int = 2
     retry_delay_s: float = 1.0  # doubled on each further retry
     trial_timeout_s: float | None = 600.0

@@ -1,8 +1,10 @@
-"""Which Dask cluster runs the trials: an existing scheduler, dask-cuda's LocalCUDACluster on
+"""Which Dask cluster runs the trials: an existing scheduler, any Dask cluster class by its import
+path (``execution.cluster``: dask-jobqueue's SLURMCluster, ...), dask-cuda's LocalCUDACluster on
 GPU machines, or a LocalCluster of worker processes.
 
 :func:`plan_cluster` returns plain settings (a class path and keyword arguments), and
-:func:`start_cluster` starts them. The orchestration layer connects to the scheduler: trials are
+:func:`start_cluster` starts them. :class:`ablate.runtime.trial_cluster.TrialCluster` runs
+its lifecycle. The orchestration layer connects to the scheduler: trials are
 Prefect task runs in the driver that hand their trial to this cluster (see flows/trials.py).
 """
 
@@ -12,28 +14,32 @@ import importlib
 import importlib.util
 import os
 import shutil
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from ablate.config.schema import ExecutionConfig
 from ablate.errors import ConfigError
+from ablate.runtime.cluster_class import cluster_kwargs, load_cluster_class, one_line
 
 
 @dataclass(frozen=True)
 class ClusterPlan:
-    kind: str  # "address" | "cuda" | "local"
+    kind: str  # "address" | "class" (execution.cluster by import path) | "cuda" | "local"
     address: str | None = None
     cluster_class: str | None = None
     cluster_kwargs: dict[str, Any] = field(default_factory=dict)
-    workers: int = 1
+    workers: int = 1  # trials run at once: the fixed number of workers, or adapt's maximum
+    adapt: tuple[int, int] | None = None  # (minimum, maximum) workers, scaled by Dask's adapt
     warning: str | None = None  # for the terminal: GPUs visible but not used, say
+    source: str = ""  # the params file, for errors
 
     def describe(self) -> str:
         if self.kind == "address":
             return f"existing Dask scheduler at {self.address}"
-        what = "LocalCUDACluster" if self.kind == "cuda" else "LocalCluster"
-        return f"{what} of {self.workers} worker process{'es' if self.workers > 1 else ''}"
+        what = {"cuda": "LocalCUDACluster", "local": "LocalCluster"}.get(self.kind, self.cluster_class)
+        if self.adapt:
+            return f"{what} of {self.adapt[0]} to {self.adapt[1]} workers (adaptive)"
+        return f"{what} of {self.workers} worker{'s' if self.workers > 1 else ''}"
 
 
 def visible_gpus() -> int:
@@ -76,6 +82,18 @@ def plan_cluster(
     """
     if execution.address:
         return ClusterPlan(kind="address", address=execution.address, workers=execution.workers)
+    adapt = (execution.adapt.minimum, execution.adapt.maximum) if execution.adapt else None
+    workers = adapt[1] if adapt else execution.workers
+    if execution.cluster != "local":
+        cls = load_cluster_class(execution.cluster, source)
+        return ClusterPlan(
+            kind="class",
+            cluster_class=execution.cluster,
+            cluster_kwargs=cluster_kwargs(cls, execution, trial_module, source),
+            workers=workers,
+            adapt=adapt,
+            source=source,
+        )
     common: dict[str, Any] = {
         # One thread runs a trial; the others hold the trials queued behind it (and restore
         # cached ones), so a worker never waits for the scheduler between trials. ablate.trial.execute
@@ -95,19 +113,23 @@ def plan_cluster(
     if gpus and dask_cuda:
         # One worker per visible GPU (dask-cuda honours CUDA_VISIBLE_DEVICES); each worker's
         # trials see their GPU as cuda:0.
-        return ClusterPlan(kind="cuda", cluster_class="dask_cuda.LocalCUDACluster", workers=gpus, cluster_kwargs=common)
+        return ClusterPlan(
+            kind="cuda", cluster_class="dask_cuda.LocalCUDACluster", workers=gpus, cluster_kwargs=common, source=source
+        )
     warning = _check_gpus(execution, source, gpus)
     if warning:  # CPU workers must not all pile their trials onto the first GPU
         common["env"] = {**common["env"], "CUDA_VISIBLE_DEVICES": ""}
-    threads = max(1, (os.cpu_count() or 1) // execution.workers)
+    threads = max(1, (os.cpu_count() or 1) // workers)
     return ClusterPlan(
         kind="local",
         cluster_class="distributed.LocalCluster",
-        workers=execution.workers,
+        workers=workers,
+        adapt=adapt,
         warning=warning,
+        source=source,
         cluster_kwargs={
             **common,
-            "n_workers": execution.workers,
+            "n_workers": adapt[0] if adapt else workers,
             "processes": True,
             "env": {**common["env"], "ABLATE_TORCH_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)},
         },
@@ -116,11 +138,28 @@ def plan_cluster(
 
 def start_cluster(plan: ClusterPlan) -> Any:
     """Start the cluster ``plan`` describes and return it (a ``distributed`` cluster object with
-    ``scheduler_address`` and ``close()``); None for an existing scheduler, which is not ours."""
+    ``scheduler_address`` and ``close()``); None for an existing scheduler, which is not ours.
+
+    A cluster by import path is created, then scaled to ``plan.workers`` (or adapted): a batch
+    queue's workers come up while the caller goes on (dask-jobqueue submits their jobs)."""
     if plan.kind == "address":
         return None
     module, _, name = (plan.cluster_class or "").rpartition(".")
-    return getattr(importlib.import_module(module), name)(**plan.cluster_kwargs)
+    cls = getattr(importlib.import_module(module), name)
+    if plan.kind != "class":
+        cluster = cls(**plan.cluster_kwargs)
+    else:
+        try:
+            cluster = cls(**plan.cluster_kwargs)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(
+                plan.source, "execution.cluster_options", f"must be accepted by {name}, but it says: {one_line(err)}"
+            ) from None
+        if not plan.adapt:
+            cluster.scale(plan.workers)
+    if plan.adapt:
+        cluster.adapt(minimum=plan.adapt[0], maximum=plan.adapt[1])
+    return cluster
 
 
 def _check_gpus(execution: ExecutionConfig, source: str, gpus: int) -> str | None:
@@ -143,52 +182,3 @@ def _check_gpus(execution: ExecutionConfig, source: str, gpus: int) -> str | Non
             f"trials run on {execution.workers} CPU worker process(es), without the GPUs"
         )
     return None
-
-
-class TrialCluster:
-    """The study's Dask cluster: started in the background on request (so it comes up while
-    the data is prepared), or when its scheduler is first asked for, and closed once.
-
-    Use as a context manager; an external scheduler (``execution.address``) is never started
-    or closed here.
-    """
-
-    def __init__(self, plan: ClusterPlan) -> None:
-        self.plan = plan
-        self._pool: ThreadPoolExecutor | None = None
-        self._started: Future[Any] | None = None
-
-    def start(self) -> None:
-        """Begin starting the cluster in a background thread (a no-op when begun already)."""
-        if self._started is None and self.plan.kind != "address":
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="ablate-cluster")
-            self._started = self._pool.submit(start_cluster, self.plan)
-
-    def address(self) -> str:
-        """The scheduler's address, once the cluster is up."""
-        if self.plan.kind == "address":
-            return str(self.plan.address)
-        self.start()
-        assert self._started is not None
-        return self._started.result().scheduler_address
-
-    def close(self) -> None:
-        """Stop the cluster if this object started it (waiting for a start under way)."""
-        started, self._started = self._started, None
-        if started is None:
-            return
-        try:
-            cluster = started.result()
-        except Exception:  # noqa: BLE001  (it never came up; the caller saw or will see why)
-            cluster = None
-        finally:
-            assert self._pool is not None
-            self._pool.shutdown()
-        if cluster is not None:
-            cluster.close()
-
-    def __enter__(self) -> TrialCluster:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

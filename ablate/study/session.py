@@ -185,6 +185,11 @@ class StudySession:
                 "metrics": result.metrics,
                 "duration_s": result.duration_s,
                 "worker": result.worker,
+                "host": result.host,
+                "worker_address": result.worker_address,
+                "job_id": result.job_id,
+                # Completed, after an attempt lost with its worker (see ablate.trial.execute).
+                "reason": "worker_died" if result.interrupted else None,
                 "cached": result.cached,
                 "cache_key": result.cache_key,
                 "git_commit": _commit_of(result.provenance),

@@ -19,19 +19,23 @@ if TYPE_CHECKING:
 
 LEADING = ("number", "state")  # then the metrics, then the searched parameters
 OUTCOME = ("duration_s", "worker", "error", "reason")  # reason: see ablate.trial.failures.REASONS
+# Where each trial ran: host, Dask worker address, batch job id (SLURM_JOB_ID, PBS_JOBID); see
+# ablate.trial.execute.placement.
+PLACEMENT = ("host", "worker_address", "job_id")
 # Where each trial's result came from (from the cache or not, the code that computed it).
 PROVENANCE = ("cached", "cache_key", "git_commit", "code_version")
-FIXED_COLUMNS = (*LEADING, *OUTCOME, *PROVENANCE)
+FIXED_COLUMNS = (*LEADING, *OUTCOME, *PLACEMENT, *PROVENANCE)
 
 
 def table_columns(metrics: list[str], params: list[str]) -> list[str]:
     """The columns of a table with these metric and parameter columns, in order."""
-    return [*LEADING, *metrics, *params, *OUTCOME, *PROVENANCE]
+    return [*LEADING, *metrics, *params, *OUTCOME, *PLACEMENT, *PROVENANCE]
 
 
 def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
     """One row per trial: number, state, metrics (objective first), params, duration, worker,
-    error, reason, and where its result came from (cached, cache key, git commit, code version)."""
+    error, reason, where it ran (host, worker address, batch job id), and where its result came
+    from (cached, cache key, git commit, code version)."""
     names = [p.name for p in params.search.space] if params.search is not None else []
     rows, metric_names = [], [params.study.metric]
     trials = study.get_trials(deepcopy=False) if study is not None else []
@@ -43,7 +47,7 @@ def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
         all_params = t.user_attrs.get("params") or t.params
         attrs = t.user_attrs
         fixed = {"number": t.number, "state": t.state.name, "duration_s": attrs.get("duration_s")}
-        fixed |= {k: attrs.get(k) or "" for k in ("worker", "error", "reason")}
+        fixed |= {k: attrs.get(k) or "" for k in ("worker", "error", "reason", *PLACEMENT)}
         fixed |= {k: attrs.get(k) for k in PROVENANCE}
         rows.append({**metrics, **{n: all_params.get(n) for n in names}, **fixed})
     frame = pd.DataFrame(rows, columns=table_columns(metric_names, names))

@@ -95,6 +95,12 @@ class TrialResult:
     cache_key: str
     params: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    # Where it ran: the host, the Dask worker's address, the batch job (SLURM_JOB_ID, PBS_JOBID).
+    host: str = ""
+    worker_address: str = ""
+    job_id: str = ""
+    # Earlier attempts cut off with their worker (a job cancelled, preempted or out of walltime).
+    interrupted: int = 0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

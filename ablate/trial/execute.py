@@ -26,6 +26,31 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def placement() -> dict[str, str]:
+    """Where this process runs trials: its host, its Dask worker's address ("" outside a worker),
+    and the batch job it runs in ("" outside one)."""
+    from ablate.runtime.jobqueue import JOB_ID_VARIABLES
+
+    try:
+        from distributed import get_worker
+
+        address = get_worker().address
+    except (ImportError, ValueError):
+        address = ""
+    job = next((os.environ[v] for v in JOB_ID_VARIABLES if os.environ.get(v)), "")
+    return {"host": socket.gethostname(), "worker_address": address, "job_id": job}
+
+
+def clear_interrupted(out_dir: Path) -> int:
+    """Remove the staging folders of earlier attempts at ``out_dir`` and count them: a staging
+    folder outlives its attempt only when the attempt's process died under it (its worker's job
+    was cancelled, preempted, or ran out of walltime), since every other way out removes it."""
+    stale = list(out_dir.parent.glob(f".{out_dir.name}.tmp-*"))
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(stale)
+
+
 def execute_trial(spec: TrialSpec) -> TrialResult:
     """Run the trial function and publish its outputs at ``spec.out_dir`` atomically."""
     with _ONE_TRIAL_AT_A_TIME:
@@ -39,6 +64,7 @@ _ONE_TRIAL_AT_A_TIME = threading.Lock()
 
 
 def _execute(spec: TrialSpec) -> TrialResult:
+    interrupted = clear_interrupted(spec.out_dir)
     tmp = staging_dir(spec.out_dir)
     try:
         start = time.monotonic()
@@ -55,6 +81,8 @@ def _execute(spec: TrialSpec) -> TrialResult:
             metrics=metrics,
             duration_s=round(time.monotonic() - start, 4),
             worker=worker_name(),
+            **placement(),
+            interrupted=interrupted,
             cached=False,
             cache_key=spec.cache_key,
             params=spec.params,

@@ -53,6 +53,26 @@ BAD_INPUTS = [
     ("unknown-source", {"data": {"source": "sklearn:mnist"}}, "data.source"),
     ("target", {"data": {"source": "table.csv", "target": "label"}}, "data.target"),
     ("entrypoint", {"trial": {"entrypoint": "nosuchmodule:train"}}, "trial.entrypoint"),
+    # execution.cluster: checked without starting a scheduler or submitting a job
+    ("cluster-not-installed", {"execution": {"cluster": "dask_kubernetes.operator.KubeCluster"}}, "pip install"),
+    ("cluster-not-a-cluster", {"execution": {"cluster": "collections.OrderedDict"}}, "execution.cluster"),
+    (
+        "cluster-option-rejected",
+        {
+            "execution": {
+                "cluster": "dask_jobqueue.SLURMCluster",
+                "cluster_options": {"cores": 1, "memory": "1GB", "x": 1},
+            }
+        },
+        "Got unexpected keyword argument 'x'",
+    ),
+    (
+        "cluster-and-address",
+        {"execution": {"cluster": "dask_jobqueue.SLURMCluster", "address": "tcp://h:1"}},
+        "execution.cluster",
+    ),
+    ("adapt-min-max", {"execution": {"adapt": {"minimum": 3, "maximum": 2}}}, "execution.adapt.minimum"),
+    ("workers", {"execution": {"workers": 0}}, "execution.workers"),
     *[
         (f"ablation-{name}", {"ablation": {"baseline": "best", **change}}, key)
         for name, change, key in [

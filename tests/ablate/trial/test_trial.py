@@ -225,7 +225,8 @@ def test_raising_trial_keeps_its_evidence(tmp_path: Path) -> None:
         (
             fixed_column_metric_trial,
             "trial 1: metric names must not be fixed columns of the trials table (number, state, duration_s, "
-            "worker, error, reason, cached, cache_key, git_commit, code_version), but got 'state'",
+            "worker, error, reason, host, worker_address, job_id, cached, cache_key, git_commit, code_version), "
+            "but got 'state'",
         ),
     ],
     ids=["not-a-dict", "empty", "text", "nan", "inf", "nan-other", "no-study-metric", "fixed-column"],

@@ -1,0 +1,84 @@
+"""dask-jobqueue clusters (Slurm, PBS, ...): what ablate adds to their options, and their jobs.
+
+Only dask-jobqueue's documented keyword arguments are used (``worker_extra_args``,
+``job_script_prologue``, ``job_extra_directives``, ``resource_spec``, ``worker_command``,
+``death_timeout``, ``scheduler_options``), each only where the user's ``cluster_options`` leave
+it unset or as an addition to the user's list.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Any
+
+from ablate.errors import ConfigError
+
+# Seconds a worker waits for a scheduler that went away (the driver was killed) before it exits, and
+# its batch job with it. A scheduler that is up never lets it fire. Stated in the README.
+DEATH_TIMEOUT_S = 60
+# Where a trial ran: the batch system's id of the job its worker runs in (see ablate.trial.execute).
+JOB_ID_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
+
+
+def is_jobqueue(cls: type) -> bool:
+    # A class of dask_jobqueue has imported it; importing it here could happen in a thread, where its
+    # import fails (it installs a signal handler, which only the main thread may).
+    module = sys.modules.get("dask_jobqueue")
+    return module is not None and issubclass(cls, module.JobQueueCluster)
+
+
+def job_kwargs(
+    cls: type, options: dict[str, Any], trial_module: str | None, gpus: int, source: str = ""
+) -> dict[str, Any]:
+    """``options`` for a JobQueueCluster with ablate's worker settings added.
+
+    - ``--preload ablate.runtime.worker`` (and the trial module to import, exported in the job script);
+    - ``death_timeout``: orphaned workers exit on their own after a SIGKILL of the driver;
+    - the dashboard on a free port (dask-jobqueue's default, 8787, is often taken on a login node);
+    - with ``gpus``: the scheduler's GPU request and dask-cuda's worker, one worker per GPU, each
+      with one ``GPU`` resource.
+    """
+    kw = dict(options)
+    kw["scheduler_options"] = {"dashboard_address": ":0", **(kw.get("scheduler_options") or {})}
+    kw.setdefault("death_timeout", DEATH_TIMEOUT_S)
+    extra = list(kw.get("worker_extra_args") or [])
+    if "ablate.runtime.worker" not in extra:
+        extra += ["--preload", "ablate.runtime.worker"]
+    prologue = list(kw.get("job_script_prologue") or [])
+    if trial_module:
+        prologue.append(f"export ABLATE_TRIAL_MODULE={shlex.quote(trial_module)}")
+    if gpus:
+        _request_gpus(cls, kw, gpus, source)
+        kw.setdefault("worker_command", "dask cuda worker")  # run as `python -m dask cuda worker`
+        # dask cuda worker parses no --death-timeout (it would be taken as a preload argument):
+        # its orphans end at their job's walltime (see the README).
+        kw.pop("death_timeout")
+        extra += ["--resources", "GPU=1"]
+    kw["worker_extra_args"] = extra
+    kw["job_script_prologue"] = prologue
+    return kw
+
+
+def _request_gpus(cls: type, kw: dict[str, Any], gpus: int, source: str) -> None:
+    """Each job asks its batch system for ``gpus`` GPUs, with that system's own directive."""
+    from dask_jobqueue import PBSCluster, SLURMCluster
+
+    if issubclass(cls, SLURMCluster):
+        kw["job_extra_directives"] = [*(kw.get("job_extra_directives") or []), f"--gres=gpu:{gpus}"]
+    elif issubclass(cls, PBSCluster):
+        spec = kw.get("resource_spec") or f"select=1:ncpus={kw.get('cores', 1)}"
+        kw["resource_spec"] = f"{spec}:ngpus={gpus}"
+    else:
+        raise ConfigError(
+            source,
+            "execution.gpus_per_worker",
+            f"must be 0 unless the cluster is SLURMCluster or PBSCluster, but got {gpus} for {cls.__name__} "
+            "(request GPUs with its job_extra_directives in execution.cluster_options)",
+        )
+
+
+def job_ids(cluster: Any) -> list[str]:
+    """The batch job ids of a JobQueueCluster's workers, as submitted so far (none for another kind)."""
+    ids = [getattr(job, "job_id", None) for job in list(getattr(cluster, "workers", {}).values())]
+    return [str(i) for i in ids if i]

@@ -1,0 +1,104 @@
+"""The study's Dask cluster over one run: started in the background while the data is prepared,
+its dashboard and batch jobs reported, and closed once, on every way out of the run."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from ablate.runtime import jobqueue
+from ablate.runtime.cluster import ClusterPlan, start_cluster
+
+JOB_WATCH_S = 1.0  # how often the batch jobs are looked at, to report the ones newly submitted
+
+
+class TrialCluster:
+    """The study's Dask cluster: started in the background on request (so it comes up while
+    the data is prepared), or when its scheduler is first asked for, and closed once.
+
+    Use as a context manager; an external scheduler (``execution.address``) is never started
+    or closed here. Closing a batch-queue cluster (dask-jobqueue) cancels every job it
+    submitted, also when the run ends on Ctrl-C, SIGTERM or an error: the ``with`` block's exit.
+
+    Args:
+        plan: what to start (see :func:`ablate.runtime.cluster.plan_cluster`).
+        report: gets one line for the terminal: the dashboard, each batch job submitted.
+    """
+
+    def __init__(self, plan: ClusterPlan, report: Callable[[str], None] = lambda line: None) -> None:
+        self.plan = plan
+        self._report = report
+        self._pool: ThreadPoolExecutor | None = None
+        self._started: Future[Any] | None = None
+        self._closing = threading.Event()
+        self._jobs_seen: list[str] = []
+
+    def start(self) -> None:
+        """Begin starting the cluster in a background thread (a no-op when begun already)."""
+        if self._started is None and self.plan.kind != "address":
+            self._pool = ThreadPoolExecutor(2, thread_name_prefix="ablate-cluster")
+            self._started = self._pool.submit(self._start)
+
+    def _start(self) -> Any:
+        cluster = start_cluster(self.plan)
+        self._report(f"cluster: {self.plan.describe()}; Dask dashboard {cluster.dashboard_link}")
+        if jobqueue.is_jobqueue(type(cluster)):
+            assert self._pool is not None
+            self._pool.submit(self._watch_jobs, cluster)
+        return cluster
+
+    def _watch_jobs(self, cluster: Any) -> None:
+        """Report batch jobs as they are submitted: the first ones, and any that replace a lost one.
+
+        A job cancelled, preempted or out of walltime is dropped from the cluster once
+        ``distributed.deploy.lost-worker-timeout`` passes; scaling to the same size again then
+        submits its replacement (Dask's adapt does this itself, a fixed size does not)."""
+        while not self._closing.wait(JOB_WATCH_S):
+            if not self.plan.adapt:
+                cluster.scale(self.plan.workers)
+            self._report_new_jobs(cluster)
+
+    def _report_new_jobs(self, cluster: Any) -> None:
+        new = [j for j in jobqueue.job_ids(cluster) if j not in self._jobs_seen]
+        if new:
+            self._jobs_seen += new
+            self._report(f"cluster: batch job{'s' if len(new) > 1 else ''} {', '.join(new)} submitted")
+
+    def address(self) -> str:
+        """The scheduler's address, once the cluster is up."""
+        if self.plan.kind == "address":
+            return str(self.plan.address)
+        self.start()
+        assert self._started is not None
+        return self._started.result().scheduler_address
+
+    def job_ids(self) -> list[str]:
+        """The batch jobs reported so far (dask-jobqueue clusters)."""
+        return list(self._jobs_seen)
+
+    def close(self) -> None:
+        """Stop the cluster if this object started it (waiting for a start under way)."""
+        started, self._started = self._started, None
+        if started is None:
+            return
+        self._closing.set()
+        try:
+            cluster = started.result()
+        except Exception:  # noqa: BLE001  (it never came up; the caller saw or will see why)
+            cluster = None
+        finally:
+            assert self._pool is not None
+            self._pool.shutdown()
+        if cluster is not None:
+            jobs = jobqueue.job_ids(cluster)
+            cluster.close()  # dask-jobqueue cancels each job it submitted (scancel, qdel)
+            if jobs:
+                self._report(f"cluster: closed; batch job{'s' if len(jobs) > 1 else ''} {', '.join(jobs)} cancelled")
+
+    def __enter__(self) -> TrialCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,115 @@
+"""`ablate run` on a real Slurm cluster through `execution.cluster: dask_jobqueue.SLURMCluster`: every
+trial runs in a Slurm job, a cancelled job's trial moves to the other worker, a SIGKILLed driver leaves
+no job behind after the death timeout, and the queue is empty at the end."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.flows.helpers import deep_update, quick_study, write_params
+from tests.flows.test_faults import Run, executions, run_env
+from tests.services.slurm import SlurmCluster
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
+JOBS = re.compile(r"^cluster: batch jobs? ([\d, ]+) submitted$")
+DEATH_TIMEOUT_S = 5  # short here; the default (ablate.runtime.jobqueue.DEATH_TIMEOUT_S) is 60
+
+
+def slurm_study(tmp_path: Path, slurm: SlurmCluster, name: str, n_trials: int, sleep: float) -> Path:
+    options = {
+        "queue": slurm.partition,
+        "cores": 1,
+        "processes": 1,
+        "memory": "1GB",
+        "walltime": "00:05:00",
+        "interface": "lo",
+        "death_timeout": DEATH_TIMEOUT_S,
+    }
+    changes = deep_update(
+        quick_study(n_trials=n_trials),
+        {
+            "trial": {"options": {"sleep": sleep}},
+            "execution": {"cluster": "dask_jobqueue.SLURMCluster", "cluster_options": options, "retries": 2},
+        },
+    )
+    return write_params(tmp_path, name, changes)
+
+
+def slurm_env() -> dict[str, str]:
+    # A lost job is dropped (and replaced) after this; Dask's default is 15 s.
+    return run_env(DASK_DISTRIBUTED__DEPLOY__LOST_WORKER_TIMEOUT="2s")
+
+
+def submitted_jobs(run: Run) -> list[str]:
+    return [j.strip() for line in run.lines if (m := JOBS.match(line)) for j in m.group(1).split(",")]
+
+
+def test_a_study_runs_in_slurm_jobs_and_leaves_the_queue_empty(tmp_path: Path, slurm_cluster: SlurmCluster) -> None:
+    assert slurm_cluster.squeue() == []
+    start = time.monotonic()
+    run = Run(slurm_study(tmp_path, slurm_cluster, "slurm", n_trials=6, sleep=0.3), slurm_env())
+
+    assert run.wait(timeout_s=120) == 0, run.output()
+    wall = time.monotonic() - start
+    assert any("Dask dashboard http" in line for line in run.lines), run.output()
+    jobs = submitted_jobs(run)
+    assert len(jobs) == 2, run.output()
+    trials = pd.read_csv(tmp_path / "reports" / "slurm" / "trials.csv", dtype={"job_id": str})
+    assert list(trials["state"]) == ["COMPLETE"] * 6
+    # Every trial ran inside one of the run's Slurm jobs, on a worker of its own (not the driver).
+    assert set(trials["job_id"]) <= set(jobs) and trials["job_id"].notna().all(), trials
+    assert trials["worker_address"].str.startswith("tcp://127.0.0.1:").all()
+    assert slurm_cluster.wait_empty(30) < 30, f"run took {wall:.1f} s"
+
+
+def test_a_job_cancelled_mid_run_moves_its_trial_and_all_complete_once(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    assert slurm_cluster.squeue() == []
+    run = Run(slurm_study(tmp_path, slurm_cluster, "preempt", n_trials=12, sleep=0.6), slurm_env())
+    run.wait_for_line("] trial ", count=2, timeout_s=120)
+    time.sleep(0.3)  # a third into the next trial on each worker
+    victim = submitted_jobs(run)[0]
+    slurm_cluster.scancel(victim)
+
+    assert run.wait(timeout_s=180) == 0, run.output()
+    trials = pd.read_csv(tmp_path / "reports" / "preempt" / "trials.csv", dtype={"job_id": str})
+    assert list(trials["state"]) == ["COMPLETE"] * 12
+    # The cancelled job's trial finished elsewhere, and says why it moved.
+    moved = trials[trials["reason"] == "worker_died"]
+    assert len(moved) >= 1 and not (moved["job_id"] == victim).any(), trials
+    ran = Counter(executions(tmp_path / "data" / "studies" / "preempt"))
+    assert sorted(ran) == list(range(12)) and set(ran.values()) == {1}, ran
+    slurm_cluster.wait_empty(30)
+
+
+def test_a_killed_driver_leaves_no_job_after_the_death_timeout_and_the_next_run_completes(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    assert slurm_cluster.squeue() == []
+    params = slurm_study(tmp_path, slurm_cluster, "killed", n_trials=4, sleep=0.6)
+    run = Run(params, slurm_env())
+    run.wait_for_line("] trial ", count=2, timeout_s=120)
+    assert len(slurm_cluster.squeue()) == 2
+    os.killpg(run.proc.pid, signal.SIGKILL)  # the driver, its scheduler and client: no cleanup at all
+    run.proc.wait(timeout=30)
+
+    waited = slurm_cluster.wait_empty(DEATH_TIMEOUT_S + 20)  # the orphans' own death timeout, and their exit
+
+    again = Run(params, slurm_env())
+    assert again.wait(timeout_s=120) == 0, again.output()
+    trials = pd.read_csv(tmp_path / "reports" / "killed" / "trials.csv")
+    assert list(trials["state"]) == ["COMPLETE"] * 4
+    ran = Counter(executions(tmp_path / "data" / "studies" / "killed"))
+    assert sorted(ran) == list(range(4)), ran
+    assert sum(ran.values()) - 4 <= 2, ran  # at most the two killed mid-publication run again
+    assert waited < DEATH_TIMEOUT_S + 20
+    slurm_cluster.wait_empty(30)
