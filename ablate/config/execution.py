@@ -1,0 +1,68 @@
+"""Reading the params file's ``execution`` section: where and how the trials run (workers, the
+Dask cluster, retries, timeouts, GPUs), with one clear line for a value that breaks the rules."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from ablate._reader import Reader
+from ablate.config.schema import (
+    DEVICES,
+    AdaptConfig,
+    ExecutionConfig,
+)
+
+
+def parse_execution(r: Reader) -> ExecutionConfig:
+    cfg = ExecutionConfig(
+        workers=r.int("workers", 2, low=1),
+        address=r.str(
+            "address", None, check=bool, rule="a Dask scheduler address, e.g. tcp://127.0.0.1:8786", allow_none=True
+        ),
+        cluster=r.str("cluster", "local", check=_is_cluster, rule=_CLUSTER_RULE),
+        cluster_options=dict(r.mapping("cluster_options")),
+        adapt=_parse_adapt(r.section("adapt")) if r.raw.get("adapt") is not None else r.get("adapt", None),
+        gpus_per_worker=r.int("gpus_per_worker", 0, low=0),
+        retries=r.int("retries", 2, low=0),
+        retry_delay_s=r.float("retry_delay_s", 1.0, low=0.0),
+        trial_timeout_s=r.float("trial_timeout_s", 600.0, low=0.0, open_interval=True, allow_none=True),
+        queue_ahead=r.int("queue_ahead", 1, low=0),
+        device=r.choice("device", DEVICES, "auto"),
+    )
+    r.done()
+    _check_cluster_keys(r, cfg)
+    return cfg
+
+
+_CLUSTER_RULE = "local or the import path of a Dask cluster class, e.g. dask_jobqueue.SLURMCluster"
+
+
+def _is_cluster(s: str) -> bool:
+    return s == "local" or (s.count(".") >= 1 and all(p.isidentifier() for p in s.split(".")))
+
+
+def _parse_adapt(r: Reader) -> AdaptConfig:
+    cfg = AdaptConfig(minimum=r.int("minimum", 0, low=0), maximum=r.int("maximum", None, low=1))
+    r.done()
+    if cfg.minimum > cfg.maximum:
+        raise r.error("minimum", f"must be <= maximum ({cfg.maximum})", cfg.minimum)
+    return cfg
+
+
+def _check_cluster_keys(r: Reader, cfg: ExecutionConfig) -> None:
+    """Keys that only mean something together: a cluster to start is not an existing scheduler."""
+    local = cfg.cluster == "local"
+    if cfg.address and not local:
+        raise r.error("cluster", "must be local (unset) when execution.address names a running scheduler", cfg.cluster)
+    if cfg.address and cfg.adapt is not None:
+        raise r.error("adapt", "must be unset when execution.address names a running scheduler", asdict(cfg.adapt))
+    if local and cfg.cluster_options:
+        raise r.error(
+            "cluster_options", "must be empty unless execution.cluster names a cluster class", cfg.cluster_options
+        )
+    if local and cfg.gpus_per_worker:
+        raise r.error(
+            "gpus_per_worker",
+            "must be 0 unless execution.cluster is a dask_jobqueue class (locally, every visible GPU is used)",
+            cfg.gpus_per_worker,
+        )
