@@ -3,7 +3,11 @@ fsync per write, and reading a persisted study back."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +39,35 @@ class _JournalFile(JournalFileBackend):
     trial folders written just before it): the trials the journal still holds as running are
     then told from their result folders on resume (StudySession.recover), later ones run again.
     Optuna's reader skips a torn last line.
+
+    Ctrl-C (or SIGTERM) waits for an append of the driver to end: Optuna's lock, interrupted in
+    its release, raises FileNotFoundError in place of the interrupt (and leaves its lock file).
     """
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
         from optuna.storages.journal._file import get_lock_file
 
         text = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
-        with get_lock_file(self._lock), open(self._file_path, "ab") as f:
+        with _signals_held(), get_lock_file(self._lock), open(self._file_path, "ab") as f:
             f.write(text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then deliver them (in the main thread, the
+    only one Python runs signal handlers in; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, _: held.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in held:
+            signal.raise_signal(signum)
 
 
 def clear_stale_journal_lock(study_dir: Path) -> bool:

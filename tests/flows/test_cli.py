@@ -199,7 +199,7 @@ def test_a_killed_run_resumes_to_exactly_n_trials_none_twice(tmp_path: Path, sig
     rest, _ = proc.communicate(timeout=60)
     assert finished == 5
     if sig != signal.SIGKILL:  # stopped cleanly, with a word on how to go on
-        assert proc.returncode == 128 + sig and "run the same command again to resume" in rest
+        assert proc.returncode == 128 + sig and "run the same command again to resume" in rest, rest
         assert "Traceback" not in rest
 
     # The killed run's workers exit with it: no trial finishes behind the next run's back.

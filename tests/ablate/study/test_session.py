@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -360,3 +361,26 @@ def test_a_journal_lock_left_by_a_killed_writer_is_cleared_when_a_session_opens(
     run_loop(session)
     assert time.monotonic() - start < 5.0  # Optuna alone would wait its 30 s grace period
     assert not lock.exists() and not lock.is_symlink() and session.n_finished() == 3
+
+
+def test_ctrl_c_during_a_journal_append_waits_for_it_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Optuna's journal lock, interrupted in its release, raised FileNotFoundError instead of the
+    # KeyboardInterrupt (and left its lock file): a Ctrl-C then ended the run with exit 1.
+    from optuna.storages.journal import JournalFileSymlinkLock
+
+    from ablate.study.storage import JOURNAL, open_storage
+
+    storage = open_storage(tmp_path)
+    acquire = JournalFileSymlinkLock.acquire
+
+    def interrupted(self: JournalFileSymlinkLock) -> bool:
+        got = acquire(self)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the lock is held
+        return got
+
+    monkeypatch.setattr(JournalFileSymlinkLock, "acquire", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        optuna.create_study(storage=storage, study_name="s")
+    monkeypatch.undo()
+    assert not (tmp_path / (JOURNAL + ".lock")).exists()  # released, not left behind
+    assert [s.study_name for s in optuna.get_all_study_summaries(open_storage(tmp_path))] == ["s"]  # written whole
