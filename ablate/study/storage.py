@@ -83,14 +83,37 @@ def _append_user_attrs(storage: JournalStorage, trial_id: int, attrs: dict[str, 
         storage._sync_with_backend()
 
 
-def load_study(params: Params) -> optuna.Study | None:
-    """The persisted study, or None when it was never run."""
-    if not (params.study_dir / JOURNAL).exists():
+class _ReadOnlyJournal(JournalFileBackend):
+    """The journal as a reader sees it (``ablate status``, beside a running study): Optuna's own
+    reader, which never takes the file's lock; appending is refused."""
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        raise PermissionError(f"{self._file_path}: opened read-only")
+
+
+def load_study(params: Params, read_only: bool = False) -> optuna.Study | None:
+    """The persisted study, or None when it was never run.
+
+    ``read_only``: for a reader beside a run (it takes no lock and writes nothing).
+    """
+    path = params.study_dir / JOURNAL
+    if not path.exists():
         return None
+    storage = JournalStorage(_ReadOnlyJournal(str(path))) if read_only else open_storage(params.study_dir)
     try:
-        return optuna.load_study(study_name=params.study.name, storage=open_storage(params.study_dir))
+        return optuna.load_study(study_name=params.study.name, storage=storage)
     except KeyError:
         return None
+
+
+def describe_storage(params: Params) -> str:
+    """Where the study's trials are, for people: the journal's path."""
+    return f"journal {params.study_dir / JOURNAL}"
+
+
+def dashboard_target(params: Params) -> str:
+    """What optuna-dashboard opens the study's storage from: it reads a journal file by its path."""
+    return str(params.study_dir / JOURNAL)
 
 
 def needs_trials(params: Params) -> bool:
