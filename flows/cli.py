@@ -26,6 +26,7 @@ from ablate.config.load import load_params
 from ablate.config.schema import Params
 from ablate.data import check_source, source_columns
 from ablate.errors import AblateError, ConfigError
+from ablate.study.storage import check_database
 from ablate.trial.entrypoint import check_entrypoint
 
 EXIT_BAD_INPUT = 2
@@ -79,10 +80,19 @@ def _interrupt(signum: int, frame: object) -> None:
 def validate(path: str, overrides: list[str]) -> Params:
     """Parse the params file and check what it points at (data file, target, trial code)."""
     params = load_params(path, overrides)
+    check_database(params)
     check_source(params.data, params.source)
     check_entrypoint(params.trial.entrypoint, params.source)
     if params.ablation is not None and any(c.features for c in params.ablation.components):
         check_features(params.ablation, source_columns(params.data), params.source)
+    return params
+
+
+def validate_for_status(path: str, overrides: list[str]) -> Params:
+    """Only the params file and the database: the status of a study whose data file has since
+    moved is still worth reading."""
+    params = load_params(path, overrides)
+    check_database(params)
     return params
 
 
@@ -244,8 +254,7 @@ def _parser() -> argparse.ArgumentParser:
         help="where the study stands: trials by state, best, last run, fingerprint, DVC (runs nothing)",
     )
     status.add_argument("--json", action="store_true", help="print it as JSON, for scripts")
-    # Only the params file: the status of a study whose data file has since moved is still worth reading.
-    status.set_defaults(func=cmd_status, validate=load_params)
+    status.set_defaults(func=cmd_status, validate=validate_for_status)
     return p
 
 

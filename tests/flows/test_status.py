@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.flows.dashboard import read_through_dashboard
 from tests.flows.helpers import REPO, deep_update, quick_study, write_params
 from tests.flows.test_cli import PROGRESS, cli
 
@@ -88,6 +89,8 @@ def test_status_before_during_and_after_a_run(tmp_path: Path) -> None:
     assert abs((datetime.now(timezone.utc) - ended).total_seconds()) < 120
     assert after["fingerprint"] == {"status": "match", "changes": []}
     assert after["dashboard"] == f"optuna-dashboard {journal}"
+    served = read_through_dashboard(after["dashboard"], "watched")  # the journal opens as it is
+    assert [(t["number"], t["state"]) for t in served] == [(n, "Complete") for n in range(6)]
 
     text = status(path).stdout
     assert re.search(r"^trials: +6 complete, 0 running, 0 failed, 0 pruned \(budget 6\)$", text, re.M), text
@@ -98,3 +101,30 @@ def test_status_before_during_and_after_a_run(tmp_path: Path) -> None:
     text = status(path, "--set", "trial.options.sleep=0.5").stdout
     assert "fingerprint: changed: trial.options.sleep: 1.5 → 0.5" in text
     assert os.environ.get("PREFECT_API_URL")  # the run shared the test's server
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://ablate:s3cret@", "study.storage: must name a host and a database"),
+        (
+            "postgresql://ablate:s3cret@127.0.0.1:9/ablate",
+            "study.storage: must reach the database at 127.0.0.1:9 within 5 s, but got connection failed",
+        ),
+    ],
+    ids=["malformed", "unreachable"],
+)
+@pytest.mark.parametrize("command", ["status", "run"])
+def test_a_bad_storage_is_one_line_exit_2_without_its_password(
+    tmp_path: Path, url: str, expected: str, command: str
+) -> None:
+    path = write_params(tmp_path, "db", deep_update(quick_study(), {"study": {"storage": url}}))
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", command, str(path)], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and done.stdout == "" and time.monotonic() - start < 30
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert "s3cret" not in done.stderr and "ablate:***@" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db.yaml"]  # nothing written
