@@ -4,6 +4,7 @@
     ablate prepare|search|ablation|analyze PARAMS         one step (what the dvc.yaml stages run)
     ablate report PARAMS                                  re-render the report only (= analyze)
     ablate rerun PARAMS TRIAL                             run one recorded trial again and compare
+    ablate status PARAMS [--json]                         where the study stands (runs nothing)
 
 ``--restart`` (run, search): a study whose inputs changed is set aside and started afresh.
 
@@ -26,6 +27,7 @@ from ablate.config.schema import Params
 from ablate.data import check_source, source_columns
 from ablate.errors import AblateError, ConfigError
 from ablate.runtime.cluster_class import check_cluster
+from ablate.study.storage import check_database
 from ablate.trial.entrypoint import check_entrypoint
 
 EXIT_BAD_INPUT = 2
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        params = validate(args.params, args.set)
+        params = args.validate(args.params, args.set)
         if args.command == "run":  # the command that records the study with DVC
             from ablate.runtime.dvc import check_overrides_recorded
 
@@ -79,11 +81,20 @@ def _interrupt(signum: int, frame: object) -> None:
 def validate(path: str, overrides: list[str]) -> Params:
     """Parse the params file and check what it points at (data file, target, trial code)."""
     params = load_params(path, overrides)
+    check_database(params)
     check_source(params.data, params.source)
     check_entrypoint(params.trial.entrypoint, params.source)
     if params.ablation is not None and any(c.features for c in params.ablation.components):
         check_features(params.ablation, source_columns(params.data), params.source)
     check_cluster(params.execution, params.trial.entrypoint.partition(":")[0], params.source)
+    return params
+
+
+def validate_for_status(path: str, overrides: list[str]) -> Params:
+    """Only the params file and the database: the status of a study whose data file has since
+    moved is still worth reading."""
+    params = load_params(path, overrides)
+    check_database(params)
     return params
 
 
@@ -165,6 +176,20 @@ def _print_summary(params: Params, s: dict[str, Any], searched: bool) -> None:
     print(f"report:      {s['report']['html']}")
 
 
+def cmd_status(params: Params, args: argparse.Namespace) -> int:
+    """Read-only, beside a run or without one; imports neither Prefect nor Dask."""
+    import json
+
+    from ablate.study.status import describe_status, study_status
+
+    status = study_status(params)
+    if args.json:
+        print(json.dumps(status.to_dict(), indent=2, sort_keys=True, default=str))
+    else:
+        print("\n".join(describe_status(status)))
+    return 0
+
+
 def cmd_rerun(params: Params, args: argparse.Namespace) -> int:
     from ablate.trial.rerun import describe, rerun_trial
 
@@ -200,6 +225,7 @@ def _fail(message: str, code: int) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ablate", description="Reproducible ablation studies and HPO.")
+    p.set_defaults(validate=validate)
     sub = p.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("params", help="the study's params file, e.g. params/digits.yaml")
@@ -224,6 +250,13 @@ def _parser() -> argparse.ArgumentParser:
     rerun = sub.add_parser("rerun", parents=[common], help="run one recorded trial again and compare its metrics")
     rerun.add_argument("trial", type=int, help="the trial's number")
     rerun.set_defaults(func=cmd_rerun)
+    status = sub.add_parser(
+        "status",
+        parents=[common],
+        help="where the study stands: trials by state, best, last run, fingerprint, DVC (runs nothing)",
+    )
+    status.add_argument("--json", action="store_true", help="print it as JSON, for scripts")
+    status.set_defaults(func=cmd_status, validate=validate_for_status)
     return p
 
 

@@ -54,7 +54,7 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
             # What the trials run with: versions, git commit, the sampler auto chose, the pruner.
             provenance = {**collect_provenance(), **describe_search(params.search)}
             run = RunFacts(search=run_search(params, prepared, cluster, provenance, restart), provenance=provenance)
-            write_last_run(params, run)
+            run = write_last_run(params, run)  # stamped with the time the search ended
         else:
             run = read_last_run(params)  # what the last search did, for the report
         if "ablation" in steps and params.ablation is not None:

@@ -31,6 +31,8 @@ from ablate.config.schema import (
 from ablate.errors import ConfigError
 from ablate.pruners import PRUNERS
 from ablate.study.table import FIXED_COLUMNS
+from ablate.study.url import EXAMPLE as STORAGE_EXAMPLE
+from ablate.study.url import StorageURL, mask_url
 
 
 def load_params(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Params:
@@ -56,7 +58,7 @@ def load_params(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     except ConfigError as err:
         for key, item in overridden.items():
             if err.key == key or err.key.startswith(key + "."):
-                raise ConfigError(f"{source} (--set {item})", err.key, err.rule) from None
+                raise ConfigError(f"{source} (--set {mask_url(item)})", err.key, err.rule) from None
         raise
 
 
@@ -129,9 +131,20 @@ def _parse_study(r: Reader, default_name: str) -> StudyConfig:
         seed=r.int("seed", 0, low=0),
         metric=r.str("metric", "val_accuracy", check=_is_metric_name, rule=_METRIC_NAME),
         direction=r.choice("direction", DIRECTIONS, "maximize"),
+        storage=_parse_storage(r),
     )
     r.done()
     return cfg
+
+
+def _parse_storage(r: Reader) -> StorageURL | None:
+    text = r.str("storage", None, check=bool, rule=f"a database URL, e.g. {STORAGE_EXAMPLE}", allow_none=True)
+    if text is None:
+        return None
+    try:
+        return StorageURL.parse(text)
+    except ValueError as err:
+        raise ConfigError(r.source, r.key("storage"), str(err)) from None
 
 
 def _parse_data(r: Reader) -> DataConfig:

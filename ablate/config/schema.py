@@ -9,6 +9,7 @@ from typing import Any
 from ablate import samplers
 from ablate import space as sp
 from ablate.ablation.spec import AblationConfig
+from ablate.study.url import StorageURL
 
 SAMPLERS = samplers.NAMES
 
@@ -34,6 +35,8 @@ class StudyConfig:
     seed: int = 0
     metric: str = "val_accuracy"
     direction: str = "maximize"
+    # None: a journal file under data/studies/<name>/; else a database every machine reaches.
+    storage: StorageURL | None = None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 class PruningLink:
     """What a worker needs to report to the study; small and picklable."""
 
-    storage: str  # the study's journal file (absolute), reachable from the worker
+    # The study's journal file (absolute), reachable from the worker, or its database URL
+    # (ablate.study.url.StorageURL: it travels with its password and shows without it).
+    storage: Any
     study: str
     trial_id: int  # Optuna's storage id of the trial (not its number)
     metric: str
@@ -56,14 +58,22 @@ def _study(link: PruningLink) -> optuna.Study:
 
     from ablate.pruners import make_pruner
 
-    key = (link.storage, link.study, link.pruner, repr(sorted(link.options.items())))
+    key = (repr(link.storage), link.study, link.pruner, repr(sorted(link.options.items())))
     with _LOCK:
         if key not in _STUDIES:
-            from optuna.storages import JournalStorage
-            from optuna.storages.journal import JournalFileBackend
-
-            storage = JournalStorage(JournalFileBackend(link.storage))
+            storage = _open(link.storage)
             _STUDIES[key] = optuna.load_study(
                 study_name=link.study, storage=storage, pruner=make_pruner(link.pruner, link.options)
             )
         return _STUDIES[key]
+
+
+def _open(storage: Any) -> optuna.storages.BaseStorage:
+    if not isinstance(storage, str):
+        from ablate.study.storage import open_database
+
+        return open_database(storage)
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    return JournalStorage(JournalFileBackend(storage))

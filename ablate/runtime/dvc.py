@@ -88,13 +88,52 @@ def sync_study(params: Params, steps: tuple[str, ...], push: bool = True) -> Syn
         raise SyncError(f"sync: {_one_line(err)}") from None
 
 
+def push_state(params: Params) -> dict[str, str]:
+    """Whether DVC records the study's outputs as they are and its default remote has them, as
+    ``{"status": ..., "reason": ...}``; changes nothing (for ``ablate status``).
+
+    status: ``pushed``; ``not pushed`` (committed, some files not on the remote); ``committed``
+    (no default remote); ``not committed`` (the outputs differ from what DVC records, e.g. a run in
+    progress); ``untracked``; ``skipped`` (outside a DVC repository).
+    """
+    root = find_repo_root()
+    if root is None:
+        return {"status": "skipped", "reason": "not inside a DVC repository"}
+    outs = [p.resolve() for p in study_outputs(params)]
+    if not all(_is_under(p, root) for p in outs):
+        return {"status": "skipped", "reason": f"the study's outputs are outside the DVC repository {root}"}
+    if not any(p.exists() for p in outs):
+        return {"status": "no outputs", "reason": "the study has not run yet"}
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with _quiet_dvc(logging.ERROR), Repo(str(root)) as repo:
+            targets = [s.addressing for s in _study_stages(repo, outs, ("prepare", "search", "ablation", "analyze"))]
+            targets += [str(p) + ".dvc" for p in outs if p.with_name(p.name + ".dvc").exists()]
+            if not targets:
+                return {"status": "untracked", "reason": "no dvc.yaml stage or .dvc file records the study"}
+            changed = repo.status(targets=targets)
+            if changed:
+                return {"status": "not committed", "reason": f"changed since DVC recorded them: {', '.join(changed)}"}
+            remote = repo.config["core"].get("remote")
+            if not remote:
+                return {"status": "committed", "reason": "no default remote"}
+            missing = repo.status(targets=targets, cloud=True, remote=remote)
+    except DvcException as err:
+        return {"status": "unknown", "reason": _one_line(err)}
+    if missing:
+        return {"status": "not pushed", "reason": f"{len(missing)} file(s) not on remote {remote!r}"}
+    return {"status": "pushed", "reason": f"remote {remote!r}"}
+
+
 @contextlib.contextmanager
-def _quiet_dvc() -> Iterator[None]:
+def _quiet_dvc(level_shown: int = logging.WARNING) -> Iterator[None]:
     """DVC's library logs what its command line would print ("Updating lock file", hints to
     `git add`); ablate's own summary says what was synced."""
     logger = logging.getLogger("dvc")
     level = logger.level
-    logger.setLevel(logging.WARNING)
+    logger.setLevel(level_shown)
     try:
         yield
     finally:

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from ablate.config.schema import Params
@@ -29,6 +30,7 @@ class SearchFacts:
     recovered: int = 0  # RUNNING trials of a killed run told from their published results
     requeued: int = 0  # RUNNING trials of a killed run put back in the queue
     wall_s: float | None = None  # the search loop's wall time (None: no trial had to run)
+    finished_at: str | None = None  # when the search step ended (UTC, ISO 8601): `ablate status` shows it
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class RunFacts:
         }
         if s.wall_s is not None:
             out["search_wall_s"] = s.wall_s
+        if s.finished_at is not None:
+            out["search_finished_at"] = s.finished_at
         if self.ablation is not None:
             a = dataclasses.asdict(self.ablation)
             a["ablation_wall_s"] = a.pop("wall_s")
@@ -91,6 +95,7 @@ class RunFacts:
                 recovered=int(d.get("recovered", 0)),
                 requeued=int(d.get("requeued", 0)),
                 wall_s=d.get("search_wall_s"),
+                finished_at=d.get("search_finished_at"),
             ),
             provenance=dict(d.get("provenance") or {}),
             ablation=ablation,
@@ -99,13 +104,17 @@ class RunFacts:
         )
 
 
-def write_last_run(params: Params, facts: RunFacts) -> None:
-    """Keep what the last search did with the study, for the report of a later ``analyze``."""
+def write_last_run(params: Params, facts: RunFacts, now: datetime | None = None) -> RunFacts:
+    """Keep what the last search did with the study, for the report of a later ``analyze`` and
+    for ``ablate status``; returns ``facts`` stamped with the time the search ended (UTC)."""
+    stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
+    facts = facts.replace(search=dataclasses.replace(facts.search, finished_at=stamp))
     path = params.study_dir / LAST_RUN
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(facts.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)
+    return facts
 
 
 def read_last_run(params: Params) -> RunFacts:

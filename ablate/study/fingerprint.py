@@ -22,7 +22,7 @@ from typing import Any
 
 from ablate.config.schema import Params
 from ablate.errors import AblateError, StudyChangedError
-from ablate.study.storage import load_study
+from ablate.study.storage import load_study, set_aside_in_database
 from ablate.trial.entrypoint import code_version
 
 FINGERPRINT = "fingerprint.json"
@@ -170,7 +170,8 @@ def check_study(
 
 
 def set_study_aside(params: Params, now: datetime) -> list[Path]:
-    """Move the study's folder and its report folder to ``<name>.<UTC time>`` siblings.
+    """Move the study's folder and its report folder to ``<name>.<UTC time>`` siblings (and a
+    study in a database to that name).
 
     Call this holding the study's lock. The prepared data stay: they follow ``data.*`` alone.
     """
@@ -179,6 +180,7 @@ def set_study_aside(params: Params, now: datetime) -> list[Path]:
     while any(archive_path(p, stamp).exists() for p in folders):  # a restart within the same second
         stamp += timedelta(seconds=1)
     moved = []
+    set_aside_in_database(params, archive_path(params.study_dir, stamp).name)
     for folder in folders:
         dest = archive_path(folder, stamp)
         os.rename(folder, dest)

@@ -37,3 +37,24 @@ class StudyLock:
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
+
+
+def lock_holder(study_dir: Path) -> str | None:
+    """Who runs the study now (``pid N``), or None; never waits and never writes.
+
+    A shared lock can only be had while nobody holds the exclusive one: taken and let go at once.
+    """
+    path = StudyLock(study_dir).path
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.read(fd, 64).decode(errors="replace").strip() or "another process"
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

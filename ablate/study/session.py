@@ -25,7 +25,13 @@ from ablate.data import PreparedData
 from ablate.errors import ConfigError, InvalidMetricError, TrialPruned
 from ablate.pruners import make_pruner
 from ablate.pruners.link import PruningLink
-from ablate.study.storage import FINISHED, JOURNAL, _append_user_attrs, clear_stale_journal_lock, open_storage
+from ablate.study.storage import (
+    FINISHED,
+    _append_user_attrs,
+    clear_stale_journal_lock,
+    open_storage,
+    worker_storage,
+)
 from ablate.trial.contract import TrialResult, TrialSpec, check_metrics, read_pruned, read_result
 
 
@@ -77,7 +83,7 @@ class StudySession:
         self.code_version = code_version
         self.trials_dir = params.study_dir / "trials"
         clear_stale_journal_lock(params.study_dir)  # the flow holds the StudyLock
-        storage = open_storage(params.study_dir)
+        storage = open_storage(params)
         self.study = optuna.create_study(
             storage=storage,
             study_name=params.study.name,
@@ -161,7 +167,7 @@ class StudySession:
         if search.pruner == "none":
             return None
         return PruningLink(
-            storage=str((self.params.study_dir / JOURNAL).resolve()),
+            storage=worker_storage(self.params),
             study=self.params.study.name,
             trial_id=self._trial_id(number),
             metric=self.params.study.metric,

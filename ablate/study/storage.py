@@ -1,5 +1,6 @@
 """A study's Optuna storage: a journal file under ``data/studies/<study>/``, appended without an
-fsync per write, and reading a persisted study back."""
+fsync per write, or a database (``study.storage``: PostgreSQL, SQLite) through Optuna's RDB
+storage; and reading a persisted study back."""
 
 from __future__ import annotations
 
@@ -17,16 +18,62 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from ablate.config.schema import Params
+from ablate.errors import ConfigError
+from ablate.study.url import StorageURL, mask_url
 
 JOURNAL = "optuna.journal"
+CONNECT_TIMEOUT_S = 5  # an unreachable database fails the command after this, not minutes later
 
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
-def open_storage(study_dir: Path) -> JournalStorage:
-    study_dir.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(_JournalFile(str(study_dir / JOURNAL)))
+def open_storage(params: Params) -> optuna.storages.BaseStorage:
+    """The study's storage, for the process that drives it."""
+    if params.study.storage is not None:
+        return open_database(params.study.storage)
+    params.study_dir.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(_JournalFile(str(params.study_dir / JOURNAL)))
+
+
+def open_database(url: StorageURL, create_tables: bool = True) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage at ``url``; a connection attempt gives up after CONNECT_TIMEOUT_S."""
+    connect = {"timeout": 30} if url.is_sqlite else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return optuna.storages.RDBStorage(
+        url.secret(),
+        engine_kwargs={"connect_args": connect},
+        skip_table_creation=not create_tables,
+        skip_compatibility_check=not create_tables,
+    )
+
+
+def check_database(params: Params) -> None:
+    """At the edge: the database of ``study.storage`` answers (within CONNECT_TIMEOUT_S).
+
+    Raises:
+        ConfigError: naming where it was sought, and the driver's reason, password masked.
+    """
+    url = params.study.storage
+    if url is None:
+        return
+    import sqlalchemy
+    from sqlalchemy.exc import SQLAlchemyError
+
+    connect = {"timeout": 30} if url.is_sqlite else {"connect_timeout": CONNECT_TIMEOUT_S}
+    engine = sqlalchemy.create_engine(url.secret(), connect_args=connect, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT 1"))
+    except SQLAlchemyError as err:
+        reason = " ".join(str(getattr(err, "orig", None) or err).split())
+        raise ConfigError(
+            params.source,
+            "study.storage",
+            f"must reach the database at {url.where()} within {CONNECT_TIMEOUT_S} s, but got "
+            f"{mask_url(reason)[:300]} ({url.url})",
+        ) from None
+    finally:
+        engine.dispose()
 
 
 class _JournalFile(JournalFileBackend):
@@ -108,14 +155,73 @@ def _append_user_attrs(storage: JournalStorage, trial_id: int, attrs: dict[str, 
         storage._sync_with_backend()
 
 
-def load_study(params: Params) -> optuna.Study | None:
-    """The persisted study, or None when it was never run."""
-    if not (params.study_dir / JOURNAL).exists():
+class _ReadOnlyJournal(JournalFileBackend):
+    """The journal as a reader sees it (``ablate status``, beside a running study): Optuna's own
+    reader, which never takes the file's lock; appending is refused."""
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        raise PermissionError(f"{self._file_path}: opened read-only")
+
+
+def load_study(params: Params, read_only: bool = False) -> optuna.Study | None:
+    """The persisted study, or None when it was never run.
+
+    ``read_only``: for a reader beside a run (it takes no lock and writes nothing).
+    """
+    if params.study.storage is not None:
+        return _load_from_database(params, read_only)
+    path = params.study_dir / JOURNAL
+    if not path.exists():
         return None
+    storage = JournalStorage(_ReadOnlyJournal(str(path))) if read_only else open_storage(params)
     try:
-        return optuna.load_study(study_name=params.study.name, storage=open_storage(params.study_dir))
+        return optuna.load_study(study_name=params.study.name, storage=storage)
     except KeyError:
         return None
+
+
+def _load_from_database(params: Params, read_only: bool) -> optuna.Study | None:
+    import sqlalchemy
+
+    storage = open_database(params.study.storage, create_tables=not read_only)
+    if read_only and not sqlalchemy.inspect(storage.engine).has_table("studies"):
+        return None  # no study was ever run in this database
+    try:
+        return optuna.load_study(study_name=params.study.name, storage=storage)
+    except KeyError:
+        return None
+
+
+def describe_storage(params: Params) -> str:
+    """Where the study's trials are, for people: the journal's path, or the database (masked)."""
+    if params.study.storage is not None:
+        return f"database {params.study.storage.url}"
+    return f"journal {params.study_dir / JOURNAL}"
+
+
+def dashboard_target(params: Params) -> str:
+    """What optuna-dashboard opens the study's storage from: a journal file by its path; a
+    database by its URL, shown without its password (libpq then reads PGPASSWORD or ~/.pgpass)."""
+    if params.study.storage is not None:
+        return params.study.storage.without_password()
+    return str(params.study_dir / JOURNAL)
+
+
+def worker_storage(params: Params) -> str | StorageURL:
+    """How a worker reaches the study to report a trial's steps: the journal's absolute path, or
+    the database URL (a StorageURL: it pickles with its password and shows without it)."""
+    return params.study.storage or str((params.study_dir / JOURNAL).resolve())
+
+
+def set_aside_in_database(params: Params, new_name: str) -> bool:
+    """Keep a database study under ``new_name`` and free its name (``--restart``); a journal
+    moves with its folder instead. Returns whether there was a study to set aside."""
+    if params.study.storage is None or load_study(params) is None:
+        return False
+    url = params.study.storage.secret()
+    optuna.copy_study(from_study_name=params.study.name, from_storage=url, to_storage=url, to_study_name=new_name)
+    optuna.delete_study(study_name=params.study.name, storage=url)
+    return True
 
 
 def needs_trials(params: Params) -> bool:

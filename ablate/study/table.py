@@ -58,8 +58,10 @@ def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
 
 
 def count_states(frame: pd.DataFrame) -> dict[str, int]:
+    """Trials by state: complete, pruned, failed, and running (asked, not yet told: a run in
+    progress, or one that was killed and has not been resumed)."""
     counts = frame["state"].value_counts()
-    names = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
+    names = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running"}
     return {name: int(counts.get(state, 0)) for state, name in names.items()}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,12 @@ def test_empty_facts_leave_out_what_did_not_happen() -> None:
 def test_the_last_search_is_kept_without_the_runs_own_sync_ablation_and_wall(tmp_path: Path) -> None:
     params = load_params(ROOT / "params" / "digits.yaml", [f"paths.data={tmp_path}"])
     assert read_last_run(params) == RunFacts()  # never ran
-    write_last_run(params, full_facts())
+    ended = datetime(2026, 11, 30, 23, 5, 7, tzinfo=timezone(timedelta(hours=1)))
+    written = write_last_run(params, full_facts(), now=ended)
+    assert written.search.finished_at == "2026-11-30T22:05:07+00:00"  # UTC, to the second
     back = read_last_run(params)
-    assert back.search == full_facts().search and back.provenance == full_facts().provenance
+    assert back.search == dataclasses.replace(full_facts().search, finished_at="2026-11-30T22:05:07+00:00")
+    assert back.provenance == full_facts().provenance
     assert back.sync is None and back.ablation is None and back.wall_s is None
     (params.study_dir / LAST_RUN).write_text("{not json")
     assert read_last_run(params) == RunFacts()  # a torn file is no facts, not a crash

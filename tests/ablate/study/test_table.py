@@ -50,7 +50,7 @@ def test_trials_frame_columns_and_rows(tmp_path: Path) -> None:
     assert frame.loc[0, "worker"] == "w1" and frame.loc[1, "worker"] == ""
     for i, spec in enumerate(specs):
         assert {n: frame.loc[i, n] for n in SPACE_NAMES} == {n: spec.params[n] for n in SPACE_NAMES}
-    assert count_states(frame) == {"complete": 2, "pruned": 0, "failed": 1}
+    assert count_states(frame) == {"complete": 2, "pruned": 0, "failed": 1, "running": 1}
     best = best_of(load_study(params), params)
     assert best["number"] == 0 and best["value"] == 0.9 and best["params"] == specs[0].params
 

@@ -1,0 +1,144 @@
+"""Where a study stands, read without running anything: ``ablate status PARAMS``.
+
+Everything here reads: the study's storage (a journal read by a backend that refuses to append),
+the facts of its last run, its fingerprint against the params as they are now, DVC's record and
+remote, the ablation's record. It takes no lock and waits on none, so it answers before, during
+(from another terminal) and after a run. It imports neither Prefect nor Dask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ablate.config.schema import Params
+from ablate.data import read_manifest
+from ablate.study.facts import read_last_run
+from ablate.study.fingerprint import build_fingerprint, describe_changes, fingerprint_changes, read_fingerprint
+from ablate.study.lock import lock_holder
+from ablate.study.storage import describe_storage, load_study
+from ablate.study.table import best_of, count_states, trials_frame
+from ablate.trial.entrypoint import code_version
+
+
+@dataclass(frozen=True)
+class StudyStatus:
+    """What ``ablate status`` prints; :meth:`to_dict` is its ``--json``."""
+
+    study: str
+    storage: str  # where the trials are (a journal file, or a database URL with its password masked)
+    running: str | None  # who runs the study now ("pid 1234"), None when nobody does
+    trials: dict[str, int]  # complete, pruned, failed, running; n_trials: the budget
+    best: dict[str, Any] | None
+    last_run: dict[str, Any] | None  # what the last search did and when it ended
+    fingerprint: dict[str, Any]  # status: match | changed | unrecorded | unknown; changes
+    dvc: dict[str, str]  # ablate.runtime.dvc.push_state
+    ablation: dict[str, Any] | None  # trials by status of the recorded (arm, seed) design
+    dashboard: str | None  # the optuna-dashboard command for the study's storage
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def study_status(params: Params) -> StudyStatus:
+    study = load_study(params, read_only=True) if params.search is not None else None
+    trials = count_states(trials_frame(study, params)) if params.search is not None else {}
+    if params.search is not None:
+        trials["n_trials"] = params.search.n_trials
+    last = read_last_run(params)
+    from ablate.runtime.dvc import push_state  # the DVC owner; imported here, where it is used
+
+    return StudyStatus(
+        study=params.study.name,
+        storage=describe_storage(params),
+        running=lock_holder(params.study_dir),
+        trials=trials,
+        best=best_of(study, params),
+        last_run=last.to_dict() if last.search.finished_at else None,
+        fingerprint=fingerprint_status(params) if params.search is not None else {"status": "unknown"},
+        dvc=push_state(params),
+        ablation=ablation_progress(params),
+        dashboard=dashboard_command(params) if study is not None else None,
+    )
+
+
+def fingerprint_status(params: Params) -> dict[str, Any]:
+    """Whether the params would compute trials from what the study's trials were computed from
+    (the fingerprint the search step recorded, against the data prepared last)."""
+    stored = read_fingerprint(params.study_dir)
+    if stored is None:
+        return {"status": "unrecorded", "changes": []}
+    manifest = read_manifest(params.prepared_dir)
+    try:
+        version = code_version(params.trial.entrypoint)
+    except (ImportError, ValueError) as err:
+        return {"status": "unknown", "changes": [f"trial.entrypoint: {err}"]}
+    data_hash = manifest["data_hash"] if manifest else stored.get("data hash", "")
+    changes = fingerprint_changes(stored, build_fingerprint(params, data_hash, version))
+    return {"status": "changed" if changes else "match", "changes": changes}
+
+
+def ablation_progress(params: Params) -> dict[str, Any] | None:
+    """The (arm, seed) trials of the ablation's last recorded design, by status."""
+    if params.ablation is None:
+        return None
+    from ablate.ablation.runs import read_runs
+
+    runs = read_runs(params.ablation_dir)
+    if runs is None:
+        return {"recorded": False}
+    counts = runs["status"].value_counts()
+    return {
+        "recorded": True,
+        "arms": int(runs["arm"].nunique()),
+        "trials": len(runs),
+        **{status: int(counts.get(status, 0)) for status in ("complete", "failed", "missing")},
+    }
+
+
+def dashboard_command(params: Params) -> str:
+    from ablate.study.storage import dashboard_target
+
+    return f"optuna-dashboard {dashboard_target(params)}"
+
+
+def describe_status(s: StudyStatus) -> list[str]:
+    """The lines ``ablate status`` prints."""
+    lines = [f"study:       {s.study} ({s.storage})"]
+    lines.append(f"running:     {'yes, by ' + s.running if s.running else 'no'}")
+    if s.trials:
+        t = s.trials
+        lines.append(
+            f"trials:      {t['complete']} complete, {t['running']} running, {t['failed']} failed, "
+            f"{t['pruned']} pruned (budget {t['n_trials']})"
+        )
+        b = s.best
+        lines.append(f"best:        trial {b['number']} {b['metric']}={b['value']:.4f}" if b else "best:        -")
+    lines.append(f"last run:    {_describe_last_run(s.last_run)}")
+    fp = s.fingerprint
+    what = {"match": "params match the study", "unrecorded": "no fingerprint recorded yet (no search ran)"}
+    text = what.get(fp["status"]) or f"{fp['status']}: {describe_changes(fp['changes'])}"
+    lines.append(f"fingerprint: {text}")
+    lines.append(f"dvc:         {s.dvc['status']}{': ' + s.dvc['reason'] if s.dvc.get('reason') else ''}")
+    if s.ablation is not None:
+        a = s.ablation
+        lines.append(
+            f"ablation:    {a['complete']} of {a['trials']} (arm, seed) trials complete, {a['failed']} failed "
+            f"({a['arms']} arms)"
+            if a["recorded"]
+            else "ablation:    not run yet"
+        )
+    if s.dashboard:
+        lines.append(f"dashboard:   {s.dashboard}")
+    return lines
+
+
+def _describe_last_run(last: dict[str, Any] | None) -> str:
+    if last is None:
+        return "none yet"
+    text = f"search ended {last['search_finished_at']}: executed {last['executed']}, cached {last['cached']}"
+    if last.get("recovered") or last.get("requeued"):
+        text += f", recovered {last['recovered']}, re-queued {last['requeued']}"
+    if last.get("search_wall_s") is not None:
+        text += f" in {last['search_wall_s']:.1f} s"
+    return text
