@@ -167,10 +167,6 @@ def compare_to_reference(
     return with_holm(as_frame(rows, _COMPARE_COLUMNS, ints=["n_pairs"]), alpha)
 
 
-
-
-
-
 def estimate(values: np.ndarray, scale: float, confidence: float, test: bool = True) -> _Estimate:
     """Mean, sample std, t-interval and (``test``) one-sample t-test against 0 of ``values``."""
     n = len(values)
@@ -199,12 +195,6 @@ def with_holm(out: pd.DataFrame, alpha: float) -> pd.DataFrame:
     out["p_holm"] = holm(out["p_value"].to_numpy(dtype=float))
     out["significant"] = (out["p_holm"] < alpha).astype(bool)  # NaN compares False: untested is not significant
     return out
-
-
-
-
-
-
 
 
 def scale_of(*arrays: np.ndarray) -> float:

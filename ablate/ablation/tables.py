@@ -202,16 +202,6 @@ def to_markdown(table: pd.DataFrame, metric: str, direction: str, alpha: float, 
     return _with_legend(_markdown(shown), table_legend(table, metric, direction, alpha, shown), title)
 
 
-
-
-
-
-
-
-
-
-
-
 def steps_markdown(steps: pd.DataFrame, metric: str) -> str:
     """Render the ablation path as a Markdown table with a legend.
 

@@ -35,6 +35,11 @@ class ClusterPlan:
     # What each trial asks of its worker, in Dask worker resources: {"GPU": 1 / trials_per_gpu}
     # where every worker holds one GPU (dask-cuda workers); None where trials need no resource.
     trial_resources: dict[str, float] | None = None
+    trials_per_worker: int = 1  # trials computing at once on one worker (trials_per_gpu on a GPU's)
+
+    def in_flight(self, queue_ahead: int) -> int:
+        """Trials to keep submitted: each worker's computing ones and ``queue_ahead`` behind them."""
+        return self.workers * (self.trials_per_worker + queue_ahead)
 
     def describe(self) -> str:
         if self.kind == "address":
@@ -84,7 +89,16 @@ def plan_cluster(
             not installed. (With ``auto`` the plan falls back to CPU workers, with a warning.)
     """
     if execution.address:
-        return ClusterPlan(kind="address", address=execution.address, workers=execution.workers)
+        # Workers of a running scheduler that hold GPUs carry a GPU resource (`dask cuda worker
+        # --resources GPU=1`): trials_per_gpu above 1 packs trials on them as on ours.
+        packed = execution.trials_per_gpu > 1
+        return ClusterPlan(
+            kind="address",
+            address=execution.address,
+            workers=execution.workers,
+            trial_resources=trial_resources(execution) if packed else None,
+            trials_per_worker=execution.trials_per_gpu,
+        )
     adapt = (execution.adapt.minimum, execution.adapt.maximum) if execution.adapt else None
     workers = adapt[1] if adapt else execution.workers
     if execution.cluster != "local":
@@ -97,6 +111,7 @@ def plan_cluster(
             adapt=adapt,
             source=source,
             trial_resources=trial_resources(execution) if execution.gpus_per_worker else None,
+            trials_per_worker=execution.trials_per_gpu if execution.gpus_per_worker else 1,
         )
     common: dict[str, Any] = {
         # One thread runs a trial; the others hold the trials queued behind it (and restore
@@ -124,6 +139,7 @@ def plan_cluster(
             cluster_kwargs={**common, **gpu_worker_kwargs(execution, common["env"])},
             source=source,
             trial_resources=trial_resources(execution),
+            trials_per_worker=execution.trials_per_gpu,
         )
     warning = _check_gpus(execution, source, gpus)
     if warning:  # CPU workers must not all pile their trials onto the first GPU
