@@ -52,6 +52,11 @@ class TrialTimeoutError(TrialError):
     """A trial ran past ``execution.trial_timeout_s``; it is failed with reason ``timeout``."""
 
 
+class OutOfGpuMemoryError(TrialError):
+    """A trial packed on a GPU with others (``execution.trials_per_gpu``) ran out of GPU memory,
+    then again alone on a GPU: failed with reason ``oom``, not retried."""
+
+
 class TrialPruned(AblateError):
     """The study's pruner stopped a search trial at a step (raised by ``ctx.report``).
 

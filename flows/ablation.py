@@ -34,6 +34,7 @@ def ablation_flow(
     retries: int,
     retry_delay_s: float,
     baseline_from: str,
+    resources: dict[str, float] | None = None,
 ) -> AblationFacts:
     trial_task = run_trial.with_options(retries=retries, retry_delay_seconds=retry_delays(retry_delay_s, retries))
     counts = {"executed": 0, "cached": 0, "failed": 0}
@@ -47,7 +48,7 @@ def ablation_flow(
 
     while todo:
         attempted |= {s.folder for s in todo}
-        run_trials(trial_task, iter(todo), capacity, cache_dir, scheduler, on_done)
+        run_trials(trial_task, iter(todo), capacity, cache_dir, scheduler, on_done, resources)
         arms, todo = next_trials(run, ctx, seeds, metric, attempted)
         progress.total += len(todo)  # a path's next round
     record_ablation(run, ctx, arms, seeds, baseline_from)

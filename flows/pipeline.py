@@ -53,6 +53,8 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
         if "search" in steps and params.search is not None:
             # What the trials run with: versions, git commit, the sampler auto chose, the pruner.
             provenance = {**collect_provenance(), **describe_search(params.search)}
+            if cluster.plan.trial_resources:  # packed trials are not reproducible to the bit
+                provenance["trials_per_gpu"] = params.execution.trials_per_gpu
             run = RunFacts(search=run_search(params, prepared, cluster, provenance, restart), provenance=provenance)
             run = write_last_run(params, run)  # stamped with the time the search ended
         else:
@@ -113,7 +115,7 @@ def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) 
     )
     ex = params.execution
     workers = cluster.plan.workers
-    capacity = workers * (1 + ex.queue_ahead)
+    capacity = cluster.plan.in_flight(ex.queue_ahead)
     return ablation_flow.with_options(task_runner=trial_task_runner(capacity))(
         plan.run,
         plan.ctx,
@@ -126,6 +128,7 @@ def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) 
         ex.retries,
         ex.retry_delay_s,
         plan.baseline_from,
+        cluster.plan.trial_resources,
     )
 
 
@@ -149,8 +152,7 @@ def run_search(
         f"(sampler {provenance['sampler']}{pruning}) on a {cluster.plan.describe()}",
         flush=True,
     )
-    workers = cluster.plan.workers
-    capacity = workers * (1 + params.execution.queue_ahead)
+    capacity = cluster.plan.in_flight(params.execution.queue_ahead)
     return search_flow.with_options(task_runner=trial_task_runner(capacity))(
-        params, prepared, workers, cluster.address(), provenance
+        params, prepared, cluster.plan.workers, capacity, cluster.address(), provenance, cluster.plan.trial_resources
     )

@@ -27,8 +27,16 @@ from tasks.trial import retry_delays, run_trial
 
 @flow(name="search")
 def search_flow(
-    params: Params, prepared: PreparedData, workers: int, scheduler: str, provenance: dict[str, Any]
+    params: Params,
+    prepared: PreparedData,
+    workers: int,
+    capacity: int,
+    scheduler: str,
+    provenance: dict[str, Any],
+    resources: dict[str, float] | None = None,
 ) -> SearchFacts:
+    """Ask, run and tell until the study has its trials: ``capacity`` in flight on the Dask
+    scheduler at ``scheduler``, each asking ``resources`` of its worker (a share of its GPU)."""
     logger = get_run_logger()
     session = StudySession(params, prepared, code_version(params.trial.entrypoint), provenance)
     rec = session.recover()
@@ -51,8 +59,7 @@ def search_flow(
         print(_tell(session, spec, outcome, counts, progress, running), flush=True)
 
     start = time.monotonic()
-    capacity = workers * (1 + ex.queue_ahead)
-    run_trials(trial_task, asked(), capacity, str(params.cache_dir), scheduler, on_done)
+    run_trials(trial_task, asked(), capacity, str(params.cache_dir), scheduler, on_done, resources)
     return SearchFacts(**counts, wall_s=round(time.monotonic() - start, 3))
 
 

@@ -33,10 +33,12 @@ def run_trials(
     cache_dir: str,
     scheduler: str,
     on_done: Callable[[TrialSpec, Outcome, int], None],
+    resources: dict[str, float] | None = None,
 ) -> None:
     """Submit ``specs`` as they are drawn, at most ``capacity`` at once, each to run on the Dask
     cluster at ``scheduler``; ``on_done(spec, outcome, running)`` gets a TrialResult or the
-    exception that ended the trial.
+    exception that ended the trial. ``resources``: what each trial asks of its Dask worker
+    (``{"GPU": 1 / trials_per_gpu}`` where workers hold a GPU each).
 
     The client closes on the way out, also on an interrupt (Ctrl-C, SIGTERM) or an error: that
     cancels the trials in flight, so the task runner's threads end instead of waiting them out.
@@ -52,7 +54,7 @@ def run_trials(
                 if spec is None:
                     exhausted = True
                     break
-                pending[trial_task.submit(spec, cache_dir, client)] = spec
+                pending[trial_task.submit(spec, cache_dir, client, resources)] = spec
             if not pending:
                 return
             future = next(as_completed(list(pending)))

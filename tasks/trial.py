@@ -14,9 +14,10 @@ from concurrent.futures import CancelledError
 from typing import Any
 from uuid import uuid4
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from ablate.errors import OutOfGpuMemoryError
 from ablate.trial.cache import run_cached_or_error
 from ablate.trial.contract import TrialResult, TrialSpec
 from ablate.trial.failures import classify, signature
@@ -65,10 +66,30 @@ def retry_delays(first_s: float, retries: int) -> list[float]:
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def run_trial(spec: TrialSpec, cache_dir: str | None, client: Any) -> TrialResult:
-    """Run ``spec`` on the cluster behind ``client`` (a ``distributed.Client``) and wait for it."""
+def run_trial(
+    spec: TrialSpec, cache_dir: str | None, client: Any, resources: dict[str, float] | None = None
+) -> TrialResult:
+    """Run ``spec`` on the cluster behind ``client`` (a ``distributed.Client``) and wait for it,
+    asking ``resources`` of its worker (a share of a GPU where trials are packed on GPUs).
+
+    A packed trial that runs out of GPU memory beside the others is run once more at once, alone
+    on a GPU (the whole ``GPU`` resource: it starts when the trials ahead of it have left one); out
+    of memory again, it fails with reason ``oom`` and is not retried.
+    """
     key = f"{spec.label}-{uuid4().hex[:8]}"
-    outcome = client.submit(run_cached_or_error, spec, cache_dir, pure=False, key=key).result()
+    outcome = client.submit(run_cached_or_error, spec, cache_dir, pure=False, key=key, resources=resources).result()
+    if resources and resources.get("GPU", 1.0) < 1.0 and _out_of_memory(outcome):
+        get_run_logger().warning("%s ran out of GPU memory beside other trials; once more, alone on a GPU", spec.label)
+        alone = {**resources, "GPU": 1.0}
+        outcome = client.submit(
+            run_cached_or_error, spec, cache_dir, pure=False, key=f"{key}-alone", resources=alone
+        ).result()
+        if _out_of_memory(outcome):
+            raise OutOfGpuMemoryError(f"{spec.label}: out of GPU memory beside other trials and alone: {outcome}")
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
+
+
+def _out_of_memory(outcome: Any) -> bool:
+    return isinstance(outcome, BaseException) and classify(outcome).reason == "oom"

@@ -23,6 +23,7 @@ def parse_execution(r: Reader) -> ExecutionConfig:
         cluster_options=dict(r.mapping("cluster_options")),
         adapt=_parse_adapt(r.section("adapt")) if r.raw.get("adapt") is not None else r.get("adapt", None),
         gpus_per_worker=r.int("gpus_per_worker", 0, low=0),
+        trials_per_gpu=r.int("trials_per_gpu", 1, low=1),
         retries=r.int("retries", 2, low=0),
         retry_delay_s=r.float("retry_delay_s", 1.0, low=0.0),
         trial_timeout_s=r.float("trial_timeout_s", 600.0, low=0.0, open_interval=True, allow_none=True),

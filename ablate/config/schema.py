@@ -82,6 +82,9 @@ class ExecutionConfig:
     cluster_options: dict[str, Any] = field(default_factory=dict)
     adapt: AdaptConfig | None = None  # None: a fixed number of workers, `workers`
     gpus_per_worker: int = 0  # jobqueue clusters: GPUs each job requests, one dask-cuda worker per GPU
+    # Trials that share one GPU at once (several small models on a big GPU); its worker runs that
+    # many at a time. A CUDA out-of-memory error is retried once alone on its GPU, then failed (oom).
+    trials_per_gpu: int = 1
     retries: int = 2
     retry_delay_s: float = 1.0  # doubled on each further retry
     trial_timeout_s: float | None = 600.0

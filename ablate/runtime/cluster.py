@@ -32,6 +32,14 @@ class ClusterPlan:
     adapt: tuple[int, int] | None = None  # (minimum, maximum) workers, scaled by Dask's adapt
     warning: str | None = None  # for the terminal: GPUs visible but not used, say
     source: str = ""  # the params file, for errors
+    # What each trial asks of its worker, in Dask worker resources: {"GPU": 1 / trials_per_gpu}
+    # where every worker holds one GPU (dask-cuda workers); None where trials need no resource.
+    trial_resources: dict[str, float] | None = None
+    trials_per_worker: int = 1  # trials computing at once on one worker (trials_per_gpu on a GPU's)
+
+    def in_flight(self, queue_ahead: int) -> int:
+        """Trials to keep submitted: each worker's computing ones and ``queue_ahead`` behind them."""
+        return self.workers * (self.trials_per_worker + queue_ahead)
 
     def describe(self) -> str:
         if self.kind == "address":
@@ -81,7 +89,16 @@ def plan_cluster(
             not installed. (With ``auto`` the plan falls back to CPU workers, with a warning.)
     """
     if execution.address:
-        return ClusterPlan(kind="address", address=execution.address, workers=execution.workers)
+        # Workers of a running scheduler that hold GPUs carry a GPU resource (`dask cuda worker
+        # --resources GPU=1`): trials_per_gpu above 1 packs trials on them as on ours.
+        packed = execution.trials_per_gpu > 1
+        return ClusterPlan(
+            kind="address",
+            address=execution.address,
+            workers=execution.workers,
+            trial_resources=trial_resources(execution) if packed else None,
+            trials_per_worker=execution.trials_per_gpu,
+        )
     adapt = (execution.adapt.minimum, execution.adapt.maximum) if execution.adapt else None
     workers = adapt[1] if adapt else execution.workers
     if execution.cluster != "local":
@@ -93,6 +110,8 @@ def plan_cluster(
             workers=workers,
             adapt=adapt,
             source=source,
+            trial_resources=trial_resources(execution) if execution.gpus_per_worker else None,
+            trials_per_worker=execution.trials_per_gpu if execution.gpus_per_worker else 1,
         )
     common: dict[str, Any] = {
         # One thread runs a trial; the others hold the trials queued behind it (and restore
@@ -114,7 +133,13 @@ def plan_cluster(
         # One worker per visible GPU (dask-cuda honours CUDA_VISIBLE_DEVICES); each worker's
         # trials see their GPU as cuda:0.
         return ClusterPlan(
-            kind="cuda", cluster_class="dask_cuda.LocalCUDACluster", workers=gpus, cluster_kwargs=common, source=source
+            kind="cuda",
+            cluster_class="dask_cuda.LocalCUDACluster",
+            workers=gpus,
+            cluster_kwargs={**common, **gpu_worker_kwargs(execution, common["env"])},
+            source=source,
+            trial_resources=trial_resources(execution),
+            trials_per_worker=execution.trials_per_gpu,
         )
     warning = _check_gpus(execution, source, gpus)
     if warning:  # CPU workers must not all pile their trials onto the first GPU
@@ -134,6 +159,26 @@ def plan_cluster(
             "env": {**common["env"], "ABLATE_TORCH_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)},
         },
     )
+
+
+def trial_resources(execution: ExecutionConfig) -> dict[str, float]:
+    """A trial's share of its worker's one GPU: ``trials_per_gpu`` trials fit on a GPU at once."""
+    return {"GPU": 1.0 / execution.trials_per_gpu}
+
+
+def gpu_worker_kwargs(execution: ExecutionConfig, env: dict[str, str]) -> dict[str, Any]:
+    """Worker settings where each worker holds one GPU: a ``GPU`` resource of 1 (trials take
+    :func:`trial_resources` of it), a thread for each trial sharing it plus those queued behind,
+    and that many trials computing at once in the process (``ablate.trial.execute``)."""
+    return {
+        "resources": {"GPU": 1},
+        "threads_per_worker": execution.trials_per_gpu + execution.queue_ahead,
+        "env": {**env, TRIALS_AT_ONCE: str(execution.trials_per_gpu)},
+    }
+
+
+# The environment variable that tells a worker process how many trials may compute at once.
+TRIALS_AT_ONCE = "ABLATE_TRIALS_AT_ONCE"
 
 
 def start_cluster(plan: ClusterPlan) -> Any:

@@ -59,7 +59,15 @@ def cluster_kwargs(cls: type, execution: ExecutionConfig, trial_module: str | No
     """``execution.cluster_options`` with ablate's settings added where the user set none."""
     kwargs = dict(execution.cluster_options)
     if jobqueue.is_jobqueue(cls):
-        return jobqueue.job_kwargs(cls, kwargs, trial_module, execution.gpus_per_worker, source)
+        return jobqueue.job_kwargs(
+            cls,
+            kwargs,
+            trial_module,
+            execution.gpus_per_worker,
+            source,
+            trials_per_gpu=execution.trials_per_gpu,
+            queue_ahead=execution.queue_ahead,
+        )
     if execution.gpus_per_worker:
         raise ConfigError(
             source,

@@ -29,7 +29,14 @@ def is_jobqueue(cls: type) -> bool:
 
 
 def job_kwargs(
-    cls: type, options: dict[str, Any], trial_module: str | None, gpus: int, source: str = ""
+    cls: type,
+    options: dict[str, Any],
+    trial_module: str | None,
+    gpus: int,
+    source: str = "",
+    *,
+    trials_per_gpu: int = 1,
+    queue_ahead: int = 1,
 ) -> dict[str, Any]:
     """``options`` for a JobQueueCluster with ablate's worker settings added.
 
@@ -37,7 +44,8 @@ def job_kwargs(
     - ``death_timeout``: orphaned workers exit on their own after a SIGKILL of the driver;
     - the dashboard on a free port (dask-jobqueue's default, 8787, is often taken on a login node);
     - with ``gpus``: the scheduler's GPU request and dask-cuda's worker, one worker per GPU, each
-      with one ``GPU`` resource.
+      with one ``GPU`` resource, a thread for each of the ``trials_per_gpu`` trials sharing it and
+      each queued behind them, and ``trials_per_gpu`` trials computing at once in its process.
     """
     kw = dict(options)
     kw["scheduler_options"] = {"dashboard_address": ":0", **(kw.get("scheduler_options") or {})}
@@ -54,7 +62,8 @@ def job_kwargs(
         # dask cuda worker parses no --death-timeout (it would be taken as a preload argument):
         # its orphans end at their job's walltime (see the README).
         kw.pop("death_timeout")
-        extra += ["--resources", "GPU=1"]
+        extra += ["--resources", "GPU=1", "--nthreads", str(trials_per_gpu + queue_ahead)]
+        prologue.append(f"export ABLATE_TRIALS_AT_ONCE={trials_per_gpu}")
     kw["worker_extra_args"] = extra
     kw["job_script_prologue"] = prologue
     return kw

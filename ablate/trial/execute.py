@@ -53,14 +53,25 @@ def clear_interrupted(out_dir: Path) -> int:
 
 def execute_trial(spec: TrialSpec) -> TrialResult:
     """Run the trial function and publish its outputs at ``spec.out_dir`` atomically."""
-    with _ONE_TRIAL_AT_A_TIME:
+    with _trials_at_once():
         return _execute(spec)
 
 
-# A worker process may hold a trial queued in a second thread (its Prefect bookkeeping overlaps
-# the running trial), but only one trial computes at a time: torch's seed and thread pool are
-# process-wide.
-_ONE_TRIAL_AT_A_TIME = threading.Lock()
+# A worker process holds trials queued in more threads than compute (a queued trial starts the
+# moment one ends), but only one trial computes at a time: torch's seed and thread pool are
+# process-wide. A GPU worker shared by execution.trials_per_gpu trials lets that many compute at
+# once (its cluster sets ABLATE_TRIALS_AT_ONCE); they then share the GPU's random generator, so
+# such trials are not bit-for-bit reproducible (the README says so).
+_SLOTS: threading.BoundedSemaphore | None = None
+_SLOTS_LOCK = threading.Lock()
+
+
+def _trials_at_once() -> threading.BoundedSemaphore:
+    global _SLOTS
+    with _SLOTS_LOCK:
+        if _SLOTS is None:
+            _SLOTS = threading.BoundedSemaphore(max(1, int(os.environ.get("ABLATE_TRIALS_AT_ONCE", "1") or 1)))
+        return _SLOTS
 
 
 def _execute(spec: TrialSpec) -> TrialResult:

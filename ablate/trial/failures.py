@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import NamedTuple
 
-from ablate.errors import InvalidMetricError, TrialError, TrialPruned, TrialTimeoutError
+from ablate.errors import InvalidMetricError, OutOfGpuMemoryError, TrialError, TrialPruned, TrialTimeoutError
 
 REASONS = ("error", "timeout", "oom", "worker_died", "invalid_metric", "pruned")  # pruned: not a failure
 
@@ -56,6 +56,8 @@ def classify(exc: BaseException, seen: Collection[str] = ()) -> Verdict:
         return Verdict("timeout", False)
     if isinstance(exc, InvalidMetricError):
         return Verdict("invalid_metric", False)
+    if isinstance(exc, OutOfGpuMemoryError):  # already tried beside others and alone
+        return Verdict("oom", False)
     if isinstance(exc, TrialError):  # any other break of the trial contract
         return Verdict("error", False)
     if "KilledWorker" in {cls.__name__ for cls in type(exc).__mro__}:

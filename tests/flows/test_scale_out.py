@@ -3,6 +3,7 @@ processes), as on a Slurm or Kubernetes deployment."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -28,8 +29,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def dask_cluster(tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def dask_processes(
+    tmp_path: Path, nthreads: int = 2, worker_args: tuple[str, ...] = (), worker_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """A real `dask scheduler` and two `dask worker` processes (w1, w2); yields its address."""
     address = f"tcp://127.0.0.1:{free_port()}"
     env = {**os.environ, "PYTHONPATH": str(REPO), "DASK_LOGGING__DISTRIBUTED": "error"}
     log = (tmp_path / "dask.log").open("w")
@@ -45,28 +49,10 @@ def dask_cluster(tmp_path: Path) -> Iterator[str]:
     try:
         _wait_for(address)
         for name in ("w1", "w2"):
+            command = [BIN / "dask", "worker", address, "--name", name, "--nthreads", str(nthreads), "--nworkers", "1"]
+            command += ["--preload", "ablate.runtime.worker", "--local-directory", str(tmp_path / name), *worker_args]
             procs.append(
-                subprocess.Popen(
-                    [
-                        BIN / "dask",
-                        "worker",
-                        address,
-                        "--name",
-                        name,
-                        "--nthreads",
-                        "2",
-                        "--nworkers",
-                        "1",
-                        "--preload",
-                        "ablate.runtime.worker",
-                        "--local-directory",
-                        str(tmp_path / name),
-                    ],
-                    env=env,
-                    stdout=log,
-                    stderr=log,
-                    cwd=REPO,
-                )
+                subprocess.Popen(command, env={**env, **(worker_env or {})}, stdout=log, stderr=log, cwd=REPO)
             )
         _wait_for_workers(address, 2)
         yield address
@@ -76,6 +62,12 @@ def dask_cluster(tmp_path: Path) -> Iterator[str]:
         for p in procs:
             p.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path) -> Iterator[str]:
+    with dask_processes(tmp_path) as address:
+        yield address
 
 
 def _wait_for(address: str, timeout: float = 60) -> None:

@@ -146,3 +146,32 @@ def bad_start(params: dict[str, Any], ctx: Any) -> dict[str, float]:
     with ends.open("a") as f:
         f.write(f"{ctx.number} complete\n")
     return {"val_accuracy": float(params["x"]), "val_loss": 1 - float(params["x"])}
+
+
+_COMPUTING = {"now": 0}
+_COMPUTING_LOCK = __import__("threading").Lock()
+
+
+class OutOfMemoryError(RuntimeError):
+    """Named as torch.cuda.OutOfMemoryError is: ablate tells it by its class name."""
+
+
+def crowded_oom(params: dict[str, Any], ctx: Any) -> dict[str, float]:
+    """Runs out of (pretend) GPU memory when another trial computes in the same worker process
+    while it does, as a large model packed beside others would; fine alone. ``always`` makes it
+    run out of memory alone too. Logs each start, to count attempts."""
+    with (ctx.out_dir.parent.parent / "starts.log").open("a") as f:
+        f.write(f"{ctx.number}\n")
+    with _COMPUTING_LOCK:
+        _COMPUTING["now"] += 1
+    try:
+        crowded = False
+        for _ in range(6):
+            time.sleep(float(params.get("sleep", 0.5)) / 6)
+            crowded |= _COMPUTING["now"] > 1
+        if crowded or params.get("always"):
+            raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (pretend)")
+    finally:
+        with _COMPUTING_LOCK:
+            _COMPUTING["now"] -= 1
+    return {"val_accuracy": 0.5, "alone": 1.0}
