@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = args.validate(args.params, args.set)
         if args.command == "run":  # the command that records the study with DVC
-            from ablate.runtime.dvc import check_overrides_recorded
+            from ablate.runtime.overrides import check_overrides_recorded
 
             check_overrides_recorded(params, args.set)
     except ConfigError as err:

@@ -11,7 +11,6 @@ tracked with ``.dvc`` files instead, and so have the old studies ``--restart`` s
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 from collections.abc import Iterator
@@ -19,9 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablate.config.load import load_params, parse_override
 from ablate.config.schema import Params
-from ablate.errors import ConfigError, SyncError
+from ablate.errors import SyncError
 from ablate.study.fingerprint import archived_studies
 
 
@@ -58,15 +56,15 @@ def sync_study(params: Params, steps: tuple[str, ...], push: bool = True) -> Syn
     if root is None:
         return SyncResult("skipped", "not inside a DVC repository")
     outs = [p.resolve() for p in study_outputs(params)]
-    if not all(_is_under(p, root) for p in outs):
+    if not all(is_under(p, root) for p in outs):
         return SyncResult("skipped", f"the study's outputs are outside the DVC repository {root}")
     from dvc.exceptions import DvcException
     from dvc.lock import LockError
     from dvc.repo import Repo
 
     try:
-        with _quiet_dvc(), Repo(str(root)) as repo:
-            stages = _study_stages(repo, outs, steps)
+        with quiet_dvc(), Repo(str(root)) as repo:
+            stages = study_stages(repo, outs, steps)
             if stages:
                 for stage in stages:
                     repo.commit(stage.addressing, force=True)
@@ -85,7 +83,7 @@ def sync_study(params: Params, steps: tuple[str, ...], push: bool = True) -> Syn
     except LockError:
         raise  # another DVC command holds the repository for a moment: the caller retries
     except DvcException as err:
-        raise SyncError(f"sync: {_one_line(err)}") from None
+        raise SyncError(f"sync: {one_line(err)}") from None
 
 
 def push_state(params: Params) -> dict[str, str]:
@@ -100,7 +98,7 @@ def push_state(params: Params) -> dict[str, str]:
     if root is None:
         return {"status": "skipped", "reason": "not inside a DVC repository"}
     outs = [p.resolve() for p in study_outputs(params)]
-    if not all(_is_under(p, root) for p in outs):
+    if not all(is_under(p, root) for p in outs):
         return {"status": "skipped", "reason": f"the study's outputs are outside the DVC repository {root}"}
     if not any(p.exists() for p in outs):
         return {"status": "no outputs", "reason": "the study has not run yet"}
@@ -108,8 +106,8 @@ def push_state(params: Params) -> dict[str, str]:
     from dvc.repo import Repo
 
     try:
-        with _quiet_dvc(logging.ERROR), Repo(str(root)) as repo:
-            targets = [s.addressing for s in _study_stages(repo, outs, ("prepare", "search", "ablation", "analyze"))]
+        with quiet_dvc(logging.ERROR), Repo(str(root)) as repo:
+            targets = [s.addressing for s in study_stages(repo, outs, ("prepare", "search", "ablation", "analyze"))]
             targets += [str(p) + ".dvc" for p in outs if p.with_name(p.name + ".dvc").exists()]
             if not targets:
                 return {"status": "untracked", "reason": "no dvc.yaml stage or .dvc file records the study"}
@@ -121,14 +119,14 @@ def push_state(params: Params) -> dict[str, str]:
                 return {"status": "committed", "reason": "no default remote"}
             missing = repo.status(targets=targets, cloud=True, remote=remote)
     except DvcException as err:
-        return {"status": "unknown", "reason": _one_line(err)}
+        return {"status": "unknown", "reason": one_line(err)}
     if missing:
         return {"status": "not pushed", "reason": f"{len(missing)} file(s) not on remote {remote!r}"}
     return {"status": "pushed", "reason": f"remote {remote!r}"}
 
 
 @contextlib.contextmanager
-def _quiet_dvc(level_shown: int = logging.WARNING) -> Iterator[None]:
+def quiet_dvc(level_shown: int = logging.WARNING) -> Iterator[None]:
     """DVC's library logs what its command line would print ("Updating lock file", hints to
     `git add`); ablate's own summary says what was synced."""
     logger = logging.getLogger("dvc")
@@ -148,19 +146,19 @@ def _push(repo: Any, targets: list[str], remote: str) -> int:
     except (DvcException, OSError) as err:
         url = repo.config["remote"].get(remote, {}).get("url", "?")
         raise SyncError(
-            f"sync: cannot push to DVC remote {remote!r} ({url}): {_one_line(err)}; the study's outputs "
+            f"sync: cannot push to DVC remote {remote!r} ({url}): {one_line(err)}; the study's outputs "
             "and the DVC cache are intact, and the next successful run pushes what is missing"
         ) from None
 
 
-def _study_stages(repo: Any, outs: list[Path], steps: tuple[str, ...]) -> list[Any]:
+def study_stages(repo: Any, outs: list[Path], steps: tuple[str, ...]) -> list[Any]:
     """The dvc.yaml stages named in ``steps`` whose outs lie in this study's folders."""
     chosen = []
     for stage in repo.index.stages:
         if getattr(stage, "name", None) not in steps:  # .dvc files are stages without a name
             continue
         paths = [Path(o.fs_path).resolve() for o in stage.outs]
-        if paths and all(any(_is_under(p, o) for o in outs) for p in paths):
+        if paths and all(any(is_under(p, o) for o in outs) for p in paths):
             chosen.append(stage)
     return chosen
 
@@ -195,7 +193,7 @@ def _out_hash(repo: Any, path: Path) -> str | None:
     return None
 
 
-def _is_under(path: Path, root: Path) -> bool:
+def is_under(path: Path, root: Path) -> bool:
     try:
         path.relative_to(root)
         return True
@@ -203,7 +201,7 @@ def _is_under(path: Path, root: Path) -> bool:
         return False
 
 
-def _one_line(err: BaseException) -> str:
+def one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
     cause = err.__cause__ or err.__context__
     if cause is not None and str(cause) and str(cause) not in text:
@@ -228,83 +226,3 @@ def lock_hash(root: Path, out: str) -> str | None:
 
 # ---------------------------------------------------------------------------------------------
 # --set on a study that dvc.yaml records
-
-
-def check_overrides_recorded(params: Params, overrides: list[str]) -> None:
-    """Refuse a ``--set`` that changes a value of a study that is a stage of ``dvc.yaml``.
-
-    ``ablate run`` commits such a study to ``dvc.lock`` beside the values of the params *file*,
-    so a study run with other values would be recorded as run with the file's. ``dvc exp run
-    -S`` changes the file itself (in an experiment); ``--set study.name=...`` makes a separate
-    study (versioned with ``.dvc`` files). Overrides that change no value pass.
-
-    Raises:
-        ConfigError: naming the first changed key, with the ``dvc exp run`` command to use.
-    """
-    root = find_repo_root() if overrides else None
-    if root is None:
-        return
-    changed = _changed_overrides(params, overrides)
-    if not changed or not _is_stage_study(params, root):
-        return
-    key, item, old, new = changed[0]
-    try:
-        file = os.path.relpath(Path(params.source).resolve(), root)
-    except ValueError:
-        file = params.source
-    exp = " ".join(f"-S {file}:{i}" for _, i, _, _ in changed)
-    raise ConfigError(
-        f"{params.source} (--set {item})",
-        key,
-        f"must keep the params file's value for study {params.study.name}, a stage of dvc.yaml (dvc.lock "
-        f"records the file's values), but got {_text(old)} → {_text(new)}; run `dvc exp run {exp}` instead, "
-        "or also --set study.name=NAME for a separate study",
-    )
-
-
-_UNSET = object()
-
-
-def _changed_overrides(params: Params, overrides: list[str]) -> list[tuple[str, str, Any, Any]]:
-    """(key, override, file's value, overridden value) of each override that changes a value."""
-    try:
-        base = load_params(params.source).to_dict()
-    except ConfigError:  # the file alone is not even valid: every override matters
-        base = {}
-    final = params.to_dict()
-    last = {parse_override(params.source, item)[0]: item for item in overrides}
-    out = []
-    for key, item in last.items():
-        old, new = _lookup(base, key), _lookup(final, key)
-        if old != new:
-            out.append((key, item, old, new))
-    return out
-
-
-def _lookup(tree: dict[str, Any], key: str) -> Any:
-    node: Any = tree
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return _UNSET
-        node = node[part]
-    return node
-
-
-def _text(value: Any) -> str:
-    if value is _UNSET:
-        return "unset"
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-
-
-def _is_stage_study(params: Params, root: Path) -> bool:
-    outs = [p.resolve() for p in study_outputs(params)]
-    if not all(_is_under(p, root) for p in outs):
-        return False
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        with _quiet_dvc(), Repo(str(root)) as repo:
-            return bool(_study_stages(repo, outs, ("prepare", "search", "analyze")))
-    except DvcException as err:
-        raise ConfigError(str(root / "dvc.yaml"), "", f"must be readable by DVC, but {_one_line(err)}") from None

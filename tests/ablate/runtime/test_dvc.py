@@ -11,7 +11,7 @@ import pytest
 
 from ablate.config.load import load_params
 from ablate.errors import ConfigError
-from ablate.runtime.dvc import check_overrides_recorded
+from ablate.runtime.overrides import check_overrides_recorded
 
 ROOT = Path(__file__).resolve().parents[3]
 DVC = Path(sys.executable).parent / "dvc"
