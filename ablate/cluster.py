@@ -8,6 +8,7 @@ Prefect task runs in the driver that hand their trial to this cluster (see flows
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -36,10 +37,16 @@ class ClusterPlan:
         return f"{what} of {self.workers} worker process{'es' if self.workers > 1 else ''}"
 
 
+@functools.cache
+def nvidia_driver_present() -> bool:
+    """Whether this machine has the NVIDIA driver; without it no CUDA device can be visible."""
+    return os.path.exists("/proc/driver/nvidia") or shutil.which("nvidia-smi") is not None
+
+
 def visible_gpus() -> int:
     """How many CUDA devices this process sees (0 without an NVIDIA driver, torch or CUDA)."""
     # Importing torch costs seconds; a machine without the NVIDIA driver has no GPU to find.
-    if not os.path.exists("/proc/driver/nvidia") and shutil.which("nvidia-smi") is None:
+    if not nvidia_driver_present():
         return 0
     try:
         import torch

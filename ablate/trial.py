@@ -35,6 +35,7 @@ import numpy as np
 
 from ablate import __version__
 from ablate._atomic import replace_dir, staging_dir
+from ablate.cluster import nvidia_driver_present
 from ablate.data import PreparedData, load_arrays, read_features
 from ablate.errors import ConfigError, InvalidMetricError, TrialError, TrialPruned, TrialTimeoutError
 from ablate.pruners.link import PruningLink, report_step
@@ -221,6 +222,10 @@ def _torch_threads() -> int | None:
 def resolve_device(device: str) -> str:
     if device != "auto":
         return device
+    # Without the NVIDIA driver the answer is cpu: importing torch to say so costs seconds on a
+    # worker whose trial never used it, with the trial queued behind it waiting.
+    if not nvidia_driver_present():
+        return "cpu"
     try:
         import torch
     except ImportError:
