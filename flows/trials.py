@@ -10,10 +10,11 @@ cost (state changes, events) overlaps with trials instead of sitting between the
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable, Iterator
 
 from prefect import Task
-from prefect.futures import PrefectFuture, as_completed
+from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ablate.trial import TrialResult, TrialSpec
@@ -38,25 +39,33 @@ def run_trials(
     cluster at ``scheduler``; ``on_done(spec, outcome, running)`` gets a TrialResult or the
     exception that ended the trial.
 
+    When a trial finishes, the next one is drawn and submitted before ``on_done`` records the
+    finished one: its worker waits for a trial, nobody waits for the record. (A spec drawn from
+    a study still counts the finished trial as in flight, so the budget is never overdrawn.)
+
     The client closes on the way out, also on an interrupt (Ctrl-C, SIGTERM) or an error: that
     cancels the trials in flight, so the task runner's threads end instead of waiting them out.
     """
     from distributed import Client
 
+    # Each task run reports its own end here (Prefect's as_completed would register a callback
+    # on every pending future again for every trial that ends).
+    finished: queue.SimpleQueue[PrefectFuture] = queue.SimpleQueue()
     pending: dict[PrefectFuture, TrialSpec] = {}
-    exhausted = False
     with Client(scheduler, set_as_default=False) as client:
-        while True:
-            while not exhausted and len(pending) < capacity:
-                spec = next(specs, None)
-                if spec is None:
-                    exhausted = True
-                    break
-                pending[trial_task.submit(spec, cache_dir, client)] = spec
-            if not pending:
-                return
-            future = next(as_completed(list(pending)))
-            on_done(pending.pop(future), _outcome(future), len(pending))
+
+        def fill() -> None:
+            while len(pending) < capacity and (spec := next(specs, None)) is not None:
+                future = trial_task.submit(spec, cache_dir, client)
+                pending[future] = spec
+                future.add_done_callback(finished.put)
+
+        fill()
+        while pending:
+            future = finished.get()
+            spec = pending.pop(future)
+            fill()
+            on_done(spec, _outcome(future), len(pending))
 
 
 def _outcome(future: PrefectFuture) -> Outcome:
