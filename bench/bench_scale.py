@@ -62,11 +62,11 @@ def reference_rate(n_trials: int, sampler: str) -> float:
 
 def ablate_rate(n_trials: int, sampler: str) -> float:
     from ablate.config import load_params
-    from flows.pipeline import study_flow
+    from flows.pipeline import study_flow, without_heartbeats
 
     with tempfile.TemporaryDirectory() as tmp:
         path = study_params(Path(tmp), n_trials, 0.0, 0.0, WORKERS, THREADS - 1, sampler)
-        with contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115
+        with contextlib.redirect_stdout(open(os.devnull, "w")), without_heartbeats():  # noqa: SIM115
             study_flow(load_params(path), ("prepare", "search"))
         return sustained_rate(_stamps(Path(tmp)))
 

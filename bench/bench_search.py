@@ -118,15 +118,16 @@ def study_params(
 def ablate_run(n_trials: int, low: float, high: float, workdir: Path) -> tuple[float, float, list[Stamp], float]:
     """ablate's study flow (prepare, search); returns (start, end, stamps, rerun wall)."""
     from ablate.config import load_params
-    from flows.pipeline import study_flow
+    from flows.pipeline import study_flow, without_heartbeats
 
     params = load_params(study_params(workdir, n_trials, low, high))
     start = time.time()
-    with contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115
+    # As `ablate run` calls it (flows/cli.py).
+    with contextlib.redirect_stdout(open(os.devnull, "w")), without_heartbeats():  # noqa: SIM115
         study_flow(params, ("prepare", "search"))
     end = time.time()
     rerun = time.monotonic()
-    with contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115
+    with contextlib.redirect_stdout(open(os.devnull, "w")), without_heartbeats():  # noqa: SIM115
         study_flow(params, ("prepare", "search"))
     rerun = time.monotonic() - rerun
     return start, end, _stamps(workdir), rerun
