@@ -42,17 +42,26 @@ WORKERS = 2
 Stamp = tuple[int, float, float]  # worker pid, trial start, trial end (time.time())
 
 
-def reference_run(n_trials: int, low: float, high: float) -> tuple[float, float, list[Stamp]]:
-    """Plain Optuna ask/tell + Dask futures; returns (start, end, stamps)."""
+def reference_run(
+    n_trials: int,
+    low: float,
+    high: float,
+    workers: int = WORKERS,
+    threads: int = 1,
+    in_flight: int = WORKERS * 2,
+    sampler: optuna.samplers.BaseSampler | None = None,
+) -> tuple[float, float, list[Stamp]]:
+    """Plain Optuna ask/tell + Dask futures, ``in_flight`` trials at once; returns (start, end, stamps)."""
     from distributed import Client, LocalCluster, as_completed
 
     from bench.workloads import stamped_plain
 
     start = time.time()
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    sampler = sampler or optuna.samplers.RandomSampler(seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
     stamps: list[Stamp] = []
     with (
-        LocalCluster(n_workers=WORKERS, threads_per_worker=1, dashboard_address=":0") as cluster,
+        LocalCluster(n_workers=workers, threads_per_worker=threads, dashboard_address=":0") as cluster,
         Client(cluster) as client,
     ):
         pending, meta = as_completed(), {}
@@ -64,7 +73,7 @@ def reference_run(n_trials: int, low: float, high: float) -> tuple[float, float,
             meta[fut.key] = trial
             pending.add(fut)
 
-        asked = min(WORKERS * 2, n_trials)
+        asked = min(in_flight, n_trials)
         for _ in range(asked):
             submit()
         for fut in pending:
@@ -77,7 +86,15 @@ def reference_run(n_trials: int, low: float, high: float) -> tuple[float, float,
     return start, time.time(), stamps
 
 
-def study_params(workdir: Path, n_trials: int, low: float, high: float) -> Path:
+def study_params(
+    workdir: Path,
+    n_trials: int,
+    low: float,
+    high: float,
+    workers: int = WORKERS,
+    queue_ahead: int = 1,
+    sampler: str = "random",
+) -> Path:
     import yaml
 
     entry = "stamped_sleep" if high > 0 else "stamped_noop"
@@ -86,11 +103,11 @@ def study_params(workdir: Path, n_trials: int, low: float, high: float) -> Path:
         "data": {"source": "sklearn:wine"},
         "trial": {"entrypoint": f"bench.workloads:{entry}"},
         "search": {
-            "sampler": "random",
+            "sampler": sampler,
             "n_trials": n_trials,
             "space": {"t": {"type": "float", "low": low, "high": high if high > low else low + 1e-9}},
         },
-        "execution": {"workers": WORKERS, "retries": 0},
+        "execution": {"workers": workers, "queue_ahead": queue_ahead, "retries": 0},
         "paths": {"data": str(workdir / "data"), "reports": str(workdir / "reports")},
     }
     path = workdir / "bench.yaml"
@@ -101,15 +118,16 @@ def study_params(workdir: Path, n_trials: int, low: float, high: float) -> Path:
 def ablate_run(n_trials: int, low: float, high: float, workdir: Path) -> tuple[float, float, list[Stamp], float]:
     """ablate's study flow (prepare, search); returns (start, end, stamps, rerun wall)."""
     from ablate.config.load import load_params
-    from flows.pipeline import study_flow
+    from flows.pipeline import study_flow, without_heartbeats
 
     params = load_params(study_params(workdir, n_trials, low, high))
     start = time.time()
-    with contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115
+    # As `ablate run` calls it (flows/cli.py).
+    with contextlib.redirect_stdout(open(os.devnull, "w")), without_heartbeats():  # noqa: SIM115
         study_flow(params, ("prepare", "search"))
     end = time.time()
     rerun = time.monotonic()
-    with contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115
+    with contextlib.redirect_stdout(open(os.devnull, "w")), without_heartbeats():  # noqa: SIM115
         study_flow(params, ("prepare", "search"))
     rerun = time.monotonic() - rerun
     return start, end, _stamps(workdir), rerun

@@ -103,12 +103,13 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
 
     api = ensure_api()
     _quiet_logs(args.verbose)
-    from flows.pipeline import study_flow
+    from flows.pipeline import study_flow, without_heartbeats
 
     steps = STEP_COMMANDS[args.command][0]
     watching = watch_api(api, _stop_without_api)
     try:
-        state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
+        with without_heartbeats():
+            state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
     finally:
         watching.set()
     summary = state.result(raise_on_failure=False)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
 from ablate.config.schema import ExecutionConfig
 from ablate.errors import ConfigError
 from ablate.runtime.cluster_class import cluster_kwargs, load_cluster_class, one_line
+from ablate.runtime.devices import visible_gpus
 
 
 @dataclass(frozen=True)
@@ -49,17 +49,6 @@ class ClusterPlan:
             return f"{what} of {self.adapt[0]} to {self.adapt[1]} workers (adaptive)"
         return f"{what} of {self.workers} worker{'s' if self.workers > 1 else ''}"
 
-
-def visible_gpus() -> int:
-    """How many CUDA devices this process sees (0 without an NVIDIA driver, torch or CUDA)."""
-    # Importing torch costs seconds; a machine without the NVIDIA driver has no GPU to find.
-    if not os.path.exists("/proc/driver/nvidia") and shutil.which("nvidia-smi") is None:
-        return 0
-    try:
-        import torch
-    except ImportError:
-        return 0
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def plan_cluster(

@@ -3,8 +3,8 @@
 - Exits when the process that started it dies: a ``kill -9`` of ``ablate run`` must not leave
   orphan workers finishing trials behind the back of the next run.
 - One thread for torch per worker: workers are processes, one per core (or GPU).
-- Imports the study's trial module (``ABLATE_TRIAL_MODULE``) up front, torch with it when it
-  uses torch, so the first trial's duration is the trial's own.
+- Imports ablate's trial runner and the study's trial module (``ABLATE_TRIAL_MODULE``) up front,
+  torch with it when it uses torch, so the first trial starts at once and its duration is its own.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ import time
 
 def dask_setup(worker: object) -> None:
     _exit_with_parent(os.getppid())
+    # What every trial task unpickles and runs (pandas, the trial contract, the cache): imported
+    # here, while the driver prepares the data, not by the first trial (0.4-0.8 s on 2 cores).
+    importlib.import_module("ablate.trial.cache")
     module = os.environ.get("ABLATE_TRIAL_MODULE")
     if module:
         try:

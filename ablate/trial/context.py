@@ -13,6 +13,7 @@ import numpy as np
 from ablate.data import PreparedData, load_arrays, read_features
 from ablate.errors import TrialError, TrialPruned, TrialTimeoutError
 from ablate.pruners.link import report_step
+from ablate.runtime.devices import nvidia_driver_present
 from ablate.trial.contract import TrialSpec
 
 
@@ -118,6 +119,10 @@ def _torch_threads() -> int | None:
 def resolve_device(device: str) -> str:
     if device != "auto":
         return device
+    # Without the NVIDIA driver the answer is cpu: importing torch to say so costs seconds on a
+    # worker whose trial never used it, with the trial queued behind it waiting.
+    if not nvidia_driver_present():
+        return "cpu"
     try:
         import torch
     except ImportError:

@@ -4,7 +4,8 @@ import pytest
 
 from ablate.config.schema import ExecutionConfig
 from ablate.errors import ConfigError
-from ablate.runtime.cluster import plan_cluster, visible_gpus
+from ablate.runtime.cluster import plan_cluster
+from ablate.runtime.devices import visible_gpus
 
 
 def test_an_address_means_the_existing_scheduler() -> None:
