@@ -368,9 +368,12 @@ def test_ctrl_c_during_a_journal_append_waits_for_it_to_end(tmp_path: Path, monk
     # KeyboardInterrupt (and left its lock file): a Ctrl-C then ended the run with exit 1.
     from optuna.storages.journal import JournalFileSymlinkLock
 
-    from ablate.study.storage import JOURNAL, open_storage
+    from ablate.study.storage import JOURNAL, _JournalFile
 
-    storage = open_storage(tmp_path)
+    def open_journal() -> optuna.storages.JournalStorage:
+        return optuna.storages.JournalStorage(_JournalFile(str(tmp_path / JOURNAL)))
+
+    storage = open_journal()
     acquire = JournalFileSymlinkLock.acquire
 
     def interrupted(self: JournalFileSymlinkLock) -> bool:
@@ -383,4 +386,4 @@ def test_ctrl_c_during_a_journal_append_waits_for_it_to_end(tmp_path: Path, monk
         optuna.create_study(storage=storage, study_name="s")
     monkeypatch.undo()
     assert not (tmp_path / (JOURNAL + ".lock")).exists()  # released, not left behind
-    assert [s.study_name for s in optuna.get_all_study_summaries(open_storage(tmp_path))] == ["s"]  # written whole
+    assert [s.study_name for s in optuna.get_all_study_summaries(open_journal())] == ["s"]  # written whole
