@@ -45,7 +45,7 @@ deploy: install
 # Stop the worker `make deploy` started and the Prefect server `make run` or `make deploy` started
 # in the background (the server keeps its database, the deployments and their schedules).
 server-stop:
-	-@pid=$$(cat $${PREFECT_HOME:-$$HOME/.prefect}/worker-ablate.pid 2>/dev/null) && kill $$pid && echo "stopped Prefect worker (pid $$pid)"
+	-@f=$${PREFECT_HOME:-$$HOME/.prefect}/worker-ablate.pid; pid=$$(cat $$f 2>/dev/null) && rm -f $$f && kill $$pid && echo "stopped Prefect worker (pid $$pid)"
 	-@pid=$$(cat $${PREFECT_HOME:-$$HOME/.prefect}/server-4200.pid 2>/dev/null) && kill $$pid && echo "stopped Prefect server (pid $$pid)"
 
 clean:
