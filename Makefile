@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 PARAMS ?= params/digits.yaml
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: run test install lint bench bench-pruning bench-samplers server-stop clean
+.PHONY: run test install lint bench bench-pruning bench-samplers deploy server-stop clean
 
 run: install
 	$(BIN)/ablate run $(PARAMS)
@@ -40,8 +40,15 @@ bench-pruning: install
 bench-samplers: install
 	$(BIN)/python bench/bench_samplers.py
 
-# Stop the Prefect server `make run` started in the background (it keeps its database).
+# The scheduled studies of prefect.yaml: the local Prefect server, the process work pool `ablate`,
+# the deployments, and a worker in the background (pid and log in PREFECT_HOME, like the server's).
+deploy: install
+	$(BIN)/python -m flows.worker
+
+# Stop the worker `make deploy` started and the Prefect server `make run` or `make deploy` started
+# in the background (the server keeps its database, the deployments and their schedules).
 server-stop:
+	-@f=$${PREFECT_HOME:-$$HOME/.prefect}/worker-ablate.pid; pid=$$(cat $$f 2>/dev/null) && rm -f $$f && kill $$pid && echo "stopped Prefect worker (pid $$pid)"
 	-@pid=$$(cat $${PREFECT_HOME:-$$HOME/.prefect}/server-4200.pid 2>/dev/null) && kill $$pid && echo "stopped Prefect server (pid $$pid)"
 
 clean:

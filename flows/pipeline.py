@@ -11,9 +11,11 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow
+from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from ablate.ablation.plan import plan_ablation
@@ -39,7 +41,16 @@ from tasks.sync import sync
 STEPS = ("prepare", "search", "ablation", "sync", "analyze")
 
 
-@flow(name="study")
+def run_name(study: str, when: datetime) -> str:
+    """A flow run's name in the UI: the study and when it was to start (UTC)."""
+    return f"{study} {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _name_study_run() -> str:
+    return run_name(flow_run.parameters["params"].study.name, flow_run.scheduled_start_time)
+
+
+@flow(name="study", flow_run_name=_name_study_run)
 def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = False) -> dict[str, Any]:
     """Run ``steps`` of one study and return the run summary written to ``run.json``.
 
