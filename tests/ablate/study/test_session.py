@@ -382,8 +382,12 @@ def test_ctrl_c_during_a_journal_append_waits_for_it_to_end(tmp_path: Path, monk
         return got
 
     monkeypatch.setattr(JournalFileSymlinkLock, "acquire", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        optuna.create_study(storage=storage, study_name="s")
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own Ctrl-C
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            optuna.create_study(storage=storage, study_name="s")
+    finally:
+        signal.signal(signal.SIGINT, before)
     monkeypatch.undo()
     assert not (tmp_path / (JOURNAL + ".lock")).exists()  # released, not left behind
     assert [s.study_name for s in optuna.get_all_study_summaries(open_journal())] == ["s"]  # written whole
