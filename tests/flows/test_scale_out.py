@@ -100,3 +100,28 @@ def test_a_study_runs_on_an_existing_scheduler_and_its_workers(tmp_path: Path, d
     # Both workers ran trials, and neither is this process: the cluster did the work.
     assert trials["worker"].nunique() == 2
     assert not trials["worker"].str.endswith(f":{os.getpid()}").any()
+
+
+def test_an_adaptive_cluster_by_import_path_grows_to_run_the_study(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # execution.cluster names any Dask cluster class; with execution.adapt it starts with no worker
+    # and Dask's adaptive scaling adds them while trials wait (as a batch queue's jobs would be).
+    changes = deep_update(
+        quick_study(n_trials=6),
+        {
+            "trial": {"options": {"sleep": 0.6}},
+            "execution": {
+                "cluster": "distributed.LocalCluster",
+                "cluster_options": {"n_workers": 0, "processes": True, "threads_per_worker": 2},
+                "adapt": {"minimum": 0, "maximum": 2},
+            },
+        },
+    )
+    summary = study_flow(load_params(write_params(tmp_path, "adaptive", changes)))
+
+    assert summary["complete"] == 6
+    assert "on a distributed.LocalCluster of 0 to 2 workers (adaptive)" in capsys.readouterr().out
+    trials = pd.read_csv(tmp_path / "reports" / "adaptive" / "trials.csv")
+    assert 1 <= trials["worker"].nunique() <= 2  # workers the adaptive cluster added, never more than maximum
+    assert not trials["worker"].str.endswith(f":{os.getpid()}").any()
