@@ -77,13 +77,14 @@ def run_trial(
     of memory again, it fails with reason ``oom`` and is not retried.
     """
     key = f"{spec.label}-{uuid4().hex[:8]}"
-    outcome = client.submit(run_cached_or_error, spec, cache_dir, pure=False, key=key, resources=resources).result()
+
+    def attempt(key: str, resources: dict[str, float] | None) -> Any:
+        return client.submit(run_cached_or_error, spec, cache_dir, pure=False, key=key, resources=resources).result()
+
+    outcome = attempt(key, resources)
     if resources and resources.get("GPU", 1.0) < 1.0 and _out_of_memory(outcome):
         get_run_logger().warning("%s ran out of GPU memory beside other trials; once more, alone on a GPU", spec.label)
-        alone = {**resources, "GPU": 1.0}
-        outcome = client.submit(
-            run_cached_or_error, spec, cache_dir, pure=False, key=f"{key}-alone", resources=alone
-        ).result()
+        outcome = attempt(f"{key}-alone", {**resources, "GPU": 1.0})
         if _out_of_memory(outcome):
             raise OutOfGpuMemoryError(f"{spec.label}: out of GPU memory beside other trials and alone: {outcome}")
     if isinstance(outcome, Exception):

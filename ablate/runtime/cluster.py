@@ -85,8 +85,7 @@ def plan_cluster(
             kind="address",
             address=execution.address,
             workers=execution.workers,
-            trial_resources=trial_resources(execution) if packed else None,
-            trials_per_worker=execution.trials_per_gpu,
+            **packing(execution, gpu_workers=packed),
         )
     adapt = (execution.adapt.minimum, execution.adapt.maximum) if execution.adapt else None
     workers = adapt[1] if adapt else execution.workers
@@ -99,8 +98,7 @@ def plan_cluster(
             workers=workers,
             adapt=adapt,
             source=source,
-            trial_resources=trial_resources(execution) if execution.gpus_per_worker else None,
-            trials_per_worker=execution.trials_per_gpu if execution.gpus_per_worker else 1,
+            **packing(execution, gpu_workers=bool(execution.gpus_per_worker)),
         )
     common: dict[str, Any] = {
         # One thread runs a trial; the others hold the trials queued behind it (and restore
@@ -127,8 +125,7 @@ def plan_cluster(
             workers=gpus,
             cluster_kwargs={**common, **gpu_worker_kwargs(execution, common["env"])},
             source=source,
-            trial_resources=trial_resources(execution),
-            trials_per_worker=execution.trials_per_gpu,
+            **packing(execution, gpu_workers=True),
         )
     warning = _check_gpus(execution, source, gpus)
     if warning:  # CPU workers must not all pile their trials onto the first GPU
@@ -153,6 +150,14 @@ def plan_cluster(
 def trial_resources(execution: ExecutionConfig) -> dict[str, float]:
     """A trial's share of its worker's one GPU: ``trials_per_gpu`` trials fit on a GPU at once."""
     return {"GPU": 1.0 / execution.trials_per_gpu}
+
+
+def packing(execution: ExecutionConfig, gpu_workers: bool) -> dict[str, Any]:
+    """The plan's trial resources and trials per worker: each worker's GPU shared by
+    ``trials_per_gpu`` trials where workers hold one, else one trial a worker and no resource."""
+    if not gpu_workers:
+        return {"trial_resources": None, "trials_per_worker": 1}
+    return {"trial_resources": trial_resources(execution), "trials_per_worker": execution.trials_per_gpu}
 
 
 def gpu_worker_kwargs(execution: ExecutionConfig, env: dict[str, str]) -> dict[str, Any]:

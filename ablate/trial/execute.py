@@ -53,7 +53,7 @@ def clear_interrupted(out_dir: Path) -> int:
 
 def execute_trial(spec: TrialSpec) -> TrialResult:
     """Run the trial function and publish its outputs at ``spec.out_dir`` atomically."""
-    with _trials_at_once():
+    with _TRIALS_AT_ONCE:
         return _execute(spec)
 
 
@@ -62,16 +62,8 @@ def execute_trial(spec: TrialSpec) -> TrialResult:
 # process-wide. A GPU worker shared by execution.trials_per_gpu trials lets that many compute at
 # once (its cluster sets ABLATE_TRIALS_AT_ONCE); they then share the GPU's random generator, so
 # such trials are not bit-for-bit reproducible (the README says so).
-_SLOTS: threading.BoundedSemaphore | None = None
-_SLOTS_LOCK = threading.Lock()
-
-
-def _trials_at_once() -> threading.BoundedSemaphore:
-    global _SLOTS
-    with _SLOTS_LOCK:
-        if _SLOTS is None:
-            _SLOTS = threading.BoundedSemaphore(max(1, int(os.environ.get("ABLATE_TRIALS_AT_ONCE", "1") or 1)))
-        return _SLOTS
+# The variable is in the worker's environment from its start, before this module is imported.
+_TRIALS_AT_ONCE = threading.BoundedSemaphore(max(1, int(os.environ.get("ABLATE_TRIALS_AT_ONCE") or 1)))
 
 
 def _execute(spec: TrialSpec) -> TrialResult:
