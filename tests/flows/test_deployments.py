@@ -37,9 +37,11 @@ class Deployed:
     every_minute_since: float  # when the every-minute deployment was registered (monotonic)
 
 
-def quick(root: Path, name: str) -> Path:
-    """A study of seconds: 4 fast stand-in trials on one worker, outputs under ``root``."""
-    return write_params(root, name, deep_update(quick_study(n_trials=4), {"execution": {"workers": 1}}))
+def quick(root: Path, name: str, seed: int) -> Path:
+    """A study of seconds: 4 fast stand-in trials on one worker, outputs under ``root``. The studies
+    share the trial cache under ``root``: each gets its own seed, so none is served another's trials."""
+    changes = {"study": {"seed": seed}, "execution": {"workers": 1}}
+    return write_params(root, name, deep_update(quick_study(n_trials=4), changes))
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         # A deployment of prefect.yaml's kind whose cron fires every minute.
         spec = yaml.safe_load((REPO / "prefect.yaml").read_text())
         every = deep_update(spec["deployments"][0], {"name": "every-minute", "schedules": [{"cron": "* * * * *"}]})
-        every["parameters"] = {"params_file": str(quick(root, "minutely")), "overrides": []}
+        every["parameters"] = {"params_file": str(quick(root, "minutely", seed=1)), "overrides": []}
         every["tags"] = ["minutely", "search"]
         extra = root / "every-minute.yaml"
         extra.write_text(yaml.safe_dump({**spec, "deployments": [every]}, sort_keys=False))
@@ -142,7 +144,7 @@ def test_make_deploy_registers_prefect_yaml_and_starts_a_worker(deployed: Deploy
 def test_deployment_run_completes_with_its_artifacts_then_finds_nothing_to_do(deployed: Deployed) -> None:
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    path = quick(deployed.root, "nightly")
+    path = quick(deployed.root, "nightly", seed=2)
     parameters = {"params_file": str(path), "overrides": [], "grow_by": 3, "max_trials": 3}
     run = wait_final(deployed, run_deployment(deployed, "study/digits-nightly", parameters))
     assert run.state_name == "Completed", f"{run.state.message}\n{worker_log(deployed)}"
