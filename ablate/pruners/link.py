@@ -10,9 +10,13 @@ Only the driver ever tells a trial's final state.
 from __future__ import annotations
 
 import math
+import os
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from ablate.errors import TrialError
 
 if TYPE_CHECKING:
     import optuna
@@ -76,4 +80,12 @@ def _open(storage: Any) -> optuna.storages.BaseStorage:
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
+    if not os.path.exists(storage):
+        # Opening it would create an empty journal here: a worker on another machine, without
+        # the driver's folder, would lose its reports and fail on a study it cannot find.
+        raise TrialError(
+            f"the study's journal {storage} is not on this worker's machine ({socket.gethostname()}): "
+            "pruning reports each step to the study; set study.storage to a database URL every machine "
+            "reaches, or share the data folder"
+        )
     return JournalStorage(JournalFileBackend(storage))

@@ -11,7 +11,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from ablate.errors import TrialPruned
+from ablate.errors import TrialError, TrialPruned
 from ablate.pruners import PRUNERS, make_pruner
 from ablate.study.session import StudySession
 from ablate.study.table import trials_frame
@@ -136,3 +136,13 @@ def test_a_pruned_trial_the_driver_never_heard_of_is_recovered_not_rerun(tmp_pat
     trial = second.study.trials[1]
     assert trial.state == TrialState.PRUNED and trial.user_attrs["reason"] == "pruned"
     assert second.ask().number == 2  # not asked again
+
+
+def test_a_worker_without_the_studys_journal_fails_the_trial_saying_so_and_creates_nothing(tmp_path: Path) -> None:
+    from ablate.pruners.link import PruningLink, report_step
+
+    elsewhere = tmp_path / "driver-only" / "journal.log"  # a path of the driver's machine
+    link = PruningLink(storage=str(elsewhere), study="s", trial_id=0, metric="val_accuracy", pruner="median")
+    with pytest.raises(TrialError, match=r"journal .*journal\.log is not on this worker's machine .*study\.storage"):
+        report_step(link, 1, {"val_accuracy": 0.5})
+    assert not elsewhere.exists() and not elsewhere.parent.exists()

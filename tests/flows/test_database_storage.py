@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import pandas as pd
 import pytest
 
 from ablate.config.load import load_params
-from ablate.study.storage import load_study
+from ablate.study.storage import JOURNAL, load_study
 from tests.flows.dashboard import read_through_dashboard
 from tests.flows.helpers import REPO, deep_update, quick_study, write_params
 from tests.flows.test_cli import PROGRESS, cli
@@ -97,3 +98,34 @@ def test_a_study_in_postgresql_runs_resumes_after_sigkill_and_never_shows_its_pa
     assert password not in "".join(seen) + out + status.stdout + status.stderr
     api = flow_runs_text("pg")
     assert masked in api and password not in api  # the storage reached Prefect, masked
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+def test_pruning_on_an_external_scheduler_reports_to_the_database_not_a_shared_folder(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """Real `dask scheduler` and `dask worker` processes prune through PostgreSQL: the study has no
+    journal anywhere, and each pruned trial's steps reached the database from its worker."""
+    from tests.flows.test_pruning import pruned_study
+    from tests.flows.test_scale_out import dask_processes
+
+    url = postgres_server.new_database("prune_pg").replace("postgresql+psycopg://", "postgresql://")
+    with dask_processes(tmp_path) as address:
+        changes = {"study": {"storage": url}, "execution": {"address": address, "workers": 2}}
+        path = write_params(tmp_path, "remote-prune", deep_update(pruned_study(8, 0.5), changes))
+        proc = cli(str(path))
+        out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+
+    trials = pd.read_csv(tmp_path / "reports" / "remote-prune" / "trials.csv", keep_default_na=False)
+    pruned = trials[trials["state"] == "PRUNED"]
+    assert len(pruned) >= 2 and (pruned["x"] < 0.5).all(), trials[["number", "x", "state", "worker"]]
+    assert set(pruned["reason"]) == {"pruned"}
+    workers = trials.loc[trials["state"] == "COMPLETE", "worker"]  # host:pid of the worker process
+    assert not workers.str.endswith(f":{os.getpid()}").any() and workers.str.fullmatch(r".+:\d+").all()
+    study = load_study(load_params(path))
+    for t in study.trials:  # every step a worker reported is in the database
+        if t.state.name == "PRUNED":
+            assert t.intermediate_values and set(t.intermediate_values.values()) == {0.0}
+    assert not list(tmp_path.rglob(JOURNAL)), "a journal file was created"
