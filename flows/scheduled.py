@@ -8,6 +8,9 @@ runs ``study_flow``'s body inside its own run (no nested ``study`` run).
 
 ``grow_by`` makes an anytime study: each run adds that many trials to the study's finished ones
 (up to ``max_trials``), whatever ``search.n_trials`` says; a study at its cap runs no trial.
+
+Each run ends by keeping the study's state as a DVC experiment named after the study and the
+run's scheduled time (``digits-nightly-20261201-0200``): ``dvc exp show`` lists the runs.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from prefect.states import Failed, State
 from ablate.config.load import load_params
 from ablate.config.schema import Params
 from ablate.errors import ConfigError
+from ablate.runtime.experiments import ExperimentRecord, experiment_name
 from ablate.runtime.overrides import check_overrides_recorded
 from ablate.study.growth import grown_n_trials
 from flows.cli import validate
 from flows.pipeline import STEPS, run_name, study_flow
+from tasks.experiment import record_experiment
 
 
 def name_scheduled_run() -> str:
@@ -58,8 +63,14 @@ def scheduled_study_flow(
         params, overrides = load_scheduled(params_file, list(overrides or []), grow_by, max_trials)
     except ConfigError as err:
         return Failed(message=str(err))
-    print(f"study {params.study.name}: {params_file} {' '.join('--set ' + o for o in overrides)}".rstrip(), flush=True)
-    return study_flow.fn(params, STEPS)
+    command = f"{params_file} {' '.join('--set ' + o for o in overrides)}".rstrip()
+    print(f"study {params.study.name}: {command}", flush=True)
+    summary = study_flow.fn(params, STEPS)
+    # Each scheduled run is kept as a DVC experiment: `dvc exp show` lists the nights.
+    name = experiment_name(params.study.name, flow_run.scheduled_start_time)
+    record = record_experiment(params, name, f"{flow_run.name}: {command}")
+    print(f"dvc experiment: {ExperimentRecord(**record).describe()}", flush=True)
+    return {**summary, "experiment": record}
 
 
 def load_scheduled(

@@ -107,8 +107,7 @@ def push_state(params: Params) -> dict[str, str]:
 
     try:
         with quiet_dvc(logging.ERROR), Repo(str(root)) as repo:
-            targets = [s.addressing for s in study_stages(repo, outs, ("prepare", "search", "ablation", "analyze"))]
-            targets += [str(p) + ".dvc" for p in outs if p.with_name(p.name + ".dvc").exists()]
+            targets = study_targets(repo, outs)
             if not targets:
                 return {"status": "untracked", "reason": "no dvc.yaml stage or .dvc file records the study"}
             changed = repo.status(targets=targets)
@@ -161,6 +160,12 @@ def study_stages(repo: Any, outs: list[Path], steps: tuple[str, ...]) -> list[An
         if paths and all(any(is_under(p, o) for o in outs) for p in paths):
             chosen.append(stage)
     return chosen
+
+
+def study_targets(repo: Any, outs: list[Path]) -> list[str]:
+    """What records the study in DVC: its dvc.yaml stages, or the .dvc files of its folders."""
+    targets = [s.addressing for s in study_stages(repo, outs, ("prepare", "search", "ablation", "analyze"))]
+    return targets + [str(p) + ".dvc" for p in outs if p.with_name(p.name + ".dvc").exists()]
 
 
 def _track_with_dvc_files(repo: Any, outs: list[Path], root: Path) -> list[str]:
