@@ -10,7 +10,7 @@ runs ``study_flow``'s body inside its own run (no nested ``study`` run).
 (up to ``max_trials``), whatever ``search.n_trials`` says; a study at its cap runs no trial.
 
 Each run ends by keeping the study's state as a DVC experiment named after the study and the
-run's scheduled time (``digits-nightly-20261201-0200``): ``dvc exp show`` lists the runs.
+run's scheduled time (``digits-nightly-20261201-020000``): ``dvc exp show`` lists the runs.
 """
 
 from __future__ import annotations

@@ -36,8 +36,9 @@ class ExperimentRecord:
 
 
 def experiment_name(study: str, when: datetime) -> str:
-    """``<study>-<YYYYMMDD>-<HHMM>`` (UTC): a git ref name, as DVC wants experiment names."""
-    return f"{study}-{when.astimezone(UTC):%Y%m%d-%H%M}"
+    """``<study>-<YYYYMMDD>-<HHMMSS>`` (UTC): a git ref name, as DVC wants experiment names. A
+    scheduled run tried again keeps its scheduled time, and so replaces its own experiment."""
+    return f"{study}-{when.astimezone(UTC):%Y%m%d-%H%M%S}"
 
 
 def save_experiment(params: Params, name: str, message: str = "") -> ExperimentRecord:

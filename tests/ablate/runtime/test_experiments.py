@@ -57,7 +57,7 @@ def test_each_run_is_an_experiment_dvc_exp_show_lists_with_its_metrics(repo: Pat
     head = sh(repo, "git", "rev-parse", "HEAD")
     first = run_night(repo, 0.5, datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
     second = run_night(repo, 0.75, datetime(2026, 12, 2, 2, 0, tzinfo=UTC))
-    assert (first, second) == ("nightly-20261201-0200", "nightly-20261202-0200")
+    assert (first, second) == ("nightly-20261201-020000", "nightly-20261202-020000")
 
     shown = json.loads(sh(repo, str(DVC), "exp", "show", "--json"))
     nights = {
@@ -77,8 +77,8 @@ def test_each_run_is_an_experiment_dvc_exp_show_lists_with_its_metrics(repo: Pat
     now = yaml.safe_load((repo / "data" / "studies" / "nightly.dvc").read_text())
     assert record["outs"][0]["md5"] != now["outs"][0]["md5"]
 
-    # The same scheduled time again (a manual run in the same minute) replaces that experiment.
-    assert run_night(repo, 0.8, datetime(2026, 12, 2, 2, 0, 30, tzinfo=UTC)) == second
+    # The same scheduled run again (a retry keeps its scheduled time) replaces its experiment.
+    assert run_night(repo, 0.8, datetime(2026, 12, 2, 2, 0, tzinfo=UTC)) == second
     shown = json.loads(sh(repo, str(DVC), "exp", "show", "--json"))
     names = [rev["name"] for row in shown for exp in row.get("experiments") or [] for rev in exp["revs"]]
     assert sorted(names) == [first, second]
@@ -89,10 +89,10 @@ def test_a_study_outside_the_repository_or_without_a_commit_is_not_recorded(repo
     raw = yaml.safe_load((repo / "nightly.yaml").read_text())
     raw["paths"] = {"data": str(elsewhere / "data"), "reports": str(elsewhere / "reports")}
     (repo / "away.yaml").write_text(yaml.safe_dump(raw))
-    record = save_experiment(load_params("away.yaml"), "nightly-20261201-0200")
+    record = save_experiment(load_params("away.yaml"), "nightly-20261201-020000")
     assert record.status == "skipped" and "outside the DVC repository" in record.reason
 
     sh(repo, "git", "update-ref", "-d", "HEAD")  # as after `git init` with nothing committed
-    record = save_experiment(load_params("nightly.yaml"), "nightly-20261201-0200")
+    record = save_experiment(load_params("nightly.yaml"), "nightly-20261201-020000")
     assert record.status == "skipped" and "not a git repository with a commit" in record.reason
     assert sh(repo, "git", "for-each-ref", "refs/exps") == ""
