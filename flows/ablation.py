@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from prefect import flow
+from prefect.runtime import flow_run
 
 from ablate._atomic import staged_dir
 from ablate.ablation.design import PlanContext
@@ -21,7 +22,12 @@ from flows.trials import Outcome, run_trials
 from tasks.trial import retry_delays, run_trial
 
 
-@flow(name="ablation")
+def _name_ablation_run() -> str:
+    p = flow_run.parameters
+    return f"{p['run'].study} ablation ({len(p['seeds'])} seeds)"
+
+
+@flow(name="ablation", flow_run_name=_name_ablation_run)
 def ablation_flow(
     run: AblationRun,
     ctx: PlanContext,

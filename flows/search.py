@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 
 from ablate.config.schema import Params
 from ablate.data import PreparedData
@@ -25,7 +26,12 @@ from flows.trials import Outcome, run_trials
 from tasks.trial import retry_delays, run_trial
 
 
-@flow(name="search")
+def _name_search_run() -> str:
+    params = flow_run.parameters["params"]
+    return f"{params.study.name} search ({params.search.n_trials} trials)"
+
+
+@flow(name="search", flow_run_name=_name_search_run)
 def search_flow(
     params: Params,
     prepared: PreparedData,

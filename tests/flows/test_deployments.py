@@ -142,7 +142,14 @@ def test_make_deploy_registers_prefect_yaml_and_starts_a_worker(deployed: Deploy
 
 
 def test_deployment_run_completes_with_its_artifacts_then_finds_nothing_to_do(deployed: Deployed) -> None:
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
 
     path = quick(deployed.root, "nightly", seed=2)
     parameters = {"params_file": str(path), "overrides": [], "grow_by": 3, "max_trials": 3}
@@ -158,6 +165,14 @@ def test_deployment_run_completes_with_its_artifacts_then_finds_nothing_to_do(de
             )
         }
     assert {"nightly-report", "nightly-trials"} <= keys
+    with client(deployed) as c:
+        subflows = c.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run.id]))
+        )
+        logs = [log.message for log in c.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))]
+    assert [r.name for r in subflows] == ["nightly search (3 trials)"]
+    # Its outputs lie outside this checkout's DVC repository: no experiment of it in this repo.
+    assert any(m.startswith("dvc experiment: skipped (the study's outputs are outside") for m in logs), logs
     record = json.loads((deployed.root / "reports" / "nightly" / "run.json").read_text())
     assert (record["complete"], record["executed"]) == (3, 3)  # grown from 0 by 3
 
