@@ -18,6 +18,7 @@ test: install
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@echo "installing ablate, torch (CPU) and their dependencies into $(VENV): a few minutes the first time, quiet while pip works"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q -e ".[dev]"

@@ -119,7 +119,12 @@ def start_server(url: str, quiet: bool = False) -> None:
     prefect = Path(sys.executable).with_name("prefect")
     cmd = [str(prefect), "server", "start", "--host", HOST, "--port", str(PORT)]
     if not quiet:
-        print(f"starting a Prefect server on {ui_url(url)} (log: {log})", file=sys.stderr, flush=True)
+        print(
+            f"starting a Prefect server on {ui_url(url)} in the background (log: {log}); "
+            "the first start creates its database, which takes up to a minute",
+            file=sys.stderr,
+            flush=True,
+        )
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     (prefect_home() / f"server-{PORT}.pid").write_text(f"{proc.pid}\n")
