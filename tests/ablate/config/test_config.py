@@ -460,8 +460,8 @@ BAD = [
         "knob-named-like-a-fixed-column",
         _set("search.space.state", ["a", "b"]),
         "search.space.state",
-        "must not be named like a fixed column of the trials table (number, state, enqueued, n_seeds, duration_s, worker, error, "
-        "reason, host, worker_address, job_id, cached, cache_key, git_commit, code_version)",
+        "must not be named like a fixed column of the trials table (number, state, enqueued, n_seeds, duration_s, "
+        "worker, error, reason, host, worker_address, job_id, cached, cache_key, git_commit, code_version)",
     ),
     (
         "knob-named-reason",
@@ -473,9 +473,9 @@ BAD = [
         "metric-named-cached",
         _set("study.metric", "cached"),
         "study.metric",
-        "must be a metric name, not a fixed column of the trials table (number, state, enqueued, n_seeds, duration_s, worker, "
-        "error, reason, host, worker_address, job_id, cached, cache_key, git_commit, code_version), "
-        "but got 'cached' (str)",
+        "must be a metric name, not a fixed column of the trials table (number, state, enqueued, n_seeds, "
+        "duration_s, worker, error, reason, host, worker_address, job_id, cached, cache_key, git_commit, "
+        "code_version), but got 'cached' (str)",
     ),
     ("knob-also-an-option", _set("trial.options.lr", 0.1), "search.space.lr", "trial.options"),
     ("section-not-a-mapping", _set("execution", [1, 2]), "execution", "must be a mapping"),
