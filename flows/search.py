@@ -64,7 +64,7 @@ def search_flow(
     def asked() -> Iterator[TrialSpec]:
         while session.can_ask():
             if not budget.allows_ask():
-                print(budget.describe_stop(session.in_flight()), flush=True)
+                print(budget.describe_stop(), flush=True)
                 return
             yield from seed_runs(session.ask(), seeds.n_seeds)
 

@@ -23,10 +23,10 @@ class SearchBudget:
             self.spent = True
         return not self.spent
 
-    def describe_stop(self, running: int) -> str:
+    def describe_stop(self) -> str:
         """The run's line when it stops asking: what happens to the trials still running."""
         waited = time.monotonic() - self.start
         return (
-            f"search: search.timeout_s={self.timeout_s:g} s reached after {waited:.1f} s: no new trial is asked; "
-            f"{running} running trial(s) finish; run again to continue the study"
+            f"search: search.timeout_s={self.timeout_s:g} s reached after {waited:.1f} s: no new trial is asked, "
+            "the trials running finish; run again to continue the study"
         )

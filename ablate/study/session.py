@@ -150,10 +150,6 @@ class StudySession:
     def remaining(self) -> int:
         return max(0, self.params.search.n_trials - self.n_finished())
 
-    def in_flight(self) -> int:
-        """Trials asked and not yet told."""
-        return len(self._in_flight)
-
     def can_ask(self) -> bool:
         return self._finished + len(self._in_flight) < self.params.search.n_trials
 
