@@ -11,7 +11,7 @@ group. ``tpe`` is ablate's registry (multivariate, constant liar, ``group=True``
 ``tpe-nogroup`` the same without ``group``, where every conditional knob falls back to an
 independent univariate draw; ``random`` the reference.
 
-Usage: ``python bench/bench_conditional.py [--trials 100] [--seeds 30]`` (about 10 s)
+Usage: ``python bench/bench_conditional.py [--trials 100] [--seeds 30]`` (under a minute)
 """
 
 from __future__ import annotations
