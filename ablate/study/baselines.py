@@ -28,6 +28,8 @@ def enqueue_baselines(study: optuna.Study, configs: Sequence[dict[str, Any]], n_
 
     Call it after resuming (StudySession.recover) and before the first ask.
     """
+    if not configs:  # the common case: no need to read every trial
+        return 0
     trials = study.get_trials(deepcopy=False)
     given = {_canonical(t.user_attrs[ENQUEUED]) for t in trials if t.user_attrs.get(ENQUEUED)}
     taken = sum(t.state in (*FINISHED, TrialState.WAITING) for t in trials)
