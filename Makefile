@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 PARAMS ?= params/digits.yaml
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: run test install lint bench bench-pruning bench-samplers deploy server-stop clean
+.PHONY: run test install lint bench bench-pruning bench-samplers bench-conditional deploy server-stop clean
 
 run: install
 	$(BIN)/ablate run $(PARAMS)
@@ -40,6 +40,10 @@ bench-pruning: install
 # gp against random (and tpe, auto) at equal budget on a smooth 3-parameter function, 5 seeds.
 bench-samplers: install
 	$(BIN)/python bench/bench_samplers.py
+
+# TPE on a conditional space with group=True (what ablate uses), without it, and random; 30 seeds.
+bench-conditional: install
+	$(BIN)/python bench/bench_conditional.py
 
 # The scheduled studies of prefect.yaml: the local Prefect server, the process work pool `ablate`,
 # the deployments, and a worker in the background (pid and log in PREFECT_HOME, like the server's).

@@ -2,6 +2,8 @@
 
 A space is a tuple of knobs in params-file order. Knobs are plain frozen dataclasses so they
 pickle, print and compare; only :func:`suggest_params` and :func:`grid_of` know about Optuna.
+A knob with a ``when`` (:class:`~ablate.conditions.Condition`) exists only when it holds on the
+knobs before it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import math
 from dataclasses import dataclass
 from itertools import product
 from typing import TYPE_CHECKING, Any
+
+from ablate.conditions import Condition, is_number, same
 
 if TYPE_CHECKING:
     import optuna
@@ -27,6 +31,7 @@ class FloatParam:
     log: bool = False
     step: float | None = None
     kind: str = "float"
+    when: Condition | None = None  # None: always searched
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class IntParam:
     log: bool = False
     step: int = 1
     kind: str = "int"
+    when: Condition | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class CategoricalParam:
     choices: tuple[Scalar, ...]
     kind: str = "categorical"
     log: bool = False
+    when: Condition | None = None
 
 
 Param = FloatParam | IntParam | CategoricalParam
@@ -56,9 +63,12 @@ Space = tuple[Param, ...]
 
 
 def suggest_params(trial: optuna.trial.BaseTrial, space: Space) -> dict[str, Any]:
-    """Ask ``trial`` for a value of every knob, in order, and return them by name."""
+    """Ask ``trial`` for a value of every active knob, in order, and return them by name: a knob
+    whose condition does not hold on the values taken before it is not asked, and absent."""
     params: dict[str, Any] = {}
     for p in space:
+        if p.when is not None and not p.when.holds(params):
+            continue
         if isinstance(p, FloatParam):
             params[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log, step=p.step)
         elif isinstance(p, IntParam):
@@ -66,6 +76,46 @@ def suggest_params(trial: optuna.trial.BaseTrial, space: Space) -> dict[str, Any
         else:
             params[p.name] = trial.suggest_categorical(p.name, list(p.choices))
     return params
+
+
+def is_conditional(space: Space) -> bool:
+    return any(p.when is not None for p in space)
+
+
+def active_knobs(space: Space, values: dict[str, Any]) -> list[Param]:
+    """The knobs that exist for a configuration ``values`` (each condition tested, in order, on
+    the values of the active knobs before it)."""
+    seen: dict[str, Any] = {}
+    active = []
+    for p in space:
+        if p.when is None or p.when.holds(seen):
+            active.append(p)
+            if p.name in values:
+                seen[p.name] = values[p.name]
+    return active
+
+
+def takes(p: Param, value: Any) -> bool:
+    """Whether knob ``p`` can take ``value`` (a choice; a number in range, on its step)."""
+    if isinstance(p, CategoricalParam):
+        return any(same(value, c) for c in p.choices)
+    if not is_number(value) or not p.low <= value <= p.high:
+        return False
+    if isinstance(p, IntParam):
+        return float(value).is_integer() and (int(value) - p.low) % p.step == 0
+    if p.step is None:
+        return True
+    k = (value - p.low) / p.step
+    return abs(k - round(k)) < 1e-6
+
+
+def describe_domain(p: Param) -> str:
+    """What a knob takes, for messages: ``one of sgd, adam``, ``an integer in [1, 3]``."""
+    if isinstance(p, CategoricalParam):
+        return "one of " + ", ".join(map(str, p.choices))
+    what = "an integer" if isinstance(p, IntParam) else "a number"
+    step = f" in steps of {p.step} from {p.low}" if p.step not in (None, 1) else ""
+    return f"{what} in [{p.low}, {p.high}]{step}"
 
 
 def grid_values(p: Param) -> list[Scalar]:

@@ -162,6 +162,8 @@ def _print_summary(params: Params, s: dict[str, Any], searched: bool) -> None:
         counts = f"study {params.study.name}: {s['complete']} complete, {s['failed']} failed, {s['pruned']} pruned"
         if searched:
             print(f"{counts}; this run executed {s['executed']}, cached {s['cached']} in {s['wall_s']:.1f} s")
+            if s.get("search_timed_out"):
+                print(f"budget:      stopped on search.timeout_s; run again to continue to {s['n_trials']} trials")
         else:
             print(f"{counts}; report rebuilt from the study in {s['wall_s']:.1f} s (no trial run)")
         if s.get("best"):

@@ -180,6 +180,7 @@ def run_search(
         )
         return SearchFacts()
     pruning = f", pruner {provenance['pruner']}" if params.search.pruner != "none" else ""
+    pruning += "".join(f", {k} {provenance[k]}" for k in ("seeds", "timeout_s", "enqueue") if k in provenance)
     print(
         f"search: study {params.study.name}, {params.search.n_trials} trials "
         f"(sampler {provenance['sampler']}{pruning}) on a {cluster.plan.describe()}",

@@ -2,6 +2,8 @@
 
 No batch barrier: whenever one trial finishes it is told to Optuna and the next is asked and
 submitted, keeping ``workers * (1 + queue_ahead)`` trials in flight so a free worker never waits.
+Configurations of ``search.enqueue`` are asked first; with ``search.seeds`` R > 1 each asked
+trial is R runs, told once all have ended; past ``search.timeout_s`` nothing more is asked.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from ablate.config.schema import Params
 from ablate.data import PreparedData
 from ablate.errors import TrialPruned
 from ablate.runtime.progress import Progress
+from ablate.study.baselines import enqueue_baselines
+from ablate.study.budget import SearchBudget
 from ablate.study.facts import SearchFacts
+from ablate.study.repeats import SeedFailure, SeedMean, SeedRuns, combine, seed_runs
 from ablate.study.session import StudySession
 from ablate.trial.contract import TrialResult, TrialSpec
 from ablate.trial.entrypoint import code_version
@@ -44,50 +49,82 @@ def search_flow(
     """Ask, run and tell until the study has its trials: ``capacity`` in flight on the Dask
     scheduler at ``scheduler``, each asking ``resources`` of its worker (a share of its GPU)."""
     logger = get_run_logger()
+    budget = SearchBudget(params.search.timeout_s)
     session = StudySession(params, prepared, code_version(params.trial.entrypoint), provenance)
     rec = session.recover()
     if rec.recovered or rec.requeued:
         note = f"resuming: {rec.recovered} trial(s) recovered from their results, {rec.requeued} re-queued"
         print(note, flush=True)
         logger.warning(note)
+    enqueued = enqueue_baselines(session.study, params.search.enqueue, params.search.n_trials)
+    if enqueued:
+        print(f"search: {enqueued} configuration(s) of search.enqueue run first", flush=True)
     ex = params.execution
     trial_task = run_trial.with_options(
         retries=ex.retries, retry_delay_seconds=retry_delays(ex.retry_delay_s, ex.retries)
     )
     progress = Progress(session.remaining(), params.study.metric, params.study.direction, workers)
     counts = {"executed": 0, "cached": 0, "recovered": rec.recovered, "requeued": rec.requeued}
+    seeds = SeedRuns(params.search.seeds)
 
     def asked() -> Iterator[TrialSpec]:
         while session.can_ask():
-            yield session.ask()
+            if not budget.allows_ask():
+                print(budget.describe_stop(), flush=True)
+                return
+            yield from seed_runs(session.ask(), seeds.n_seeds)
 
     def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
-        print(_tell(session, spec, outcome, counts, progress, running), flush=True)
+        counts["cached" if isinstance(outcome, TrialResult) and outcome.cached else "executed"] += 1
+        if seeds.n_seeds > 1:
+            ended = seeds.add(spec, outcome)
+            if ended is None:  # the trial's other seeds are still running
+                return
+            print(_tell_seeds(session, spec.number, ended, progress, running), flush=True)
+            return
+        print(_tell(session, spec.number, outcome, progress, running), flush=True)
 
     start = time.monotonic()
     run_trials(trial_task, asked(), capacity, str(params.cache_dir), scheduler, on_done, resources)
-    return SearchFacts(**counts, wall_s=round(time.monotonic() - start, 3))
+    wall_s = round(time.monotonic() - start, 3)
+    return SearchFacts(**counts, wall_s=wall_s, timed_out=budget.spent, enqueued=enqueued)
+
+
+def _tell_seeds(session: StudySession, number: int, ended: dict, progress: Progress, running: int) -> str:
+    """Record a trial whose seeds have all ended: their mean, or the failure of one."""
+    p = session.params
+    outcome = combine(number, ended, p.study.metric, p.trial.entrypoint)
+    if isinstance(outcome, SeedMean):
+        return _tell(session, number, outcome.result, progress, running, outcome.attrs, outcome.note)
+    return _tell(session, number, outcome, progress, running, {"n_seeds": outcome.n_seeds})
 
 
 def _tell(
-    session: StudySession, spec: TrialSpec, outcome: Outcome, counts: dict, progress: Progress, running: int
+    session: StudySession,
+    number: int,
+    outcome: Outcome | SeedFailure,
+    progress: Progress,
+    running: int,
+    attrs: dict | None = None,
+    note: str | None = None,
 ) -> str:
     """Record one finished trial in the study and return its progress line."""
-    label = f"trial {spec.number}"
+    label = f"trial {number}"
     if isinstance(outcome, TrialResult):
-        counts["cached" if outcome.cached else "executed"] += 1
-        error = session.tell_result(spec.number, outcome)
+        error = session.tell_result(number, outcome, attrs)
         if error is None:
             value = outcome.metrics[session.params.study.metric]
-            return progress.finished(
-                label, "COMPLETE", value, outcome.duration_s, running, "cached" if outcome.cached else ""
-            )
+            note = ("cached" if outcome.cached else "") if note is None else note
+            return progress.finished(label, "COMPLETE", value, outcome.duration_s, running, note)
         return progress.finished(label, "FAIL", None, outcome.duration_s, running, error)
-    counts["executed"] += 1
+    if isinstance(outcome, SeedFailure):
+        message = outcome.message()
+        session.tell_failure(number, message, classify(outcome.error).reason, attrs=attrs)
+        return progress.finished(label, "FAIL", None, None, running, message.splitlines()[0][:160])
     if isinstance(outcome, TrialPruned):
-        session.tell_pruned(spec.number, outcome)
+        session.tell_pruned(number, outcome)
         return progress.finished(label, "PRUNED", None, None, running, str(outcome))
     reason = classify(outcome).reason
     message = f"{type(outcome).__name__}: {outcome}".strip()
-    session.tell_failure(spec.number, message, reason)
+    session.tell_failure(number, message, reason)
     return progress.finished(label, "FAIL", None, None, running, message.splitlines()[0][:160])

@@ -3,6 +3,7 @@ with one clear line for any value that breaks the schema."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from ablate.config.schema import (
     StudyConfig,
     TrialConfig,
 )
+from ablate.config.search import parse_run_options, parse_when
 from ablate.errors import ConfigError
 from ablate.pruners import PRUNERS
 from ablate.study.table import FIXED_COLUMNS
@@ -57,7 +59,7 @@ def load_params(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         return parse_params(raw, source, default_name=Path(path).stem)
     except ConfigError as err:
         for key, item in overridden.items():
-            if err.key == key or err.key.startswith(key + "."):
+            if err.key == key or err.key.startswith((key + ".", key + "[")):
                 raise ConfigError(f"{source} (--set {mask_url(item)})", err.key, err.rule) from None
         raise
 
@@ -183,15 +185,19 @@ def _parse_search(r: Reader) -> SearchConfig:
     options_reader.done()
     space_reader = r.section("space")
     r.check_names("space", space_reader.raw)
-    space = tuple(_parse_knob(space_reader, name) for name in list(space_reader.raw))
+    names = list(space_reader.raw)
+    space: sp.Space = ()
+    for name in names:  # in order: a knob's condition may name the knobs before it
+        space += (_parse_knob(space_reader, name, space, names),)
     problem = samplers.check_sampler(sampler, space, n_trials)
     if problem is not None:
         raise r.error(problem.key, problem.rule, problem.got)
+    enqueue, timeout_s, seeds = parse_run_options(r, space, n_trials, pruner)
     r.done()
-    return SearchConfig(n_trials, space, sampler, pruner, pruner_options)
+    return SearchConfig(n_trials, space, sampler, pruner, pruner_options, enqueue, timeout_s, seeds)
 
 
-def _parse_knob(space: Reader, name: str) -> sp.Param:
+def _parse_knob(space: Reader, name: str, earlier: sp.Space, names: list[str]) -> sp.Param:
     value = space.raw.pop(name)
     if isinstance(value, list):  # shorthand: a list is a categorical knob
         value = {"type": "categorical", "choices": value}
@@ -200,8 +206,9 @@ def _parse_knob(space: Reader, name: str) -> sp.Param:
     k = Reader(space.source, space.key(name), value)
     kind = k.choice("type", ("float", "int", "categorical"), None)
     knob = _parse_categorical(k, name) if kind == "categorical" else _parse_range(k, name, kind)
+    when = parse_when(k, name, earlier, names)
     k.done()
-    return knob
+    return knob if when is None else dataclasses.replace(knob, when=when)
 
 
 def _parse_categorical(k: Reader, name: str) -> sp.CategoricalParam:

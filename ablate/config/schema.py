@@ -61,6 +61,10 @@ class SearchConfig:
     sampler: str = "tpe"  # a name of ablate.samplers.SAMPLERS, or auto
     pruner: str = "none"  # a name of ablate.pruners.PRUNERS
     pruner_options: dict[str, Any] = field(default_factory=dict)  # the pruner's, defaults filled in
+    # Configurations (knob values by name) to evaluate first, once per study (ablate.study.baselines).
+    enqueue: tuple[dict[str, Any], ...] = ()
+    timeout_s: float | None = None  # a run asks no new trial after this many seconds; None: no limit
+    seeds: int = 1  # runs per configuration, over seeds study.seed + i; the optimizer is told their mean
 
 
 @dataclass(frozen=True)
@@ -139,14 +143,19 @@ class Params:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        if d["search"] is not None:
-            d["search"]["space"] = {p["name"]: _knob_dict(p) for p in d["search"]["space"]}
+        if self.search is not None:
+            d["search"]["space"] = {p.name: _knob_dict(p) for p in self.search.space}
+            d["search"]["enqueue"] = [dict(c) for c in self.search.enqueue]
         if self.ablation is not None:
             d["ablation"] = self.ablation.to_dict()
         return d
 
 
-def _knob_dict(p: dict[str, Any]) -> dict[str, Any]:
-    if p["kind"] == "categorical":
-        return {"type": "categorical", "choices": list(p["choices"])}
-    return {"type": p["kind"], **{k: v for k, v in p.items() if k not in ("name", "kind") and v is not None}}
+def _knob_dict(p: sp.Param) -> dict[str, Any]:
+    """A knob as a params file writes it (shorthand expanded; ``when`` only where set)."""
+    if isinstance(p, sp.CategoricalParam):
+        out: dict[str, Any] = {"type": "categorical", "choices": list(p.choices)}
+    else:
+        out = {"type": p.kind, "low": p.low, "high": p.high, "log": p.log}
+        out |= {"step": p.step} if p.step is not None else {}
+    return out | ({"when": p.when.to_dict()} if p.when is not None else {})

@@ -39,6 +39,7 @@ class MLPParams:
     lr: float = 1e-3
     weight_decay: float = 0.0
     optimizer: str = "adam"
+    momentum: float = 0.9  # sgd's only (search it with `when: {optimizer: sgd}`); adam and adamw ignore it
     batch_size: int = 64
     epochs: int = 20
     residual: bool = False  # h = h + block(h) around every hidden block after the first; see build_mlp
@@ -61,6 +62,8 @@ class MLPParams:
             raise TrialError(f"mlp: lr_schedule must be one of {LR_SCHEDULES}, but got {p.lr_schedule!r}")
         if not 0 <= p.label_smoothing < 1:  # also false for NaN
             raise TrialError(f"mlp: label_smoothing must be in [0, 1), but got {p.label_smoothing!r}")
+        if not 0 <= p.momentum < 1:
+            raise TrialError(f"mlp: momentum must be in [0, 1), but got {p.momentum!r}")
         if not 0 <= p.input_noise < math.inf:
             raise TrialError(f"mlp: input_noise must be in [0, inf), but got {p.input_noise!r}")
         return p
@@ -103,7 +106,7 @@ def _activate(width: int, p: MLPParams) -> list[nn.Module]:
 
 def _optimizer(model: nn.Module, p: MLPParams) -> torch.optim.Optimizer:
     if p.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=p.lr, momentum=0.9, weight_decay=p.weight_decay)
+        return torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
     cls = torch.optim.AdamW if p.optimizer == "adamw" else torch.optim.Adam
     return cls(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
 

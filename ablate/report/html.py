@@ -10,6 +10,7 @@ import pandas as pd
 from ablate.ablation.report import html_section
 from ablate.report.model import (
     ReportInput,
+    best_note,
     best_params,
     failure_groups,
     fmt,
@@ -73,7 +74,7 @@ def _html_best(inp: ReportInput, best: pd.Series | None) -> list[str]:
     out = [
         f"<p>Trial <strong>{html.escape(str(best['number']))}</strong>: "
         f"{html.escape(inp.metric)} = <strong>{html.escape(fmt(best[inp.metric]))}"
-        "</strong></p>"
+        f"</strong>{html.escape(best_note(inp, best))}</p>"
     ]
     if inp.params:
         out.append(_html_table(["parameter", "value"], best_params(inp, best)))

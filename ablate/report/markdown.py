@@ -7,6 +7,7 @@ from pathlib import Path
 from ablate.ablation.report import markdown_section
 from ablate.report.model import (
     ReportInput,
+    best_note,
     best_params,
     failure_groups,
     fmt,
@@ -50,7 +51,7 @@ def render_markdown(inp: ReportInput, images: list[str], ablation_images: list[s
     if best is None:
         out += ["No trial completed, so there is no best trial.", ""]
     else:
-        out += [f"Trial **{best['number']}**: {inp.metric} = **{fmt(best[inp.metric])}**", ""]
+        out += [f"Trial **{best['number']}**: {inp.metric} = **{fmt(best[inp.metric])}**{best_note(inp, best)}", ""]
         if inp.params:
             out += [*_md_table(["parameter", "value"], best_params(inp, best)), ""]
     if images:

@@ -15,7 +15,7 @@ import pandas as pd
 from ablate.ablation.analysis import AblationAnalysis
 from ablate.ablation.report import ablation_metrics
 from ablate.study.facts import RunFacts
-from ablate.study.table import FIXED_COLUMNS, best_trial
+from ablate.study.table import FIXED_COLUMNS, ORIGIN, best_trial
 
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
 _ERROR_CELL_CHARS = 80
@@ -50,7 +50,7 @@ class ReportInput:
 
 def fmt(value: object, kind: str | None = None) -> str:
     """One cell as text: floats to 4 significant digits, missing values empty."""
-    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and math.isnan(value)):
         return ""
     if isinstance(value, (bool, np.bool_, str)):
         return str(value)
@@ -113,12 +113,46 @@ def trials_table(inp: ReportInput) -> tuple[list[str], list[list[str]]]:
     kinds = {p.name: p.kind for p in inp.params}
     cols = ["number", "state", *metric_columns(inp)]
     cols += [p.name for p in inp.params if p.name in inp.trials.columns]
+    cols += [c for c in ORIGIN if _varies(inp.trials, c)]
     cols += [c for c in ("duration_s", "worker", "reason", "error") if c in inp.trials.columns]
-    rows = [
-        [_error_summary(t[c]) if c == "error" else fmt(t[c], kinds.get(c)) for c in cols]
-        for _, t in sorted_for_table(inp).iterrows()
-    ]
+    rows = [[_cell(t, c, kinds.get(c)) for c in cols] for _, t in sorted_for_table(inp).iterrows()]
     return cols, rows
+
+
+def _cell(trial: pd.Series, col: str, kind: str | None) -> str:
+    if col == "error":
+        return _error_summary(trial[col])
+    if col == "enqueued":
+        return "yes" if _is_true(trial[col]) else ""
+    return fmt(trial[col], kind)
+
+
+def _varies(trials: pd.DataFrame, col: str) -> bool:
+    """Whether a column of ORIGIN tells anything: some trial enqueued, some run over seeds."""
+    if col not in trials.columns:
+        return False
+    if col == "enqueued":
+        return any(_is_true(v) for v in trials[col])
+    return bool((pd.to_numeric(trials[col], errors="coerce") > 1).any())
+
+
+def _is_true(value: object) -> bool:
+    return isinstance(value, (bool, np.bool_)) and bool(value)
+
+
+def best_note(inp: ReportInput, best: pd.Series) -> str:
+    """What the best trial's value is, where it is not one run of a sampled configuration:
+    `` ± 0.002 (mean ± std of 3 seeds; enqueued)``."""
+    notes = []
+    std = best.get(f"{inp.metric}_std")
+    n_seeds = best.get("n_seeds")
+    spread = ""
+    if n_seeds is not None and not pd.isna(n_seeds) and int(n_seeds) > 1 and std is not None:
+        spread = f" ± {fmt(std)}"
+        notes.append(f"mean ± std of {int(n_seeds)} seeds")
+    if _is_true(best.get("enqueued")):
+        notes.append("enqueued")
+    return spread + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def summary_line(inp: ReportInput) -> str:
@@ -132,6 +166,8 @@ def summary_line(inp: ReportInput) -> str:
     last = f"last search: {search.executed} executed, {search.cached} from the cache"
     if search.wall_s is not None:
         last += f" in {fmt(float(search.wall_s))} s"
+    if search.timed_out:
+        last += ", stopped asking on search.timeout_s (the next run continues)"
     parts.append(last)
     return "; ".join(parts) + "."
 

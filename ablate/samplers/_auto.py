@@ -2,13 +2,16 @@
 
 The rules, in order (the README's sampler table states them too):
 
-1. any categorical knob -> ``tpe``: TPE models categories directly; GP and CMA-ES would embed
+1. any conditional knob (a ``when``) -> ``tpe``, which then models each group of knobs that
+   occur together (``group=True``, see ablate.samplers._tpe); GP, CMA-ES and QMC model only the
+   knobs every trial has and draw a conditional one at random.
+2. any categorical knob -> ``tpe``: TPE models categories directly; GP and CMA-ES would embed
    them in a continuous space or sample them at random.
-2. at most ``GP_MAX_KNOBS`` numeric knobs and a budget of at most ``GP_MAX_TRIALS`` -> ``gp``:
+3. at most ``GP_MAX_KNOBS`` numeric knobs and a budget of at most ``GP_MAX_TRIALS`` -> ``gp``:
    the most sample-efficient on small smooth spaces, and affordable at that budget.
-3. at least two numeric knobs and a budget of at least ``CMAES_MIN_TRIALS`` -> ``cmaes``: enough
+4. at least two numeric knobs and a budget of at least ``CMAES_MIN_TRIALS`` -> ``cmaes``: enough
    trials for its generations to adapt (CMA-ES is not defined on one dimension).
-4. otherwise -> ``tpe``.
+5. otherwise -> ``tpe``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ class Choice(NamedTuple):
 
 
 def choose_sampler(space: sp.Space, n_trials: int) -> Choice:
+    conditional = [p.name for p in space if p.when is not None]
+    if conditional:
+        return Choice("tpe", f"{len(conditional)} conditional knob(s) ({', '.join(conditional)}) of {len(space)}")
     n_num = len(numeric(space))
     n_cat = len(space) - n_num
     knobs = f"{n_num} numeric knob(s)"

@@ -7,9 +7,16 @@ from ablate.samplers._base import Problem
 
 
 class Grid:
-    """Every configuration of a finite grid: float knobs need a step, the budget fits the grid."""
+    """Every configuration of a finite grid: float knobs need a step, the budget fits the grid.
+
+    A conditional space is refused: Optuna's grid is the product of every knob's values, so each
+    configuration that leaves a knob out would be run once per value of that knob."""
 
     def check(self, space: sp.Space, n_trials: int) -> Problem | None:
+        conditional = [p.name for p in space if p.when is not None]
+        if conditional:
+            rule = f"must not be grid for a conditional space ({', '.join(conditional)} have a when); use tpe or random"
+            return Problem("sampler", rule, "grid")
         for p in space:
             if isinstance(p, sp.FloatParam) and p.step is None:
                 return Problem(f"space.{p.name}.step", "must be set for a float knob when search.sampler is grid", None)

@@ -31,6 +31,8 @@ class SearchFacts:
     requeued: int = 0  # RUNNING trials of a killed run put back in the queue
     wall_s: float | None = None  # the search loop's wall time (None: no trial had to run)
     finished_at: str | None = None  # when the search step ended (UTC, ISO 8601): `ablate status` shows it
+    timed_out: bool = False  # stopped asking on search.timeout_s, with trials left to run
+    enqueued: int = 0  # configurations of search.enqueue this run enqueued
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class RunFacts:
             out["search_wall_s"] = s.wall_s
         if s.finished_at is not None:
             out["search_finished_at"] = s.finished_at
+        if s.timed_out:
+            out["search_timed_out"] = True
+        if s.enqueued:
+            out["enqueued"] = s.enqueued
         if self.ablation is not None:
             a = dataclasses.asdict(self.ablation)
             a["ablation_wall_s"] = a.pop("wall_s")
@@ -96,6 +102,8 @@ class RunFacts:
                 requeued=int(d.get("requeued", 0)),
                 wall_s=d.get("search_wall_s"),
                 finished_at=d.get("search_finished_at"),
+                timed_out=bool(d.get("search_timed_out", False)),
+                enqueued=int(d.get("enqueued", 0)),
             ),
             provenance=dict(d.get("provenance") or {}),
             ablation=ablation,

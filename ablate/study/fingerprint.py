@@ -1,14 +1,16 @@
 """fingerprint: what a study's trials were computed from, so one study never mixes inputs.
 
 A study's fingerprint names the inputs that decide its trials' results: the prepared data's
-content hash, the trial code's version, the entrypoint and its fixed options, the search space,
-the objective, the sampler and the seed. The search step stores it once, as
+content hash, the trial code's version, the entrypoint and its fixed options, the search space
+(with each knob's condition), the objective, the sampler, the seed and the seeds a trial is the
+mean of (``search.seeds``, when above 1). The search step stores it once, as
 ``data/studies/<study>/fingerprint.json``, and compares it on every later run: a study whose
 inputs changed (the data file, ``trial.options.epochs``, a knob's range) is refused before any
 trial runs, or, with ``--restart``, set aside whole and started afresh.
 
-What may change without a new study is left out on purpose: the budget (``search.n_trials``),
-the cluster (``execution.*``), the report (``report.*``) and where files go (``paths.*``).
+What may change without a new study is left out on purpose: the budget (``search.n_trials``,
+``search.timeout_s``), what to evaluate first (``search.enqueue``), the cluster
+(``execution.*``), the report (``report.*``) and where files go (``paths.*``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ def build_fingerprint(params: Params, data_hash: str, code_version: str) -> dict
         "study.direction": params.study.direction,
         "search.sampler": params.search.sampler,
         "study.seed": params.study.seed,
+        # A trial's value is the mean over this many seeds; 1 (the default) is left out, so the
+        # fingerprints of studies from before search.seeds stay as they were.
+        "search.seeds": params.search.seeds if params.search.seeds != 1 else None,
     }
     # Through JSON and back: compared with what a file holds, tuples are lists, keys strings.
     return json.loads(json.dumps({k: v for k, v in parts.items() if v is not None}, default=str))

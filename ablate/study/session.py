@@ -42,13 +42,22 @@ def make_sampler(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler
 
 def describe_search(search: SearchConfig) -> dict[str, str]:
     """What the search runs with, for the run's output and the report's provenance, e.g.
-    ``{"sampler": "gp (auto: 3 numeric knob(s) ...)", "pruner": "hyperband (min_resource=1, ...)"}``."""
+    ``{"sampler": "gp (auto: 3 numeric knob(s) ...)", "pruner": "hyperband (min_resource=1, ...)"}``,
+    and ``seeds``, ``timeout_s`` and ``enqueue`` where set."""
     choice = samplers.resolve_sampler(search.sampler, search.space, search.n_trials)
     options = ", ".join(f"{k}={v}" for k, v in search.pruner_options.items())
-    return {
+    out = {
         "sampler": choice.describe() if choice.why else choice.name,
         "pruner": search.pruner + (f" ({options})" if options else ""),
     }
+    # The search's other options, where set (shown on the run's search line too).
+    if search.seeds > 1:
+        out["seeds"] = f"{search.seeds} per configuration (their mean told)"
+    if search.timeout_s is not None:
+        out["timeout_s"] = f"{search.timeout_s:g}"
+    if search.enqueue:
+        out["enqueue"] = f"{len(search.enqueue)} configuration(s) first"
+    return out
 
 
 def sampler_seed(seed: int, n_existing: int) -> int:
@@ -129,7 +138,8 @@ class StudySession:
         storage = self.study._storage
         if not storage.set_trial_state_values(t._trial_id, TrialState.WAITING):
             storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-            self.study.enqueue_trial(t.params)
+            marks = {k: t.user_attrs[k] for k in ("enqueued",) if k in t.user_attrs}  # a baseline stays one
+            self.study.enqueue_trial(t.params, user_attrs=marks)
             self._finished += 1
 
     # -- the ask/tell loop ----------------------------------------------------------------------
@@ -178,14 +188,15 @@ class StudySession:
             options=dict(search.pruner_options),
         )
 
-    def tell_result(self, number: int, result: TrialResult) -> str | None:
+    def tell_result(self, number: int, result: TrialResult, attrs: dict[str, Any] | None = None) -> str | None:
         """Record a finished trial; returns an error when its metrics break the contract (a
-        result from the cache may lack this study's metric)."""
+        result from the cache may lack this study's metric). ``attrs``: more user attributes
+        (a mean over seeds: its per-seed values)."""
         metric = self.params.study.metric
         try:
             check_metrics(result.metrics, number, self.params.trial.entrypoint, metric)
         except InvalidMetricError as err:
-            self.tell_failure(number, str(err), "invalid_metric", result.duration_s)
+            self.tell_failure(number, str(err), "invalid_metric", result.duration_s, attrs)
             return str(err)
         value = result.metrics[metric]
         self._set_attrs(
@@ -203,6 +214,7 @@ class StudySession:
                 "cache_key": result.cache_key,
                 "git_commit": _commit_of(result.provenance),
                 "code_version": result.provenance.get("code_version"),
+                **(attrs or {}),
             },
         )
         self.study.tell(number, value)
@@ -210,8 +222,10 @@ class StudySession:
         self._finished += 1
         return None
 
-    def tell_failure(self, number: int, error: str, reason: str, duration_s: float | None = None) -> None:
-        self._set_attrs(number, {"error": error, "reason": reason, "duration_s": duration_s})
+    def tell_failure(
+        self, number: int, error: str, reason: str, duration_s: float | None = None, attrs: dict[str, Any] | None = None
+    ) -> None:
+        self._set_attrs(number, {"error": error, "reason": reason, "duration_s": duration_s, **(attrs or {})})
         self.study.tell(number, state=TrialState.FAIL)
         self._in_flight.discard(number)
         self._finished += 1

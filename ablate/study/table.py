@@ -18,24 +18,28 @@ if TYPE_CHECKING:
     from ablate.config.schema import Params
 
 LEADING = ("number", "state")  # then the metrics, then the searched parameters
+# How the trial came about: enqueued from search.enqueue (a baseline) or asked of the sampler, and
+# the seeds it ran over (search.seeds: its metrics are their means; see ablate.study.repeats).
+ORIGIN = ("enqueued", "n_seeds")
 OUTCOME = ("duration_s", "worker", "error", "reason")  # reason: see ablate.trial.failures.REASONS
 # Where each trial ran: host, Dask worker address, batch job id (SLURM_JOB_ID, PBS_JOBID); see
 # ablate.trial.execute.placement.
 PLACEMENT = ("host", "worker_address", "job_id")
 # Where each trial's result came from (from the cache or not, the code that computed it).
 PROVENANCE = ("cached", "cache_key", "git_commit", "code_version")
-FIXED_COLUMNS = (*LEADING, *OUTCOME, *PLACEMENT, *PROVENANCE)
+FIXED_COLUMNS = (*LEADING, *ORIGIN, *OUTCOME, *PLACEMENT, *PROVENANCE)
 
 
 def table_columns(metrics: list[str], params: list[str]) -> list[str]:
     """The columns of a table with these metric and parameter columns, in order."""
-    return [*LEADING, *metrics, *params, *OUTCOME, *PLACEMENT, *PROVENANCE]
+    return [*LEADING, *metrics, *params, *ORIGIN, *OUTCOME, *PLACEMENT, *PROVENANCE]
 
 
 def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
-    """One row per trial: number, state, metrics (objective first), params, duration, worker,
-    error, reason, where it ran (host, worker address, batch job id), and where its result came
-    from (cached, cache key, git commit, code version)."""
+    """One row per trial: number, state, metrics (objective first), params (empty where a
+    conditional knob was inactive), enqueued, seeds, duration, worker, error, reason, where it
+    ran (host, worker address, batch job id), and where its result came from (cached, cache key,
+    git commit, code version)."""
     names = [p.name for p in params.search.space] if params.search is not None else []
     rows, metric_names = [], [params.study.metric]
     trials = study.get_trials(deepcopy=False) if study is not None else []
@@ -47,10 +51,14 @@ def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
         all_params = t.user_attrs.get("params") or t.params
         attrs = t.user_attrs
         fixed = {"number": t.number, "state": t.state.name, "duration_s": attrs.get("duration_s")}
+        fixed |= {"enqueued": bool(attrs.get("enqueued")), "n_seeds": attrs.get("n_seeds") or 1}
         fixed |= {k: attrs.get(k) or "" for k in ("worker", "error", "reason", *PLACEMENT)}
         fixed |= {k: attrs.get(k) for k in PROVENANCE}
         rows.append({**metrics, **{n: all_params.get(n) for n in names}, **fixed})
     frame = pd.DataFrame(rows, columns=table_columns(metric_names, names))
+    for n in names:  # an inactive knob's None would turn 128 into 128.0 in a float column
+        if frame[n].isna().any():
+            frame[n] = pd.Series([r[n] for r in rows], index=frame.index, dtype=object)
     for m in metric_names:
         frame[m] = pd.to_numeric(frame[m], errors="coerce")
     frame["duration_s"] = pd.to_numeric(frame["duration_s"], errors="coerce")

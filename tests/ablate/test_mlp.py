@@ -278,6 +278,15 @@ def test_each_trick_changes_the_outcome_and_is_deterministic(tmp_path: Path, win
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+def test_momentum_is_sgd_s_and_its_default_trains_as_before(tmp_path: Path, wine: PreparedData) -> None:
+    sgd = {**TWO, "optimizer": "sgd"}
+    run = lambda n, params: execute_trial(spec(tmp_path, wine, params, number=n, seed=4)).metrics  # noqa: E731
+    omitted = run(0, sgd)
+    assert run(1, {**sgd, "momentum": 0.9}) == omitted  # 0.9 was sgd's fixed momentum before it was a knob
+    assert run(2, {**sgd, "momentum": 0.5})["train_loss"] != omitted["train_loss"]
+    assert run(3, {**TWO, "momentum": 0.5}) == run(4, TWO)  # adam has no momentum to set
+
+
 def test_input_noise_follows_the_seed(tmp_path: Path, wine: PreparedData) -> None:
     params = {**TWO, "input_noise": 0.3}
     a = execute_trial(spec(tmp_path, wine, params, number=0, seed=0))
@@ -396,6 +405,7 @@ def test_label_smoothing_on_regression_is_an_error(tmp_path: Path, regression: P
         ({"label_smoothing": -0.1}, "mlp: label_smoothing must be in [0, 1), but got -0.1"),
         ({"input_noise": -0.5}, "mlp: input_noise must be in [0, inf), but got -0.5"),
         ({"input_noise": math.inf}, "mlp: input_noise must be in [0, inf), but got inf"),
+        ({"momentum": 1.0}, "mlp: momentum must be in [0, 1), but got 1.0"),
     ],
 )
 def test_bad_trick_values_give_the_rule_and_the_value(extra: dict[str, Any], message: str) -> None:

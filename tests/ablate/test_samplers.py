@@ -6,6 +6,7 @@ import optuna
 import pytest
 
 from ablate import space as sp
+from ablate.conditions import Clause, Condition
 from ablate.samplers import NAMES, SAMPLERS, check_sampler, make_sampler, resolve_sampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -86,3 +87,47 @@ def test_samplers_that_cannot_serve_a_space_say_why() -> None:
     assert check_sampler("auto", (CAT,), 10) is None  # auto never picks what cannot serve
     for name in ("tpe", "random", "gp", "qmc", "nsga2"):
         assert check_sampler(name, (FLOAT, CAT), 10) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditional spaces
+
+SGD = Condition((Clause("opt", "==", "sgd"),))
+CONDITIONAL = (
+    sp.CategoricalParam("opt", ("adam", "sgd")),
+    sp.FloatParam("momentum", 0.0, 0.99, when=SGD),
+    sp.FloatParam("dampening", 0.0, 0.5, when=SGD),
+    sp.FloatParam("lr", 1e-4, 1e-1, log=True),
+)
+
+
+@pytest.mark.parametrize("n_trials", [20, 500])
+def test_auto_picks_tpe_for_a_conditional_space_whatever_else_it_has(n_trials: int) -> None:
+    numeric_only = (
+        sp.FloatParam("x", 0.0, 1.0),
+        sp.FloatParam("y", 0.0, 1.0, when=Condition((Clause("x", "<", 0.5),))),
+    )
+    assert resolve_sampler("auto", numeric_only, n_trials) == ("tpe", "1 conditional knob(s) (y) of 2")
+    assert resolve_sampler("auto", CONDITIONAL, n_trials).why == "2 conditional knob(s) (momentum, dampening) of 4"
+
+
+def test_grid_refuses_a_conditional_space() -> None:
+    stepped = (sp.CategoricalParam("opt", ("adam", "sgd")), sp.IntParam("m", 1, 3, when=SGD))
+    problem = check_sampler("grid", stepped, 2)
+    assert problem == ("sampler", "must not be grid for a conditional space (m have a when); use tpe or random", "grid")
+
+
+def test_tpe_models_a_conditional_branch_jointly() -> None:
+    # group=True: the knobs that occur together (momentum and dampening, with sgd) are one group
+    # the multivariate model samples jointly; without it, TPE's relative space is the knobs every
+    # trial has, and sgd's knobs are drawn one by one.
+    def relative_space(sampler: optuna.samplers.BaseSampler) -> set[str]:
+        study = optuna.create_study(sampler=sampler)
+        for i in range(12):
+            trial = study.ask()
+            study.tell(trial, sp.suggest_params(trial, CONDITIONAL).get("momentum", 0.0) + i)
+        return set(sampler.infer_relative_search_space(study, study.ask()))
+
+    assert relative_space(make_sampler("tpe", CONDITIONAL, 12, 0)) == {"opt", "momentum", "dampening", "lr"}
+    flat = optuna.samplers.TPESampler(seed=0, n_startup_trials=4, multivariate=True, constant_liar=True)
+    assert relative_space(flat) == {"opt", "lr"}

@@ -21,6 +21,17 @@ from ablate.study.storage import load_study
 from flows.cli import main
 from tests.flows.helpers import DEFAULT_PARAMS, REPO, deep_update, quick_study, write_params
 
+# A configuration of params/digits.yaml's space, for search.enqueue.
+BASELINE = {
+    "hidden_layers": 2,
+    "hidden_units": 64,
+    "activation": "relu",
+    "dropout": 0.1,
+    "batchnorm": False,
+    "lr": 0.001,
+    "weight_decay": 1.0e-4,
+    "batch_size": 32,
+}
 PROGRESS = re.compile(r"^\[ *\d+/\d+\] trial ")
 BAD_INPUTS = [
     # (name, how to break params/digits.yaml, the key the one-line error must name)
@@ -73,6 +84,34 @@ BAD_INPUTS = [
     ),
     ("adapt-min-max", {"execution": {"adapt": {"minimum": 3, "maximum": 2}}}, "execution.adapt.minimum"),
     ("workers", {"execution": {"workers": 0}}, "execution.workers"),
+    # conditional knobs (search.space.<knob>.when), search.enqueue, search.seeds
+    *[
+        (f"when-{name}", {"search": {"space": {"momentum": {"type": "float", "low": 0, "high": 0.9, **knob}}}}, key)
+        for name, knob, key in [
+            ("unknown", {"when": {"optimizer": "sgd"}}, "search.space.momentum.when.optimizer"),
+            ("malformed", {"when": "optimizer == sgd"}, "search.space.momentum.when"),
+            ("operator", {"when": {"hidden_layers": {"=>": 2}}}, "search.space.momentum.when.hidden_layers.=>"),
+            ("never-taken", {"when": {"activation": "sigmoid"}}, "search.space.momentum.when.activation"),
+            ("never-holds", {"when": {"hidden_layers": {">": 5}}}, "search.space.momentum.when.hidden_layers"),
+        ]
+    ],
+    (
+        "when-later-knob",
+        "study: {name: s}\ndata: {source: 'sklearn:digits'}\nsearch: {n_trials: 4, space: {m: {type: float, "
+        "low: 0, high: 1, when: {opt: sgd}}, opt: [adam, sgd]}}\n",
+        "declared after it",
+    ),
+    (
+        "grid-conditional",
+        "study: {name: s}\ndata: {source: 'sklearn:digits'}\nsearch: {sampler: grid, n_trials: 2, space: "
+        "{opt: [adam, sgd], m: {type: int, low: 1, high: 2, when: {opt: sgd}}}}\n",
+        "search.sampler",
+    ),
+    ("enqueue-unknown-knob", {"search": {"enqueue": [{"lrr": 0.01}]}}, "search.enqueue[0].lrr"),
+    ("enqueue-out-of-range", {"search": {"enqueue": [{**BASELINE, "lr": 0.5}]}}, "search.enqueue[0].lr"),
+    ("enqueue-incomplete", {"search": {"enqueue": [{"lr": 0.001}]}}, "search.enqueue[0]: must give a value"),
+    ("seeds-with-pruner", {"search": {"seeds": 3, "pruner": "median"}}, "search.seeds"),
+    ("timeout", {"search": {"timeout_s": -1}}, "search.timeout_s"),
     *[
         (f"ablation-{name}", {"ablation": {"baseline": "best", **change}}, key)
         for name, change, key in [

@@ -22,6 +22,25 @@ def quick(params: dict[str, Any], ctx: Any) -> dict[str, float]:
     return {"val_accuracy": 1 - (x - 0.3) ** 2, "val_loss": (x - 0.3) ** 2}
 
 
+def conditional(params: dict[str, Any], ctx: Any) -> dict[str, float]:
+    """``quick``, refusing a knob its condition leaves out: ``momentum`` exists only with sgd,
+    ``units_3`` only with 3 or more ``layers``."""
+    expected = {"momentum": params["optimizer"] == "sgd", "units_3": params["layers"] >= 3}
+    for knob, active in expected.items():
+        if (knob in params) != active:
+            raise AssertionError(f"conditional: {knob} must be {'given' if active else 'absent'}, but got {params}")
+    return quick(params, ctx)
+
+
+def seeded(params: dict[str, Any], ctx: Any) -> dict[str, float]:
+    """``quick``'s value plus 0.01 per seed (so seeds differ), after ``sleep`` s; logs each run."""
+    time.sleep(float(params.get("sleep", 0.0)))
+    value = 1 - (float(params["x"]) - 0.3) ** 2 + 0.01 * ctx.seed
+    with (ctx.out_dir.parent.parent / "executions.log").open("a") as f:
+        f.write(f"{ctx.number} {ctx.seed}\n")
+    return {"val_accuracy": value, "val_loss": 1 - value}
+
+
 def flaky(params: dict[str, Any], ctx: Any) -> dict[str, float]:
     """Raises on the first call for each configuration, succeeds on the next."""
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]

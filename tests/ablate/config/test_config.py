@@ -284,6 +284,54 @@ def _pruner(name: str, options: dict[str, Any]):
     return mutate
 
 
+def _knob(name: str, knob: Any, first: bool = False):
+    """Add a knob at the end of the space (or at its start)."""
+
+    def mutate(raw: dict[str, Any]) -> None:
+        space = raw["search"]["space"]
+        raw["search"]["space"] = {name: knob, **space} if first else {**space, name: knob}
+
+    return mutate
+
+
+def _when(condition: Any, first: bool = False):
+    return _knob("momentum", {"type": "float", "low": 0.5, "high": 0.99, "when": condition}, first)
+
+
+# A complete configuration of the default space, for search.enqueue.
+BASELINE = {
+    "hidden_layers": 2,
+    "hidden_units": 128,
+    "activation": "relu",
+    "dropout": 0.0,
+    "batchnorm": False,
+    "lr": 1e-3,
+    "weight_decay": 1e-5,
+    "batch_size": 64,
+}
+
+
+def _enqueue(*configs: dict[str, Any], **search: Any):
+    def mutate(raw: dict[str, Any]) -> None:
+        raw["search"] |= {"enqueue": list(configs), **search}
+
+    return mutate
+
+
+def _both(*mutations: Any):
+    def mutate(raw: dict[str, Any]) -> None:
+        for m in mutations:
+            m(raw)
+
+    return mutate
+
+
+# The default space plus sgd's momentum, which exists only with sgd.
+_SGD = _both(
+    _knob("optimizer", ["adam", "sgd"]),
+    _knob("momentum", {"type": "float", "low": 0, "high": 0.99, "when": {"optimizer": "sgd"}}),
+)
+
 BAD = [
     ("unknown-top-level-key", _set("extras", 1), "extras", "known key at the top level"),
     ("unknown-section-key", _set("execution.wrokers", 3), "execution.wrokers", "known key of execution"),
@@ -412,8 +460,8 @@ BAD = [
         "knob-named-like-a-fixed-column",
         _set("search.space.state", ["a", "b"]),
         "search.space.state",
-        "must not be named like a fixed column of the trials table (number, state, duration_s, worker, error, "
-        "reason, host, worker_address, job_id, cached, cache_key, git_commit, code_version)",
+        "must not be named like a fixed column of the trials table (number, state, enqueued, n_seeds, duration_s, "
+        "worker, error, reason, host, worker_address, job_id, cached, cache_key, git_commit, code_version)",
     ),
     (
         "knob-named-reason",
@@ -425,9 +473,9 @@ BAD = [
         "metric-named-cached",
         _set("study.metric", "cached"),
         "study.metric",
-        "must be a metric name, not a fixed column of the trials table (number, state, duration_s, worker, "
-        "error, reason, host, worker_address, job_id, cached, cache_key, git_commit, code_version), "
-        "but got 'cached' (str)",
+        "must be a metric name, not a fixed column of the trials table (number, state, enqueued, n_seeds, "
+        "duration_s, worker, error, reason, host, worker_address, job_id, cached, cache_key, git_commit, "
+        "code_version), but got 'cached' (str)",
     ),
     ("knob-also-an-option", _set("trial.options.lr", 0.1), "search.space.lr", "trial.options"),
     ("section-not-a-mapping", _set("execution", [1, 2]), "execution", "must be a mapping"),
@@ -441,6 +489,147 @@ BAD = [
         "search.space.dropout.step",
         "must be set for a float knob",
     ),
+    (
+        "when-unknown-knob",
+        _when({"optimizr": "sgd"}),
+        "search.space.momentum.when.optimizr",
+        "must name a knob of search.space declared before momentum (hidden_layers, hidden_units, activation, "
+        "dropout, batchnorm, lr, weight_decay, batch_size), but got 'optimizr'",
+    ),
+    (
+        "when-later-knob",
+        _when({"activation": "relu"}, first=True),
+        "search.space.momentum.when.activation",
+        "must name a knob declared before momentum (a condition may only refer to an earlier knob: declare "
+        "activation above momentum), but got 'activation', declared after it",
+    ),
+    ("when-itself", _when({"momentum": 0.9}), "search.space.momentum.when.momentum", "other than momentum itself"),
+    (
+        "when-not-a-mapping",
+        _when("activation == relu"),
+        "search.space.momentum.when",
+        "must map earlier knobs to the values they must take, e.g. {optimizer: sgd}, but got 'activation == relu'",
+    ),
+    (
+        "when-operator",
+        _when({"hidden_layers": {"=>": 2}}),
+        "search.space.momentum.when.hidden_layers.=>",
+        "must be an operator (==, !=, <, <=, >, >=, in, not in), but got '=>'",
+    ),
+    (
+        "when-compare-a-string",
+        _when({"hidden_layers": {">=": "two"}}),
+        "search.space.momentum.when.hidden_layers.>=",
+        "must be a number to compare with '>=', but got 'two' (str)",
+    ),
+    (
+        "when-compare-a-categorical",
+        _when({"activation": {"<": 2}}),
+        "search.space.momentum.when.activation.<",
+        "must compare a numeric knob with '<', but activation takes one of relu, tanh, gelu",
+    ),
+    (
+        "when-value-never-taken",
+        _when({"activation": "sigmoid"}),
+        "search.space.momentum.when.activation",
+        "must be a value activation takes (one of relu, tanh, gelu), but got 'sigmoid' (str)",
+    ),
+    (
+        "when-value-in-list-never-taken",
+        _when({"batch_size": [32, 48]}),
+        "search.space.momentum.when.batch_size",
+        "must be a value batch_size takes (one of 32, 64, 128), but got 48 (int)",
+    ),
+    (
+        "when-never-holds",
+        _when({"hidden_layers": {">": 3}}),
+        "search.space.momentum.when.hidden_layers",
+        "must hold for some value hidden_layers takes (an integer in [1, 3]), but got a dict {'>': 3}",
+    ),
+    (
+        "when-empty-test",
+        _when({"hidden_layers": {}}),
+        "search.space.momentum.when.hidden_layers",
+        "must hold at least one test",
+    ),
+    (
+        "grid-conditional",
+        _grid({"opt": ["sgd", "adam"], "m": {"type": "int", "low": 1, "high": 3, "when": {"opt": "sgd"}}}, 2),
+        "search.sampler",
+        "must not be grid for a conditional space (m have a when); use tpe or random, but got 'grid'",
+    ),
+    (
+        "enqueue-not-a-list",
+        _set("search.enqueue", BASELINE),
+        "search.enqueue",
+        "must be a list of configurations (knob values by name)",
+    ),
+    (
+        "enqueue-unknown-knob",
+        _enqueue({**BASELINE, "epochs": 3}),
+        "search.enqueue[0].epochs",
+        "must be a knob of search.space (hidden_layers, hidden_units, activation, dropout, batchnorm, lr, "
+        "weight_decay, batch_size), but got 'epochs'",
+    ),
+    (
+        "enqueue-out-of-range",
+        _enqueue(BASELINE, {**BASELINE, "lr": 0.5}),
+        "search.enqueue[1].lr",
+        "must be a number in [0.0001, 0.03], but got 0.5 (float)",
+    ),
+    (
+        "enqueue-not-a-choice",
+        _enqueue({**BASELINE, "activation": "sigmoid"}),
+        "search.enqueue[0].activation",
+        "must be one of relu, tanh, gelu, but got 'sigmoid' (str)",
+    ),
+    (
+        "enqueue-off-the-int-range",
+        _enqueue({**BASELINE, "hidden_layers": 2.5}),
+        "search.enqueue[0].hidden_layers",
+        "must be an integer in [1, 3], but got 2.5 (float)",
+    ),
+    (
+        "enqueue-missing-knob",
+        _enqueue({k: v for k, v in BASELINE.items() if k != "lr"}),
+        "search.enqueue[0]",
+        "must give a value for every knob active in it, but got none for lr",
+    ),
+    (
+        "enqueue-repeated",
+        _enqueue(BASELINE, dict(BASELINE)),
+        "search.enqueue[1]",
+        "must not repeat a configuration, but it repeats enqueue[0]",
+    ),
+    (
+        "enqueue-more-than-n_trials",
+        _enqueue(*({**BASELINE, "hidden_units": u} for u in (32, 64, 128)), n_trials=2),
+        "search.enqueue",
+        "must hold at most search.n_trials (2) configurations, but got 3",
+    ),
+    (
+        "enqueue-inactive-knob",
+        _both(_SGD, _enqueue({**BASELINE, "optimizer": "adam", "momentum": 0.9})),
+        "search.enqueue[0].momentum",
+        "must be left out: momentum exists only where optimizer == sgd, which this configuration does not meet, "
+        "but got 0.9 (float)",
+    ),
+    (
+        "enqueue-active-knob-missing",
+        _both(_SGD, _enqueue({**BASELINE, "optimizer": "sgd"})),
+        "search.enqueue[0]",
+        "must give a value for every knob active in it, but got none for momentum (active where optimizer == sgd)",
+    ),
+    ("seeds-zero", _set("search.seeds", 0), "search.seeds", "must be an integer >= 1, but got 0"),
+    (
+        "seeds-with-a-pruner",
+        _enqueue(seeds=3, pruner="median"),
+        "search.seeds",
+        "must be 1 when search.pruner is median (a pruner stops single runs, not a mean over seeds; set "
+        "search.pruner: none to repeat over seeds), but got 3 (int)",
+    ),
+    ("timeout-zero", _set("search.timeout_s", 0), "search.timeout_s", "must be a number > 0.0, but got 0.0"),
+    ("timeout-text", _set("search.timeout_s", "1h"), "search.timeout_s", "must be a number > 0.0, but got '1h'"),
     (
         "grid-more-trials-than-grid",
         _grid({"a": [1, 2], "b": {"type": "int", "low": 1, "high": 3}}, 7),
@@ -457,6 +646,18 @@ def test_bad_input_names_file_and_key(tmp_path: Path, mutate, key: str, fragment
     path = write_params(tmp_path, raw)
     msg = assert_names(config_error(path), path, key)
     assert fragment in msg
+
+
+def test_enqueue_is_kept_in_space_order_with_each_knob_s_type(tmp_path: Path) -> None:
+    raw = default_raw()
+    _SGD(raw)
+    shuffled = {"momentum": 0, "optimizer": "sgd", **dict(reversed(BASELINE.items())), "hidden_layers": 2.0}
+    _enqueue(shuffled, {**BASELINE, "optimizer": "adam"})(raw)
+    p = load_params(write_params(tmp_path, raw))
+    first, second = p.search.enqueue
+    assert list(first) == [*BASELINE, "optimizer", "momentum"] and list(second) == [*BASELINE, "optimizer"]
+    assert type(first["hidden_layers"]) is int and type(first["momentum"]) is float and first["momentum"] == 0.0
+    assert (p.search.seeds, p.search.timeout_s) == (1, None)  # the defaults: one run, no time limit
 
 
 def test_pruner_options_get_their_defaults(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from ablate.errors import ConfigError
 from flows.cli import validate
 
 ROOT = Path(__file__).resolve().parents[3]
-FILES = ["params/digits.yaml", "params/digits-ablation.yaml"]
+FILES = ["params/digits.yaml", "params/digits-ablation.yaml", "params/digits-conditional.yaml"]
 RAW = {name: yaml.safe_load((ROOT / name).read_text()) for name in FILES}
 
 # Examples hypothesis found, kept as regression tests: (file, change to its raw YAML, key named).

@@ -172,6 +172,65 @@ def test_plot_param_effects_wraps_at_three_columns() -> None:
     assert geometry == {(3, 3)}
 
 
+def conditional_trials() -> pd.DataFrame:
+    """As trials_frame gives a conditional space: momentum (sgd only) and residual (deep only)
+    are None where inactive, in object columns; the best trial (#2, adam, shallow) has neither;
+    trial 1 was enqueued, and each trial is the mean of 3 seeds."""
+    rows = [
+        (0, "COMPLETE", 0.80, 0.01, "sgd", 0.9, 3, True),
+        (1, "COMPLETE", 0.85, 0.02, "sgd", 0.5, 1, None),
+        (2, "COMPLETE", 0.95, 0.004, "adam", None, 1, None),
+        (3, "FAIL", np.nan, np.nan, "sgd", 0.7, 2, False),
+        (4, "COMPLETE", 0.70, 0.03, "adam", None, 2, False),
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["number", "state", "val_accuracy", "val_accuracy_std", "opt", "m", "layers", "res"]
+    )
+    for col in ("m", "res"):
+        frame[col] = pd.Series([r[frame.columns.get_loc(col)] for r in rows], dtype=object)
+    frame["enqueued"] = [False, True, False, False, False]
+    frame["n_seeds"] = 3
+    frame["duration_s"], frame["worker"], frame["error"] = 1.0, "w0", ""
+    return frame
+
+
+CONDITIONAL_PARAMS = (
+    ParamInfo("opt", "categorical"),
+    ParamInfo("m", "float"),
+    ParamInfo("layers", "int"),
+    ParamInfo("res", "categorical"),
+)
+
+
+def test_plot_param_effects_draws_each_knob_where_it_was_active() -> None:
+    fig = plot_param_effects(conditional_trials(), "val_accuracy", CONDITIONAL_PARAMS, "maximize")
+    opt, m, layers, res = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(m.lines[0].get_xdata()) == 2  # complete trials with a momentum: 0 and 1
+    assert [t.get_text() for t in res.get_xticklabels()] == ["False", "True"]  # no "None" choice
+    # the best trial (#2) is starred where it has a value, and nowhere else
+    assert [bool(ax.texts) for ax in (opt, m, layers, res)] == [True, False, True, False]
+
+
+def test_report_of_a_conditional_seeded_study_with_a_baseline(tmp_path: Path) -> None:
+    inp = make_input(conditional_trials(), params=CONDITIONAL_PARAMS)
+    md = render_markdown(inp, [])
+    assert "Trial **2**: val_accuracy = **0.95** ± 0.004 (mean ± std of 3 seeds)" in md
+    header = next(ln for ln in md.splitlines() if ln.startswith("| number"))
+    assert header == (
+        "| number | state | val_accuracy | val_accuracy_std | opt | m | layers | res | enqueued | n_seeds | "
+        "duration_s | worker | error |"
+    )
+    row = next(ln for ln in md.splitlines() if ln.startswith("| 2 |"))
+    assert [c.strip() for c in row.split("|")[6:10]] == ["", "1", "", ""]  # m and res empty, not "None" or "nan"
+    assert next(ln for ln in md.splitlines() if ln.startswith("| 1 |")).split("|")[9] == " yes "
+    assert "(mean ± std of 3 seeds)" in render_html(inp, [])
+    paths = write_report(tmp_path / "r", inp)
+    assert paths["params"].is_file()
+    # a plain study shows neither column, nor a note beside its best value
+    plain = render_markdown(make_input(), [])
+    assert "enqueued" not in plain and "n_seeds" not in plain and "±" not in plain
+
+
 def test_no_pyplot_and_no_prefect_imported() -> None:
     code = (
         "import sys, ablate.report.write; "

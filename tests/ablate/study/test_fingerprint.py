@@ -57,6 +57,33 @@ def test_budget_cluster_report_and_paths_are_not_inputs(tmp_path: Path) -> None:
     assert fingerprint(other) == fingerprint(base)
 
 
+def test_enqueue_and_timeout_are_not_inputs_but_seeds_are(tmp_path: Path) -> None:
+    base = make_params(tmp_path)
+    baseline = "{hidden_layers: 2, hidden_units: 64, activation: relu, dropout: 0.1, batchnorm: false, lr: 0.001, "
+    baseline += "weight_decay: 0.0001, batch_size: 32}"
+    other = make_params(tmp_path, overrides=(f"search.enqueue=[{baseline}]", "search.timeout_s=60"))
+    assert fingerprint(other) == fingerprint(base)
+    assert "search.seeds" not in fingerprint(make_params(tmp_path, overrides=("search.seeds=1",)))
+    seeded = fingerprint(make_params(tmp_path, overrides=("search.seeds=3",)))
+    assert fingerprint_changes(fingerprint(base), seeded) == ["search.seeds: unset → 3"]
+
+
+def test_a_knob_s_condition_is_part_of_the_space(tmp_path: Path) -> None:
+    momentum = "search.space.momentum={type: float, low: 0.5, high: 0.99, when: {batch_size: %s}}"
+    small = fingerprint(make_params(tmp_path, overrides=(momentum % "32",)))
+    assert small["search.space"]["momentum"]["when"] == {"batch_size": {"==": 32}}
+    assert fingerprint_changes(small, fingerprint(make_params(tmp_path, overrides=(momentum % "[32, 64]",)))) == [
+        "search.space.momentum.when.batch_size.in: unset → [32, 64]",
+        "search.space.momentum.when.batch_size.==: 32 → unset",
+    ]
+    unconditional = fingerprint(
+        make_params(tmp_path, overrides=("search.space.momentum={type: float, low: 0.5, high: 0.99}",))
+    )
+    assert fingerprint_changes(small, unconditional) == [
+        'search.space.momentum.when: {"batch_size": {"==": 32}} → unset'
+    ]
+
+
 def test_a_knob_written_as_shorthand_or_in_full_is_the_same_input(tmp_path: Path) -> None:
     short = make_params(tmp_path, overrides=("search.space.activation=[relu, tanh, gelu]",))
     full = make_params(

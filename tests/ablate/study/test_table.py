@@ -27,6 +27,8 @@ def test_trials_frame_columns_and_rows(tmp_path: Path) -> None:
         "val_loss",
         "train_loss",
         *SPACE_NAMES,
+        "enqueued",
+        "n_seeds",
         "duration_s",
         "worker",
         "error",
@@ -48,6 +50,7 @@ def test_trials_frame_columns_and_rows(tmp_path: Path) -> None:
     assert frame["reason"].tolist() == ["", "error", "", ""]
     assert frame["duration_s"].tolist()[:3] == [0.25, 1.5, 0.25]
     assert frame.loc[0, "worker"] == "w1" and frame.loc[1, "worker"] == ""
+    assert frame["enqueued"].tolist() == [False] * 4 and frame["n_seeds"].tolist() == [1] * 4
     for i, spec in enumerate(specs):
         assert {n: frame.loc[i, n] for n in SPACE_NAMES} == {n: spec.params[n] for n in SPACE_NAMES}
     assert count_states(frame) == {"complete": 2, "pruned": 0, "failed": 1, "running": 1}
@@ -65,6 +68,8 @@ def test_trials_frame_of_a_study_never_run(tmp_path: Path) -> None:
         "state",
         "val_accuracy",
         *SPACE_NAMES,
+        "enqueued",
+        "n_seeds",
         "duration_s",
         "worker",
         "error",
