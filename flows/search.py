@@ -48,7 +48,16 @@ def search_flow(
     trial_task = run_trial.with_options(
         retries=ex.retries, retry_delay_seconds=retry_delays(ex.retry_delay_s, ex.retries)
     )
-    progress = Progress(session.remaining(), params.study.metric, params.study.direction, workers)
+    study = params.study
+    progress = Progress(
+        session.remaining(),
+        study.metric,
+        study.direction,
+        workers,
+        show_best=not study.multi_objective,
+        other_metrics=study.other_metrics,
+        constraints=study.constraints,
+    )
     counts = {"executed": 0, "cached": 0, "recovered": rec.recovered, "requeued": rec.requeued}
 
     def asked() -> Iterator[TrialSpec]:
@@ -73,9 +82,8 @@ def _tell(
         error = session.tell_result(spec.number, outcome)
         if error is None:
             value = outcome.metrics[session.params.study.metric]
-            return progress.finished(
-                label, "COMPLETE", value, outcome.duration_s, running, "cached" if outcome.cached else ""
-            )
+            note = "cached" if outcome.cached else ""
+            return progress.finished(label, "COMPLETE", value, outcome.duration_s, running, note, outcome.metrics)
         return progress.finished(label, "FAIL", None, outcome.duration_s, running, error)
     counts["executed"] += 1
     if isinstance(outcome, TrialPruned):

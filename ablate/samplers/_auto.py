@@ -2,6 +2,11 @@
 
 The rules, in order (the README's sampler table states them too):
 
+0. several objectives: at least ``NSGA2_MIN_TRIALS`` trials -> ``nsga2``, else ``tpe``
+   (multi-objective TPE). Below that budget NSGA-II's populations (a fifth of the budget) get
+   only five generations to evolve, while TPE models the front from its first ten trials; from
+   there the population is full (50) and NSGA-II gets more generations, at no model cost. GP
+   (EHVI) would also serve, but its cost grows with the objectives, and CMA-ES cannot.
 1. any categorical knob -> ``tpe``: TPE models categories directly; GP and CMA-ES would embed
    them in a continuous space or sample them at random.
 2. at most ``GP_MAX_KNOBS`` numeric knobs and a budget of at most ``GP_MAX_TRIALS`` -> ``gp``:
@@ -21,6 +26,7 @@ from ablate.samplers._base import numeric
 GP_MAX_KNOBS = 6
 GP_MAX_TRIALS = 100
 CMAES_MIN_TRIALS = 100
+NSGA2_MIN_TRIALS = 250
 
 
 class Choice(NamedTuple):
@@ -31,7 +37,9 @@ class Choice(NamedTuple):
         return f"{self.name} (auto: {self.why})"
 
 
-def choose_sampler(space: sp.Space, n_trials: int) -> Choice:
+def choose_sampler(space: sp.Space, n_trials: int, n_objectives: int = 1) -> Choice:
+    if n_objectives > 1:
+        return _choose_multi_objective(n_trials, n_objectives)
     n_num = len(numeric(space))
     n_cat = len(space) - n_num
     knobs = f"{n_num} numeric knob(s)"
@@ -42,3 +50,9 @@ def choose_sampler(space: sp.Space, n_trials: int) -> Choice:
     if n_num >= 2 and n_trials >= CMAES_MIN_TRIALS:
         return Choice("cmaes", f"{knobs}, no categorical, {n_trials} trials (>= {CMAES_MIN_TRIALS})")
     return Choice("tpe", f"{knobs}, no categorical, {n_trials} trials: too many knobs for gp, too few trials for cmaes")
+
+
+def _choose_multi_objective(n_trials: int, n_objectives: int) -> Choice:
+    if n_trials >= NSGA2_MIN_TRIALS:
+        return Choice("nsga2", f"{n_objectives} objectives, {n_trials} trials (>= {NSGA2_MIN_TRIALS})")
+    return Choice("tpe", f"{n_objectives} objectives, {n_trials} trials (< {NSGA2_MIN_TRIALS}: multi-objective TPE)")

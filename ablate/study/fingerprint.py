@@ -2,10 +2,11 @@
 
 A study's fingerprint names the inputs that decide its trials' results: the prepared data's
 content hash, the trial code's version, the entrypoint and its fixed options, the search space,
-the objective, the sampler and the seed. The search step stores it once, as
-``data/studies/<study>/fingerprint.json``, and compares it on every later run: a study whose
-inputs changed (the data file, ``trial.options.epochs``, a knob's range) is refused before any
-trial runs, or, with ``--restart``, set aside whole and started afresh.
+the objective(s) and their directions, the outcome constraints, the sampler and the seed. The
+search step stores it once, as ``data/studies/<study>/fingerprint.json``, and compares it on
+every later run: a study whose inputs changed (the data file, ``trial.options.epochs``, a
+knob's range) is refused before any trial runs, or, with ``--restart``, set aside whole and
+started afresh.
 
 What may change without a new study is left out on purpose: the budget (``search.n_trials``),
 the cluster (``execution.*``), the report (``report.*``) and where files go (``paths.*``).
@@ -46,8 +47,10 @@ def build_fingerprint(params: Params, data_hash: str, code_version: str) -> dict
         "trial.entrypoint": params.trial.entrypoint,
         "trial.options": written["trial"]["options"],
         "search.space": written["search"]["space"],
-        "study.metric": params.study.metric,
-        "study.direction": params.study.direction,
+        # A list with several objectives; one objective stays a name, as older fingerprints hold it.
+        "study.metric": written["study"]["metric"],
+        "study.direction": written["study"]["direction"],
+        "study.constraints": written["study"]["constraints"] or None,
         "search.sampler": params.search.sampler,
         "study.seed": params.study.seed,
     }

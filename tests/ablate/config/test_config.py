@@ -412,7 +412,7 @@ BAD = [
         "knob-named-like-a-fixed-column",
         _set("search.space.state", ["a", "b"]),
         "search.space.state",
-        "must not be named like a fixed column of the trials table (number, state, duration_s, worker, error, "
+        "must not be named like a fixed column of the trials table (number, state, pareto, feasible, duration_s, worker, error, "
         "reason, host, worker_address, job_id, cached, cache_key, git_commit, code_version)",
     ),
     (
@@ -425,7 +425,7 @@ BAD = [
         "metric-named-cached",
         _set("study.metric", "cached"),
         "study.metric",
-        "must be a metric name, not a fixed column of the trials table (number, state, duration_s, worker, "
+        "must be a metric name, not a fixed column of the trials table (number, state, pareto, feasible, duration_s, worker, "
         "error, reason, host, worker_address, job_id, cached, cache_key, git_commit, code_version), "
         "but got 'cached' (str)",
     ),
