@@ -86,7 +86,8 @@ def plot_pareto(inp: ReportInput) -> Figure:
     for m in inp.metrics:
         complete[m] = pd.to_numeric(complete[m], errors="coerce")
     complete = complete[np.isfinite(complete[list(inp.metrics)].to_numpy(dtype=float)).all(axis=1)]
-    title = f"Pareto front of {len(inp.metrics)} objectives"
+    title = f"Pareto front of {len(inp.metrics)} objectives" if len(inp.metrics) > 2 else "Pareto front: {} vs {}"
+    title = title.format(*inp.metrics)
     if complete.empty:
         return plot_message(title, "no trial completed")
     k = min(len(inp.metrics), MAX_PAIRS_OBJECTIVES)

@@ -9,6 +9,9 @@ from ablate.samplers._base import Problem
 class Grid:
     """Every configuration of a finite grid: float knobs need a step, the budget fits the grid."""
 
+    multi_objective = True  # it proposes the grid's points whatever the objectives
+    uses_constraints = False
+
     def check(self, space: sp.Space, n_trials: int) -> Problem | None:
         for p in space:
             if isinstance(p, sp.FloatParam) and p.step is None:

@@ -26,7 +26,7 @@ EXAMPLE = '"train_time_s <= 2.0"'
 
 # METRIC OP NUMBER; the metric is any name without blanks or comparison signs, so that a
 # mistyped operator ("<", "=<", "==") is not read as part of the name.
-_CONSTRAINT = re.compile(r"\s*(?P<metric>[^\s<>=!]+)\s*(?P<op>=<|=>|[<>=!]=?)\s*(?P<bound>\S.*?)\s*")
+_CONSTRAINT = re.compile(r"\s*(?P<metric>[^\s<>=!]+)\s*(?P<op>=<|=>|[<>=!]=?)\s*(?P<bound>[^\s<>=!].*?)\s*")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Constraint:
     @property
     def text(self) -> str:
         """As written in a params file, normalized: ``n_params <= 50000``."""
-        bound = self.bound
+        bound = float(self.bound)
         shown = str(int(bound)) if bound.is_integer() and abs(bound) < 1e15 else repr(bound)
         return f"{self.metric} {self.op} {shown}"
 
