@@ -26,6 +26,8 @@ FRONT_COLOR = "C3"
 INFEASIBLE_COLOR = "0.55"
 MAX_LABELS = 15  # front points labelled with their trial number, at most
 MAX_PAIRS_OBJECTIVES = 4  # three or more objectives: the pairs of the first four (6 panels)
+LOG_SPAN = 20  # an axis whose positive values span this factor or more is drawn on a log scale
+KEEP = 0.9  # on each axis, at least this share of the trials is drawn (and the whole front)
 _ARROWS = {("x", "maximize"): "→", ("x", "minimize"): "←", ("y", "maximize"): "↑", ("y", "minimize"): "↓"}
 
 
@@ -142,17 +144,40 @@ def _draw_pair(ax: Axes, complete: pd.DataFrame, inp: ReportInput, i: int, j: in
                 color=FRONT_COLOR,
                 zorder=5,
             )
-    _scale(ax.set_xscale, complete[mx])
-    _scale(ax.set_yscale, complete[my])
+    x, y = complete[mx].to_numpy(dtype=float), complete[my].to_numpy(dtype=float)
+    (xlo, xhi), (ylo, yhi) = _view(ax, "x", x, on[mx], inp.directions[i]), _view(ax, "y", y, on[my], inp.directions[j])
+    beyond = int(((x < xlo) | (x > xhi) | (y < ylo) | (y > yhi)).sum())
+    if beyond:  # said in the corner beyond the front, where no feasible trial can be
+        right, top = inp.directions[i] == "maximize", inp.directions[j] == "maximize"
+        ax.text(
+            0.98 if right else 0.02,
+            0.97 if top else 0.03,
+            f"{beyond} trial(s) beyond the axes",
+            transform=ax.transAxes,
+            ha="right" if right else "left",
+            va="top" if top else "bottom",
+            fontsize=8,
+            color="0.4",
+        )
     ax.set_xlabel(f"{mx} ({inp.directions[i]}: better {_ARROWS['x', inp.directions[i]]})", fontsize=10)
     ax.set_ylabel(f"{my} ({inp.directions[j]}: better {_ARROWS['y', inp.directions[j]]})", fontsize=10)
     ax.tick_params(labelsize=9)
     ax.grid(True, alpha=0.3)
-    ax.margins(0.08)
 
 
-def _scale(set_scale, values: pd.Series) -> None:  # noqa: ANN001
-    """A log axis for positive values spanning two orders of magnitude or more (parameter counts)."""
-    v = values.to_numpy(dtype=float)
-    if len(v) and v.min() > 0 and v.max() / v.min() >= 100:
-        set_scale("log")
+def _view(ax: Axes, which: str, values: np.ndarray, front: pd.Series, direction: str) -> tuple[float, float]:
+    """Set one axis's scale and limits, and return the limits. Log for positive values spanning
+    LOG_SPAN or more (parameter counts, times). Every trial fits on the better side; on the worse
+    side the front and KEEP of the trials do: one diverged run would squeeze the front into a corner."""
+    log = values.min() > 0 and values.max() / values.min() >= LOG_SPAN
+    v, f = (np.log10(values), np.log10(front.to_numpy(dtype=float))) if log else (values, front.to_numpy(dtype=float))
+    if direction == "maximize":
+        lo, hi = min(np.quantile(v, 1 - KEEP), f.min(initial=np.inf)), v.max()
+    else:
+        lo, hi = v.min(), max(np.quantile(v, KEEP), f.max(initial=-np.inf))
+    pad = 0.06 * (hi - lo) or 0.05 * abs(hi) or 0.05
+    lo, hi = lo - pad, hi + pad
+    limits = (10**lo, 10**hi) if log else (lo, hi)
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log" if log else "linear")
+    (ax.set_xlim if which == "x" else ax.set_ylim)(*limits)
+    return limits

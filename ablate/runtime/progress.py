@@ -48,7 +48,7 @@ class Progress:
             self.best = (label, value)
         shown = f"{self.metric}={value:.4f}" if value is not None else state
         if value is not None and metrics is not None:
-            shown += "".join(f" {m}={metrics[m]:.4g}" for m in self.other_metrics)
+            shown += "".join(f" {m}={_show(metrics[m])}" for m in self.other_metrics)
         best = f" | best {self.best[1]:.4f} ({self.best[0]})" if self.best else " | best -"
         note = "; ".join(filter(None, [note, f"infeasible: {', '.join(missed)}" if missed else ""]))
         tag = f" [{note}]" if note else ""
@@ -71,6 +71,11 @@ class Progress:
         else:
             return "?"
         return _fmt(per * left)
+
+
+def _show(value: float) -> str:
+    """A whole number as such (a parameter count), anything else to 4 significant digits."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.4g}"
 
 
 def _fmt(seconds: float) -> str:

@@ -154,3 +154,13 @@ def test_a_front_with_nothing_complete_still_writes_its_files(tmp_path: Path) ->
     paths = write_report(tmp_path / "r", make_input(trials))
     assert pd.read_csv(paths["pareto_csv"]).empty and paths["pareto"].stat().st_size > 0
     assert "0 of 0 feasible complete trials are on the Pareto front" in paths["markdown"].read_text()
+
+
+def test_an_outlier_far_from_the_front_is_left_beyond_the_axes_and_counted() -> None:
+    trials = make_trials()
+    outlier = trials.iloc[[4]].assign(number=9, val_accuracy=0.05, pareto=False)  # a diverged run
+    fig = plot_pareto(make_input(pd.concat([trials, outlier], ignore_index=True)))
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    assert 0.05 < lo < 0.6 and hi > 0.99  # the whole front and the better side stay in view
+    assert "1 trial(s) beyond the axes" in [t.get_text() for t in ax.texts]
