@@ -710,3 +710,10 @@ def test_several_objectives_keep_the_default_single_objective_untouched() -> Non
     s = load_params(DEFAULT).study
     assert (s.metrics, s.directions, s.constraints, s.multi_objective) == (("val_accuracy",), ("maximize",), (), False)
     assert s.to_dict()["metric"] == "val_accuracy" and s.to_dict()["constraints"] == []
+
+
+def test_the_pareto_example_loads() -> None:
+    p = load_params(ROOT / "params" / "digits-pareto.yaml")
+    assert (p.study.metrics, p.study.directions) == (("val_accuracy", "n_params"), ("maximize", "minimize"))
+    assert [c.text for c in p.study.constraints] == ["val_loss <= 0.25"]
+    assert (p.search.sampler, p.search.pruner) == ("auto", "none")
