@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 
 from ablate.config.schema import Params
 from ablate.data import PreparedData
-from ablate.errors import TrialPruned
+from ablate.errors import ConfigError, TrialPruned
 from ablate.runtime.progress import Progress
 from ablate.study.facts import SearchFacts
 from ablate.study.session import StudySession
@@ -60,15 +60,22 @@ def search_flow(
     )
     counts = {"executed": 0, "cached": 0, "recovered": rec.recovered, "requeued": rec.requeued}
 
+    stop: list[ConfigError] = []  # a mistake in the params that only a trial's result reveals
+
     def asked() -> Iterator[TrialSpec]:
-        while session.can_ask():
+        while session.can_ask() and not stop:
             yield session.ask()
 
     def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
-        print(_tell(session, spec, outcome, counts, progress, running), flush=True)
+        try:
+            print(_tell(session, spec, outcome, counts, progress, running), flush=True)
+        except ConfigError as err:  # ask no more; the trials in flight end (and are cached) first
+            stop.append(err)
 
     start = time.monotonic()
     run_trials(trial_task, asked(), capacity, str(params.cache_dir), scheduler, on_done, resources)
+    if stop:
+        raise stop[0]
     return SearchFacts(**counts, wall_s=round(time.monotonic() - start, 3))
 
 

@@ -108,7 +108,7 @@ def check_constrained(
     for i, c in enumerate(constraints):
         if c.metric in metrics:
             continue
-        names = ", ".join(metrics)
+        names = ", ".join(sorted(metrics))
         if c.metric not in returned:
             raise ConfigError(
                 source,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,21 +17,25 @@ import pandas as pd
 import pytest
 import yaml
 
+from ablate.config.load import load_params
 from ablate.study.pareto import dominates
+from ablate.study.storage import load_study
 from flows.cli import main
-from tests.flows.helpers import deep_update, quick_study, write_params
+from tests.flows.helpers import REPO, deep_update, quick_study, write_params
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 DIRECTIONS = ("minimize", "minimize")
 CONSTRAINTS = ["cost <= 0.8", "cost >= 0.1"]
 
 
-def bi_objective_study(tmp_path: Path, name: str, constraints: list[str], n_trials: int = 20) -> Path:
+def bi_objective_study(
+    tmp_path: Path, name: str, constraints: list[str], n_trials: int = 20, sleep: float = 0.0
+) -> Path:
     changes = deep_update(
         quick_study(n_trials=n_trials),
         {
             "study": {"metric": ["f1", "f2"], "direction": list(DIRECTIONS), "constraints": constraints},
-            "trial": {"entrypoint": "tests.flows.trial_fns:bi_objective", "options": {}},
+            "trial": {"entrypoint": "tests.flows.trial_fns:bi_objective", "options": {"sleep": sleep}},
         },
     )
     path = write_params(tmp_path, name, changes)
@@ -87,15 +93,23 @@ def test_the_reported_front_lies_on_the_known_front_and_constraints_exclude_what
     assert "## Pareto front" in (report / "report.md").read_text()
 
 
-def test_a_constraint_on_a_metric_the_trial_does_not_return_exits_2_in_one_line(
-    tmp_path: Path, cli: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = bi_objective_study(tmp_path, "typo", ["cost <= 0.8", "costs >= 0.1"], n_trials=4)
-    assert main(["run", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith(
-        f"ablate: error: {path}: study.constraints[1]: must bound a metric the trial function returns "
-        "(f1, f2, cost), but got 'costs >= 0.1' (trial "
+def test_a_constraint_on_a_metric_the_trial_does_not_return_exits_2_in_one_line(tmp_path: Path) -> None:
+    # Trials of 1.5 s: when the first result stops the run, the others are still in flight (and
+    # are cancelled without a word). A process of its own: stderr as a user's terminal shows it.
+    path = bi_objective_study(tmp_path, "typo", ["cost <= 0.8", "costs >= 0.1"], n_trials=8, sleep=1.5)
+    env = {k: v for k, v in os.environ.items() if k != "DASK_LOGGING__DISTRIBUTED"}  # as a user's shell has it
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", str(path)], cwd=REPO, env=env, capture_output=True, text=True
     )
-    assert err.endswith(" returned no costs); correct it, then run again with --restart\n")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith(
+        f"ablate: error: {path}: study.constraints[1]: must bound a metric the trial function returns "
+        "(cost, f1, f2), but got 'costs >= 0.1' (trial "
+    )
+    assert proc.stderr.endswith(" returned no costs); correct it, then run again with --restart\n")
+    # It asked no more trials after that result; those in flight ended, and are recorded as failed.
+    study = load_study(load_params(path))
+    states = [t.state.name for t in study.trials]
+    assert set(states) == {"FAIL"} and len(states) < 8, states
+    assert {t.user_attrs["reason"] for t in study.trials} == {"invalid_metric"}

@@ -86,7 +86,7 @@ def test_a_constraint_on_a_metric_the_trial_does_not_return_stops_the_study(tmp_
     with pytest.raises(ConfigError) as info:
         session.tell_result(spec.number, fake_result(spec, metrics_of(spec.params)))
     assert info.value.key == "study.constraints[0]"
-    assert "must bound a metric the trial function returns (val_accuracy, n_params), but got 'n_parms <= 200'" in (
+    assert "must bound a metric the trial function returns (n_params, val_accuracy), but got 'n_parms <= 200'" in (
         str(info.value)
     )
     trial = session.study.trials[spec.number]  # the trial is recorded as failed, not left running

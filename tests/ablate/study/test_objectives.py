@@ -78,7 +78,7 @@ def test_a_constrained_metric_no_trial_returned_is_a_mistake_in_the_params() -> 
         check_constrained({"val_accuracy": 0.9, "n_params": 10.0}, 0, CONSTRAINTS, set(), "p.yaml")
     assert info.value.key == "study.constraints[1]"
     assert str(info.value) == (
-        "p.yaml: study.constraints[1]: must bound a metric the trial function returns (val_accuracy, n_params), "
+        "p.yaml: study.constraints[1]: must bound a metric the trial function returns (n_params, val_accuracy), "
         "but got 'n_parms <= 1000' (trial 0 returned no n_parms); correct it, then run again with --restart"
     )
 
