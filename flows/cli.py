@@ -168,6 +168,10 @@ def _print_summary(params: Params, s: dict[str, Any], searched: bool) -> None:
             print(f"{counts}; report rebuilt from the study in {s['wall_s']:.1f} s (no trial run)")
         if s.get("best"):
             print(f"best:        trial {s['best']['number']} {s['best']['metric']}={s['best']['value']:.4f}")
+        if s.get("front"):
+            from ablate.study.table import describe_front
+
+            print(f"front:       {describe_front(s['front'])} ({s['report']['pareto_csv']})")
     ab = s.get("ablation_summary")
     if ab:
         print(f"ablation:    {ab}")

@@ -29,6 +29,7 @@ from ablate.runtime.trial_cluster import TrialCluster
 from ablate.study.facts import AblationFacts, RunFacts, SearchFacts, read_last_run, write_last_run
 from ablate.study.fingerprint import guard_study
 from ablate.study.lock import StudyLock
+from ablate.study.objectives import describe_objectives
 from ablate.study.session import describe_search
 from ablate.study.storage import needs_trials
 from flows.ablation import ablation_flow
@@ -67,7 +68,7 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
         )
         if "search" in steps and params.search is not None:
             # What the trials run with: versions, git commit, the sampler auto chose, the pruner.
-            provenance = {**collect_provenance(), **describe_search(params.search)}
+            provenance = {**collect_provenance(), **describe_search(params.search, params.study)}
             if cluster.plan.trial_resources:  # packed trials are not reproducible to the bit
                 provenance["trials_per_gpu"] = params.execution.trials_per_gpu
             run = RunFacts(search=run_search(params, prepared, cluster, provenance, restart), provenance=provenance)
@@ -181,8 +182,11 @@ def run_search(
         return SearchFacts()
     pruning = f", pruner {provenance['pruner']}" if params.search.pruner != "none" else ""
     pruning += "".join(f", {k} {provenance[k]}" for k in ("seeds", "timeout_s", "enqueue") if k in provenance)
+    pruning += f", constraints {provenance['constraints']}" if "constraints" in provenance else ""
+    study = params.study
+    objectives = f" of {describe_objectives(study.metrics, study.directions)}" if study.multi_objective else ""
     print(
-        f"search: study {params.study.name}, {params.search.n_trials} trials "
+        f"search: study {params.study.name}, {params.search.n_trials} trials{objectives} "
         f"(sampler {provenance['sampler']}{pruning}) on a {cluster.plan.describe()}",
         flush=True,
     )

@@ -17,7 +17,7 @@ from prefect.runtime import flow_run
 
 from ablate.config.schema import Params
 from ablate.data import PreparedData
-from ablate.errors import TrialPruned
+from ablate.errors import ConfigError, TrialPruned
 from ablate.runtime.progress import Progress
 from ablate.study.baselines import enqueue_baselines
 from ablate.study.budget import SearchBudget
@@ -63,12 +63,23 @@ def search_flow(
     trial_task = run_trial.with_options(
         retries=ex.retries, retry_delay_seconds=retry_delays(ex.retry_delay_s, ex.retries)
     )
-    progress = Progress(session.remaining(), params.study.metric, params.study.direction, workers)
+    study = params.study
+    progress = Progress(
+        session.remaining(),
+        study.metric,
+        study.direction,
+        workers,
+        show_best=not study.multi_objective,
+        other_metrics=study.other_metrics,
+        constraints=study.constraints,
+    )
     counts = {"executed": 0, "cached": 0, "recovered": rec.recovered, "requeued": rec.requeued}
     seeds = SeedRuns(params.search.seeds)
 
+    stop: list[ConfigError] = []  # a mistake in the params that only a trial's result reveals
+
     def asked() -> Iterator[TrialSpec]:
-        while session.can_ask():
+        while session.can_ask() and not stop:
             if not budget.allows_ask():
                 print(budget.describe_stop(), flush=True)
                 return
@@ -76,16 +87,21 @@ def search_flow(
 
     def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
         counts["cached" if isinstance(outcome, TrialResult) and outcome.cached else "executed"] += 1
-        if seeds.n_seeds > 1:
-            ended = seeds.add(spec, outcome)
-            if ended is None:  # the trial's other seeds are still running
+        try:
+            if seeds.n_seeds > 1:
+                ended = seeds.add(spec, outcome)
+                if ended is None:  # the trial's other seeds are still running
+                    return
+                print(_tell_seeds(session, spec.number, ended, progress, running), flush=True)
                 return
-            print(_tell_seeds(session, spec.number, ended, progress, running), flush=True)
-            return
-        print(_tell(session, spec.number, outcome, progress, running), flush=True)
+            print(_tell(session, spec.number, outcome, progress, running), flush=True)
+        except ConfigError as err:  # ask no more; the trials in flight end (and are cached) first
+            stop.append(err)
 
     start = time.monotonic()
     run_trials(trial_task, asked(), capacity, str(params.cache_dir), scheduler, on_done, resources)
+    if stop:
+        raise stop[0]
     wall_s = round(time.monotonic() - start, 3)
     return SearchFacts(**counts, wall_s=wall_s, timed_out=budget.spent, enqueued=enqueued)
 
@@ -115,7 +131,7 @@ def _tell(
         if error is None:
             value = outcome.metrics[session.params.study.metric]
             note = ("cached" if outcome.cached else "") if note is None else note
-            return progress.finished(label, "COMPLETE", value, outcome.duration_s, running, note)
+            return progress.finished(label, "COMPLETE", value, outcome.duration_s, running, note, outcome.metrics)
         return progress.finished(label, "FAIL", None, outcome.duration_s, running, error)
     if isinstance(outcome, SeedFailure):
         message = outcome.message()

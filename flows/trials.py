@@ -10,6 +10,7 @@ cost (state changes, events) overlaps with trials instead of sitting between the
 
 from __future__ import annotations
 
+import asyncio
 import queue
 from collections.abc import Callable, Iterator
 
@@ -76,4 +77,6 @@ def _outcome(future: PrefectFuture) -> Outcome:
     try:
         return future.result(raise_on_failure=False)
     except Exception as err:  # the cluster went away under it
+        return err
+    except asyncio.CancelledError as err:  # the task runner cancelled it: the loop stopped on an error
         return err

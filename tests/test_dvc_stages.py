@@ -103,9 +103,7 @@ def test_a_stages_deps_cover_every_module_its_step_imports(item: tuple[Path, str
         modules += (trial_module(stage["cmd"]),)
     deps = [REPO / d for d in stage["deps"]]
     uncovered = sorted(
-        str(f.relative_to(REPO))
-        for f in import_closure(*modules)
-        if not any(f == d or d in f.parents for d in deps)
+        str(f.relative_to(REPO)) for f in import_closure(*modules) if not any(f == d or d in f.parents for d in deps)
     )
     assert not uncovered, f"imported by the {name} step but not among its deps: {uncovered}"
 

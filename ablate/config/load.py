@@ -15,10 +15,10 @@ from ablate import space as sp
 from ablate._reader import Reader, describe_value
 from ablate.ablation.spec import parse_ablation
 from ablate.config.execution import parse_execution
+from ablate.config.objectives import check_objectives, parse_objectives
 from ablate.config.schema import (
     BUILTIN_SOURCES,
     DEFAULT_ENTRYPOINT,
-    DIRECTIONS,
     SAMPLERS,
     TASKS,
     DataConfig,
@@ -112,7 +112,8 @@ def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study
     data = _parse_data(r.section("data", required=True))
     trial = _parse_trial(r.section("trial"))
     has_search = r.raw.get("search") is not None or "ablation" not in r.raw
-    search = _parse_search(r.section("search", required=True)) if has_search else r.get("search", None)
+    n_objectives = len(study.metrics)
+    search = _parse_search(r.section("search", required=True), n_objectives) if has_search else r.get("search", None)
     if search is not None:
         _check_names(source, trial, search)
     ablation = r.get("ablation", None) if r.raw.get("ablation") is None else None
@@ -123,7 +124,9 @@ def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study
     paths = _parse_paths(r.section("paths"))
     report = _parse_report(r.section("report"))
     r.done()
-    return Params(source, study, data, trial, search, execution, paths, report, ablation)
+    params = Params(source, study, data, trial, search, execution, paths, report, ablation)
+    check_objectives(params)
+    return params
 
 
 def _parse_study(r: Reader, default_name: str) -> StudyConfig:
@@ -131,8 +134,7 @@ def _parse_study(r: Reader, default_name: str) -> StudyConfig:
     cfg = StudyConfig(
         name=name,
         seed=r.int("seed", 0, low=0),
-        metric=r.str("metric", "val_accuracy", check=_is_metric_name, rule=_METRIC_NAME),
-        direction=r.choice("direction", DIRECTIONS, "maximize"),
+        **parse_objectives(r, _is_metric_name, _METRIC_NAME),
         storage=_parse_storage(r),
     )
     r.done()
@@ -176,7 +178,7 @@ def _parse_trial(r: Reader) -> TrialConfig:
     return cfg
 
 
-def _parse_search(r: Reader) -> SearchConfig:
+def _parse_search(r: Reader, n_objectives: int = 1) -> SearchConfig:
     sampler = r.choice("sampler", SAMPLERS, "tpe")
     n_trials = r.int("n_trials", None, low=1)
     pruner = r.choice("pruner", tuple(PRUNERS), "none")
@@ -189,7 +191,7 @@ def _parse_search(r: Reader) -> SearchConfig:
     space: sp.Space = ()
     for name in names:  # in order: a knob's condition may name the knobs before it
         space += (_parse_knob(space_reader, name, space, names),)
-    problem = samplers.check_sampler(sampler, space, n_trials)
+    problem = samplers.check_sampler(sampler, space, n_trials, n_objectives)
     if problem is not None:
         raise r.error(problem.key, problem.rule, problem.got)
     enqueue, timeout_s, seeds = parse_run_options(r, space, n_trials, pruner)

@@ -9,6 +9,7 @@ from typing import Any
 from ablate import samplers
 from ablate import space as sp
 from ablate.ablation.spec import AblationConfig
+from ablate.study.objectives import Constraint
 from ablate.study.url import StorageURL
 
 SAMPLERS = samplers.NAMES
@@ -33,10 +34,45 @@ DEFAULT_ENTRYPOINT = "ablate.models.mlp:train"
 class StudyConfig:
     name: str
     seed: int = 0
+    # The objective; with several (study.metric and study.direction as lists), the first: what the
+    # single-objective parts read (pruning, the history figure, an ablation's metric).
     metric: str = "val_accuracy"
     direction: str = "maximize"
     # None: a journal file under data/studies/<name>/; else a database every machine reaches.
     storage: StorageURL | None = None
+    # The objectives after the first, each with its direction: a Pareto front, no single best.
+    other_metrics: tuple[str, ...] = ()
+    other_directions: tuple[str, ...] = ()
+    constraints: tuple[Constraint, ...] = ()  # outcome constraints: feasible trials meet them all
+
+    def __post_init__(self) -> None:
+        if len(self.other_metrics) != len(self.other_directions):
+            raise ValueError(
+                f"other_metrics and other_directions must have equal lengths, but got {self.other_metrics} "
+                f"and {self.other_directions}"
+            )
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Every objective, in order."""
+        return (self.metric, *self.other_metrics)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return (self.direction, *self.other_directions)
+
+    @property
+    def multi_objective(self) -> bool:
+        return bool(self.other_metrics)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As a params file would write it: a scalar metric and direction for one objective."""
+        d = asdict(self)
+        del d["other_metrics"], d["other_directions"]
+        if self.multi_objective:
+            d["metric"], d["direction"] = list(self.metrics), list(self.directions)
+        d["constraints"] = [c.text for c in self.constraints]
+        return d
 
 
 @dataclass(frozen=True)
@@ -143,6 +179,7 @@ class Params:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["study"] = self.study.to_dict()
         if self.search is not None:
             d["search"]["space"] = {p.name: _knob_dict(p) for p in self.search.space}
             d["search"]["enqueue"] = [dict(c) for c in self.search.enqueue]

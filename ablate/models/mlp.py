@@ -119,7 +119,8 @@ def schedule_lr(opt: torch.optim.Optimizer, p: MLPParams) -> torch.optim.lr_sche
 
 
 def train(params: dict[str, Any], ctx: Any) -> dict[str, float]:
-    """Train on ``ctx.load_data()``, report every epoch, save ``model.pt``, return final metrics.
+    """Train on ``ctx.load_data()``, report every epoch, save ``model.pt``, return final metrics
+    (and ``n_params``, the trainable parameters: a size to trade against accuracy).
 
     Where ``ctx.score_test`` is true (ablation arms), the final model is also scored on the
     held-out test split (``test_*`` metrics, not reported per epoch); elsewhere the test split is
@@ -148,6 +149,8 @@ def train(params: dict[str, Any], ctx: Any) -> dict[str, float]:
         metrics = {"train_loss": train_loss, **evaluate(model, X_va, y_va, classify=classify, prefix="val")}
         ctx.report(epoch, metrics)
     torch.save(model.state_dict(), ctx.out_dir / "model.pt")
+    # The model's size, an objective to trade against accuracy (constant over epochs: returned once).
+    metrics = {**metrics, "n_params": float(sum(w.numel() for w in model.parameters() if w.requires_grad))}
     if ctx.score_test:
         X_te, y_te = _tensors(ctx.load_test(), classify, device)
         metrics = {**metrics, **evaluate(model, X_te, y_te, classify=classify, prefix="test")}

@@ -13,8 +13,9 @@ from ablate.data import read_manifest
 from ablate.report.model import ParamInfo, ReportInput
 from ablate.runtime.dvc import find_repo_root, lock_hash
 from ablate.study.facts import RunFacts
+from ablate.study.objectives import describe_objectives
 from ablate.study.storage import load_study
-from ablate.study.table import best_of, count_states, trials_frame
+from ablate.study.table import best_of, count_states, front_of, trials_frame
 
 
 def build_report_input(params: Params, run: RunFacts) -> ReportInput:
@@ -23,6 +24,8 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
     frame = trials_frame(study, params)
     n_trials = params.search.n_trials if params.search is not None else 0
     facts: dict[str, Any] = {**count_states(frame), "best": best_of(study, params), "n_trials": n_trials}
+    if params.study.multi_objective:  # no single best: the Pareto front
+        facts["front"] = front_of(frame, params)
     ablation = _ablation(params)
     if ablation is not None:
         facts["ablation_summary"] = ablation_summary(ablation)
@@ -33,6 +36,11 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
         "data": f"{params.data.source} ({manifest.get('task', '?')}, shapes {manifest.get('shapes', '?')})",
         "data hash": manifest.get("data_hash", "?")[:16],
         "sampler": params.search.sampler if params.search is not None else "-",
+        **(
+            {"objectives": describe_objectives(params.study.metrics, params.study.directions)}
+            if params.study.multi_objective
+            else {}
+        ),
         "seed": params.study.seed,
         "entrypoint": params.trial.entrypoint,
         "fixed options": json.dumps(params.trial.options, sort_keys=True) if params.trial.options else "-",
@@ -44,6 +52,9 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
         study=params.study.name,
         metric=params.study.metric,
         direction=params.study.direction,
+        other_metrics=params.study.other_metrics,
+        other_directions=params.study.other_directions,
+        constraints=params.study.constraints,
         trials=frame,
         params=tuple(ParamInfo(p.name, p.kind, bool(p.log)) for p in (params.search.space if params.search else ())),
         run=run,

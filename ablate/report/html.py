@@ -21,6 +21,9 @@ from ablate.report.model import (
     summary_line,
     trials_table,
 )
+from ablate.report.pareto import feasibility_note, front_rows, front_summary
+from ablate.study.objectives import describe_objectives
+from ablate.study.pareto import front_numbers
 from ablate.study.table import best_trial
 
 _CSS = """
@@ -58,9 +61,9 @@ def _html_table(
 def _html_trials(inp: ReportInput, best: pd.Series | None) -> str:
     header, rows = trials_table(inp)
     ordered = sorted_for_table(inp)
-    best_number = None if best is None else best["number"]
+    highlighted = {best["number"]} if best is not None else set(front_numbers(inp.trials))
     classes = [
-        f"{s} best" if n == best_number else str(s) for s, n in zip(ordered["state"], ordered["number"], strict=True)
+        f"{s} best" if n in highlighted else str(s) for s, n in zip(ordered["state"], ordered["number"], strict=True)
     ]
     kinds = {p.name: p.kind for p in inp.params}
     numeric = {"number", "duration_s", *metric_columns(inp)}
@@ -69,12 +72,14 @@ def _html_trials(inp: ReportInput, best: pd.Series | None) -> str:
 
 
 def _html_best(inp: ReportInput, best: pd.Series | None) -> list[str]:
+    note = [f"<p>{html.escape(n)}</p>" for n in [feasibility_note(inp)] if n]
     if best is None:
-        return ["<p>No trial completed, so there is no best trial.</p>"]
+        return [f"<p>No {'feasible ' if note else ''}trial completed, so there is no best trial.</p>", *note]
     out = [
         f"<p>Trial <strong>{html.escape(str(best['number']))}</strong>: "
         f"{html.escape(inp.metric)} = <strong>{html.escape(fmt(best[inp.metric]))}"
-        f"</strong>{html.escape(best_note(inp, best))}</p>"
+        f"</strong>{html.escape(best_note(inp, best))}</p>",
+        *note,
     ]
     if inp.params:
         out.append(_html_table(["parameter", "value"], best_params(inp, best)))
@@ -98,7 +103,7 @@ def render_html(inp: ReportInput, images: list[str], ablation_images: list[str] 
         ``render_markdown``, images referenced by their relative file names.
     """
     esc = html.escape
-    title = f"Study {inp.study}: {inp.metric} ({inp.direction})"
+    title = f"Study {inp.study}: {describe_objectives(inp.metrics, inp.directions)}"
     body = [f"<h1>{esc(title)}</h1>"]
     if inp.ablation is not None:
         body.append(html_section(inp.ablation, ablation_images))
@@ -116,8 +121,15 @@ def render_html(inp: ReportInput, images: list[str], ablation_images: list[str] 
 
 def _html_search(inp: ReportInput, images: list[str]) -> list[str]:
     esc = html.escape
-    best = best_trial(inp.trials, inp.metric, inp.direction)
-    body = ["<h2>Search</h2>", f"<p>{esc(summary_line(inp))}</p>", "<h2>Best trial</h2>", *_html_best(inp, best)]
+    best = None if inp.multi_objective else best_trial(inp.trials, inp.metric, inp.direction)
+    body = ["<h2>Search</h2>", f"<p>{esc(summary_line(inp))}</p>"]
+    if inp.multi_objective:
+        header, rows = front_rows(inp)
+        body += ["<h2>Pareto front</h2>", f"<p>{esc(front_summary(inp))}</p>"]
+        body += [f"<p>{esc(n)}</p>" for n in [feasibility_note(inp)] if n]
+        body += [_html_table(header, rows, numeric=set(header[: 1 + len(inp.metrics)]))] if rows else []
+    else:
+        body += ["<h2>Best trial</h2>", *_html_best(inp, best)]
     if images:
         body += ["<h2>Figures</h2>"]
         body += [f'<img src="{esc(i, quote=True)}" alt="{esc(Path(i).stem)}">' for i in images]

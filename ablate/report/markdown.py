@@ -16,6 +16,8 @@ from ablate.report.model import (
     summary_line,
     trials_table,
 )
+from ablate.report.pareto import feasibility_note, front_rows, front_summary
+from ablate.study.objectives import describe_objectives
 from ablate.study.table import best_trial
 
 
@@ -41,19 +43,13 @@ def render_markdown(inp: ReportInput, images: list[str], ablation_images: list[s
         Markdown: title, counts, best trial with its parameters, figures, the trials table (best
         first, failed last), failed trials with their errors, and provenance if any.
     """
-    out = [f"# Study `{inp.study}`: {inp.metric} ({inp.direction})", ""]
+    out = [f"# Study `{inp.study}`: {describe_objectives(inp.metrics, inp.directions)}", ""]
     if inp.ablation is not None:
         out += [markdown_section(inp.ablation, ablation_images), ""]
     if not inp.search:
         return "\n".join(out + _md_provenance(inp))
-    out += ["## Search", "", summary_line(inp), "", "## Best trial", ""]
-    best = best_trial(inp.trials, inp.metric, inp.direction)
-    if best is None:
-        out += ["No trial completed, so there is no best trial.", ""]
-    else:
-        out += [f"Trial **{best['number']}**: {inp.metric} = **{fmt(best[inp.metric])}**{best_note(inp, best)}", ""]
-        if inp.params:
-            out += [*_md_table(["parameter", "value"], best_params(inp, best)), ""]
+    out += ["## Search", "", summary_line(inp), ""]
+    out += _md_front(inp) if inp.multi_objective else _md_best(inp)
     if images:
         out += ["## Figures", ""] + [f"![{Path(i).stem}]({i})\n" for i in images]
     out += ["## Trials", "", *_md_table(*trials_table(inp)), "", *shown_note(inp)]
@@ -63,6 +59,28 @@ def render_markdown(inp: ReportInput, images: list[str], ablation_images: list[s
         for heading, tail in failures:
             out += [f"### {heading}", "", "```text", tail, "```", ""]
     return "\n".join(out + _md_provenance(inp))
+
+
+def _md_best(inp: ReportInput) -> list[str]:
+    out = ["## Best trial", ""]
+    best = best_trial(inp.trials, inp.metric, inp.direction)
+    note = feasibility_note(inp)
+    if best is None:
+        none = "No feasible trial completed" if note else "No trial completed"
+        return [*out, f"{none}, so there is no best trial.", "", *([note, ""] if note else [])]
+    out += [f"Trial **{best['number']}**: {inp.metric} = **{fmt(best[inp.metric])}**{best_note(inp, best)}", ""]
+    out += [note, ""] if note else []
+    if inp.params:
+        out += [*_md_table(["parameter", "value"], best_params(inp, best)), ""]
+    return out
+
+
+def _md_front(inp: ReportInput) -> list[str]:
+    out = ["## Pareto front", "", front_summary(inp), ""]
+    note = feasibility_note(inp)
+    out += [note, ""] if note else []
+    header, rows = front_rows(inp)
+    return out + ([*_md_table(header, rows), ""] if rows else [])
 
 
 def _md_provenance(inp: ReportInput) -> list[str]:

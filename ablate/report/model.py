@@ -15,7 +15,9 @@ import pandas as pd
 from ablate.ablation.analysis import AblationAnalysis
 from ablate.ablation.report import ablation_metrics
 from ablate.study.facts import RunFacts
-from ablate.study.table import FIXED_COLUMNS, ORIGIN, best_trial
+from ablate.study.objectives import Constraint
+from ablate.study.pareto import flag_set, front_numbers
+from ablate.study.table import FIXED_COLUMNS, FLAGS, ORIGIN, best_trial
 
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
 _ERROR_CELL_CHARS = 80
@@ -46,6 +48,22 @@ class ReportInput:
     top_trials: int = 0  # rows of the report's trials table, best first (0: all); trials.csv has all
     search: bool = True  # False: an ablation study with no search step
     ablation: AblationAnalysis | None = None
+    # Several objectives (metric and direction are the first): a Pareto front, not a best trial.
+    other_metrics: tuple[str, ...] = ()
+    other_directions: tuple[str, ...] = ()
+    constraints: tuple[Constraint, ...] = ()  # trials that miss one are infeasible
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return (self.metric, *self.other_metrics)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return (self.direction, *self.other_directions)
+
+    @property
+    def multi_objective(self) -> bool:
+        return bool(self.other_metrics)
 
 
 def fmt(value: object, kind: str | None = None) -> str:
@@ -76,18 +94,25 @@ def _error_tail(error: object) -> str:
 
 
 def metric_columns(inp: ReportInput) -> list[str]:
-    """Metric columns in frame order, the objective first."""
+    """Metric columns in frame order, the objectives first."""
     names = {p.name for p in inp.params}
     cols = [c for c in inp.trials.columns if c not in FIXED_COLUMNS and c not in names]
-    return [inp.metric] + [c for c in cols if c != inp.metric]
+    return [*inp.metrics] + [c for c in cols if c not in inp.metrics]
 
 
 def sorted_for_table(inp: ReportInput) -> pd.DataFrame:
-    """Trials best first: complete by objective, then pruned, running and failed by number."""
+    """Trials best first: complete by objective (those on the Pareto front first, infeasible ones
+    after the feasible), then pruned, running and failed by number."""
     trials = inp.trials
     values = pd.to_numeric(trials[inp.metric], errors="coerce")
     complete = (trials["state"] == "COMPLETE") & values.notna()
-    group = np.where(complete, 0, trials["state"].map(_STATE_ORDER).fillna(2).to_numpy() + 1)
+    rank = np.zeros(len(trials))
+    if "pareto" in trials:
+        rank += ~flag_set(trials["pareto"]).to_numpy()
+    if "feasible" in trials:
+        rank += 2 * ~flag_set(trials["feasible"]).to_numpy()
+    # Complete trials take ranks 0-3 (front, feasible, infeasible); the others come after them.
+    group = np.where(complete, rank, trials["state"].map(_STATE_ORDER).fillna(2).to_numpy() + 4)
     score = values.where(complete, 0.0)
     key = pd.DataFrame(
         {
@@ -111,7 +136,7 @@ def shown_note(inp: ReportInput) -> list[str]:
 def trials_table(inp: ReportInput) -> tuple[list[str], list[list[str]]]:
     """Header and text rows of the trials table, shared by markdown and html."""
     kinds = {p.name: p.kind for p in inp.params}
-    cols = ["number", "state", *metric_columns(inp)]
+    cols = ["number", "state", *[f for f in FLAGS if f in inp.trials], *metric_columns(inp)]
     cols += [p.name for p in inp.params if p.name in inp.trials.columns]
     cols += [c for c in ORIGIN if _varies(inp.trials, c)]
     cols += [c for c in ("duration_s", "worker", "reason", "error") if c in inp.trials.columns]
@@ -208,11 +233,13 @@ def study_metrics(inp: ReportInput) -> dict[str, object]:
     nothing shows no difference."""
     out: dict[str, object] = {}
     if inp.search:
-        best = best_trial(inp.trials, inp.metric, inp.direction)
+        best = None if inp.multi_objective else best_trial(inp.trials, inp.metric, inp.direction)
         counts = inp.trials["state"].value_counts()
         out = {
             "best_value": None if best is None else float(best[inp.metric]),
             "best_trial": None if best is None else int(best["number"]),
+            **({"pareto_front": front_numbers(inp.trials)} if inp.multi_objective else {}),
+            **({"feasible": int(flag_set(inp.trials["feasible"]).sum())} if "feasible" in inp.trials else {}),
             "complete": int(counts.get("COMPLETE", 0)),
             "failed": int(counts.get("FAIL", 0)),
             "pruned": int(counts.get("PRUNED", 0)),

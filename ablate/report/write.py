@@ -18,6 +18,7 @@ from ablate.report.html import render_html
 from ablate.report.markdown import render_markdown
 from ablate.report.model import ReportInput, run_record, study_metrics
 from ablate.report.params_figure import plot_param_effects
+from ablate.report.pareto import pareto_table, plot_pareto
 from ablate.study.table import best_trial
 
 
@@ -29,7 +30,10 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
     (folder / "metrics.json").write_text(json.dumps(study_metrics(inp), indent=2, sort_keys=True) + "\n")
     if inp.search:
         names.update(_write_figures(folder, inp, previous))
-    images = [names[k] for k in ("history", "params") if k in names]
+    if inp.search and inp.multi_objective:
+        pareto_table(inp).to_csv(folder / "pareto.csv", index=False)
+        names["pareto_csv"] = "pareto.csv"
+    images = [names[k] for k in ("pareto", "history", "params") if k in names]
     ablation_images = []
     if inp.ablation is not None:
         written = write_ablation_files(folder, inp.ablation, inp.study)
@@ -48,6 +52,8 @@ def _write_figures(folder: Path, inp: ReportInput, previous: Path) -> dict[str, 
     trials (drawing them is most of a report's cost, and a rerun usually changes no trial)."""
     # params.png is always written (DVC declares it), and says so when there is nothing to plot.
     names = {"history": "history.png", "params": "params.png"}
+    if inp.multi_objective:
+        names["pareto"] = "pareto.png"
     digest = _figures_digest(inp)
     old = previous / FIGURES_DIGEST
     if old.exists() and old.read_text() == digest and all((previous / n).exists() for n in names.values()):
@@ -56,6 +62,8 @@ def _write_figures(folder: Path, inp: ReportInput, previous: Path) -> dict[str, 
     else:
         plot_history(inp.trials, inp.metric, inp.direction).savefig(folder / "history.png", dpi=DPI)
         _params_figure(inp).savefig(folder / "params.png", dpi=DPI)
+        if inp.multi_objective:
+            plot_pareto(inp).savefig(folder / "pareto.png", dpi=DPI)
     (folder / FIGURES_DIGEST).write_text(digest)
     return names
 
@@ -71,7 +79,8 @@ def _params_figure(inp: ReportInput) -> Figure:
 
 def _figures_digest(inp: ReportInput) -> str:
     h = hashlib.sha256(inp.trials.sort_values("number", kind="stable").to_csv(index=False).encode())
-    h.update(json.dumps([inp.metric, inp.direction, [dataclasses.astuple(p) for p in inp.params]]).encode())
+    objectives = [inp.metrics, inp.directions, [c.text for c in inp.constraints]]
+    h.update(json.dumps([*objectives, [dataclasses.astuple(p) for p in inp.params]]).encode())
     h.update(matplotlib.__version__.encode())
     return h.hexdigest()
 
@@ -87,8 +96,8 @@ def write_report(out_dir: Path, inp: ReportInput) -> dict[str, Path]:
         inp: The study to report.
 
     Returns:
-        File kind ("csv", "json", "markdown", "html", "history" and, when drawn, "params") to
-        its final path.
+        File kind ("csv", "json", "markdown", "html", "history" and, when drawn, "params"; with
+        several objectives "pareto" and "pareto_csv") to its final path.
     """
     out_dir = Path(out_dir)
     with staged_dir(out_dir) as tmp:

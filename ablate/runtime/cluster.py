@@ -50,7 +50,6 @@ class ClusterPlan:
         return f"{what} of {self.workers} worker{'s' if self.workers > 1 else ''}"
 
 
-
 def plan_cluster(
     execution: ExecutionConfig,
     local_directory: str,

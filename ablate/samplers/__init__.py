@@ -32,20 +32,32 @@ SAMPLERS: dict[str, Sampler] = {
 NAMES = (*SAMPLERS, "auto")  # what search.sampler accepts
 
 
-def resolve_sampler(name: str, space: sp.Space, n_trials: int) -> Choice:
+def resolve_sampler(name: str, space: sp.Space, n_trials: int, n_objectives: int = 1) -> Choice:
     """The sampler a search with ``search.sampler: name`` runs, and why (for ``auto``)."""
     if name == "auto":
-        return choose_sampler(space, n_trials)
+        return choose_sampler(space, n_trials, n_objectives)
     return Choice(name, "")
 
 
-def check_sampler(name: str, space: sp.Space, n_trials: int) -> Problem | None:
-    """Whether the (resolved) sampler can serve the space; see :meth:`Sampler.check`."""
-    return SAMPLERS[resolve_sampler(name, space, n_trials).name].check(space, n_trials)
+def check_sampler(name: str, space: sp.Space, n_trials: int, n_objectives: int = 1) -> Problem | None:
+    """Whether the (resolved) sampler can serve the space, and ``n_objectives`` objectives at
+    once; see :meth:`Sampler.check`."""
+    choice = resolve_sampler(name, space, n_trials, n_objectives)
+    sampler = SAMPLERS[choice.name]
+    if n_objectives > 1 and not sampler.multi_objective:
+        return Problem(
+            "sampler",
+            f"must serve several objectives (study.metric names {n_objectives}): one of "
+            f"{', '.join(n for n, s in SAMPLERS.items() if s.multi_objective)} or auto, not {choice.name}",
+            name,
+        )
+    return sampler.check(space, n_trials)
 
 
-def make_sampler(name: str, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
-    return SAMPLERS[resolve_sampler(name, space, n_trials).name].make(space, n_trials, seed)
+def make_sampler(
+    name: str, space: sp.Space, n_trials: int, seed: int, n_objectives: int = 1
+) -> optuna.samplers.BaseSampler:
+    return SAMPLERS[resolve_sampler(name, space, n_trials, n_objectives).name].make(space, n_trials, seed)
 
 
 __all__ = ["NAMES", "SAMPLERS", "Choice", "Problem", "Sampler", "check_sampler", "make_sampler", "resolve_sampler"]

@@ -20,6 +20,13 @@ class Problem(NamedTuple):
 
 
 class Sampler(Protocol):
+    # Whether it searches several objectives at once (a Pareto front), and whether it models
+    # outcome constraints (it reads each trial's constraint values, Optuna's trial.constraints).
+    # A sampler that does not model them still gets feasibility recorded and the front taken
+    # among feasible trials; it just keeps proposing where the constraints fail.
+    multi_objective: bool
+    uses_constraints: bool
+
     def check(self, space: sp.Space, n_trials: int) -> Problem | None:
         """None when the sampler can search ``space`` with ``n_trials``, else what is wrong."""
         ...
@@ -30,7 +37,10 @@ class Sampler(Protocol):
 
 
 class AnySpace:
-    """A sampler that serves every space ablate can declare."""
+    """A sampler that serves every space ablate can declare, with one objective or several."""
+
+    multi_objective = True
+    uses_constraints = False
 
     def check(self, space: sp.Space, n_trials: int) -> Problem | None:
         return None

@@ -10,6 +10,9 @@ class CmaEs:
     """CMA-ES (the ``cmaes`` package) over the numeric knobs; categorical ones are sampled at
     random beside it, so a space of categorical knobs only leaves it nothing to do."""
 
+    multi_objective = False  # Optuna's CmaEsSampler raises on a multi-objective study
+    uses_constraints = False  # it warns once that it ignores them
+
     def check(self, space: sp.Space, n_trials: int) -> Problem | None:
         if not numeric(space):
             names = ", ".join(p.name for p in space)

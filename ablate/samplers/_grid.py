@@ -12,6 +12,9 @@ class Grid:
     A conditional space is refused: Optuna's grid is the product of every knob's values, so each
     configuration that leaves a knob out would be run once per value of that knob."""
 
+    multi_objective = True  # it proposes the grid's points whatever the objectives
+    uses_constraints = False
+
     def check(self, space: sp.Space, n_trials: int) -> Problem | None:
         conditional = [p.name for p in space if p.when is not None]
         if conditional:

@@ -17,6 +17,9 @@ class TPE(AnySpace):
     models only the knobs every trial has (the intersection), and draws each conditional knob
     alone, with a warning per draw (``bench/bench_conditional.py`` measures the difference)."""
 
+    # Optuna 5.0 TPE reads trial.constraints: an infeasible trial joins the poor group, ranked by violation.
+    uses_constraints = True
+
     def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
         group = sp.is_conditional(space)
         with warnings.catch_warnings():  # group is "experimental" in Optuna since 2.8, and unchanged

@@ -2,11 +2,12 @@
 
 A study's fingerprint names the inputs that decide its trials' results: the prepared data's
 content hash, the trial code's version, the entrypoint and its fixed options, the search space
-(with each knob's condition), the objective, the sampler, the seed and the seeds a trial is the
-mean of (``search.seeds``, when above 1). The search step stores it once, as
-``data/studies/<study>/fingerprint.json``, and compares it on every later run: a study whose
-inputs changed (the data file, ``trial.options.epochs``, a knob's range) is refused before any
-trial runs, or, with ``--restart``, set aside whole and started afresh.
+(with each knob's condition), the objective(s) and their directions, the outcome constraints,
+the sampler, the seed and the seeds a trial is the mean of (``search.seeds``, when above 1). The
+search step stores it once, as ``data/studies/<study>/fingerprint.json``, and compares it on
+every later run: a study whose inputs changed (the data file, ``trial.options.epochs``, a
+knob's range) is refused before any trial runs, or, with ``--restart``, set aside whole and
+started afresh.
 
 What may change without a new study is left out on purpose: the budget (``search.n_trials``,
 ``search.timeout_s``), what to evaluate first (``search.enqueue``), the cluster
@@ -48,8 +49,10 @@ def build_fingerprint(params: Params, data_hash: str, code_version: str) -> dict
         "trial.entrypoint": params.trial.entrypoint,
         "trial.options": written["trial"]["options"],
         "search.space": written["search"]["space"],
-        "study.metric": params.study.metric,
-        "study.direction": params.study.direction,
+        # A list with several objectives; one objective stays a name, as older fingerprints hold it.
+        "study.metric": written["study"]["metric"],
+        "study.direction": written["study"]["direction"],
+        "study.constraints": written["study"]["constraints"] or None,
         "search.sampler": params.search.sampler,
         "study.seed": params.study.seed,
         # A trial's value is the mean over this many seeds; 1 (the default) is left out, so the

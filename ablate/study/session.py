@@ -20,31 +20,35 @@ from optuna.trial import TrialState
 
 from ablate import samplers
 from ablate import space as sp
-from ablate.config.schema import Params, SearchConfig
+from ablate.config.schema import Params, SearchConfig, StudyConfig
 from ablate.data import PreparedData
 from ablate.errors import ConfigError, InvalidMetricError, TrialPruned
 from ablate.pruners import make_pruner
 from ablate.pruners.link import PruningLink
+from ablate.study.objectives import check_constrained, constraint_values, returned_metrics
 from ablate.study.storage import (
     FINISHED,
     _append_user_attrs,
     clear_stale_journal_lock,
+    constraint_attr,
     open_storage,
     worker_storage,
 )
 from ablate.trial.contract import TrialResult, TrialSpec, check_metrics, read_pruned, read_result
 
 
-def make_sampler(search: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+def make_sampler(search: SearchConfig, seed: int, n_objectives: int = 1) -> optuna.samplers.BaseSampler:
     """The Optuna sampler ``search.sampler`` names (``auto`` resolved); see ablate.samplers."""
-    return samplers.make_sampler(search.sampler, search.space, search.n_trials, seed)
+    return samplers.make_sampler(search.sampler, search.space, search.n_trials, seed, n_objectives)
 
 
-def describe_search(search: SearchConfig) -> dict[str, str]:
+def describe_search(search: SearchConfig, study: StudyConfig | None = None) -> dict[str, str]:
     """What the search runs with, for the run's output and the report's provenance, e.g.
     ``{"sampler": "gp (auto: 3 numeric knob(s) ...)", "pruner": "hyperband (min_resource=1, ...)"}``,
-    and ``seeds``, ``timeout_s`` and ``enqueue`` where set."""
-    choice = samplers.resolve_sampler(search.sampler, search.space, search.n_trials)
+    and ``seeds``, ``timeout_s`` and ``enqueue`` where set, and the study's constraints with
+    whether the sampler models them."""
+    n_objectives = len(study.metrics) if study is not None else 1
+    choice = samplers.resolve_sampler(search.sampler, search.space, search.n_trials, n_objectives)
     options = ", ".join(f"{k}={v}" for k, v in search.pruner_options.items())
     out = {
         "sampler": choice.describe() if choice.why else choice.name,
@@ -57,6 +61,9 @@ def describe_search(search: SearchConfig) -> dict[str, str]:
         out["timeout_s"] = f"{search.timeout_s:g}"
     if search.enqueue:
         out["enqueue"] = f"{len(search.enqueue)} configuration(s) first"
+    if study is not None and study.constraints:
+        how = "modelled by" if samplers.SAMPLERS[choice.name].uses_constraints else "recorded, not modelled by"
+        out["constraints"] = f"{'; '.join(c.text for c in study.constraints)} ({how} {choice.name})"
     return out
 
 
@@ -96,21 +103,26 @@ class StudySession:
         self.study = optuna.create_study(
             storage=storage,
             study_name=params.study.name,
-            direction=params.study.direction,
+            directions=list(params.study.directions),
             load_if_exists=True,
             pruner=make_pruner(params.search.pruner, params.search.pruner_options),
         )
-        self.study.sampler = make_sampler(params.search, sampler_seed(params.study.seed, len(self.study.trials)))
-        if self.study.direction.name.lower() != params.study.direction:
+        n_objectives = len(params.study.metrics)
+        seed = sampler_seed(params.study.seed, len(self.study.trials))
+        self.study.sampler = make_sampler(params.search, seed, n_objectives)
+        stored = tuple(d.name.lower() for d in self.study.directions)
+        if stored != params.study.directions:
             raise ConfigError(
                 params.source,
                 "study.direction",
-                f"must stay {self.study.direction.name.lower()} for the existing study "
-                f"{params.study.name} (rename study.name to start anew), but got {params.study.direction}",
+                f"must stay {_show(stored)} for the existing study {params.study.name} (rename study.name to "
+                f"start anew), but got {_show(params.study.directions)}",
             )
         self._in_flight: set[int] = set()  # asked, not yet told
         # Kept by the tells: counting finished trials in the storage costs O(trials) per ask.
         self._finished = self.n_finished()
+        # Metrics some complete trial returned: a constraint on any other is a mistake in the params.
+        self._returned = returned_metrics(self.study) if params.study.constraints else set()
 
     # -- resuming -------------------------------------------------------------------------------
 
@@ -171,7 +183,7 @@ class StudySession:
             timeout_s=self.params.execution.trial_timeout_s,
             device=self.params.execution.device,
             provenance=self.provenance,
-            metric=self.params.study.metric,
+            metric=self.params.study.metrics if self.params.study.multi_objective else self.params.study.metric,
             pruning=self._pruning_link(trial.number),
         )
 
@@ -192,13 +204,18 @@ class StudySession:
         """Record a finished trial; returns an error when its metrics break the contract (a
         result from the cache may lack this study's metric). ``attrs``: more user attributes
         (a mean over seeds: its per-seed values)."""
-        metric = self.params.study.metric
+        study = self.params.study
         try:
-            check_metrics(result.metrics, number, self.params.trial.entrypoint, metric)
+            check_metrics(result.metrics, number, self.params.trial.entrypoint, study.metrics)
+            check_constrained(result.metrics, number, study.constraints, self._returned, self.params.source)
         except InvalidMetricError as err:
             self.tell_failure(number, str(err), "invalid_metric", result.duration_s, attrs)
             return str(err)
-        value = result.metrics[metric]
+        except ConfigError as err:  # a constraint on a metric no trial returned: stop the study
+            self.tell_failure(number, err.rule, "invalid_metric", result.duration_s, attrs)
+            raise
+        self._returned |= set(result.metrics)
+        values = [result.metrics[m] for m in study.metrics]
         self._set_attrs(
             number,
             {
@@ -216,8 +233,9 @@ class StudySession:
                 "code_version": result.provenance.get("code_version"),
                 **(attrs or {}),
             },
+            {constraint_attr(k): v for k, v in constraint_values(study.constraints, result.metrics).items()},
         )
-        self.study.tell(number, value)
+        self.study.tell(number, values if study.multi_objective else values[0])
         self._in_flight.discard(number)
         self._finished += 1
         return None
@@ -243,14 +261,20 @@ class StudySession:
     def _trial_id(self, number: int) -> int:
         return self.study._storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)
 
-    def _set_attrs(self, number: int, attrs: dict[str, Any]) -> None:
+    def _set_attrs(self, number: int, attrs: dict[str, Any], system_attrs: dict[str, Any] | None = None) -> None:
         storage = self.study._storage
         trial_id = self._trial_id(number)
         if isinstance(storage, JournalStorage):
-            _append_user_attrs(storage, trial_id, attrs)
+            _append_user_attrs(storage, trial_id, attrs, system_attrs or {})
             return
         for key, value in attrs.items():
             storage.set_trial_user_attr(trial_id, key, value)
+        for key, value in (system_attrs or {}).items():
+            storage.set_trial_system_attr(trial_id, key, value)
+
+
+def _show(directions: tuple[str, ...]) -> str:
+    return directions[0] if len(directions) == 1 else f"[{', '.join(directions)}]"
 
 
 def _commit_of(provenance: dict[str, Any]) -> str | None:

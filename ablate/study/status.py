@@ -17,7 +17,7 @@ from ablate.study.facts import read_last_run
 from ablate.study.fingerprint import build_fingerprint, describe_changes, fingerprint_changes, read_fingerprint
 from ablate.study.lock import lock_holder
 from ablate.study.storage import describe_storage, load_study
-from ablate.study.table import best_of, count_states, trials_frame
+from ablate.study.table import best_of, count_states, describe_front, front_of, trials_frame
 from ablate.trial.entrypoint import code_version
 
 
@@ -30,6 +30,7 @@ class StudyStatus:
     running: str | None  # who runs the study now ("pid 1234"), None when nobody does
     trials: dict[str, int]  # complete, pruned, failed, running; n_trials: the budget
     best: dict[str, Any] | None
+    front: dict[str, Any] | None  # several objectives: the Pareto front (size, trials), in place of best
     last_run: dict[str, Any] | None  # what the last search did and when it ended
     fingerprint: dict[str, Any]  # status: match | changed | unrecorded | unknown; changes
     dvc: dict[str, str]  # ablate.runtime.dvc.push_state
@@ -42,7 +43,8 @@ class StudyStatus:
 
 def study_status(params: Params) -> StudyStatus:
     study = load_study(params, read_only=True) if params.search is not None else None
-    trials = count_states(trials_frame(study, params)) if params.search is not None else {}
+    frame = trials_frame(study, params)
+    trials = count_states(frame) if params.search is not None else {}
     if params.search is not None:
         trials["n_trials"] = params.search.n_trials
     last = read_last_run(params)
@@ -54,6 +56,7 @@ def study_status(params: Params) -> StudyStatus:
         running=lock_holder(params.study_dir),
         trials=trials,
         best=best_of(study, params),
+        front=front_of(frame, params),
         last_run=last.to_dict() if last.search.finished_at else None,
         fingerprint=fingerprint_status(params) if params.search is not None else {"status": "unknown"},
         dvc=push_state(params),
@@ -113,7 +116,10 @@ def describe_status(s: StudyStatus) -> list[str]:
             f"{t['pruned']} pruned (budget {t['n_trials']})"
         )
         b = s.best
-        lines.append(f"best:        trial {b['number']} {b['metric']}={b['value']:.4f}" if b else "best:        -")
+        if s.front is not None:
+            lines.append(f"front:       {describe_front(s.front)}")
+        else:
+            lines.append(f"best:        trial {b['number']} {b['metric']}={b['value']:.4f}" if b else "best:        -")
     lines.append(f"last run:    {_describe_last_run(s.last_run)}")
     fp = s.fingerprint
     what = {"match": "params match the study", "unrecorded": "no fingerprint recorded yet (no search ran)"}

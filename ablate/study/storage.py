@@ -130,8 +130,17 @@ def clear_stale_journal_lock(study_dir: Path) -> bool:
     return False
 
 
-def _append_user_attrs(storage: JournalStorage, trial_id: int, attrs: dict[str, Any]) -> None:
-    """Set a trial's user attributes with one append to the journal.
+def constraint_attr(name: str) -> str:
+    """The system attribute holding a trial's value of constraint ``name``: what Optuna 5.0's
+    ``Trial.set_constraint`` writes and ``FrozenTrial.constraints`` (so every sampler) reads."""
+    return f"constraints:{name}"
+
+
+def _append_user_attrs(
+    storage: JournalStorage, trial_id: int, attrs: dict[str, Any], system_attrs: dict[str, Any] | None = None
+) -> None:
+    """Set a trial's user attributes (and system attributes: its constraint values) with one
+    append to the journal.
 
     Optuna's ``set_trial_user_attr`` appends (takes the file lock, writes, fsyncs) once per
     attribute: seven per finished trial, most of the driver's time per trial with no-op trials.
@@ -150,6 +159,15 @@ def _append_user_attrs(storage: JournalStorage, trial_id: int, attrs: dict[str, 
                 "user_attr": {key: value},
             }
             for key, value in attrs.items()
+        ]
+        logs += [
+            {
+                "op_code": JournalOperation.SET_TRIAL_SYSTEM_ATTR,
+                "worker_id": worker_id,
+                "trial_id": trial_id,
+                "system_attr": {key: value},
+            }
+            for key, value in (system_attrs or {}).items()
         ]
         storage._backend.append_logs(logs)
         storage._sync_with_backend()

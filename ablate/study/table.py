@@ -1,9 +1,10 @@
 """The trials table: one row per trial of a study, as ``trials.csv`` and the report show it.
 
 This module owns the table's fixed columns. Every other column is a metric the trial function
-returned (the study's objective first) or a searched parameter, so neither may be named like a
+returned (the study's objectives first) or a searched parameter, so neither may be named like a
 fixed column: the params file is checked for it (``ablate.config.load``), and so is each trial's
-return value (``ablate.trial.check_metrics``).
+return value (``ablate.trial.check_metrics``). Two of them, the flags, are there only where they
+mean something: ``pareto`` in a study with several objectives, ``feasible`` in one with constraints.
 """
 
 from __future__ import annotations
@@ -12,12 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ablate.study.objectives import describe_objectives, is_feasible
+from ablate.study.pareto import flag_set, front_flags, front_numbers
+
 if TYPE_CHECKING:
     import optuna
 
     from ablate.config.schema import Params
 
-LEADING = ("number", "state")  # then the metrics, then the searched parameters
+LEADING = ("number", "state")  # then the flags, the metrics, the searched parameters
+# pareto: on the Pareto front (several objectives); feasible: meets every constraint (complete
+# trials of a study with constraints; empty for the others).
+FLAGS = ("pareto", "feasible")
 # How the trial came about: enqueued from search.enqueue (a baseline) or asked of the sampler, and
 # the seeds it ran over (search.seeds: its metrics are their means; see ablate.study.repeats).
 ORIGIN = ("enqueued", "n_seeds")
@@ -27,12 +34,18 @@ OUTCOME = ("duration_s", "worker", "error", "reason")  # reason: see ablate.tria
 PLACEMENT = ("host", "worker_address", "job_id")
 # Where each trial's result came from (from the cache or not, the code that computed it).
 PROVENANCE = ("cached", "cache_key", "git_commit", "code_version")
-FIXED_COLUMNS = (*LEADING, *ORIGIN, *OUTCOME, *PLACEMENT, *PROVENANCE)
+FIXED_COLUMNS = (*LEADING, *FLAGS, *ORIGIN, *OUTCOME, *PLACEMENT, *PROVENANCE)
 
 
-def table_columns(metrics: list[str], params: list[str]) -> list[str]:
-    """The columns of a table with these metric and parameter columns, in order."""
-    return [*LEADING, *metrics, *params, *ORIGIN, *OUTCOME, *PLACEMENT, *PROVENANCE]
+def table_columns(metrics: list[str], params: list[str], flags: tuple[str, ...] = ()) -> list[str]:
+    """The columns of a table with these metric and parameter columns (and flags), in order."""
+    return [*LEADING, *flags, *metrics, *params, *ORIGIN, *OUTCOME, *PLACEMENT, *PROVENANCE]
+
+
+def study_flags(params: Params) -> tuple[str, ...]:
+    """The flags a study's table has: ``pareto`` with several objectives, ``feasible`` with constraints."""
+    wanted = {"pareto": params.study.multi_objective, "feasible": bool(params.study.constraints)}
+    return tuple(f for f in FLAGS if wanted[f])
 
 
 def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
@@ -41,7 +54,7 @@ def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
     ran (host, worker address, batch job id), and where its result came from (cached, cache key,
     git commit, code version)."""
     names = [p.name for p in params.search.space] if params.search is not None else []
-    rows, metric_names = [], [params.study.metric]
+    rows, metric_names = [], list(params.study.metrics)
     trials = study.get_trials(deepcopy=False) if study is not None else []
     for t in trials:
         if t.state.name == "WAITING":
@@ -54,15 +67,24 @@ def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
         fixed |= {"enqueued": bool(attrs.get("enqueued")), "n_seeds": attrs.get("n_seeds") or 1}
         fixed |= {k: attrs.get(k) or "" for k in ("worker", "error", "reason", *PLACEMENT)}
         fixed |= {k: attrs.get(k) for k in PROVENANCE}
+        # The constraint values the study stored with the trial (what the sampler saw).
+        fixed["feasible"] = is_feasible(t.constraints) if t.constraints else None
         rows.append({**metrics, **{n: all_params.get(n) for n in names}, **fixed})
-    frame = pd.DataFrame(rows, columns=table_columns(metric_names, names))
+    flags = study_flags(params)
+    frame = pd.DataFrame(rows, columns=table_columns(metric_names, names, ("feasible",)))
     for n in names:  # an inactive knob's None would turn 128 into 128.0 in a float column
         if frame[n].isna().any():
             frame[n] = pd.Series([r[n] for r in rows], index=frame.index, dtype=object)
     for m in metric_names:
         frame[m] = pd.to_numeric(frame[m], errors="coerce")
     frame["duration_s"] = pd.to_numeric(frame["duration_s"], errors="coerce")
-    return frame.sort_values("number").reset_index(drop=True)
+    frame = frame.sort_values("number").reset_index(drop=True)
+    frame["feasible"] = frame["feasible"].astype("boolean")
+    if "feasible" not in flags:
+        frame = frame.drop(columns="feasible")
+    if "pareto" in flags:
+        frame.insert(2, "pareto", front_flags(frame, params.study.metrics, params.study.directions))
+    return frame
 
 
 def count_states(frame: pd.DataFrame) -> dict[str, int]:
@@ -74,8 +96,12 @@ def count_states(frame: pd.DataFrame) -> dict[str, int]:
 
 
 def best_of(study: optuna.Study | None, params: Params) -> dict[str, Any] | None:
-    """The best COMPLETE trial: number, value, metric and all its params (fixed options too)."""
+    """The best COMPLETE (and feasible) trial: number, value, metric and all its params (fixed
+    options too). None with several objectives: there the front stands for it (:func:`front_of`)."""
+    if params.study.multi_objective:
+        return None
     complete = [t for t in (study.get_trials(deepcopy=False) if study else []) if t.state.name == "COMPLETE"]
+    complete = [t for t in complete if is_feasible(t.constraints)]
     if not complete:
         return None
     pick = max if params.study.direction == "maximize" else min
@@ -86,6 +112,27 @@ def best_of(study: optuna.Study | None, params: Params) -> dict[str, Any] | None
         "metric": params.study.metric,
         "params": t.user_attrs.get("params") or t.params,
     }
+
+
+def front_of(frame: pd.DataFrame, params: Params) -> dict[str, Any] | None:
+    """With several objectives, the Pareto front in place of a best trial: its size, its trials'
+    numbers, the objectives and their directions. None with one objective."""
+    if not params.study.multi_objective:
+        return None
+    return {
+        "size": len(numbers := front_numbers(frame)),
+        "trials": numbers,
+        "metrics": list(params.study.metrics),
+        "directions": list(params.study.directions),
+    }
+
+
+def describe_front(front: dict[str, Any]) -> str:
+    """One line: ``3 trial(s) on the Pareto front of val_accuracy (maximize), n_params (minimize): 4, 9, 17``."""
+    numbers = front["trials"]
+    shown = ", ".join(map(str, numbers[:12])) + (f", ... ({len(numbers) - 12} more)" if len(numbers) > 12 else "")
+    what = describe_objectives(front["metrics"], front["directions"])
+    return f"{front['size']} trial(s) on the Pareto front of {what}" + (f": {shown}" if numbers else "")
 
 
 def numeric_values(values: pd.Series) -> pd.Series:
@@ -101,7 +148,8 @@ def completed_trials(trials: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def best_trial(trials: pd.DataFrame, metric: str, direction: str) -> pd.Series | None:
-    """Pick the best COMPLETE trial by the objective.
+    """Pick the best COMPLETE trial by the objective (the best feasible one, where the trials
+    have a ``feasible`` column).
 
     Args:
         trials: The trials frame (``number``, ``state``, metric and parameter columns, ...).
@@ -118,6 +166,8 @@ def best_trial(trials: pd.DataFrame, metric: str, direction: str) -> pd.Series |
     if direction not in ("maximize", "minimize"):
         raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
     done = completed_trials(trials, metric)
+    if "feasible" in done:  # with constraints, the best trial is the best feasible one
+        done = done[flag_set(done["feasible"])]
     if done.empty:
         return None
     values = done[metric]

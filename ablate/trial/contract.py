@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,8 @@ class TrialSpec:
     timeout_s: float | None = None
     device: str = "auto"
     provenance: dict[str, Any] = field(default_factory=dict)  # recorded, not part of the key
-    metric: str = ""  # the study's objective: a trial without it as a finite number fails
+    # The study's objective (a tuple: its objectives): a trial without each as a finite number fails.
+    metric: str | tuple[str, ...] = ""
     # Ablation trials: input columns removed (feature-group ablation), scoring on the held-out
     # test split, and a folder and name that say which arm and seed they are.
     drop_features: tuple[str, ...] = ()
@@ -114,7 +116,7 @@ def hash_json(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def check_metrics(metrics: Any, number: int, entrypoint: str, metric: str = "") -> dict[str, float]:
+def check_metrics(metrics: Any, number: int, entrypoint: str, metric: str | Sequence[str] = "") -> dict[str, float]:
     """What a trial function returned, checked against the contract.
 
     Args:
@@ -122,7 +124,8 @@ def check_metrics(metrics: Any, number: int, entrypoint: str, metric: str = "") 
             a fixed column of the trials table.
         number: the trial's number, for the message.
         entrypoint: the trial function, for the message.
-        metric: the study's objective, which must be among them ("": not checked).
+        metric: the study's objective, or its objectives, which must be among them ("": not
+            checked).
 
     Returns:
         The metrics as floats.
@@ -149,14 +152,16 @@ def check_metrics(metrics: Any, number: int, entrypoint: str, metric: str = "") 
             f"trial {number}: metric names must not be fixed columns of the trials table "
             f"({', '.join(FIXED_COLUMNS)}), but got {shadowing[0]!r}"
         )
-    if metric and metric not in out:
-        raise InvalidMetricError(
-            f"trial {number}: study.metric {metric!r} must be among the returned metrics ({', '.join(out)}), "
-            "but got none"
-        )
-    for name in sorted(out, key=lambda n: n != metric):  # the objective first
+    objectives = [metric] if isinstance(metric, str) and metric else list(metric)
+    for name in objectives:
+        if name not in out:
+            raise InvalidMetricError(
+                f"trial {number}: study.metric {name!r} must be among the returned metrics ({', '.join(out)}), "
+                "but got none"
+            )
+    for name in sorted(out, key=lambda n: n not in objectives):  # the objectives first
         if not math.isfinite(out[name]):
-            which = "study.metric" if name == metric else "metric"
+            which = "study.metric" if name in objectives else "metric"
             raise InvalidMetricError(f"trial {number}: {which} {name!r} must be a finite number, but got {out[name]}")
     return out
 

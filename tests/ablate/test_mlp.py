@@ -93,10 +93,14 @@ def tensors(data: PreparedData, split: str) -> tuple[torch.Tensor, torch.Tensor]
     return torch.as_tensor(X.copy()), torch.as_tensor(y.copy())
 
 
+def without(metrics: dict[str, float], *names: str) -> dict[str, float]:
+    return {k: v for k, v in metrics.items() if k not in names}
+
+
 def test_train_on_wine_writes_the_trial_folder(tmp_path: Path, wine: PreparedData) -> None:
     s = spec(tmp_path, wine, number=3)
     result = execute_trial(s)
-    assert set(result.metrics) == {"train_loss", "val_loss", "val_accuracy"}
+    assert set(result.metrics) == {"train_loss", "val_loss", "val_accuracy", "n_params"}
     assert 0.0 <= result.metrics["val_accuracy"] <= 1.0
     assert result.metrics["train_loss"] > 0 and result.metrics["val_loss"] > 0
     out = tmp_path / "trials" / "3"
@@ -104,13 +108,15 @@ def test_train_on_wine_writes_the_trial_folder(tmp_path: Path, wine: PreparedDat
     assert json.loads((out / "params.json").read_text()) == SMALL
     rows = history(out)
     assert [r["step"] for r in rows] == [1, 2, 3]
-    assert {k: v for k, v in rows[-1].items() if k != "step"} == result.metrics
+    # Every epoch reports the training metrics; n_params, a constant, is returned once at the end.
+    assert {k: v for k, v in rows[-1].items() if k != "step"} == without(result.metrics, "n_params")
     assert json.loads((out / RESULT).read_text())["metrics"] == result.metrics
     assert result.provenance["device"] == "cpu"
     # model.pt is the trained model: reloaded, it scores exactly the reported val metrics.
     model = reload(out, wine.n_features, wine.n_classes, SMALL)
     metrics = evaluate(model, *tensors(wine, "val"), classify=True, prefix="val")
-    assert metrics == {k: v for k, v in result.metrics.items() if k != "train_loss"}
+    assert metrics == without(result.metrics, "train_loss", "n_params")
+    assert result.metrics["n_params"] == sum(w.numel() for w in model.parameters())
 
 
 def test_training_learns_wine(tmp_path: Path, wine: PreparedData) -> None:
@@ -179,7 +185,7 @@ def test_batchnorm_skips_a_last_batch_of_one(wine: PreparedData) -> None:
 def test_regression_on_a_generated_csv(tmp_path: Path, regression: PreparedData) -> None:
     result = execute_trial(spec(tmp_path, regression, {**SMALL, "epochs": 20, "batch_size": 16}))
     m = result.metrics
-    assert set(m) == {"train_loss", "val_loss", "val_rmse", "val_r2"}
+    assert set(m) == {"train_loss", "val_loss", "val_rmse", "val_r2", "n_params"}
     assert m["val_rmse"] == pytest.approx(math.sqrt(m["val_loss"]))
     # y is linear in the features with noise sd 0.1 against a signal sd ~2.3: easy to fit.
     assert 0.8 < m["val_r2"] <= 1.0
@@ -254,7 +260,8 @@ def test_the_tricks_off_train_bit_for_bit_as_before(
     data_name, params, seed, before = BEFORE_THE_TRICKS[case]
     params = {**params, **TRICKS_OFF} if explicit else params
     result = execute_trial(spec(tmp_path, request.getfixturevalue(data_name), params, seed=seed))
-    assert result.metrics == before
+    # n_params is new (the code it is compared with returned none); the rest bit for bit.
+    assert without(result.metrics, "n_params") == before
 
 
 KNOBS = {
@@ -420,7 +427,7 @@ def test_bad_trick_values_give_the_rule_and_the_value(extra: dict[str, Any], mes
 def test_score_test_adds_test_metrics_computed_on_the_test_split(tmp_path: Path, wine: PreparedData) -> None:
     result = execute_trial(spec(tmp_path, wine, score_test=True))
     m = result.metrics
-    assert set(m) == {"train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy"}
+    assert set(m) == {"train_loss", "val_loss", "val_accuracy", "n_params", "test_loss", "test_accuracy"}
     out = tmp_path / "trials" / "0"
     assert all(not k.startswith("test_") for row in history(out) for k in row)  # scored once, at the end
     model = reload(out, wine.n_features, wine.n_classes, SMALL)
@@ -435,7 +442,7 @@ def test_score_test_adds_test_metrics_computed_on_the_test_split(tmp_path: Path,
 def test_score_test_on_regression(tmp_path: Path, regression: PreparedData) -> None:
     params = {**SMALL, "epochs": 20, "batch_size": 16}
     m = execute_trial(spec(tmp_path, regression, params, score_test=True)).metrics
-    assert set(m) == {"train_loss", "val_loss", "val_rmse", "val_r2", "test_loss", "test_rmse", "test_r2"}
+    assert set(m) == {"train_loss", "val_loss", "val_rmse", "val_r2", "n_params", "test_loss", "test_rmse", "test_r2"}
     model = reload(tmp_path / "trials" / "0", 3, 1, params)
     X_te, y_te = tensors(regression, "test")
     assert evaluate(model, X_te, y_te.float(), classify=False, prefix="test") == {

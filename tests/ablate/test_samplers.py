@@ -131,3 +131,44 @@ def test_tpe_models_a_conditional_branch_jointly() -> None:
     assert relative_space(make_sampler("tpe", CONDITIONAL, 12, 0)) == {"opt", "momentum", "dampening", "lr"}
     flat = optuna.samplers.TPESampler(seed=0, n_startup_trials=4, multivariate=True, constant_liar=True)
     assert relative_space(flat) == {"opt", "lr"}
+
+
+@pytest.mark.parametrize(
+    ("space", "n_trials", "picked", "why"),
+    [
+        (floats(3), 40, "tpe", "2 objectives, 40 trials (< 250: multi-objective TPE)"),
+        ((FLOAT, INT, CAT), 249, "tpe", "2 objectives, 249 trials (< 250: multi-objective TPE)"),
+        (floats(10), 250, "nsga2", "2 objectives, 250 trials (>= 250)"),
+        ((CAT,), 1000, "nsga2", "2 objectives, 1000 trials (>= 250)"),
+    ],
+    ids=["small-continuous", "categorical-short", "at-the-threshold", "categorical-long"],
+)
+def test_auto_with_several_objectives_picks_tpe_then_nsga2(
+    space: sp.Space, n_trials: int, picked: str, why: str
+) -> None:
+    choice = resolve_sampler("auto", space, n_trials, n_objectives=2)
+    assert (choice.name, choice.why) == (picked, why)
+    assert check_sampler("auto", space, n_trials, n_objectives=2) is None
+    sampler = make_sampler("auto", space, n_trials, 0, n_objectives=2)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    for _ in range(3):  # it does search a two-objective study
+        trial = study.ask()
+        sp.suggest_params(trial, space)
+        study.tell(trial, [0.5, 1.0])
+
+
+def test_every_sampler_but_cmaes_serves_several_objectives() -> None:
+    problem = check_sampler("cmaes", floats(2), 20, n_objectives=2)
+    assert problem.key == "sampler" and problem.got == "cmaes"
+    assert problem.rule.startswith("must serve several objectives (study.metric names 2): one of tpe, random, grid")
+    for name in ("tpe", "random", "gp", "qmc", "nsga2"):
+        assert check_sampler(name, floats(2), 20, n_objectives=3) is None
+    with pytest.raises(ValueError, match="cannot be used"):  # what the refusal spares the user
+        cmaes = make_sampler("cmaes", floats(2), 20, 0)
+        study = optuna.create_study(directions=["maximize", "minimize"], sampler=cmaes)
+        trial = study.ask()
+        sp.suggest_params(trial, floats(2))
+
+
+def test_which_samplers_model_constraints() -> None:
+    assert {n for n, s in SAMPLERS.items() if s.uses_constraints} == {"tpe", "gp", "nsga2"}

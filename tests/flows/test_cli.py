@@ -52,6 +52,31 @@ BAD_INPUTS = [
         "search.space.lr.step",
     ),
     ("pruner", {"search": {"pruner": "asha"}}, "search.pruner"),
+    # several objectives (a constraint on a metric the trial does not return: tests/flows/test_pareto.py)
+    (
+        "metric-direction-lengths",
+        {"study": {"metric": ["val_accuracy", "n_params"], "direction": ["maximize"]}},
+        "study.direction",
+    ),
+    ("constraint-operator", {"study": {"constraints": ["n_params < 5000"]}}, "study.constraints[0]"),
+    ("constraint-no-number", {"study": {"constraints": ["n_params <= small"]}}, "study.constraints[0]"),
+    ("constraint-syntax", {"study": {"constraints": ["n_params at most 5000"]}}, "study.constraints[0]"),
+    (
+        "pruner-several-objectives",
+        {
+            "study": {"metric": ["val_accuracy", "n_params"], "direction": ["maximize", "minimize"]},
+            "search": {"pruner": "median"},
+        },
+        "search.pruner",
+    ),
+    (
+        "sampler-several-objectives",
+        {
+            "study": {"metric": ["val_accuracy", "n_params"], "direction": ["maximize", "minimize"]},
+            "search": {"sampler": "cmaes"},
+        },
+        "search.sampler",
+    ),
     ("pruner-option", {"search": {"pruner": "hyperband", "pruner_options": {"eta": 3}}}, "search.pruner_options.eta"),
     ("low-high", {"search": {"space": {"lr": {"type": "float", "low": 0.1, "high": 0.01}}}}, "search.space.lr.low"),
     (

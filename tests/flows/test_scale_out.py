@@ -51,9 +51,7 @@ def dask_processes(
         for name in ("w1", "w2"):
             command = [BIN / "dask", "worker", address, "--name", name, "--nthreads", str(nthreads), "--nworkers", "1"]
             command += ["--preload", "ablate.runtime.worker", "--local-directory", str(tmp_path / name), *worker_args]
-            procs.append(
-                subprocess.Popen(command, env={**env, **(worker_env or {})}, stdout=log, stderr=log, cwd=REPO)
-            )
+            procs.append(subprocess.Popen(command, env={**env, **(worker_env or {})}, stdout=log, stderr=log, cwd=REPO))
         _wait_for_workers(address, 2)
         yield address
     finally:

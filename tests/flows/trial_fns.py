@@ -116,6 +116,19 @@ def toy3(params: dict[str, Any], ctx: Any) -> dict[str, float]:
     return out
 
 
+def bi_objective(params: dict[str, Any], ctx: Any) -> dict[str, float]:
+    """Two objectives to minimize with a known Pareto front: f1 = x + d, f2 = 1 - sqrt(x) + d for
+    x in [0, 1] and a gap d >= 0. The front is d = 0, the curve f2 = 1 - sqrt(f1) for f1 in [0, 1]:
+    there f1 rises as f2 falls, and d only adds to both. ``cost`` (= x) is a side metric to constrain.
+    ``sleep``: seconds each trial takes.
+    """
+    import math
+
+    time.sleep(float(params.get("sleep", 0.0)))
+    x, d = float(params["x"]), float(params["d"])
+    return {"f1": x + d, "f2": 1 - math.sqrt(x) + d, "cost": x}
+
+
 def misbehaves(params: dict[str, Any], ctx: Any) -> Any:
     """Fails as ``params["mode"]`` says; appends each attempt to attempts.log, to count them."""
     mode = params["mode"]

@@ -294,6 +294,13 @@ def _knob(name: str, knob: Any, first: bool = False):
     return mutate
 
 
+def _study(**changes: Any):
+    def mutate(raw: dict[str, Any]) -> None:
+        raw["study"] |= changes
+
+    return mutate
+
+
 def _when(condition: Any, first: bool = False):
     return _knob("momentum", {"type": "float", "low": 0.5, "high": 0.99, "when": condition}, first)
 
@@ -318,6 +325,16 @@ def _enqueue(*configs: dict[str, Any], **search: Any):
     return mutate
 
 
+def _objectives(pruner: str = "none", sampler: str = "tpe", n_trials: int = 24, **study: Any):
+    """Two objectives, with the given search settings."""
+
+    def mutate(raw: dict[str, Any]) -> None:
+        raw["study"] |= {"metric": ["val_accuracy", "n_params"], "direction": ["maximize", "minimize"], **study}
+        raw["search"] |= {"pruner": pruner, "sampler": sampler, "n_trials": n_trials}
+
+    return mutate
+
+
 def _both(*mutations: Any):
     def mutate(raw: dict[str, Any]) -> None:
         for m in mutations:
@@ -332,7 +349,85 @@ _SGD = _both(
     _knob("momentum", {"type": "float", "low": 0, "high": 0.99, "when": {"optimizer": "sgd"}}),
 )
 
+
+def _ablation_with_two_objectives(raw: dict[str, Any]) -> None:
+    _objectives()(raw)
+    raw["ablation"] = {"baseline": {"lr": 0.01}, "components": {"e": {"params": {"epochs": 3}}}}
+
+
+SHAPE = 'must be METRIC <= NUMBER or METRIC >= NUMBER, e.g. "train_time_s <= 2.0"'
 BAD = [
+    (
+        "directions-fewer-than-metrics",
+        _study(metric=["val_accuracy", "n_params", "val_loss"], direction=["maximize", "minimize"]),
+        "study.direction",
+        "must have as many directions as study.metric has metrics (3), but got a list ['maximize', 'minimize']",
+    ),
+    (
+        "direction-scalar-for-two-metrics",
+        _study(metric=["val_accuracy", "n_params"], direction="maximize"),
+        "study.direction",
+        "must be a list of 2 directions, one per metric of study.metric (val_accuracy, n_params), "
+        "but got 'maximize' (str)",
+    ),
+    (
+        "directions-more-than-metric",
+        _study(direction=["maximize", "minimize"]),
+        "study.direction",
+        "must have as many directions as study.metric has metrics (1), but got a list ['maximize', 'minimize']",
+    ),
+    (
+        "direction-in-list",
+        _study(metric=["a", "b"], direction=["maximize", "down"]),
+        "study.direction",
+        "must be one of maximize, minimize (or a list of them), but got a list ['maximize', 'down']",
+    ),
+    ("metric-list-empty", _study(metric=[]), "study.metric", "or a non-empty list of them"),
+    ("metric-list-repeats", _study(metric=["a", "a"], direction=["maximize"] * 2), "study.metric", "twice"),
+    ("metric-list-fixed-column", _study(metric=["a", "state"]), "study.metric", "but got a list ['a', 'state']"),
+    (
+        "constraints-not-a-list",
+        _study(constraints="n_params <= 5"),
+        "study.constraints",
+        """must be a list of constraints, e.g. ["train_time_s <= 2.0"], but got 'n_params <= 5' (str)""",
+    ),
+    (
+        "constraint-operator",
+        _study(constraints=["val_loss < 0.5"]),
+        "study.constraints[0]",
+        f"{SHAPE} (the operator is <= or >=, not <), but got 'val_loss < 0.5' (str)",
+    ),
+    (
+        "constraint-no-number",
+        _study(constraints=["val_loss <= 0.5", "n_params <= lots"]),
+        "study.constraints[1]",
+        f"{SHAPE} (the bound 'lots' is not a number), but got 'n_params <= lots' (str)",
+    ),
+    ("constraint-syntax", _study(constraints=["n_params"]), "study.constraints[0]", f"{SHAPE}, but got 'n_params'"),
+    ("constraint-not-a-string", _study(constraints=[{"n_params": 5}]), "study.constraints[0]", "must be a string"),
+    ("constraint-repeated", _study(constraints=["a <= 1", "a<=1.0"]), "study.constraints[1]", "must not repeat"),
+    ("constraint-on-fixed-column", _study(constraints=["duration_s <= 1"]), "study.constraints[0]", "fixed column"),
+    (
+        "pruner-with-two-objectives",
+        _objectives(pruner="median"),
+        "search.pruner",
+        "must be none when study.metric names several objectives (Optuna prunes on one value per step), "
+        "but got 'median' (str)",
+    ),
+    (
+        "cmaes-with-two-objectives",
+        _objectives(sampler="cmaes"),
+        "search.sampler",
+        "must serve several objectives (study.metric names 2): one of tpe, random, grid, gp, qmc, nsga2 or auto, "
+        "not cmaes, but got 'cmaes' (str)",
+    ),
+    (
+        "ablation-with-two-objectives",
+        _ablation_with_two_objectives,
+        "study.metric",
+        "must be one metric in a study with an ablation section (its arms are compared on one metric), "
+        "but got a list ['val_accuracy', 'n_params']",
+    ),
     ("unknown-top-level-key", _set("extras", 1), "extras", "known key at the top level"),
     ("unknown-section-key", _set("execution.wrokers", 3), "execution.wrokers", "known key of execution"),
     ("unknown-knob-key", _set("search.space.lr.lo", 1e-4), "search.space.lr.lo", "known key of search.space.lr"),
@@ -460,8 +555,9 @@ BAD = [
         "knob-named-like-a-fixed-column",
         _set("search.space.state", ["a", "b"]),
         "search.space.state",
-        "must not be named like a fixed column of the trials table (number, state, enqueued, n_seeds, duration_s, "
-        "worker, error, reason, host, worker_address, job_id, cached, cache_key, git_commit, code_version)",
+        "must not be named like a fixed column of the trials table (number, state, pareto, feasible, enqueued, "
+        "n_seeds, duration_s, worker, error, reason, host, worker_address, job_id, cached, cache_key, git_commit, "
+        "code_version)",
     ),
     (
         "knob-named-reason",
@@ -473,8 +569,8 @@ BAD = [
         "metric-named-cached",
         _set("study.metric", "cached"),
         "study.metric",
-        "must be a metric name, not a fixed column of the trials table (number, state, enqueued, n_seeds, "
-        "duration_s, worker, error, reason, host, worker_address, job_id, cached, cache_key, git_commit, "
+        "must be a metric name, not a fixed column of the trials table (number, state, pareto, feasible, enqueued, "
+        "n_seeds, duration_s, worker, error, reason, host, worker_address, job_id, cached, cache_key, git_commit, "
         "code_version), but got 'cached' (str)",
     ),
     ("knob-also-an-option", _set("trial.options.lr", 0.1), "search.space.lr", "trial.options"),
@@ -775,3 +871,51 @@ def test_check_entrypoint_unimportable(entrypoint: str, error: str) -> None:
     msg = str(info.value)
     assert info.value.key == "trial.entrypoint" and "\n" not in msg
     assert msg.startswith("p.yaml: trial.entrypoint: ") and repr(entrypoint) in msg and error in msg
+
+
+# ---------------------------------------------------------------------------------------------
+# Several objectives and constraints
+
+
+def test_several_objectives_and_constraints_load(tmp_path: Path) -> None:
+    raw = default_raw()
+    raw["study"] |= {
+        "metric": ["val_accuracy", "n_params"],
+        "direction": ["maximize", "minimize"],
+        "constraints": ["n_params <= 5e4", "val_loss<=0.5"],
+    }
+    p = load_params(write_params(tmp_path, raw))
+    s = p.study
+    assert (s.metric, s.direction, s.metrics, s.directions) == (
+        "val_accuracy",
+        "maximize",
+        ("val_accuracy", "n_params"),
+        ("maximize", "minimize"),
+    )
+    assert s.multi_objective and [c.text for c in s.constraints] == ["n_params <= 50000", "val_loss <= 0.5"]
+    d = p.to_dict()
+    assert d["study"]["metric"] == ["val_accuracy", "n_params"]
+    assert d["study"]["constraints"] == ["n_params <= 50000", "val_loss <= 0.5"]
+    d.pop("source")
+    assert parse_params(copy.deepcopy(d), p.source) == p  # round trip, as the single objective does
+
+
+def test_a_one_element_list_is_the_scalar(tmp_path: Path) -> None:
+    raw = default_raw()
+    raw["study"] |= {"metric": ["val_loss"], "direction": ["minimize"]}
+    listed = load_params(write_params(tmp_path, raw)).study
+    assert (listed.metric, listed.direction, listed.multi_objective) == ("val_loss", "minimize", False)
+    assert listed == load_params(DEFAULT, ["study.metric=val_loss", "study.direction=minimize"]).study
+
+
+def test_several_objectives_keep_the_default_single_objective_untouched() -> None:
+    s = load_params(DEFAULT).study
+    assert (s.metrics, s.directions, s.constraints, s.multi_objective) == (("val_accuracy",), ("maximize",), (), False)
+    assert s.to_dict()["metric"] == "val_accuracy" and s.to_dict()["constraints"] == []
+
+
+def test_the_pareto_example_loads() -> None:
+    p = load_params(ROOT / "params" / "digits-pareto.yaml")
+    assert (p.study.metrics, p.study.directions) == (("val_accuracy", "n_params"), ("maximize", "minimize"))
+    assert [c.text for c in p.study.constraints] == ["val_loss <= 0.25"]
+    assert (p.search.sampler, p.search.pruner) == ("auto", "none")

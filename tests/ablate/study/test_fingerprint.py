@@ -169,3 +169,34 @@ def test_a_study_older_than_fingerprints_is_recorded_with_a_note_then_guarded(tm
     assert guard_study(params, DATA.data_hash) == []
     with pytest.raises(StudyChangedError, match=r"its 2 trial\(s\) .* but got data hash: bbbb… → 3f2a…"):
         guard_study(params, HASH_A)
+
+
+def test_objectives_directions_and_constraints_are_inputs(tmp_path: Path) -> None:
+    one = fingerprint(make_params(tmp_path))
+    assert "study.constraints" not in one  # left out when empty: older fingerprints stay valid
+    two = make_params(
+        tmp_path,
+        overrides=(
+            "study.metric=[val_accuracy, n_params]",
+            "study.direction=[maximize, minimize]",
+            'study.constraints=["n_params <= 5e4"]',
+        ),
+    )
+    assert fingerprint_changes(one, fingerprint(two)) == [
+        'study.metric: val_accuracy → ["val_accuracy", "n_params"]',
+        'study.direction: maximize → ["maximize", "minimize"]',
+        'study.constraints: unset → ["n_params <= 50000"]',
+    ]
+    # A one-element list is the one objective it names; a bound written otherwise is the same bound.
+    same = make_params(tmp_path, overrides=("study.metric=[val_accuracy]", "study.direction=[maximize]"))
+    assert fingerprint(same) == one
+    bound = make_params(tmp_path, overrides=(*two_overrides(), 'study.constraints=["n_params<=50000.0"]'))
+    assert fingerprint(bound) == fingerprint(two)
+    flipped = make_params(tmp_path, overrides=(*two_overrides(), 'study.constraints=["n_params >= 5e4"]'))
+    assert fingerprint_changes(fingerprint(two), fingerprint(flipped)) == [
+        'study.constraints: ["n_params <= 50000"] → ["n_params >= 50000"]'
+    ]
+
+
+def two_overrides() -> tuple[str, ...]:
+    return ("study.metric=[val_accuracy, n_params]", "study.direction=[maximize, minimize]")

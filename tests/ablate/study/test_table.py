@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ablate.study.session import StudySession
 from ablate.study.storage import load_study, needs_trials
-from ablate.study.table import FIXED_COLUMNS, best_of, count_states, trials_frame
+from ablate.study.table import FIXED_COLUMNS, FLAGS, best_of, count_states, trials_frame
 from tests.ablate.study.test_session import DATA, SPACE_NAMES, fake_result, make_params, score
 
 
@@ -115,5 +115,7 @@ def test_a_metric_named_like_a_fixed_column_never_overwrites_it(tmp_path: Path) 
 
 
 def test_every_fixed_column_is_in_the_table(tmp_path: Path) -> None:
+    # The flags only where they mean something: several objectives (pareto), constraints (feasible).
     params = make_params(tmp_path)
-    assert set(FIXED_COLUMNS) <= set(trials_frame(None, params).columns)
+    assert set(FIXED_COLUMNS) - set(FLAGS) <= set(trials_frame(None, params).columns)
+    assert not set(FLAGS) & set(trials_frame(None, params).columns)
