@@ -98,13 +98,14 @@ class PlanContext:
         return bool(c.features) or any(self.baseline.get(k) != v for k, v in c.params.items())
 
 
-def repeat_seeds(cfg: AblationConfig, study_seed: int) -> list[int]:
-    """Seeds of the paired repeats: ``study.seed + 1 ... study.seed + n``.
+def repeat_seeds(cfg: AblationConfig, study_seed: int, tuned_seeds: int = 1) -> list[int]:
+    """Seeds of the paired repeats: ``study.seed + 1 ... study.seed + n``, after the
+    ``tuned_seeds`` the search ran each trial over (``search.seeds``: study.seed and up).
 
-    None is the seed the search tuned on, so a tuned baseline is not flattered by being
-    measured again on the very seed it was selected on.
+    None is a seed the search tuned on, so a tuned baseline is not flattered by being
+    measured again on the very seeds it was selected on.
     """
-    return [study_seed + 1 + i for i in range(cfg.seeds)]
+    return [study_seed + tuned_seeds + i for i in range(cfg.seeds)]
 
 
 def comparisons(arms: Sequence[Arm]) -> list[tuple[str, str]]:

@@ -58,7 +58,8 @@ def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, 
         metric=params.study.metric,
     )
     baseline_from = best_from if cfg.baseline == BEST else "the params file"
-    return AblationPlan(run, ctx, repeat_seeds(cfg, params.study.seed), baseline_from)
+    tuned = params.search.seeds if params.search is not None else 1
+    return AblationPlan(run, ctx, repeat_seeds(cfg, params.study.seed, tuned), baseline_from)
 
 
 def _best(params: Params) -> tuple[dict[str, Any], str, float]:

@@ -104,6 +104,8 @@ def test_path_stops_when_a_whole_round_failed() -> None:
 def test_repeat_seeds_avoid_the_search_seed() -> None:
     cfg = AblationConfig(baseline="best", components=COMPONENTS, seeds=3)
     assert repeat_seeds(cfg, 7) == [8, 9, 10]
+    # a search whose trials ran over seeds 7, 8 and 9 (search.seeds: 3) tuned on those too
+    assert repeat_seeds(cfg, 7, tuned_seeds=3) == [10, 11, 12]
 
 
 def test_arm_folders_are_safe_and_distinct() -> None:
