@@ -150,6 +150,7 @@ def test_deployment_run_completes_with_its_artifacts_then_finds_nothing_to_do(de
         LogFilter,
         LogFilterFlowRunId,
     )
+    from prefect.client.schemas.sorting import LogSort
 
     path = quick(deployed.root, "nightly", seed=2)
     parameters = {"params_file": str(path), "overrides": [], "grow_by": 3, "max_trials": 3}
@@ -169,10 +170,16 @@ def test_deployment_run_completes_with_its_artifacts_then_finds_nothing_to_do(de
         subflows = c.read_flow_runs(
             flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run.id]))
         )
-        logs = [log.message for log in c.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))]
+        # Its outputs lie outside this checkout's DVC repository: no experiment of it in this repo.
+        # (Logs reach the server after the run's state, in batches: wait for the line.)
+        deadline, skipped = time.monotonic() + 30, []
+        while not skipped and time.monotonic() < deadline:
+            time.sleep(1)
+            newest = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id]))
+            logs = c.read_logs(newest, limit=50, sort=LogSort.TIMESTAMP_DESC)
+            skipped = [log.message for log in logs if log.message.startswith("dvc experiment: ")]
     assert [r.name for r in subflows] == ["nightly search (3 trials)"]
-    # Its outputs lie outside this checkout's DVC repository: no experiment of it in this repo.
-    assert any(m.startswith("dvc experiment: skipped (the study's outputs are outside") for m in logs), logs
+    assert len(skipped) == 1 and skipped[0].startswith("dvc experiment: skipped (the study's outputs are outside")
     record = json.loads((deployed.root / "reports" / "nightly" / "run.json").read_text())
     assert (record["complete"], record["executed"]) == (3, 3)  # grown from 0 by 3
 
