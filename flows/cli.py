@@ -200,11 +200,12 @@ def cmd_status(params: Params, args: argparse.Namespace) -> int:
 def cmd_rerun(params: Params, args: argparse.Namespace) -> int:
     from ablate.trial.rerun import describe, rerun_trial
 
-    result = rerun_trial(params, args.trial)
+    result = rerun_trial(params, args.trial, args.seed)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     verdict = "reproduced exactly" if result.identical else "did NOT reproduce"
-    print(f"trial {args.trial} of study {params.study.name} {verdict}:\n{describe(result)}")
+    which = f"trial {args.trial}" + (f" (seed {args.seed})" if args.seed is not None else "")
+    print(f"{which} of study {params.study.name} {verdict}:\n{describe(result)}")
     return 0 if result.identical else EXIT_FAILED
 
 
@@ -256,6 +257,7 @@ def _parser() -> argparse.ArgumentParser:
             )
     rerun = sub.add_parser("rerun", parents=[common], help="run one recorded trial again and compare its metrics")
     rerun.add_argument("trial", type=int, help="the trial's number")
+    rerun.add_argument("--seed", type=int, help="with search.seeds > 1: which of the trial's runs")
     rerun.set_defaults(func=cmd_rerun)
     status = sub.add_parser(
         "status",

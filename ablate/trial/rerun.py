@@ -25,15 +25,23 @@ class Rerun:
         return self.original.metrics == self.again.metrics
 
 
-def rerun_trial(params: Params, number: int) -> Rerun:
-    """Run trial ``number`` of ``params``'s study again, as recorded, into a temporary folder.
+def rerun_trial(params: Params, number: int, seed: int | None = None) -> Rerun:
+    """Run trial ``number`` of ``params``'s study again, as recorded, into a temporary folder;
+    with ``search.seeds`` > 1, its run with ``seed`` (folder ``<number>.s<seed>``).
 
     The study's own folder is not touched. On CPU the metrics match bit for bit when the code,
     data and library versions are those recorded (differences are reported as warnings).
     """
-    trial_dir = params.study_dir / "trials" / str(number)
+    trials = params.study_dir / "trials"
+    trial_dir = trials / (str(number) if seed is None else f"{number}.s{seed}")
     original = read_result(trial_dir)
     if original is None:
+        runs = sorted(int(p.name.rpartition(".s")[2]) for p in trials.glob(f"{number}.s*") if read_result(p))
+        if seed is None and runs:
+            raise AblateError(
+                f"trial {number} is the mean of runs with seeds {', '.join(map(str, runs))} (search.seeds): "
+                "name one with --seed SEED"
+            )
         raise AblateError(f"{trial_dir}: trial {number} has no result.json (it never completed, or was not run)")
     prepared = load_prepared_info(params.prepared_dir)
     prov = original.provenance

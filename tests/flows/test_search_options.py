@@ -135,3 +135,13 @@ def test_each_trial_is_told_the_mean_of_its_seeds_and_a_rerun_runs_nothing(tmp_p
     again = study_flow(load_params(path))
     assert (again["executed"], again["cached"], again["complete"]) == (0, 0, 2)
     assert len(executions(tmp_path, "seeds")) == 6
+
+    # `ablate rerun` names one run of a seeded trial, and it reproduces; without --seed it says so.
+    from ablate.errors import AblateError
+    from ablate.trial.rerun import rerun_trial
+
+    with pytest.raises(AblateError, match=r"trial 1 is the mean of runs with seeds 0, 1, 2 .*--seed SEED"):
+        rerun_trial(load_params(path), 1)
+    redo = rerun_trial(load_params(path), 1, seed=2)
+    recorded = json.loads((trials_dir / "1.s2" / "result.json").read_text())["metrics"]
+    assert redo.identical and redo.again.metrics == recorded
