@@ -15,6 +15,7 @@ import pandas as pd
 from ablate.ablation.analysis import AblationAnalysis
 from ablate.ablation.report import ablation_metrics
 from ablate.study.facts import RunFacts
+from ablate.study.importance import ParamImportance
 from ablate.study.table import FIXED_COLUMNS, best_trial
 
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
@@ -46,6 +47,8 @@ class ReportInput:
     top_trials: int = 0  # rows of the report's trials table, best first (0: all); trials.csv has all
     search: bool = True  # False: an ablation study with no search step
     ablation: AblationAnalysis | None = None
+    importance: ParamImportance | None = None  # None: not computed (no search)
+    curves: pd.DataFrame | None = None  # number, step, value: what trials reported (ctx.report)
 
 
 def fmt(value: object, kind: str | None = None) -> str:
