@@ -59,6 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     cli = [sys.executable, "-c", ABLATE_CLI]
     with _prefect_api(), tempfile.TemporaryDirectory() as scratch:
         tmp = args.workdir or Path(scratch)

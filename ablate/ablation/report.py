@@ -52,7 +52,9 @@ def markdown_section(a: AblationAnalysis, images: Sequence[str]) -> str:
         return _baseline_section(a)
     out = [f"## Ablation ({a.policy})", "", *_design_lines(a), ""]
     out += [tables.to_markdown(a.table, a.metric, a.direction, a.alpha), ""]
-    out += [f"![{Path(i).stem}]({i})\n" for i in images]
+    out += [
+        line for i in images for line in (f"![{Path(i).stem}]({i})", "", f"*{figure_caption(a, Path(i).stem)}*", "")
+    ]
     if a.steps is not None and len(a.steps):
         out += ["### Ablation path", "", tables.steps_markdown(a.steps, a.metric), ""]
     if a.effects is not None and len(a.effects):
@@ -60,6 +62,18 @@ def markdown_section(a: AblationAnalysis, images: Sequence[str]) -> str:
     if a.notes:
         out += ["### Notes", "", *[f"- {n}" for n in a.notes], ""]
     return "\n".join(out)
+
+
+def figure_caption(a: AblationAnalysis, kind: str) -> str:
+    """One line saying what the ablation figure ``kind`` (its file's stem) shows."""
+    return {
+        "forest": f"Each arm's paired difference in {a.metric} from its reference: mean over the seeds with its "
+        "95 % t-interval, the per-seed differences as points, Holm's p on the right.",
+        "waterfall": f"The ablation path: {a.metric} after each step, from the baseline to the target, each "
+        "step's gain with its 95 % interval and its share of the total.",
+        "interactions": f"Two-way interactions: mean {a.metric} with each pair of components removed or present "
+        "(95 % t-intervals); parallel lines mean no interaction.",
+    }.get(kind, "")
 
 
 def _compares(a: AblationAnalysis) -> bool:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ablate.ablation.analysis import analyze_ablation
 from ablate.ablation.design import Arm
+from ablate.ablation.report import markdown_section
 from ablate.report.model import ParamInfo, ReportInput
 from ablate.report.write import write_report
 from ablate.study.curves import learning_curves
@@ -148,3 +149,28 @@ def test_without_such_an_ablation_the_best_trial_says_how_to_get_it(tmp_path: Pa
     assert "add `ablation: {baseline: best, components: {}}`" in md
     page = (tmp_path / "r" / "index.html").read_text()
     assert "<code>ablation: {baseline: best, components: {}}</code>" in page
+
+
+def test_the_ablation_figures_have_captions_too() -> None:
+    base, ablated = Arm("baseline", "baseline", {"x": 0.3}), Arm("-x", "ablated", {"x": 0.0}, reference="baseline")
+    design = {
+        "policy": "loco",
+        "arms": [base.to_dict(), ablated.to_dict()],
+        "comparisons": [["-x", "baseline"]],
+        "seeds": [1, 2, 3],
+        "alpha": 0.05,
+        "components": ["x"],
+    }
+    runs = pd.DataFrame(
+        {
+            "arm": ["baseline"] * 3 + ["-x"] * 3,
+            "seed": [1, 2, 3] * 2,
+            "status": "complete",
+            "val_accuracy": [0.95, 0.96, 0.97, 0.90, 0.92, 0.91],
+        }
+    )
+    section = markdown_section(analyze_ablation(design, runs, "val_accuracy", "maximize"), ["forest.png"])
+    assert captions(section) == {
+        "forest.png": "Each arm's paired difference in val_accuracy from its reference: mean over the seeds with "
+        "its 95 % t-interval, the per-seed differences as points, Holm's p on the right."
+    }
