@@ -54,7 +54,8 @@ def importance_intro(inp: ReportInput) -> str:
     imp = inp.importance
     if imp is None:
         return ""
-    left = ", ".join(f"{n} {state.lower()}" for state, n in sorted(imp.excluded.items()))
+    states = {"FAIL": "failed", "PRUNED": "pruned", "RUNNING": "running", "WAITING": "waiting"}
+    left = ", ".join(f"{n} {states.get(state, state.lower())}" for state, n in sorted(imp.excluded.items()))
     used = f"{imp.n_used} complete trials" + (f" ({left} left out)" if left else "")
     if imp.reason:
         return f"No parameter importance: {imp.reason} ({used})."

@@ -3,6 +3,7 @@ learning curves, and the tuned configuration's held-out score over the ablation'
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ import pandas as pd
 from ablate.ablation.analysis import analyze_ablation
 from ablate.ablation.design import Arm
 from ablate.ablation.report import markdown_section
+from ablate.report import insight
 from ablate.report.model import ParamInfo, ReportInput
 from ablate.report.write import write_report
 from ablate.study.curves import learning_curves
@@ -65,7 +67,9 @@ def captions(md: str) -> dict[str, str]:
 
 
 def test_the_report_has_importance_csv_its_section_and_a_caption_under_every_figure(tmp_path: Path) -> None:
-    paths = write_report(tmp_path / "r", report_input(searched(24, prune_every=6), tmp_path))
+    inp = report_input(searched(24, prune_every=6), tmp_path)
+    paths = write_report(tmp_path / "r", inp)
+    failed = dataclasses.replace(inp.importance, excluded={"PRUNED": 4, "FAIL": 2})
     table = pd.read_csv(paths["importance_csv"])
     assert list(table.columns) == COLUMNS
     assert sorted(zip(table["method"], table["param"])) == [
@@ -77,6 +81,9 @@ def test_the_report_has_importance_csv_its_section_and_a_caption_under_every_fig
     assert list(captions(md)) == shown and all(captions(md).values())
     assert page.count("<figcaption>") == 5 and all(f'src="{name}"' in page for name in shown)
     assert "on 20 complete trials (4 pruned left out)" in md
+    assert insight.importance_intro(dataclasses.replace(inp, importance=failed)).startswith(
+        "Optuna's PED-ANOVA and fANOVA on 20 complete trials (2 failed, 4 pruned left out)"
+    )
     section = md.split("## Parameter importance", 1)[1].split("## Trials", 1)[0]
     assert "| knob | PED-ANOVA | fANOVA |" in section
     assert re.search(r"\| x \| 0\.\d{3} \[0\.\d{3}, [01]\.\d{3}\]", section)
