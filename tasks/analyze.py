@@ -32,6 +32,12 @@ def analyze(params: Params, run: RunFacts) -> dict:
         create_table_artifact(
             table=_records(inp.trials), key=f"{key}-trials", description=f"trials of study {params.study.name}"
         )
+    if inp.importance is not None and not inp.importance.table.empty:
+        create_table_artifact(
+            table=_records(inp.importance.table),
+            key=f"{key}-importance",
+            description=f"parameter importance of study {params.study.name} (importance.csv)",
+        )
     if inp.ablation is not None:
         create_markdown_artifact(
             markdown=Path(paths["ablation_md"]).read_text(),

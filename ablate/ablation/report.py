@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ablate.ablation import figures, latex, tables
 from ablate.ablation.analysis import AblationAnalysis, incomplete_arms
@@ -47,9 +48,13 @@ def ablation_figures(a: AblationAnalysis) -> dict[str, Any]:
 
 def markdown_section(a: AblationAnalysis, images: Sequence[str]) -> str:
     """The ablation as markdown: design, the table with its legend, figures, path or effects."""
+    if not _compares(a):
+        return _baseline_section(a)
     out = [f"## Ablation ({a.policy})", "", *_design_lines(a), ""]
     out += [tables.to_markdown(a.table, a.metric, a.direction, a.alpha), ""]
-    out += [f"![{Path(i).stem}]({i})\n" for i in images]
+    out += [
+        line for i in images for line in (f"![{Path(i).stem}]({i})", "", f"*{figure_caption(a, Path(i).stem)}*", "")
+    ]
     if a.steps is not None and len(a.steps):
         out += ["### Ablation path", "", tables.steps_markdown(a.steps, a.metric), ""]
     if a.effects is not None and len(a.effects):
@@ -57,6 +62,54 @@ def markdown_section(a: AblationAnalysis, images: Sequence[str]) -> str:
     if a.notes:
         out += ["### Notes", "", *[f"- {n}" for n in a.notes], ""]
     return "\n".join(out)
+
+
+def figure_caption(a: AblationAnalysis, kind: str) -> str:
+    """One line saying what the ablation figure ``kind`` (its file's stem) shows."""
+    return {
+        "forest": f"Each arm's paired difference in {a.metric} from its reference: mean over the seeds with its "
+        "95 % t-interval, the per-seed differences as points, Holm's p on the right.",
+        "waterfall": f"The ablation path: {a.metric} after each step, from the baseline to the target, each "
+        "step's gain with its 95 % interval and its share of the total.",
+        "interactions": f"Two-way interactions: mean {a.metric} with each pair of components removed or present "
+        "(95 % t-intervals); parallel lines mean no interaction.",
+    }.get(kind, "")
+
+
+def _compares(a: AblationAnalysis) -> bool:
+    return bool(a.table["reference"].notna().any())
+
+
+def _baseline_section(a: AblationAnalysis) -> str:
+    """An ablation without components: the baseline alone over the seeds, every metric it
+    returned with its interval (for ``baseline: best``, the tuned model on the test split)."""
+    what = "tuned model" if a.best_value is not None else "baseline"
+    rows = a.metrics[a.metrics["arm"] == "baseline"]
+    shown = pd.DataFrame(
+        {
+            "metric": rows["metric"],
+            "n": rows["n"],
+            "mean [95% CI]": [
+                f"{m:.4g} [{lo:.4g}, {hi:.4g}]" if np.isfinite(lo) else f"{m:.4g}"
+                for m, lo, hi in zip(rows["mean"], rows["ci_low"], rows["ci_high"], strict=True)
+            ],
+            "std": [f"{v:.3g}" for v in rows["std"]],
+        }
+    )
+    lines = [
+        f"## The {what} over {len(a.seeds)} seeds",
+        "",
+        f"Baseline: {a.baseline_from}, run with seeds {', '.join(map(str, a.seeds))} (an ablation with no "
+        "component) and scored on the validation and held-out test splits: per metric, the mean over the "
+        "seeds and its 95 % t-interval. The data split is fixed (by `study.seed`): the seeds vary what "
+        "training draws.",
+        *_selection_note(a),
+        "",
+        shown.to_markdown(index=False),
+        "",
+    ]
+    bad = incomplete_arms(a.runs)
+    return "\n".join(lines + ([f"**Failed or missing seeds**: {', '.join(bad)}.", ""] if bad else []))
 
 
 def _design_lines(a: AblationAnalysis) -> list[str]:
@@ -134,9 +187,16 @@ def _selection_note(a: AblationAnalysis) -> list[str]:
 def ablation_summary(a: AblationAnalysis) -> str:
     """One line for the terminal: how many arms differ significantly from their reference."""
     compared = a.table[a.table["reference"].notna()]
+    complete = int((a.runs["status"] == "complete").sum())
+    if compared.empty:
+        base = a.table.iloc[0]
+        test = f", test {base['test_mean']:.4g}" if np.isfinite(base["test_mean"]) else ""
+        return (
+            f"the baseline over {len(a.seeds)} seeds ({complete}/{len(a.runs)} trials complete): "
+            f"{a.metric} {base['mean']:.4g} [{base['ci_low']:.4g}, {base['ci_high']:.4g}]{test}"
+        )
     sig = compared[compared["significant"]]
     names = ", ".join(f"{r.arm} (Δ {r.delta:+.4f})" for r in sig.itertuples()) or "none"
-    complete = int((a.runs["status"] == "complete").sum())
     return (
         f"{len(a.arms)} arms x {len(a.seeds)} seeds ({complete}/{len(a.runs)} trials complete); "
         f"significant at α={a.alpha:g} after Holm: {names}"

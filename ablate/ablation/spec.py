@@ -169,8 +169,14 @@ def _check_policy(r: Reader, cfg: AblationConfig) -> None:
         if cfg.baseline == cfg.target:
             raise r.error("target", "must differ from ablation.baseline for policy path", cfg.target)
         return
-    if k == 0:
-        raise r.error("components", f"must name at least one component for policy {cfg.policy}", {})
+    # loco without components is the baseline alone over the seeds: the tuned model's validation
+    # and held-out test scores with their intervals (README, "The tuned model on the test split").
+    if k == 0 and cfg.policy != "loco":
+        raise r.error(
+            "components",
+            f"must name at least one component for policy {cfg.policy} (none, with policy loco: the baseline alone)",
+            {},
+        )
     if cfg.policy == "factorial" and k > MAX_FACTORIAL_COMPONENTS:
         raise r.error(
             "components",

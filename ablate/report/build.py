@@ -12,7 +12,9 @@ from ablate.config.schema import Params
 from ablate.data import read_manifest
 from ablate.report.model import ParamInfo, ReportInput
 from ablate.runtime.dvc import find_repo_root, lock_hash
+from ablate.study.curves import learning_curves
 from ablate.study.facts import RunFacts
+from ablate.study.importance import param_importance
 from ablate.study.objectives import describe_objectives
 from ablate.study.storage import load_study
 from ablate.study.table import best_of, count_states, front_of, trials_frame
@@ -22,6 +24,7 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
     """The report of ``params``'s study after ``run``."""
     study = load_study(params) if params.search is not None else None
     frame = trials_frame(study, params)
+    trials = study.get_trials(deepcopy=False) if study is not None else []
     n_trials = params.search.n_trials if params.search is not None else 0
     facts: dict[str, Any] = {**count_states(frame), "best": best_of(study, params), "n_trials": n_trials}
     if params.study.multi_objective:  # no single best: the Pareto front
@@ -63,6 +66,8 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
         top_trials=params.report.top_trials,
         search=params.search is not None,
         ablation=ablation,
+        importance=param_importance(trials, params.study.direction, params.study.seed) if study else None,
+        curves=learning_curves(trials, params.study_dir / "trials", params.study.metric) if study else None,
     )
 
 

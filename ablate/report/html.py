@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ablate.ablation.report import html_section
+from ablate.report import insight
 from ablate.report.model import (
     ReportInput,
     best_note,
@@ -39,6 +40,7 @@ tr.FAIL td { color: #b91c1c; } tr.PRUNED td, tr.RUNNING td { color: #92400e; }
 tr.best td { background: #ecfdf5; font-weight: 600; }
 .table-wrap { overflow-x: auto; }
 img { max-width: 100%; height: auto; display: block; margin: .8rem 0; }
+figure { margin: 1rem 0 1.4rem; } figcaption { font-size: .88rem; color: #444; font-style: italic; }
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; font-size: .8rem; }
 code { background: #f3f4f6; padding: 0 .2rem; }
 """
@@ -83,7 +85,34 @@ def _html_best(inp: ReportInput, best: pd.Series | None) -> list[str]:
     ]
     if inp.params:
         out.append(_html_table(["parameter", "value"], best_params(inp, best)))
-    return out
+    return [*out, f"<p>{_inline_code(insight.best_over_seeds(inp))}</p>"]
+
+
+def _inline_code(text: str) -> str:
+    """Escape ``text``, its `backticked` parts as <code>."""
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def _html_figure(inp: ReportInput, image: str) -> str:
+    esc, stem = html.escape, Path(image).stem
+    return (
+        f'<figure><img src="{esc(image, quote=True)}" alt="{esc(stem)}">'
+        f"<figcaption>{esc(insight.caption(inp, stem))}</figcaption></figure>"
+    )
+
+
+def _html_importance(inp: ReportInput, images: list[str]) -> list[str]:
+    intro = insight.importance_intro(inp)
+    if not intro:
+        return []
+    body = ["<h2>Parameter importance</h2>", f"<p>{html.escape(intro)}</p>"]
+    body += [_html_figure(inp, i) for i in images if Path(i).stem == "importance"]
+    header, rows = insight.importance_rows(inp)
+    if rows:
+        body.append(_html_table(header, rows))
+    notes = inp.importance.notes if inp.importance is not None else ()
+    return body + ([f"<ul>{''.join(f'<li>{html.escape(n)}</li>' for n in notes)}</ul>"] if notes else [])
 
 
 def _html_failures(inp: ReportInput) -> list[str]:
@@ -130,9 +159,11 @@ def _html_search(inp: ReportInput, images: list[str]) -> list[str]:
         body += [_html_table(header, rows, numeric=set(header[: 1 + len(inp.metrics)]))] if rows else []
     else:
         body += ["<h2>Best trial</h2>", *_html_best(inp, best)]
-    if images:
-        body += ["<h2>Figures</h2>"]
-        body += [f'<img src="{esc(i, quote=True)}" alt="{esc(Path(i).stem)}">' for i in images]
+    figures = [i for i in images if Path(i).stem in insight.SEARCH_FIGURES]
+    if figures:
+        body += ["<h2>Figures</h2>", *[_html_figure(inp, i) for i in figures]]
+        body += [f"<p>{esc(n)}</p>" for n in (insight.no_curves_note(inp),) if n]
+    body += _html_importance(inp, images)
     note = [f'<p class="note">{esc(n)}</p>' for n in shown_note(inp) if n]
     body += ["<h2>Trials</h2>", _html_trials(inp, best), *note, *_html_failures(inp)]
     return body

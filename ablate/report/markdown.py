@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ablate.ablation.report import markdown_section
+from ablate.report import insight
 from ablate.report.model import (
     ReportInput,
     best_note,
@@ -50,8 +51,11 @@ def render_markdown(inp: ReportInput, images: list[str], ablation_images: list[s
         return "\n".join(out + _md_provenance(inp))
     out += ["## Search", "", summary_line(inp), ""]
     out += _md_front(inp) if inp.multi_objective else _md_best(inp)
-    if images:
-        out += ["## Figures", ""] + [f"![{Path(i).stem}]({i})\n" for i in images]
+    figures = [i for i in images if Path(i).stem in insight.SEARCH_FIGURES]
+    if figures:
+        out += ["## Figures", "", *[line for i in figures for line in _md_figure(inp, i)]]
+        out += [note + "\n" for note in (insight.no_curves_note(inp),) if note]
+    out += _md_importance(inp, images)
     out += ["## Trials", "", *_md_table(*trials_table(inp)), "", *shown_note(inp)]
     failures = failure_groups(inp)
     if failures:
@@ -72,7 +76,7 @@ def _md_best(inp: ReportInput) -> list[str]:
     out += [note, ""] if note else []
     if inp.params:
         out += [*_md_table(["parameter", "value"], best_params(inp, best)), ""]
-    return out
+    return [*out, insight.best_over_seeds(inp), ""]
 
 
 def _md_front(inp: ReportInput) -> list[str]:
@@ -81,6 +85,24 @@ def _md_front(inp: ReportInput) -> list[str]:
     out += [note, ""] if note else []
     header, rows = front_rows(inp)
     return out + ([*_md_table(header, rows), ""] if rows else [])
+
+
+def _md_figure(inp: ReportInput, image: str) -> list[str]:
+    stem = Path(image).stem
+    return [f"![{stem}]({image})", "", f"*{_md_cell(insight.caption(inp, stem))}*", ""]
+
+
+def _md_importance(inp: ReportInput, images: list[str]) -> list[str]:
+    intro = insight.importance_intro(inp)
+    if not intro:
+        return []
+    out = ["## Parameter importance", "", intro, ""]
+    out += [line for i in images if Path(i).stem == "importance" for line in _md_figure(inp, i)]
+    header, rows = insight.importance_rows(inp)
+    if rows:
+        out += [*_md_table(header, rows), ""]
+    notes = inp.importance.notes if inp.importance is not None else ()
+    return out + [f"- {n}" for n in notes] + ([""] if notes else [])
 
 
 def _md_provenance(inp: ReportInput) -> list[str]:

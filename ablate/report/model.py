@@ -15,6 +15,7 @@ import pandas as pd
 from ablate.ablation.analysis import AblationAnalysis
 from ablate.ablation.report import ablation_metrics
 from ablate.study.facts import RunFacts
+from ablate.study.importance import ParamImportance
 from ablate.study.objectives import Constraint
 from ablate.study.pareto import flag_set, front_numbers
 from ablate.study.table import FIXED_COLUMNS, FLAGS, ORIGIN, best_trial
@@ -48,6 +49,8 @@ class ReportInput:
     top_trials: int = 0  # rows of the report's trials table, best first (0: all); trials.csv has all
     search: bool = True  # False: an ablation study with no search step
     ablation: AblationAnalysis | None = None
+    importance: ParamImportance | None = None  # None: not computed (no search)
+    curves: pd.DataFrame | None = None  # number, step, value: what trials reported (ctx.report)
     # Several objectives (metric and direction are the first): a Pareto front, not a best trial.
     other_metrics: tuple[str, ...] = ()
     other_directions: tuple[str, ...] = ()

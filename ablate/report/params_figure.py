@@ -26,7 +26,8 @@ def _grid(n: int) -> tuple[int, int, tuple[float, float]]:
     return nrows, ncols, (width, 3.3 * nrows + 0.7)
 
 
-def _choice_key(value: object) -> tuple[int, float, str]:
+def choice_key(value: object) -> tuple[int, float, str]:
+    """Order of a categorical knob's choices in every figure: numbers by value, then the rest by name."""
     if isinstance(value, (int, float, np.integer, np.floating)):
         return (0, float(value), "")
     return (1, 0.0, str(value))
@@ -36,7 +37,7 @@ def _categorical(ax: Axes, x: pd.Series, y: pd.Series, best_x: object) -> float 
     """Jittered strip plot with a mean marker per choice; returns the best trial's x position."""
     labels = x.astype(str)
     # Numeric choices in numeric order (16 < 128), anything else alphabetically after them.
-    ordered = sorted(x.unique(), key=_choice_key)
+    ordered = sorted(x.unique(), key=choice_key)
     choices = list(dict.fromkeys(str(v) for v in ordered))
     pos = labels.map({c: i for i, c in enumerate(choices)}).to_numpy(dtype=float)
     # Fixed seed: the same study always renders the same picture.

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import shutil
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
 from matplotlib.figure import Figure
 
 from ablate._atomic import staged_dir
 from ablate.ablation.report import write_ablation_files
+from ablate.report import insight
+from ablate.report.curves_figure import plot_learning_curves
 from ablate.report.figures import DPI, plot_history, plot_message
 from ablate.report.html import render_html
+from ablate.report.importance_figure import plot_importance
 from ablate.report.markdown import render_markdown
 from ablate.report.model import ReportInput, run_record, study_metrics
+from ablate.report.parallel_figure import plot_parallel_coordinates
 from ablate.report.params_figure import plot_param_effects
 from ablate.report.pareto import pareto_table, plot_pareto
+from ablate.study import importance
 from ablate.study.table import best_trial
 
 
@@ -33,7 +40,10 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
     if inp.search and inp.multi_objective:
         pareto_table(inp).to_csv(folder / "pareto.csv", index=False)
         names["pareto_csv"] = "pareto.csv"
-    images = [names[k] for k in ("pareto", "history", "params") if k in names]
+    if inp.importance is not None:
+        inp.importance.table[importance.COLUMNS].to_csv(folder / "importance.csv", index=False, float_format="%.6g")
+        names["importance_csv"] = "importance.csv"
+    images = insight.shown_figures(inp, names)
     ablation_images = []
     if inp.ablation is not None:
         written = write_ablation_files(folder, inp.ablation, inp.study)
@@ -50,20 +60,25 @@ FIGURES_DIGEST = ".figures"  # what the report's figures were drawn from
 def _write_figures(folder: Path, inp: ReportInput, previous: Path) -> dict[str, str]:
     """Draw the figures, or keep the previous report's when they were drawn from the same
     trials (drawing them is most of a report's cost, and a rerun usually changes no trial)."""
-    # params.png is always written (DVC declares it), and says so when there is nothing to plot.
-    names = {"history": "history.png", "params": "params.png"}
+    # Every figure is always written (DVC declares them), and says so when there is nothing to plot.
+    builders = {
+        "history": lambda: plot_history(inp.trials, inp.metric, inp.direction),
+        "params": lambda: _params_figure(inp),
+        "parallel": lambda: _parallel_figure(inp),
+        "curves": lambda: _curves_figure(inp),
+        "importance": lambda: _importance_figure(inp),
+    }
     if inp.multi_objective:
-        names["pareto"] = "pareto.png"
+        builders = {"pareto": lambda: plot_pareto(inp), **builders}
+    names = {kind: f"{kind}.png" for kind in builders}
     digest = _figures_digest(inp)
     old = previous / FIGURES_DIGEST
     if old.exists() and old.read_text() == digest and all((previous / n).exists() for n in names.values()):
         for name in names.values():
             shutil.copy2(previous / name, folder / name)
     else:
-        plot_history(inp.trials, inp.metric, inp.direction).savefig(folder / "history.png", dpi=DPI)
-        _params_figure(inp).savefig(folder / "params.png", dpi=DPI)
-        if inp.multi_objective:
-            plot_pareto(inp).savefig(folder / "pareto.png", dpi=DPI)
+        for kind, build in builders.items():
+            build().savefig(folder / names[kind], dpi=DPI)
     (folder / FIGURES_DIGEST).write_text(digest)
     return names
 
@@ -77,10 +92,46 @@ def _params_figure(inp: ReportInput) -> Figure:
     return plot_param_effects(inp.trials, inp.metric, inp.params, inp.direction)
 
 
+def _parallel_figure(inp: ReportInput) -> Figure:
+    title = "parallel coordinates"
+    if not inp.params:
+        return plot_message(title, "no parameter is searched")
+    if best_trial(inp.trials, inp.metric, inp.direction) is None:
+        return plot_message(title, "no trial completed")
+    return plot_parallel_coordinates(inp.trials, inp.metric, inp.params, inp.direction)
+
+
+def _curves_figure(inp: ReportInput) -> Figure:
+    if inp.curves is None or inp.curves.empty:
+        return plot_message(f"{inp.metric} per step", "no trial reported progress (ctx.report)")
+    return plot_learning_curves(inp.curves, inp.trials, inp.metric, inp.direction)
+
+
+def _importance_figure(inp: ReportInput) -> Figure:
+    imp = inp.importance
+    if imp is None or imp.table.empty:
+        return plot_message("parameter importance", imp.reason if imp is not None else "not computed")
+    return plot_importance(imp.table, inp.metric, imp.n_used)
+
+
+@functools.cache
+def _drawing_code() -> bytes:
+    """The source of the code that draws the figures (this package)."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.read_bytes())
+    return h.digest()
+
+
 def _figures_digest(inp: ReportInput) -> str:
     h = hashlib.sha256(inp.trials.sort_values("number", kind="stable").to_csv(index=False).encode())
     objectives = [inp.metrics, inp.directions, [c.text for c in inp.constraints]]
     h.update(json.dumps([*objectives, [dataclasses.astuple(p) for p in inp.params]]).encode())
+    if inp.curves is not None:
+        h.update(pd.util.hash_pandas_object(inp.curves, index=False).to_numpy().tobytes())
+    if inp.importance is not None:
+        h.update(inp.importance.table.to_csv(index=False).encode() + inp.importance.reason.encode())
+    h.update(_drawing_code())  # a newer ablate may draw them differently
     h.update(matplotlib.__version__.encode())
     return h.hexdigest()
 
@@ -96,8 +147,9 @@ def write_report(out_dir: Path, inp: ReportInput) -> dict[str, Path]:
         inp: The study to report.
 
     Returns:
-        File kind ("csv", "json", "markdown", "html", "history" and, when drawn, "params"; with
-        several objectives "pareto" and "pareto_csv") to its final path.
+        File kind ("csv", "json", "metrics", "markdown", "html"; with a search the figures
+        "history", "params", "parallel", "curves", "importance" and "importance_csv"; with
+        several objectives "pareto" and "pareto_csv"; with an ablation its files) to its final path.
     """
     out_dir = Path(out_dir)
     with staged_dir(out_dir) as tmp:

@@ -46,6 +46,7 @@ def test_bad_starts_are_pruned_by_the_median_pruner_on_the_workers(tmp_path: Pat
         history = [json.loads(line) for line in (trials_dir / str(n) / "history.jsonl").read_text().splitlines()]
         # Step 1 unless no trial had completed when it got there (then no median to compare with).
         assert 1 <= step <= 5 and history == [{"step": s, "val_accuracy": 0.0} for s in range(1, step + 1)]
+    assert "![curves](curves.png)" in (tmp_path / "reports" / "pruned" / "report.md").read_text()
     run = json.loads((tmp_path / "reports" / "pruned" / "run.json").read_text())
     assert run["provenance"]["pruner"].startswith("median (n_startup_trials=1, n_warmup_steps=0")
     assert run["provenance"]["sampler"] == "random"

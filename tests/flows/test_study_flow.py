@@ -10,6 +10,7 @@ import pytest
 
 from ablate.config.load import load_params
 from ablate.errors import NoTrialCompletedError
+from ablate.study.importance import COLUMNS
 from ablate.study.storage import load_study
 from flows.pipeline import study_flow
 from tests.flows.helpers import deep_update, quick_study, write_params
@@ -34,8 +35,14 @@ def test_mlp_study_end_to_end_then_rerun_and_reuse(tmp_path: Path) -> None:
     assert trials["val_accuracy"].between(0.0, 1.0).all()
     assert trials["val_accuracy"].max() > 0.8  # 3 epochs on digits: the best is far above chance (0.1)
     assert {"hidden_units", "lr", "duration_s", "worker", "error"} <= set(trials.columns)
-    for name in ("report.md", "index.html", "history.png", "params.png", "run.json"):
+    figures = ("history.png", "params.png", "parallel.png", "curves.png", "importance.png")
+    for name in ("report.md", "index.html", "run.json", "importance.csv", *figures):
         assert (report / name).stat().st_size > 0
+    # 4 trials: too few to rate the knobs; the report says so, importance.csv is its header alone.
+    assert pd.read_csv(report / "importance.csv").columns.tolist() == COLUMNS
+    md = (report / "report.md").read_text()
+    assert "No parameter importance: too few complete trials for parameter importance: 4" in md
+    assert "![curves](curves.png)" in md  # the MLP reports every epoch
     for n in range(4):
         trial_dir = tmp_path / "data" / "studies" / "mlp" / "trials" / str(n)
         assert {"model.pt", "params.json", "result.json", "trial.log", "history.jsonl"} <= {

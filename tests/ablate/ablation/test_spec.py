@@ -56,6 +56,13 @@ def test_defaults_and_a_search_with_best_baseline() -> None:
     assert cfg.components[0].params == {"batchnorm": False} and cfg.score_test
 
 
+@pytest.mark.parametrize("components", [{}, DELETE])
+def test_loco_without_components_is_the_baseline_alone_over_the_seeds(components: object) -> None:
+    """What a search needs for its tuned model's held-out test score over seeds."""
+    cfg = parse(ablation__components=components).ablation
+    assert cfg.baseline == BEST and cfg.policy == "loco" and cfg.components == () and cfg.score_test
+
+
 def test_an_ablation_without_search_uses_the_options_as_baseline() -> None:
     p = parse(search=DELETE, ablation__baseline={})
     assert p.search is None
@@ -117,7 +124,11 @@ def test_an_ablation_without_search_uses_the_options_as_baseline() -> None:
             {"ablation__components": {"x": {"features": "mean *"}}},
             "p.yaml: ablation.components.x.features: must be a list of column name patterns",
         ),
-        ({"ablation__components": {}}, "p.yaml: ablation.components: must name at least one component for policy loco"),
+        (
+            {"ablation__components": {}, "ablation__policy": "add_one"},
+            "p.yaml: ablation.components: must name at least one component for policy add_one (none, with policy "
+            "loco: the baseline alone), but got a dict {}",
+        ),
         ({"ablation__n_arms": 3}, "p.yaml: ablation.n_arms: is only for policy random, but got 3 (int)"),
         ({"ablation__colour": 3}, "p.yaml: ablation.colour: must be a known key of ablation"),
     ],

@@ -322,10 +322,19 @@ def test_html_escapes_text() -> None:
 def test_write_report_writes_every_file(tmp_path: Path) -> None:
     out = tmp_path / "reports" / "digits"
     paths = write_report(out, make_input())
-    assert set(paths) == {"csv", "json", "metrics", "markdown", "html", "history", "params"}
+    figures = ("history", "params", "parallel", "curves", "importance")
+    assert set(paths) == {"csv", "json", "metrics", "markdown", "html", *figures}
     assert all(p.parent == out and p.is_file() and p.stat().st_size > 0 for p in paths.values())
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [".figures", "trials.csv", "run.json", "metrics.json", "history.png", "params.png", "report.md", "index.html"]
+        [
+            ".figures",
+            "trials.csv",
+            "run.json",
+            "metrics.json",
+            "report.md",
+            "index.html",
+            *(f + ".png" for f in figures),
+        ]
     )
     metrics = json.loads((out / "metrics.json").read_text())
     best = best_trial(make_input().trials, "val_accuracy", "maximize")
