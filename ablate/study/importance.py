@@ -107,19 +107,28 @@ def param_importance(
         return ParamImportance(empty, len(done), excluded, reason)
     everywhere = [k for k in knobs if all(k in t.distributions for t in done)]
     rated = {"ped_anova": knobs, "fanova": everywhere}
-    frames = [_rate(done, method, rated[method], direction, seed, repeats) for method in METHODS]
-    table = pd.concat([f for f in frames if len(f)], ignore_index=True)
-    return ParamImportance(table, len(done), excluded, "", _notes(done, knobs, everywhere))
+    results = {method: _rate(done, method, rated[method], direction, seed, repeats) for method in METHODS}
+    table = pd.concat([t for t, _ in results.values() if len(t)], ignore_index=True)
+    notes = _notes(done, knobs, everywhere)
+    for method, (_, void) in results.items():
+        if void:
+            rest = "no row of its own" if void == repeats else "the others make its rows"
+            notes += (
+                f"{void} of {repeats} {METHOD_LABELS[method]} refits found no variance to explain in their "
+                f"half of the trials (a forest whose trees all predict one value): {rest}.",
+            )
+    return ParamImportance(table, len(done), excluded, "", notes)
 
 
 def _rate(
     done: list[FrozenTrial], method: str, knobs: list[str], direction: str, seed: int, repeats: int
-) -> pd.DataFrame:
-    """One method's median share and range per knob over ``repeats`` refits on random halves."""
+) -> tuple[pd.DataFrame, int]:
+    """One method's median share and range per knob over ``repeats`` refits on random halves,
+    and how many refits had nothing to explain (left out of the median and range)."""
     if not knobs:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=COLUMNS), 0
     size = half_size(len(done), method)
-    shares = np.zeros((repeats, len(knobs)))
+    shares = np.full((repeats, len(knobs)), np.nan)
     light = _for_fanova if method == "fanova" else _light
     copies: dict[int, FrozenTrial] = {}  # light copies, made once: every refit's study copies its trials
     for r in range(repeats):
@@ -130,24 +139,31 @@ def _rate(
                 copies[i] = light(done[i])
         sample = [copies[i] for i in picked]
         got = _fit(sample, method, knobs, direction, seed + r)
-        # A knob no trial of the half has (a rare conditional one) counts as 0, as PED-ANOVA counts
-        # a regime with too few trials.
-        shares[r] = [got.get(k, 0.0) for k in knobs]
+        if got is not None:
+            # A knob no trial of the half has (a rare conditional one) counts as 0, as PED-ANOVA
+            # counts a regime with too few trials.
+            shares[r] = [got.get(k, 0.0) for k in knobs]
+    valid = shares[~np.isnan(shares).any(axis=1)]
+    if not len(valid):
+        return pd.DataFrame(columns=COLUMNS), repeats
     counts = [sum(k in t.distributions for t in done) for k in knobs]
     table = pd.DataFrame(
         {
             "param": knobs,
-            "importance": np.median(shares, axis=0),
-            "ci_low": shares.min(axis=0),
-            "ci_high": shares.max(axis=0),
+            "importance": np.median(valid, axis=0),
+            "ci_low": valid.min(axis=0),
+            "ci_high": valid.max(axis=0),
             "method": method,
             "n_trials": counts,
         }
     )
-    return table.sort_values(["importance", "param"], ascending=[False, True], ignore_index=True)
+    return table.sort_values(["importance", "param"], ascending=[False, True], ignore_index=True), repeats - len(valid)
 
 
-def _fit(sample: list[FrozenTrial], method: str, knobs: list[str], direction: str, seed: int) -> dict[str, float]:
+def _fit(
+    sample: list[FrozenTrial], method: str, knobs: list[str], direction: str, seed: int
+) -> dict[str, float] | None:
+    """One refit's normalized shares; None when fANOVA's forest has no variance to split."""
     import optuna
     from optuna.importance import FanovaImportanceEvaluator, PedAnovaImportanceEvaluator
 
@@ -162,7 +178,14 @@ def _fit(sample: list[FrozenTrial], method: str, knobs: list[str], direction: st
     # The evaluators warn about thin regimes and small samples; the report states its own caveats.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        got = optuna.importance.get_param_importances(study, evaluator=evaluator, params=params)
+        try:
+            got = optuna.importance.get_param_importances(study, evaluator=evaluator, params=params)
+        except RuntimeError as err:
+            # Optuna's fANOVA refuses a forest whose trees all predict one value (the half's values
+            # are equal, or too close for the trees to split): this refit rates nothing.
+            if "zero total variance" not in str(err):
+                raise
+            return None
     return {k: float(v) for k, v in got.items()}
 
 

@@ -153,3 +153,26 @@ def test_a_multi_objective_study_is_rated_on_its_first_objective() -> None:
     result = param_importance(study.trials, "maximize")
     for method in ("ped_anova", "fanova"):
         assert by_method(result.table, method).index[0] == "x"
+
+
+def test_fanova_refits_with_nothing_to_split_are_left_out_and_said() -> None:
+    """Optuna's fANOVA raises on a forest whose trees all predict one value: here a half of the
+    trials without either of the two that differ, or values too close for any split."""
+
+    def two_differ(trial: optuna.Trial) -> float:
+        trial.suggest_float("x", 0.0, 1.0)
+        trial.suggest_float("y", 0.0, 1.0)
+        return 0.5 if trial.number in (3, 17) else 1.0
+
+    result = param_importance(study_of(two_differ, 30).trials, "maximize")
+    assert set(result.table["method"]) == {"ped_anova", "fanova"}
+    (note,) = [n for n in result.notes if "fANOVA refits found no variance" in n]
+    assert note.startswith("1 of 10 fANOVA refits") and note.endswith("the others make its rows.")
+
+    def too_close(trial: optuna.Trial) -> float:
+        return 1e-200 * trial.suggest_float("x", 0.0, 1.0) + 0 * trial.suggest_float("y", 0.0, 1.0)
+
+    result = param_importance(study_of(too_close, 30).trials, "maximize")
+    assert set(result.table["method"]) == {"ped_anova"}  # PED-ANOVA ranks; it needs no variance
+    assert by_method(result.table, "ped_anova").index[0] == "x"
+    assert any(n.startswith("10 of 10 fANOVA refits") and n.endswith("no row of its own.") for n in result.notes)
