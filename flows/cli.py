@@ -215,6 +215,9 @@ def _quiet_logs(verbose: bool) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+        # Prefect's own machinery logs to stderr through a handler of its own, e.g. "Service
+        # 'EventsWorker' failed ..." when the server goes away: ablate then says so in one line.
+        os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
         # A run stopped without its server (_stop_without_api) leaves the Dask cluster's semaphores
         # to multiprocessing's resource tracker, which frees them, and would warn that it does.
