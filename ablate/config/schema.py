@@ -9,7 +9,7 @@ from typing import Any
 from ablate import samplers
 from ablate import space as sp
 from ablate.ablation.spec import AblationConfig
-from ablate.study.objectives import Constraint
+from ablate.study.objectives import Constraint, Objectives
 from ablate.study.url import StorageURL
 
 SAMPLERS = samplers.NAMES
@@ -31,7 +31,7 @@ DEFAULT_ENTRYPOINT = "ablate.models.mlp:train"
 
 
 @dataclass(frozen=True)
-class StudyConfig:
+class StudyConfig(Objectives):
     name: str
     seed: int = 0
     # The objective; with several (study.metric and study.direction as lists), the first: what the
@@ -51,19 +51,6 @@ class StudyConfig:
                 f"other_metrics and other_directions must have equal lengths, but got {self.other_metrics} "
                 f"and {self.other_directions}"
             )
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        """Every objective, in order."""
-        return (self.metric, *self.other_metrics)
-
-    @property
-    def directions(self) -> tuple[str, ...]:
-        return (self.direction, *self.other_directions)
-
-    @property
-    def multi_objective(self) -> bool:
-        return bool(self.other_metrics)
 
     def to_dict(self) -> dict[str, Any]:
         """As a params file would write it: a scalar metric and direction for one objective."""

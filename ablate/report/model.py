@@ -16,7 +16,7 @@ from ablate.ablation.analysis import AblationAnalysis
 from ablate.ablation.report import ablation_metrics
 from ablate.study.facts import RunFacts
 from ablate.study.importance import ParamImportance
-from ablate.study.objectives import Constraint
+from ablate.study.objectives import Constraint, Objectives
 from ablate.study.pareto import flag_set, front_numbers
 from ablate.study.table import FIXED_COLUMNS, FLAGS, ORIGIN, best_trial
 
@@ -35,7 +35,7 @@ class ParamInfo:
 
 
 @dataclass(frozen=True)
-class ReportInput:
+class ReportInput(Objectives):
     """Everything a study report shows."""
 
     study: str
@@ -55,18 +55,6 @@ class ReportInput:
     other_metrics: tuple[str, ...] = ()
     other_directions: tuple[str, ...] = ()
     constraints: tuple[Constraint, ...] = ()  # trials that miss one are infeasible
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        return (self.metric, *self.other_metrics)
-
-    @property
-    def directions(self) -> tuple[str, ...]:
-        return (self.direction, *self.other_directions)
-
-    @property
-    def multi_objective(self) -> bool:
-        return bool(self.other_metrics)
 
 
 def fmt(value: object, kind: str | None = None) -> str:

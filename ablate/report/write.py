@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -84,21 +85,20 @@ def _write_figures(folder: Path, inp: ReportInput, previous: Path) -> dict[str, 
 
 
 def _params_figure(inp: ReportInput) -> Figure:
-    title = f"{inp.metric} vs parameters"
-    if not inp.params:
-        return plot_message(title, "no parameter is searched")
-    if best_trial(inp.trials, inp.metric, inp.direction) is None:
-        return plot_message(title, "no trial completed")
-    return plot_param_effects(inp.trials, inp.metric, inp.params, inp.direction)
+    return _of_complete_trials(inp, f"{inp.metric} vs parameters", plot_param_effects)
 
 
 def _parallel_figure(inp: ReportInput) -> Figure:
-    title = "parallel coordinates"
+    return _of_complete_trials(inp, "parallel coordinates", plot_parallel_coordinates)
+
+
+def _of_complete_trials(inp: ReportInput, title: str, plot: Callable[..., Figure]) -> Figure:
+    """``plot`` of the searched knobs against the metric, or a figure saying why there is none."""
     if not inp.params:
         return plot_message(title, "no parameter is searched")
     if best_trial(inp.trials, inp.metric, inp.direction) is None:
         return plot_message(title, "no trial completed")
-    return plot_parallel_coordinates(inp.trials, inp.metric, inp.params, inp.direction)
+    return plot(inp.trials, inp.metric, inp.params, inp.direction)
 
 
 def _curves_figure(inp: ReportInput) -> Figure:

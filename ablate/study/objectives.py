@@ -29,6 +29,30 @@ EXAMPLE = '"train_time_s <= 2.0"'
 _CONSTRAINT = re.compile(r"\s*(?P<metric>[^\s<>=!]+)\s*(?P<op>=<|=>|[<>=!]=?)\s*(?P<bound>[^\s<>=!].*?)\s*")
 
 
+class Objectives:
+    """The objectives of a dataclass with ``metric``, ``direction``, ``other_metrics`` and
+    ``other_directions`` fields (the study's config, the report's input): the first objective
+    is what the single-objective parts read."""
+
+    metric: str
+    direction: str
+    other_metrics: tuple[str, ...]
+    other_directions: tuple[str, ...]
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Every objective, in order."""
+        return (self.metric, *self.other_metrics)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return (self.direction, *self.other_directions)
+
+    @property
+    def multi_objective(self) -> bool:
+        return bool(self.other_metrics)
+
+
 @dataclass(frozen=True)
 class Constraint:
     """``metric op bound``: a metric a trial returns must be at most (``<=``) or at least

@@ -16,21 +16,12 @@ from ablate.study.budget import SearchBudget
 from ablate.study.session import StudySession
 from ablate.study.storage import load_study
 from ablate.study.table import trials_frame
+from tests.ablate.config.test_config import BASELINE
 from tests.ablate.study.test_session import DATA, fake_result, make_params, run_loop
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 ROOT = Path(__file__).resolve().parents[3]
-BASELINE = {
-    "hidden_layers": 2,
-    "hidden_units": 128,
-    "activation": "relu",
-    "dropout": 0.0,
-    "batchnorm": False,
-    "lr": 1e-3,
-    "weight_decay": 1e-5,
-    "batch_size": 64,
-}
 OTHER = {**BASELINE, "hidden_layers": 3, "activation": "tanh"}
 
 
