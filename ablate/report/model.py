@@ -67,7 +67,8 @@ def fmt(value: object, kind: str | None = None) -> str:
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         # Int parameters arrive as floats when some trial lacks them (NaN forces float64).
-        if kind == "int" and float(value).is_integer():
+        # So are whole-numbered metrics (a parameter count): 23060, not 2.306e+04.
+        if float(value).is_integer() and (kind == "int" or abs(value) < 1e15):
             return str(int(value))
         return f"{value:.4g}"
     return str(value)
