@@ -3,6 +3,10 @@
 - Exits when the process that started it dies: a ``kill -9`` of ``ablate run`` must not leave
   orphan workers finishing trials behind the back of the next run.
 - One thread for torch per worker: workers are processes, one per core (or GPU).
+- No Dask thread profiler on CPython before 3.12: it samples every thread's frames 100 times a
+  second, and with threads starting or ending (a trial's data loader, its logging) that can
+  deadlock the worker process (python/cpython#106883). Dask turns its event-loop profiler off on
+  3.11 for that reason but keeps this one; ablate turns it off too.
 - Imports ablate's trial runner and the study's trial module (``ABLATE_TRIAL_MODULE``) up front,
   torch with it when it uses torch, so the first trial starts at once and its duration is its own.
 """
@@ -18,6 +22,9 @@ import time
 
 def dask_setup(worker: object) -> None:
     _exit_with_parent(os.getppid())
+    if sys.version_info < (3, 12):  # the preload runs before the worker starts its periodic callbacks
+        for name in ("profile", "profile-cycle"):
+            worker.periodic_callbacks.pop(name, None)  # type: ignore[attr-defined]
     # What every trial task unpickles and runs (pandas, the trial contract, the cache): imported
     # here, while the driver prepares the data, not by the first trial (0.4-0.8 s on 2 cores).
     importlib.import_module("ablate.trial.cache")

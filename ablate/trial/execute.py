@@ -152,20 +152,7 @@ def _interrupt_after(deadline: float | None, spec: TrialSpec):
     if deadline is None:
         yield
         return
-    thread_id = threading.get_ident()
-    lock = threading.Lock()
-    state = {"active": True}
-
-    def fire() -> None:
-        with lock:
-            if state["active"]:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(thread_id), ctypes.py_object(TrialTimeoutError)
-                )
-
-    timer = threading.Timer(max(0.0, deadline - time.monotonic()), fire)
-    timer.daemon = True
-    timer.start()
+    token = _WATCHDOG.arm(deadline, threading.get_ident())
     try:
         yield
     except TrialTimeoutError:
@@ -173,6 +160,52 @@ def _interrupt_after(deadline: float | None, spec: TrialSpec):
             f"trial {spec.number}: timeout: ran past execution.trial_timeout_s={spec.timeout_s:g}"
         ) from None
     finally:
-        with lock:
-            state["active"] = False
-        timer.cancel()
+        _WATCHDOG.disarm(token)
+
+
+class _Watchdog:
+    """One thread per process that interrupts the trials past their deadline.
+
+    A thread per trial (a ``threading.Timer``) would start and end a thread for every trial: on
+    CPython before 3.12 that races Dask's worker profiler and can deadlock the whole worker
+    process (python/cpython#106883; seen here as a study stalled for minutes, once in a few
+    thousand no-op trials). One long-lived thread never creates or deletes a thread state.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: dict[int, tuple[float, int]] = {}  # token -> (deadline, thread id)
+        self._next_token = 0
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: float, thread_id: int) -> int:
+        with self._cond:
+            self._next_token += 1
+            self._armed[self._next_token] = (deadline, thread_id)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ablate-trial-timeouts", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+            return self._next_token
+
+    def disarm(self, token: int) -> None:
+        """After this returns, ``token`` never fires."""
+        with self._cond:
+            self._armed.pop(token, None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for token, (deadline, thread_id) in list(self._armed.items()):
+                    if deadline <= now:
+                        del self._armed[token]
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                            ctypes.c_ulong(thread_id), ctypes.py_object(TrialTimeoutError)
+                        )
+                earliest = min((d for d, _ in self._armed.values()), default=None)
+                self._cond.wait(None if earliest is None else max(0.0, earliest - now))
+
+
+_WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.__init__)  # a forked child has none of its threads

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from ablate.config.schema import ExecutionConfig
@@ -62,3 +64,18 @@ def test_cpu_ignores_visible_gpus_silently() -> None:
     plan = plan_cluster(ExecutionConfig(device="cpu"), "/tmp/x", gpus=2, dask_cuda=False)
     assert plan.kind == "local" and plan.warning is None
     assert "CUDA_VISIBLE_DEVICES" not in plan.cluster_kwargs["env"]
+
+
+def test_trial_workers_have_no_thread_profiler_where_it_can_deadlock(tmp_path) -> None:
+    # Dask's worker profiler samples every thread 100 times a second; on CPython before 3.12 that
+    # can deadlock a worker whose threads start or end (python/cpython#106883).
+    from distributed import Client
+
+    from ablate.runtime.cluster import start_cluster
+
+    plan = plan_cluster(ExecutionConfig(workers=1, device="cpu"), str(tmp_path))
+    with start_cluster(plan) as cluster, Client(cluster) as client:
+        callbacks = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
+    (names,) = callbacks.values()
+    assert "heartbeat" in names
+    assert ("profile" in names) == (sys.version_info >= (3, 12)), names

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from ablate.errors import InvalidMetricError, TrialTimeoutError
 from ablate.trial.context import TrialContext
 from ablate.trial.contract import ERROR, RESULT, TrialResult, TrialSpec, hash_json, read_result
 from ablate.trial.entrypoint import code_version, load_entrypoint
-from ablate.trial.execute import execute_trial
+from ablate.trial.execute import _interrupt_after, execute_trial
 
 # ---------------------------------------------------------------------------------------------
 # Trial functions
@@ -276,6 +277,29 @@ def test_timeout_does_not_fire_after_the_trial_finished(tmp_path: Path) -> None:
     while time.monotonic() < end:
         x += 1
     assert x > 0
+
+
+@pytest.mark.timeout(30)
+def test_timeouts_of_trials_running_at_once_fire_each_at_its_own_deadline(tmp_path: Path) -> None:
+    # Trials packed on one GPU run at once in threads of one worker process: one watchdog thread
+    # serves them all (no thread started per trial), each interrupted at its own deadline.
+    ended: dict[str, float] = {}
+
+    def spin(name: str, timeout_s: float) -> None:
+        spec = make_spec(tmp_path, busy_forever, number=len(name), timeout_s=timeout_s)
+        start = time.monotonic()
+        with pytest.raises(TrialTimeoutError), _interrupt_after(start + timeout_s, spec):
+            while True:
+                pass
+        ended[name] = time.monotonic() - start
+
+    threads = [threading.Thread(target=spin, args=(name, t)) for name, t in (("a", 0.5), ("bb", 1.5))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 0.45 <= ended["a"] < 1.3 and 1.45 <= ended["bb"] < 3.0, ended
+    assert [t.name for t in threading.enumerate()].count("ablate-trial-timeouts") == 1
 
 
 def test_no_timeout_when_timeout_s_is_none(tmp_path: Path) -> None:
