@@ -109,7 +109,7 @@ def search_flow(
 def _tell_seeds(session: StudySession, number: int, ended: dict, progress: Progress, running: int) -> str:
     """Record a trial whose seeds have all ended: their mean, or the failure of one."""
     p = session.params
-    outcome = combine(number, ended, p.study.metric, p.trial.entrypoint)
+    outcome = combine(number, ended, p.study.metrics, p.trial.entrypoint)
     if isinstance(outcome, SeedMean):
         return _tell(session, number, outcome.result, progress, running, outcome.attrs, outcome.note)
     return _tell(session, number, outcome, progress, running, {"n_seeds": outcome.n_seeds})

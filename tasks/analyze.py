@@ -12,9 +12,13 @@ from prefect.cache_policies import NO_CACHE
 
 from ablate.config.schema import Params
 from ablate.report.build import build_report_input
-from ablate.report.model import run_record
+from ablate.report.model import capped_trials, run_record
 from ablate.report.write import write_report
 from ablate.study.facts import RunFacts
+
+# Rows of the trials table artifact: Prefect refuses to publish an artifact event over 1.5 MB
+# (a 5,000-trial table is about 3 MB), so a bigger study's artifact holds its best trials.
+ARTIFACT_ROWS = 1000
 
 
 @task(name="analyze", cache_policy=NO_CACHE, persist_result=False)
@@ -29,9 +33,9 @@ def analyze(params: Params, run: RunFacts) -> dict:
         description=f"ablate report of study {params.study.name}",
     )
     if inp.search:
-        create_table_artifact(
-            table=_records(inp.trials), key=f"{key}-trials", description=f"trials of study {params.study.name}"
-        )
+        trials, note = capped_trials(inp, ARTIFACT_ROWS)
+        what = f"trials of study {params.study.name}" + (f": {note}" if note else "")
+        create_table_artifact(table=_records(trials), key=f"{key}-trials", description=what)
     if inp.importance is not None and not inp.importance.table.empty:
         create_table_artifact(
             table=_records(inp.importance.table),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -116,6 +116,15 @@ def sorted_for_table(inp: ReportInput) -> pd.DataFrame:
     )
     ordered = trials.loc[key.sort_values(["group", "score", "number"], kind="stable").index]
     return ordered.head(inp.top_trials) if inp.top_trials else ordered
+
+
+def capped_trials(inp: ReportInput, rows: int) -> tuple[pd.DataFrame, str]:
+    """Every trial, or the best ``rows`` of them best first and a note saying so (for a table
+    with a size limit, such as a Prefect artifact)."""
+    if len(inp.trials) <= rows:
+        return inp.trials, ""
+    best = sorted_for_table(replace(inp, top_trials=rows))
+    return best, f"the best {rows} of {len(inp.trials)}, best first (trials.csv has every trial)"
 
 
 def shown_note(inp: ReportInput) -> list[str]:

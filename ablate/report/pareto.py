@@ -134,11 +134,14 @@ def _draw_pair(ax: Axes, complete: pd.DataFrame, inp: ReportInput, i: int, j: in
         label=f"Pareto front ({len(on)})",
     )
     if len(on) <= MAX_LABELS:
-        for _, t in on.iterrows():
+        # Neighbours along the front take turns above-right and below-left of their points: two
+        # close points labelled on the same side overlap.
+        for k, (_, t) in enumerate(on.sort_values([mx, my]).iterrows()):
             ax.annotate(
                 f"#{int(t['number'])}",
                 (t[mx], t[my]),
-                xytext=(5, 4),
+                xytext=(5, 4) if k % 2 == 0 else (-5, -11),
+                ha="left" if k % 2 == 0 else "right",
                 textcoords="offset points",
                 fontsize=8,
                 color=FRONT_COLOR,

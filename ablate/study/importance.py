@@ -43,6 +43,10 @@ METHOD_LABELS = {"ped_anova": "PED-ANOVA", "fanova": "fANOVA"}
 COLUMNS = ["param", "importance", "ci_low", "ci_high", "method", "n_trials"]
 # Each refit fits half of the complete trials: below 10 a fit rates noise. The report says so instead.
 MIN_TRIALS = 20
+# A conditional knob active in fewer complete trials is not rated: its half-samples hold a handful
+# of trials with it (or none), and a share of 0 [0, 0] would read as "does not matter" when the
+# study cannot tell. The report names it and its count instead.
+MIN_KNOB_TRIALS = 10
 REPEATS = 10  # refits per method
 # A refit's cost grows faster than linearly with its trials for fANOVA (its variance decomposition
 # walks every leaf of every tree, in Python): on this project's 2-core machine one 64-tree fit took
@@ -96,12 +100,15 @@ def param_importance(
     used = {id(t) for t in done}
     excluded = dict(Counter(t.state.name for t in trials if id(t) not in used))
     empty = pd.DataFrame(columns=COLUMNS)
-    knobs = sorted({k for t in done for k in t.distributions})
+    active = Counter(k for t in done for k in t.distributions)
+    thin = sorted(k for k, n in active.items() if n < MIN_KNOB_TRIALS)
+    knobs = sorted(k for k in active if k not in thin)
     if len(done) < MIN_TRIALS:
         reason = f"too few complete trials for parameter importance: {len(done)}, at least {MIN_TRIALS} needed"
         return ParamImportance(empty, len(done), excluded, reason)
     if not knobs:
-        return ParamImportance(empty, len(done), excluded, "no knob is searched")
+        reason = f"no knob is active in {MIN_KNOB_TRIALS} complete trials or more" if thin else "no knob is searched"
+        return ParamImportance(empty, len(done), excluded, reason, _thin_note(thin, active, len(done)))
     if np.ptp([t.values[0] for t in done]) == 0:
         reason = f"the objective is {done[0].values[0]:.4g} in every complete trial: no knob explains anything"
         return ParamImportance(empty, len(done), excluded, reason)
@@ -109,7 +116,7 @@ def param_importance(
     rated = {"ped_anova": knobs, "fanova": everywhere}
     results = {method: _rate(done, method, rated[method], direction, seed, repeats) for method in METHODS}
     table = pd.concat([t for t, _ in results.values() if len(t)], ignore_index=True)
-    notes = _notes(done, knobs, everywhere)
+    notes = _notes(done, knobs, everywhere) + _thin_note(thin, active, len(done))
     for method, (_, void) in results.items():
         if void:
             rest = "no row of its own" if void == repeats else "the others make its rows"
@@ -174,7 +181,8 @@ def _fit(
         )
         params: list[str] | None = knobs
     else:
-        evaluator, params = PedAnovaImportanceEvaluator(target_quantile=top_quantile(len(sample))), None
+        evaluator = PedAnovaImportanceEvaluator(target_quantile=top_quantile(len(sample)))
+        params = [k for k in knobs if any(k in t.distributions for t in sample)]
     # The evaluators warn about thin regimes and small samples; the report states its own caveats.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -251,6 +259,16 @@ def _notes(done: list[FrozenTrial], knobs: list[str], everywhere: list[str]) -> 
             "the ranges are those of an estimate from that many trials, wider than from all."
         )
     return tuple(notes)
+
+
+def _thin_note(thin: list[str], active: Counter[str], n_used: int) -> tuple[str, ...]:
+    if not thin:
+        return ()
+    which = ", ".join(f"{k} ({active[k]})" for k in thin)
+    return (
+        f"Not rated: {which}, active in fewer than {MIN_KNOB_TRIALS} of the {n_used} complete trials "
+        "(too few to tell whether they matter).",
+    )
 
 
 def half_size(n_used: int, method: str) -> int:

@@ -4,7 +4,7 @@ One Optuna trial is R trial runs, the same :class:`~ablate.trial.contract.TrialS
 seed (``study.seed + i``), folder (``trials/<n>.s<seed>/``) and name (``trial 7 seed 2``). Each
 run is an ordinary trial run: its own task run, retries, timeout and cache entry (the seed is part
 of the cache key), so a resumed study reruns only the seeds it lacks. Once all R have ended the
-trial is told: COMPLETE with the mean of each metric and the objective's standard deviation beside
+trial is told: COMPLETE with the mean of each metric and each objective's standard deviation beside
 it (``<metric>_std``), or FAIL when any seed failed (the mean of the others would flatter it).
 With R = 1 nothing changes: the run is the trial, as it always was.
 """
@@ -12,7 +12,7 @@ With R = 1 nothing changes: the run is the trial, as it always was.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,7 +31,7 @@ def seed_runs(spec: TrialSpec, n_seeds: int) -> list[TrialSpec]:
 
 
 def std_column(metric: str) -> str:
-    """The trials table's column of the objective's spread over seeds."""
+    """The trials table's column of an objective's spread over seeds."""
     return f"{metric}_std"
 
 
@@ -51,22 +51,27 @@ class SeedFailure:
 class SeedMean:
     """A trial whose seeds all completed: the result to tell and what else it records."""
 
-    result: TrialResult  # the mean of each metric, the objective's std beside it
-    attrs: dict[str, Any]  # n_seeds and the objective by seed, kept with the trial
+    result: TrialResult  # the mean of each metric, each objective's std beside it
+    attrs: dict[str, Any]  # n_seeds and the (first) objective by seed, kept with the trial
     note: str  # for the progress line: "mean of 3 seeds, std 0.0040"
 
 
-def combine(number: int, outcomes: Mapping[int, Outcome], metric: str, entrypoint: str) -> SeedMean | SeedFailure:
-    """What trial ``number`` is, from the outcome of each seed (by seed).
+def combine(
+    number: int, outcomes: Mapping[int, Outcome], metric: str | Sequence[str], entrypoint: str
+) -> SeedMean | SeedFailure:
+    """What trial ``number`` is, from the outcome of each seed (by seed); ``metric``: the study's
+    objective, or its objectives.
 
     Each seed's metrics are checked as a single trial's are (a cached result may lack the
-    study's metric): a seed that breaks the contract fails the trial like a seed that raised.
+    study's metrics): a seed that breaks the contract fails the trial like a seed that raised.
     """
+    objectives = (metric,) if isinstance(metric, str) else tuple(metric)
+    metric = objectives[0]
     for seed in sorted(outcomes):
         outcome = outcomes[seed]
         if isinstance(outcome, TrialResult):
             try:
-                check_metrics(outcome.metrics, number, entrypoint, metric)
+                check_metrics(outcome.metrics, number, entrypoint, objectives)
             except InvalidMetricError as err:
                 outcome = err
         if isinstance(outcome, BaseException):
@@ -74,19 +79,20 @@ def combine(number: int, outcomes: Mapping[int, Outcome], metric: str, entrypoin
     results: dict[int, TrialResult] = {s: outcomes[s] for s in sorted(outcomes)}  # type: ignore[misc]
     by_seed = {str(s): r.metrics[metric] for s, r in results.items()}  # JSON keys: strings
     attrs = {"n_seeds": len(results), "seed_values": by_seed}
-    mean = mean_result(number, list(results.values()), metric)
+    mean = mean_result(number, list(results.values()), objectives)
     note = f"mean of {len(results)} seeds, std {mean.metrics[std_column(metric)]:.4f}"
     return SeedMean(mean, attrs, note + (", cached" if mean.cached else ""))
 
 
-def mean_result(number: int, results: list[TrialResult], metric: str) -> TrialResult:
-    """One result for a trial's seeds: each metric they all returned, averaged, with the
-    objective's sample standard deviation after it; durations summed (the compute it took);
-    cached only if every seed was."""
+def mean_result(number: int, results: list[TrialResult], objectives: Sequence[str]) -> TrialResult:
+    """One result for a trial's seeds: each metric they all returned, averaged, the objectives
+    first, each with its sample standard deviation after it; durations summed (the compute it
+    took); cached only if every seed was."""
     names = [m for m in results[0].metrics if all(m in r.metrics for r in results)]
     means = {m: statistics.fmean(r.metrics[m] for r in results) for m in names}
-    ordered = {metric: means.pop(metric)} if metric in means else {}
-    if ordered:
+    ordered = {}
+    for metric in (m for m in objectives if m in means):
+        ordered[metric] = means.pop(metric)
         ordered[std_column(metric)] = statistics.stdev(r.metrics[metric] for r in results)
     first = results[0]
     return replace(

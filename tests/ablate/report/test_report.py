@@ -19,7 +19,7 @@ from ablate.report import write as report_write
 from ablate.report.figures import plot_history
 from ablate.report.html import render_html
 from ablate.report.markdown import render_markdown
-from ablate.report.model import ParamInfo, ReportInput
+from ablate.report.model import ParamInfo, ReportInput, capped_trials
 from ablate.report.params_figure import plot_param_effects
 from ablate.report.write import write_report
 from ablate.study.facts import RunFacts, SearchFacts
@@ -267,6 +267,15 @@ def test_markdown_trials_table_best_first_failed_last() -> None:
         if ln.startswith("| ") and ln.count("|") > 5 and ln.split("|")[1].strip().isdigit()
     ]
     assert [int(r.split("|")[1]) for r in rows] == [4, 0, 2, 5, 1, 3]
+
+
+def test_a_size_limited_table_holds_the_best_trials_and_says_so() -> None:
+    inp = make_input()
+    rows, note = capped_trials(inp, rows=6)
+    assert rows is inp.trials and note == ""
+    rows, note = capped_trials(inp, rows=3)
+    assert list(rows["number"]) == [2, 0, 4]  # the complete ones, best first
+    assert note == "the best 3 of 6, best first (trials.csv has every trial)"
 
 
 def test_markdown_lists_failed_trials_with_errors() -> None:

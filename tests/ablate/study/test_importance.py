@@ -8,7 +8,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from ablate.study.importance import COLUMNS, MIN_TRIALS, param_importance
+from ablate.study.importance import COLUMNS, MIN_KNOB_TRIALS, MIN_TRIALS, param_importance
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -141,6 +141,23 @@ def test_conditional_knobs_are_rated_by_ped_anova_only_over_the_trials_that_have
     assert "momentum" in ped.index and ped.loc["momentum", "n_trials"] == with_momentum < 40
     assert "momentum" not in fanova.index and set(fanova.index) == {"optimizer", "x"}
     assert any("Conditional knobs (momentum)" in n for n in result.notes)
+
+
+def test_a_knob_active_in_too_few_trials_is_not_rated_and_the_report_says_so() -> None:
+    """A rare branch (a third of one choice in four) leaves its knob in a handful of trials."""
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        if trial.suggest_categorical("branch", ["a", "b", "c", "rare"]) == "rare" and x > 0.66:
+            return x + trial.suggest_float("rare_knob", 0.0, 1.0)
+        return x
+
+    study = study_of(objective, 40)
+    n_rare = sum("rare_knob" in t.params for t in study.trials)
+    assert 0 < n_rare < MIN_KNOB_TRIALS
+    result = param_importance(study.trials, "maximize")
+    assert "rare_knob" not in set(result.table["param"]) and {"x", "branch"} <= set(result.table["param"])
+    assert any(f"Not rated: rare_knob ({n_rare})" in n for n in result.notes), result.notes
 
 
 def test_a_multi_objective_study_is_rated_on_its_first_objective() -> None:

@@ -82,6 +82,21 @@ def test_the_trial_is_the_mean_of_its_seeds_with_the_spread_beside_it() -> None:
     assert got.note == "mean of 3 seeds, std 0.0200"
 
 
+def test_each_objective_of_a_multi_objective_trial_gets_its_spread() -> None:
+    outcomes = {
+        s: result(s, {"n_params": 100.0, "val_accuracy": 0.90 + s / 100, "val_loss": 0.5 - s / 10}) for s in (0, 1, 2)
+    }
+    got = combine(4, outcomes, ("val_accuracy", "val_loss"), "m:f")
+    assert isinstance(got, SeedMean)
+    assert list(got.result.metrics) == ["val_accuracy", "val_accuracy_std", "val_loss", "val_loss_std", "n_params"]
+    assert got.result.metrics["val_loss_std"] == pytest.approx(statistics.stdev([0.5, 0.4, 0.3]))
+    assert got.attrs["seed_values"] == {"0": 0.90, "1": 0.91, "2": 0.92}  # the first objective's
+    # a seed lacking the second objective fails the trial, as it would a single run
+    outcomes[1] = result(1, {"val_accuracy": 0.91})
+    got = combine(4, outcomes, ("val_accuracy", "val_loss"), "m:f")
+    assert isinstance(got, SeedFailure) and got.seed == 1 and "val_loss" in str(got.error)
+
+
 def test_a_failed_seed_fails_the_trial() -> None:
     ok = result(0, {"val_accuracy": 0.9})
     timeout = TrialTimeoutError("trial 4: timeout: ran past execution.trial_timeout_s=1")
