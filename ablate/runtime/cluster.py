@@ -20,6 +20,7 @@ from ablate.config.schema import ExecutionConfig
 from ablate.errors import ConfigError
 from ablate.runtime.cluster_class import cluster_kwargs, load_cluster_class, one_line
 from ablate.runtime.devices import visible_gpus
+from ablate.runtime.worker import PROFILER_CAN_DEADLOCK
 
 
 @dataclass(frozen=True)
@@ -182,17 +183,23 @@ def start_cluster(plan: ClusterPlan) -> Any:
     queue's workers come up while the caller goes on (dask-jobqueue submits their jobs)."""
     if plan.kind == "address":
         return None
+    import dask
+
     module, _, name = (plan.cluster_class or "").rpartition(".")
     cls = getattr(importlib.import_module(module), name)
-    if plan.kind != "class":
-        cluster = cls(**plan.cluster_kwargs)
-    else:
-        try:
+    # Workers started from here take this process's Dask config (see ablate.runtime.worker).
+    with dask.config.set({"distributed.worker.profile.enabled": False} if PROFILER_CAN_DEADLOCK else {}):
+        if plan.kind != "class":
             cluster = cls(**plan.cluster_kwargs)
-        except (TypeError, ValueError) as err:
-            raise ConfigError(
-                plan.source, "execution.cluster_options", f"must be accepted by {name}, but it says: {one_line(err)}"
-            ) from None
+        else:
+            try:
+                cluster = cls(**plan.cluster_kwargs)
+            except (TypeError, ValueError) as err:
+                raise ConfigError(
+                    plan.source,
+                    "execution.cluster_options",
+                    f"must be accepted by {name}, but it says: {one_line(err)}",
+                ) from None
         if not plan.adapt:
             cluster.scale(plan.workers)
     if plan.adapt:

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from ablate.errors import ConfigError
+from ablate.runtime.worker import PROFILER_CAN_DEADLOCK
 
 # Seconds a worker waits for a scheduler that went away (the driver was killed) before it exits, and
 # its batch job with it. A scheduler that is up never lets it fire. Stated in the README.
@@ -54,6 +55,8 @@ def job_kwargs(
     if "ablate.runtime.worker" not in extra:
         extra += ["--preload", "ablate.runtime.worker"]
     prologue = list(kw.get("job_script_prologue") or [])
+    if PROFILER_CAN_DEADLOCK:  # the job's workers run this Python (see ablate.runtime.worker)
+        prologue.append("export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False")
     if trial_module:
         prologue.append(f"export ABLATE_TRIAL_MODULE={shlex.quote(trial_module)}")
     if gpus:

@@ -6,7 +6,9 @@
 - No Dask thread profiler on CPython before 3.12: it samples every thread's frames 100 times a
   second, and with threads starting or ending (a trial's data loader, its logging) that can
   deadlock the worker process (python/cpython#106883). Dask turns its event-loop profiler off on
-  3.11 for that reason but keeps this one; ablate turns it off too.
+  3.11 for that reason but keeps this one. The clusters ablate starts get
+  ``distributed.worker.profile.enabled: False`` (which also keeps the event-loop profiler off on
+  3.10); this preload stops the thread profiler of any other worker that runs trials.
 - Imports ablate's trial runner and the study's trial module (``ABLATE_TRIAL_MODULE``) up front,
   torch with it when it uses torch, so the first trial starts at once and its duration is its own.
 """
@@ -19,10 +21,12 @@ import sys
 import threading
 import time
 
+PROFILER_CAN_DEADLOCK = sys.version_info < (3, 12)
+
 
 def dask_setup(worker: object) -> None:
     _exit_with_parent(os.getppid())
-    if sys.version_info < (3, 12):  # the preload runs before the worker starts its periodic callbacks
+    if PROFILER_CAN_DEADLOCK:  # the preload runs before the worker starts its periodic callbacks
         for name in ("profile", "profile-cycle"):
             worker.periodic_callbacks.pop(name, None)  # type: ignore[attr-defined]
     # What every trial task unpickles and runs (pandas, the trial contract, the cache): imported

@@ -154,13 +154,14 @@ def _interrupt_after(deadline: float | None, spec: TrialSpec):
         return
     token = _WATCHDOG.arm(deadline, threading.get_ident())
     try:
-        yield
+        try:
+            yield
+        finally:
+            _WATCHDOG.disarm(token)  # a timeout firing this very moment is raised here, caught below
     except TrialTimeoutError:
         raise TrialTimeoutError(
             f"trial {spec.number}: timeout: ran past execution.trial_timeout_s={spec.timeout_s:g}"
         ) from None
-    finally:
-        _WATCHDOG.disarm(token)
 
 
 class _Watchdog:
@@ -172,29 +173,37 @@ class _Watchdog:
     thousand no-op trials). One long-lived thread never creates or deletes a thread state.
     """
 
+    # Longest wait between looks at the deadlines: Condition.wait refuses a timeout past
+    # threading.TIMEOUT_MAX (a trial_timeout_s of 1e10 would end the watchdog).
+    MAX_WAIT_S = 3600.0
+
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        # A plain lock, taken with ``with self._lock``: a timeout delivered to a trial thread as it
+        # takes the lock then surfaces inside the block, which releases it. (Condition's own
+        # __enter__ is Python code: delivered there, the lock would stay taken for good.)
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
         self._armed: dict[int, tuple[float, int]] = {}  # token -> (deadline, thread id)
         self._next_token = 0
         self._thread: threading.Thread | None = None
 
     def arm(self, deadline: float, thread_id: int) -> int:
-        with self._cond:
+        with self._lock:
             self._next_token += 1
             self._armed[self._next_token] = (deadline, thread_id)
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="ablate-trial-timeouts", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            self._wake.notify()
             return self._next_token
 
     def disarm(self, token: int) -> None:
         """After this returns, ``token`` never fires."""
-        with self._cond:
+        with self._lock:
             self._armed.pop(token, None)
 
     def _run(self) -> None:
-        with self._cond:
+        with self._lock:
             while True:
                 now = time.monotonic()
                 for token, (deadline, thread_id) in list(self._armed.items()):
@@ -203,8 +212,8 @@ class _Watchdog:
                         ctypes.pythonapi.PyThreadState_SetAsyncExc(
                             ctypes.c_ulong(thread_id), ctypes.py_object(TrialTimeoutError)
                         )
-                earliest = min((d for d, _ in self._armed.values()), default=None)
-                self._cond.wait(None if earliest is None else max(0.0, earliest - now))
+                earliest = min((d for d, _ in self._armed.values()), default=now + self.MAX_WAIT_S)
+                self._wake.wait(min(max(0.0, earliest - now), self.MAX_WAIT_S))
 
 
 _WATCHDOG = _Watchdog()

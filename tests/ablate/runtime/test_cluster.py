@@ -76,6 +76,8 @@ def test_trial_workers_have_no_thread_profiler_where_it_can_deadlock(tmp_path) -
     plan = plan_cluster(ExecutionConfig(workers=1, device="cpu"), str(tmp_path))
     with start_cluster(plan) as cluster, Client(cluster) as client:
         callbacks = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
+        enabled = client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled"))
     (names,) = callbacks.values()
+    assert list(enabled.values()) == [sys.version_info >= (3, 12)]  # the event-loop profiler too
     assert "heartbeat" in names
     assert ("profile" in names) == (sys.version_info >= (3, 12)), names

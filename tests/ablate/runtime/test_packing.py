@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ def test_a_slurm_job_asks_for_its_gpus_and_starts_dask_cuda_workers_that_pack_tr
     assert "dask cuda worker" in script and "--resources GPU=1" in script and "--nthreads 3" in script
     assert "--preload ablate.runtime.worker" in script
     assert "export ABLATE_TRIALS_AT_ONCE=2" in script and "export ABLATE_TRIAL_MODULE=mytrials" in script
+    # Dask's profilers off where they can deadlock a worker (python/cpython#106883)
+    assert ("export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False" in script) == (sys.version_info < (3, 12))
 
 
 def _spans(tmp_path: Path, trials_per_gpu: int, n_trials: int = 8) -> list[dict[str, float]]:

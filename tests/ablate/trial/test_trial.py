@@ -6,6 +6,7 @@ The trial functions below are module-level so execute_trial can import them by e
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import json
 import sys
@@ -23,7 +24,7 @@ from ablate.errors import InvalidMetricError, TrialTimeoutError
 from ablate.trial.context import TrialContext
 from ablate.trial.contract import ERROR, RESULT, TrialResult, TrialSpec, hash_json, read_result
 from ablate.trial.entrypoint import code_version, load_entrypoint
-from ablate.trial.execute import _interrupt_after, execute_trial
+from ablate.trial.execute import _WATCHDOG, _interrupt_after, _Watchdog, execute_trial
 
 # ---------------------------------------------------------------------------------------------
 # Trial functions
@@ -300,6 +301,43 @@ def test_timeouts_of_trials_running_at_once_fire_each_at_its_own_deadline(tmp_pa
         t.join()
     assert 0.45 <= ended["a"] < 1.3 and 1.45 <= ended["bb"] < 3.0, ended
     assert [t.name for t in threading.enumerate()].count("ablate-trial-timeouts") == 1
+
+
+def test_a_timeout_delivered_while_a_trial_disarms_leaves_the_watchdog_working() -> None:
+    # The trial ends as its deadline passes: the watchdog holds its lock (it is firing) while the
+    # trial's thread waits for it in disarm, and the timeout lands as that thread takes the lock.
+    watchdog = _Watchdog()
+    token = watchdog.arm(time.monotonic() + 60, threading.get_ident())
+    raised = []
+
+    def trial_ends() -> None:
+        try:
+            watchdog.disarm(token)
+        except TrialTimeoutError:
+            raised.append(True)
+
+    watchdog._lock.acquire()
+    thread = threading.Thread(target=trial_ends)
+    thread.start()
+    time.sleep(0.2)  # the thread now waits for the lock
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(TrialTimeoutError))
+    watchdog._lock.release()
+    thread.join()
+    assert raised == [True]
+    assert watchdog._lock.acquire(timeout=1), "the lock was left taken: no timeout would fire again"
+
+
+@pytest.mark.timeout(30)
+def test_a_timeout_beyond_what_a_wait_accepts_does_not_stop_the_others(tmp_path: Path) -> None:
+    far = _WATCHDOG.arm(time.monotonic() + 1e10, 0)  # past threading.TIMEOUT_MAX from now
+    try:
+        time.sleep(0.1)
+        spec = make_spec(tmp_path, busy_forever, timeout_s=0.5)
+        with pytest.raises(TrialTimeoutError), _interrupt_after(time.monotonic() + 0.5, spec):
+            while True:
+                pass
+    finally:
+        _WATCHDOG.disarm(far)
 
 
 def test_no_timeout_when_timeout_s_is_none(tmp_path: Path) -> None:
