@@ -183,23 +183,23 @@ def start_cluster(plan: ClusterPlan) -> Any:
     queue's workers come up while the caller goes on (dask-jobqueue submits their jobs)."""
     if plan.kind == "address":
         return None
-    import dask
-
     module, _, name = (plan.cluster_class or "").rpartition(".")
     cls = getattr(importlib.import_module(module), name)
-    # Workers started from here take this process's Dask config (see ablate.runtime.worker).
-    with dask.config.set({"distributed.worker.profile.enabled": False} if PROFILER_CAN_DEADLOCK else {}):
-        if plan.kind != "class":
+    if PROFILER_CAN_DEADLOCK:
+        import dask
+
+        # For this process, not a block: every worker started from here takes this process's
+        # Dask config, also those an adaptive cluster starts later (see ablate.runtime.worker).
+        dask.config.set({"distributed.worker.profile.enabled": False})
+    if plan.kind != "class":
+        cluster = cls(**plan.cluster_kwargs)
+    else:
+        try:
             cluster = cls(**plan.cluster_kwargs)
-        else:
-            try:
-                cluster = cls(**plan.cluster_kwargs)
-            except (TypeError, ValueError) as err:
-                raise ConfigError(
-                    plan.source,
-                    "execution.cluster_options",
-                    f"must be accepted by {name}, but it says: {one_line(err)}",
-                ) from None
+        except (TypeError, ValueError) as err:
+            raise ConfigError(
+                plan.source, "execution.cluster_options", f"must be accepted by {name}, but it says: {one_line(err)}"
+            ) from None
         if not plan.adapt:
             cluster.scale(plan.workers)
     if plan.adapt:
