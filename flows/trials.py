@@ -11,6 +11,8 @@ cost (state changes, events) overlaps with trials instead of sitting between the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import queue
 from collections.abc import Callable, Iterator
 
@@ -57,7 +59,7 @@ def run_trials(
     # callback on every pending future again for every trial that ends.)
     finished: queue.SimpleQueue[tuple[PrefectFuture, Outcome]] = queue.SimpleQueue()
     pending: dict[PrefectFuture, TrialSpec] = {}
-    with Client(scheduler, set_as_default=False) as client:
+    with _heap_frozen(), Client(scheduler, set_as_default=False) as client:
 
         def fill() -> None:
             while len(pending) < capacity and (spec := next(specs, None)) is not None:
@@ -71,6 +73,19 @@ def run_trials(
             spec = pending.pop(future)
             fill()
             on_done(spec, outcome, len(pending))
+
+
+@contextlib.contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep what the driver holds before the loop (Prefect, Optuna, pandas, scipy: ~330,000
+    objects) out of the cyclic collector's reach while the loop runs: a full collection traversed
+    them all, stopping every driver thread for 0.23-0.27 s (0.013 s frozen). They are given back
+    when the loop ends: a process that runs flow after flow (a deployment's) collects them then."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _outcome(future: PrefectFuture) -> Outcome:

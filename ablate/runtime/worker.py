@@ -11,10 +11,13 @@
   3.10); this preload stops the thread profiler of any other worker that runs trials.
 - Imports ablate's trial runner and the study's trial module (``ABLATE_TRIAL_MODULE``) up front,
   torch with it when it uses torch, so the first trial starts at once and its duration is its own.
+- Then freezes what those imports made (~300,000 objects with torch) out of the cyclic
+  collector's reach: each full collection traversed them, stopping the trial running for 0.17 s.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -41,6 +44,7 @@ def dask_setup(worker: object) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(int(os.environ.get("ABLATE_TORCH_THREADS", "1")))
+    gc.freeze()
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -77,7 +77,11 @@ def test_trial_workers_have_no_thread_profiler_where_it_can_deadlock(tmp_path) -
     with start_cluster(plan) as cluster, Client(cluster) as client:
         callbacks = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
         enabled = client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled"))
+        frozen = client.run(lambda: __import__("gc").get_freeze_count())
     (names,) = callbacks.values()
+    # The preload's imports (pandas, the trial runner) are kept out of full garbage collections,
+    # each of which would otherwise pause the trial running.
+    assert list(frozen.values())[0] > 10_000, frozen
     assert list(enabled.values()) == [sys.version_info >= (3, 12)]  # the event-loop profiler too
     assert "heartbeat" in names
     assert ("profile" in names) == (sys.version_info >= (3, 12)), names
