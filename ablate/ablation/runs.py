@@ -22,7 +22,7 @@ import pandas as pd
 from ablate.ablation.design import Arm, PlanContext, comparisons, repeat_seeds
 from ablate.ablation.policies import POLICIES
 from ablate.data import PreparedData
-from ablate.trial.contract import ERROR, TrialSpec, read_result
+from ablate.trial.contract import ERROR, TrialSpec, read_result, seed_folder
 
 DESIGN = "design.json"
 RUNS = "runs.csv"
@@ -59,7 +59,7 @@ class AblationRun:
             provenance=self.provenance,
             drop_features=arm.drop_features,
             score_test=self.score_test,
-            folder=f"{arm.slug}.s{seed}",
+            folder=seed_folder(arm.slug, seed),
             name=f"{arm.name} seed {seed}",
             metric=self.metric,
         )

@@ -25,11 +25,18 @@ def caption(inp: ReportInput, kind: str) -> str:
         "failed and pruned trials along the bottom.",
         "params": f"{m} against each knob (log axes for log-scaled knobs; categorical knobs with each choice's mean).",
         "parallel": f"Each complete trial as a line across the knobs and {m}, coloured by {m}; the best in red.",
-        "curves": f"{m} at each step the trials reported (ctx.report); pruned trials in grey ending in x, "
-        "the best in red.",
+        "curves": f"{m} at each step the trials reported (ctx.report){_over_seeds(inp)}; pruned trials in grey "
+        "ending in x, the best in red.",
         "importance": f"How much each knob matters for {m}, by PED-ANOVA and fANOVA: bar = median share over "
         f"{REPEATS} refits on random halves of the trials, whisker = their range.",
     }.get(kind, "")
+
+
+def _over_seeds(inp: ReportInput) -> str:
+    """How a curve of a trial run over seeds (search.seeds) is drawn, where there are such trials."""
+    seeds = inp.trials.get("n_seeds")
+    n = int(seeds.max()) if seeds is not None and seeds.notna().any() else 1
+    return f", the mean over a trial's {n} seeds at each step they all reported" if n > 1 else ""
 
 
 def shown_figures(inp: ReportInput, written: dict[str, str]) -> list[str]:

@@ -14,7 +14,7 @@ from ablate.data import PreparedData, load_arrays, read_features
 from ablate.errors import TrialError, TrialPruned, TrialTimeoutError
 from ablate.pruners.link import report_step
 from ablate.runtime.devices import nvidia_driver_present
-from ablate.trial.contract import TrialSpec
+from ablate.trial.contract import HISTORY, TrialSpec
 
 
 class TrialContext:
@@ -92,7 +92,7 @@ class TrialContext:
         """
         row = {"step": int(step), **{k: float(v) for k, v in metrics.items()}}
         self.history.append(row)
-        with (self.out_dir / "history.jsonl").open("a") as f:
+        with (self.out_dir / HISTORY).open("a") as f:
             f.write(json.dumps(row) + "\n")
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise TrialTimeoutError(

@@ -32,6 +32,9 @@ ERROR = "error.txt"
 PRUNED = "pruned.json"  # a pruned trial's folder: its step, last metrics and params
 
 
+HISTORY = "history.jsonl"  # every ctx.report of a trial: one JSON object a step
+
+
 @dataclass(frozen=True)
 class TrialSpec:
     """Everything a worker needs to run one trial; small and picklable (paths, not arrays)."""
@@ -83,6 +86,17 @@ class TrialSpec:
     @property
     def label(self) -> str:
         return self.name or f"trial-{self.number}"
+
+
+def seed_folder(base: int | str, seed: int) -> str:
+    """The folder of one seed's run of a trial (``7.s2``) or of an ablation arm (``no-dropout.s2``)."""
+    return f"{base}.s{seed}"
+
+
+def parse_seed_folder(name: str) -> tuple[str, int] | None:
+    """``("7", 2)`` for ``"7.s2"``; None for a folder that is not one seed's run."""
+    base, sep, seed = name.rpartition(".s")
+    return (base, int(seed)) if sep and base and seed.isdigit() else None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ablate.config.schema import Params
 from ablate.data import load_prepared_info
 from ablate.errors import AblateError
-from ablate.trial.contract import TrialResult, TrialSpec, read_result
+from ablate.trial.contract import TrialResult, TrialSpec, parse_seed_folder, read_result, seed_folder
 from ablate.trial.entrypoint import code_version
 from ablate.trial.execute import execute_trial
 
@@ -33,10 +33,10 @@ def rerun_trial(params: Params, number: int, seed: int | None = None) -> Rerun:
     data and library versions are those recorded (differences are reported as warnings).
     """
     trials = params.study_dir / "trials"
-    trial_dir = trials / (str(number) if seed is None else f"{number}.s{seed}")
+    trial_dir = trials / (str(number) if seed is None else seed_folder(number, seed))
     original = read_result(trial_dir)
     if original is None:
-        runs = sorted(int(p.name.rpartition(".s")[2]) for p in trials.glob(f"{number}.s*") if read_result(p))
+        runs = sorted(parsed[1] for p in trials.glob(f"{number}.s*") if (parsed := parse_seed_folder(p.name)) and read_result(p))
         if seed is None and runs:
             raise AblateError(
                 f"trial {number} is the mean of runs with seeds {', '.join(map(str, runs))} (search.seeds): "

@@ -36,6 +36,8 @@ def seeded(params: dict[str, Any], ctx: Any) -> dict[str, float]:
     """``quick``'s value plus 0.01 per seed (so seeds differ), after ``sleep`` s; logs each run."""
     time.sleep(float(params.get("sleep", 0.0)))
     value = 1 - (float(params["x"]) - 0.3) ** 2 + 0.01 * ctx.seed
+    for step in (1, 2):  # a learning curve that ends at the value
+        ctx.report(step, {"val_accuracy": value - 0.1 * (2 - step)})
     with (ctx.out_dir.parent.parent / "executions.log").open("a") as f:
         f.write(f"{ctx.number} {ctx.seed}\n")
     return {"val_accuracy": value, "val_loss": 1 - value}
