@@ -11,10 +11,11 @@ from ablate.ablation.runs import read_design, read_runs
 from ablate.config.schema import Params
 from ablate.data import read_manifest
 from ablate.report.model import ParamInfo, ReportInput
+from ablate.report.write import IMPORTANCE_RECORD
 from ablate.runtime.dvc import find_repo_root, lock_hash
 from ablate.study.curves import learning_curves
 from ablate.study.facts import RunFacts
-from ablate.study.importance import param_importance
+from ablate.study.importance_record import cached_param_importance
 from ablate.study.objectives import describe_objectives
 from ablate.study.storage import load_study
 from ablate.study.table import best_of, count_states, front_of, trials_frame
@@ -66,7 +67,13 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
         top_trials=params.report.top_trials,
         search=params.search is not None,
         ablation=ablation,
-        importance=param_importance(trials, params.study.direction, params.study.seed) if study else None,
+        importance=(
+            cached_param_importance(
+                trials, params.study.direction, params.study.seed, params.report_dir / IMPORTANCE_RECORD
+            )
+            if study
+            else None
+        ),
         curves=learning_curves(trials, params.study_dir / "trials", params.study.metric) if study else None,
     )
 

@@ -27,6 +27,7 @@ from ablate.report.parallel_figure import plot_parallel_coordinates
 from ablate.report.params_figure import plot_param_effects
 from ablate.report.pareto import pareto_table, plot_pareto
 from ablate.study import importance
+from ablate.study.importance_record import to_record
 from ablate.study.table import best_trial
 
 
@@ -44,6 +45,7 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
     if inp.importance is not None:
         inp.importance.table[importance.COLUMNS].to_csv(folder / "importance.csv", index=False, float_format="%.6g")
         names["importance_csv"] = "importance.csv"
+        (folder / IMPORTANCE_RECORD).write_text(json.dumps(to_record(inp.importance)) + "\n")
     images = insight.shown_figures(inp, names)
     ablation_images = []
     if inp.ablation is not None:
@@ -56,6 +58,9 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
 
 
 FIGURES_DIGEST = ".figures"  # what the report's figures were drawn from
+# The importance table in full and what it was computed from: the next report of an unchanged
+# study reads it back instead of refitting (ablate.study.importance_record).
+IMPORTANCE_RECORD = ".importance.json"
 
 
 def _write_figures(folder: Path, inp: ReportInput, previous: Path) -> dict[str, str]:

@@ -49,7 +49,9 @@ def learning_curves(trials: Sequence[FrozenTrial], trials_dir: Path, metric: str
     for t in trials:
         if t.state.name == "WAITING":
             continue
-        steps = t.intermediate_values or _mean_by_step([_from_history(f / HISTORY, metric) for f in folders.get(t.number, [])])
+        steps = t.intermediate_values or _mean_by_step(
+            [_from_history(f / HISTORY, metric) for f in folders.get(t.number, [])]
+        )
         rows += [(t.number, int(s), float(v)) for s, v in steps.items() if v is not None and math.isfinite(v)]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.sort_values(["number", "step"], kind="stable", ignore_index=True)

@@ -71,6 +71,7 @@ class ParamImportance:
         excluded: trials left out, by state (``PRUNED``, ``FAIL``, ``RUNNING``, ...).
         reason: why there is no table ("" when there is one).
         notes: what a reader needs to weigh the numbers (conditional knobs, caps, a single knob).
+        key: what it was computed from (``ablate.study.importance_record``); "" when not kept.
     """
 
     table: pd.DataFrame
@@ -78,6 +79,7 @@ class ParamImportance:
     excluded: dict[str, int] = field(default_factory=dict)
     reason: str = ""
     notes: tuple[str, ...] = ()
+    key: str = ""
 
 
 def param_importance(

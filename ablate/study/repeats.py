@@ -27,7 +27,9 @@ def seed_runs(spec: TrialSpec, n_seeds: int) -> list[TrialSpec]:
     if n_seeds == 1:
         return [spec]
     seeds = [spec.seed + i for i in range(n_seeds)]
-    return [replace(spec, seed=s, folder=seed_folder(spec.number, s), name=f"trial {spec.number} seed {s}") for s in seeds]
+    return [
+        replace(spec, seed=s, folder=seed_folder(spec.number, s), name=f"trial {spec.number} seed {s}") for s in seeds
+    ]
 
 
 def std_column(metric: str) -> str:

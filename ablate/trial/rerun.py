@@ -36,7 +36,9 @@ def rerun_trial(params: Params, number: int, seed: int | None = None) -> Rerun:
     trial_dir = trials / (str(number) if seed is None else seed_folder(number, seed))
     original = read_result(trial_dir)
     if original is None:
-        runs = sorted(parsed[1] for p in trials.glob(f"{number}.s*") if (parsed := parse_seed_folder(p.name)) and read_result(p))
+        runs = sorted(
+            parsed[1] for p in trials.glob(f"{number}.s*") if (parsed := parse_seed_folder(p.name)) and read_result(p)
+        )
         if seed is None and runs:
             raise AblateError(
                 f"trial {number} is the mean of runs with seeds {', '.join(map(str, runs))} (search.seeds): "

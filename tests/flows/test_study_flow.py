@@ -49,8 +49,14 @@ def test_mlp_study_end_to_end_then_rerun_and_reuse(tmp_path: Path) -> None:
             p.name for p in trial_dir.iterdir()
         }
 
+    # The importance as computed, with what it was computed from: the next report of the same trials
+    # reads it back (shown by a record doctored under the same key) instead of refitting.
+    record = json.loads((report / ".importance.json").read_text())
+    (report / ".importance.json").write_text(json.dumps({**record, "reason": "read back, not refit"}))
+
     again = study_flow(load_params(path))  # a finished study: nothing to run
     assert (again["executed"], again["cached"], again["complete"]) == (0, 0, 4)
+    assert "No parameter importance: read back, not refit" in (report / "report.md").read_text()
 
     other = write_params(tmp_path, "mlp-copy", changes)  # same seed and sampler: same configurations
     reused = study_flow(load_params(other))
