@@ -45,7 +45,14 @@ def clear_interrupted(out_dir: Path) -> int:
     """Remove the staging folders of earlier attempts at ``out_dir`` and count them: a staging
     folder outlives its attempt only when the attempt's process died under it (its worker's job
     was cancelled, preempted, or ran out of walltime), since every other way out removes it."""
-    stale = list(out_dir.parent.glob(f".{out_dir.name}.tmp-*"))
+    # A listing compared by prefix, not Path.glob: glob compiles its pattern on every call, and
+    # this runs before every trial (0.4 ms of the worker's 4.4 ms per no-op trial went to it).
+    prefix = f".{out_dir.name}.tmp-"
+    try:
+        with os.scandir(out_dir.parent) as entries:
+            stale = [Path(e.path) for e in entries if e.name.startswith(prefix)]
+    except FileNotFoundError:
+        return 0
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     return len(stale)
@@ -125,7 +132,8 @@ def _trial_log(path: Path, logger: logging.Logger):
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    if logger.level != logging.INFO:  # setLevel clears the cache of every logger in the process
+        logger.setLevel(logging.INFO)
     logger.propagate = False
     try:
         with contextlib.redirect_stdout(handler.stream), contextlib.redirect_stderr(handler.stream):

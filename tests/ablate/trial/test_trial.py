@@ -158,6 +158,17 @@ def test_execute_trial_publishes_outputs(tmp_path: Path, capsys: pytest.CaptureF
     assert "hello from the trial" not in capsys.readouterr().out  # ... not to the console
 
 
+def test_folders_left_by_attempts_whose_process_died_are_counted_and_removed(tmp_path: Path) -> None:
+    # A worker killed mid-trial (a cancelled or preempted job) leaves its staging folder behind.
+    trials = tmp_path / "trials"
+    for name in (".1.tmp-abc", ".1.tmp-def", ".10.tmp-xyz", ".1.old-123"):
+        (trials / name).mkdir(parents=True)
+    result = execute_trial(make_spec(tmp_path, number=1))
+    assert result.interrupted == 2
+    assert leftovers(trials) == [".1.old-123", ".10.tmp-xyz"]  # trial 10's attempt may be running
+    assert execute_trial(make_spec(tmp_path, number=7, trials_dir=str(tmp_path / "new"))).interrupted == 0
+
+
 def test_context_history_records_reports(tmp_path: Path) -> None:
     spec = make_spec(tmp_path)
     ctx = TrialContext(spec, tmp_path, deadline=None)
