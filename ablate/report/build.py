@@ -17,6 +17,7 @@ from ablate.study.curves import learning_curves
 from ablate.study.facts import RunFacts
 from ablate.study.importance_record import cached_param_importance
 from ablate.study.objectives import describe_objectives
+from ablate.study.repeats import seed_list
 from ablate.study.storage import load_study
 from ablate.study.table import best_of, count_states, front_of, trials_frame
 
@@ -74,8 +75,18 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
             if study
             else None
         ),
-        curves=learning_curves(trials, params.study_dir / "trials", params.study.metric) if study else None,
+        curves=(
+            learning_curves(trials, params.study_dir / "trials", params.study.metric, _run_seeds(params))
+            if study
+            else None
+        ),
     )
+
+
+def _run_seeds(params: Params) -> list[int]:
+    """The seeds each trial of the search ran over (``search.seeds`` > 1; one run: none)."""
+    n = params.search.seeds if params.search is not None else 1
+    return seed_list(params.study.seed, n) if n > 1 else []
 
 
 def _ablation(params: Params) -> AblationAnalysis | None:

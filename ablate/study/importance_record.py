@@ -5,7 +5,8 @@ a report of an unchanged study (a rerun, ``ablate report``) would otherwise redo
 The key is what :func:`~ablate.study.importance.param_importance` computes from: the complete
 trials' knobs, their search distributions and values, how many trials are in each other state,
 the direction, the seed and the refits; and the code that computes it (``importance.py``) and
-Optuna's version. The refits are seeded, so the same key gives the same table.
+the versions of Optuna, scikit-learn and numpy. The refits are seeded, so the same key gives the
+same table.
 """
 
 from __future__ import annotations
@@ -34,15 +35,24 @@ def cached_param_importance(
     """:func:`~ablate.study.importance.param_importance`, or the one ``record`` holds (a file
     :func:`to_record` wrote) when it was computed from the same; either way with its ``key``."""
     key = importance_key(trials, direction, seed, repeats)
-    kept = read_record(record)
+    kept = read_record(record) if key else None
     if kept is not None and kept.key == key:
         return kept
     return replace(param_importance(trials, direction, seed, repeats), key=key)
 
 
 def importance_key(trials: Sequence[FrozenTrial], direction: str, seed: int, repeats: int = REPEATS) -> str:
+    """The key of the table these trials give; "" (never reused) where the code computing it
+    cannot be read (an install without sources)."""
+    import numpy
     import optuna
+    import sklearn
     from optuna.distributions import distribution_to_json
+
+    try:
+        code = Path(importance.__file__).read_bytes()
+    except OSError:
+        return ""
 
     done = [
         (t.number, t.params, {k: distribution_to_json(d) for k, d in t.distributions.items()}, t.values[0])
@@ -50,8 +60,10 @@ def importance_key(trials: Sequence[FrozenTrial], direction: str, seed: int, rep
         if t.state.name == "COMPLETE" and t.values and math.isfinite(t.values[0])
     ]
     states = sorted(Counter(t.state.name for t in trials).items())
-    h = hashlib.sha256(json.dumps([done, states, direction, seed, repeats, optuna.__version__], default=str).encode())
-    h.update(Path(importance.__file__).read_bytes())
+    # fANOVA's forests are scikit-learn's, the half-samples numpy's generator's.
+    versions = [optuna.__version__, sklearn.__version__, numpy.__version__]
+    h = hashlib.sha256(json.dumps([done, states, direction, seed, repeats, versions], default=str).encode())
+    h.update(code)
     return h.hexdigest()
 
 

@@ -26,10 +26,15 @@ def seed_runs(spec: TrialSpec, n_seeds: int) -> list[TrialSpec]:
     """The runs of one trial: ``spec`` itself when ``n_seeds`` is 1, else one per seed."""
     if n_seeds == 1:
         return [spec]
-    seeds = [spec.seed + i for i in range(n_seeds)]
+    seeds = seed_list(spec.seed, n_seeds)
     return [
         replace(spec, seed=s, folder=seed_folder(spec.number, s), name=f"trial {spec.number} seed {s}") for s in seeds
     ]
+
+
+def seed_list(first: int, n_seeds: int) -> list[int]:
+    """The seeds of a trial's runs: ``first`` (``study.seed``), ``first + 1``, ..."""
+    return [first + i for i in range(n_seeds)]
 
 
 def std_column(metric: str) -> str:

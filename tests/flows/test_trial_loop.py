@@ -4,6 +4,7 @@ and given back when the loop ends, however it ends (a deployment's process runs 
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
@@ -21,3 +22,27 @@ def test_the_heap_is_given_back_when_the_loop_fails() -> None:
     with pytest.raises(KeyboardInterrupt), _heap_frozen():
         raise KeyboardInterrupt
     assert gc.get_freeze_count() == 0
+
+
+def test_garbage_is_collected_before_the_freeze_not_kept_by_it() -> None:
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.self = cycle  # unreachable once dropped, but only the cyclic collector frees it
+    ref = weakref.ref(cycle)
+    del cycle
+    with _heap_frozen():
+        gc.collect()
+        assert ref() is None
+
+
+def test_a_heap_frozen_by_the_host_process_stays_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with _heap_frozen():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -51,29 +51,22 @@ def test_curves_come_from_the_storage_when_a_pruner_recorded_them_else_from_hist
 
 
 def test_a_trial_run_over_seeds_has_the_mean_of_its_seeds_at_each_step_all_of_them_reported(tmp_path: Path) -> None:
-    # search.seeds: 2 -> one folder a seed run (trials/<n>.s<seed>/), no pruner, no storage steps.
+    # search.seeds: 2 with study.seed 5 -> one folder a seed run (trials/<n>.s5/, <n>.s6/), no pruner.
     study = optuna.create_study(direction="maximize")
-    for value in (0.8, 0.6):
+    for value in (0.8, 0.6, 0.5):
         study.tell(study.ask(), value)
-    write_history(tmp_path, "0.s0", [{"step": 1, "acc": 0.5}, {"step": 2, "acc": 0.7}, {"step": 3, "acc": 0.9}])
-    write_history(tmp_path, "0.s1", [{"step": 1, "acc": 0.3}, {"step": 2, "acc": 0.5}])  # stopped after 2 steps
-    write_history(tmp_path, "1.s0", [{"step": 1, "acc": 0.4}])
-    write_history(tmp_path, "1.s1", [{"step": 1, "acc": 0.6}])
-    write_history(tmp_path, "10.s0", [{"step": 1, "acc": 0.0}])  # another trial: not trial 1's
-    (tmp_path / ".tmp-1.s1-abc").mkdir()  # a run being written: not a run folder
+    write_history(tmp_path, "0.s5", [{"step": 1, "acc": 0.5}, {"step": 2, "acc": 0.7}, {"step": 3, "acc": 0.9}])
+    write_history(tmp_path, "0.s6", [{"step": 1, "acc": 0.3}, {"step": 2, "acc": 0.5}])  # stopped after 2 steps
+    write_history(tmp_path, "1.s5", [{"step": 1, "acc": 0.4}])
+    write_history(tmp_path, "1.s6", [{"step": 1, "acc": 0.6}])
+    write_history(tmp_path, "1.s7", [{"step": 1, "acc": 0.0}])  # not one of the study's seeds
+    write_history(tmp_path, "1", [{"step": 1, "acc": 0.0}])  # left by a run without seeds
+    write_history(tmp_path, ".1.s6.tmp-abc", [{"step": 1, "acc": 0.0}])  # an attempt being written
+    write_history(tmp_path, "2.s5", [{"step": 1, "acc": 0.9}])  # seed 6's history is elsewhere (no shared folder)
 
-    curves = learning_curves(study.get_trials(deepcopy=False), tmp_path, "acc")
+    curves = learning_curves(study.get_trials(deepcopy=False), tmp_path, "acc", seeds=[5, 6])
 
+    # Trial 2 has no curve: the mean of one of its two seeds would pass for the mean of both.
     assert curves.values.tolist() == [[0, 1, 0.4], [0, 2, 0.6], [1, 1, 0.5]]
-
-
-def test_a_trial_folder_of_its_own_wins_over_seed_folders_and_no_folder_is_no_curve(tmp_path: Path) -> None:
-    study = optuna.create_study(direction="maximize")
-    study.tell(study.ask(), 0.8)
-    study.tell(study.ask(), 0.1)
-    write_history(tmp_path, 0, [{"step": 1, "acc": 0.8}])
-    write_history(tmp_path, "0.s5", [{"step": 1, "acc": 0.2}])  # left by an older run of the study
-
-    curves = learning_curves(study.get_trials(deepcopy=False), tmp_path / "", "acc")
-    assert curves.values.tolist() == [[0, 1, 0.8]]
-    assert learning_curves(study.get_trials(deepcopy=False), tmp_path / "missing", "acc").empty
+    # Without seeds, a trial's own folder.
+    assert learning_curves(study.get_trials(deepcopy=False), tmp_path, "acc").values.tolist() == [[1, 1, 0.0]]
