@@ -10,6 +10,7 @@ import pandas as pd
 from ablate.ablation.analysis import test_metric_of
 from ablate.report.model import ReportInput, fmt
 from ablate.study.importance import METHOD_LABELS, METHODS, REPEATS
+from ablate.study.table import best_trial
 
 # The search's figures, in report order (pareto: with several objectives).
 SEARCH_FIGURES = ("pareto", "history", "params", "parallel", "curves")
@@ -42,16 +43,27 @@ def _over_seeds(inp: ReportInput) -> str:
 def shown_figures(inp: ReportInput, written: dict[str, str]) -> list[str]:
     """The search figures worth showing, as file names; the others are placeholders kept on disk
     (DVC declares every file) that the report replaces with a sentence."""
-    done = (inp.trials["state"] == "COMPLETE").any()
     show = {
         "pareto": inp.multi_objective,
         "history": True,
-        "params": True,
-        "parallel": bool(done and inp.params),
+        "params": True,  # says why when there is nothing to plot
+        "parallel": not nothing_to_plot(inp),
         "curves": inp.curves is not None and len(inp.curves) > 0,
         "importance": inp.importance is not None and len(inp.importance.table) > 0,
     }
     return [written[k] for k in (*SEARCH_FIGURES, "importance") if k in written and show[k]]
+
+
+def nothing_to_plot(inp: ReportInput) -> str:
+    """Why the figures of trials across the knobs (params, parallel) have nothing to draw; "" when
+    they have. They mark the best trial, which must be complete and, with constraints, feasible."""
+    if not inp.params:
+        return "no parameter is searched"
+    if best_trial(inp.trials, inp.metric, inp.direction) is not None:
+        return ""
+    if inp.constraints and (inp.trials["state"] == "COMPLETE").any():
+        return "no complete trial meets the constraints"
+    return "no trial completed"
 
 
 def no_curves_note(inp: ReportInput) -> str:

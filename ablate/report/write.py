@@ -28,7 +28,6 @@ from ablate.report.params_figure import plot_param_effects
 from ablate.report.pareto import pareto_table, plot_pareto
 from ablate.study import importance
 from ablate.study.importance_record import to_record
-from ablate.study.table import best_trial
 
 
 def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, str]:
@@ -99,10 +98,9 @@ def _parallel_figure(inp: ReportInput) -> Figure:
 
 def _of_complete_trials(inp: ReportInput, title: str, plot: Callable[..., Figure]) -> Figure:
     """``plot`` of the searched knobs against the metric, or a figure saying why there is none."""
-    if not inp.params:
-        return plot_message(title, "no parameter is searched")
-    if best_trial(inp.trials, inp.metric, inp.direction) is None:
-        return plot_message(title, "no trial completed")
+    why = insight.nothing_to_plot(inp)
+    if why:
+        return plot_message(title, why)
     return plot(inp.trials, inp.metric, inp.params, inp.direction)
 
 

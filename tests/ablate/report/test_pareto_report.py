@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from matplotlib.lines import Line2D
 
+from ablate.report import insight
 from ablate.report.markdown import render_markdown
 from ablate.report.model import ParamInfo, ReportInput
 from ablate.report.pareto import pareto_table, plot_pareto
@@ -145,6 +146,20 @@ def test_one_objective_with_constraints_names_the_best_feasible_trial(tmp_path: 
     assert "1 of 8 complete trials miss a constraint (val_loss <= 0.5) and are left out of the best trial's" in md
     paths = write_report(tmp_path / "r", inp)
     assert "pareto" not in paths and json.loads(paths["metrics"].read_text())["best_trial"] == 3
+
+
+def test_no_feasible_trial_is_said_as_such_not_as_no_trial_completed(tmp_path: Path) -> None:
+    trials = make_trials().drop(columns="pareto")
+    trials["feasible"] = pd.array([False if s == "COMPLETE" else None for s in trials["state"]], dtype="boolean")
+    inp = make_input(trials, other_metrics=(), other_directions=())
+    paths = write_report(tmp_path / "r", inp)
+    md = paths["markdown"].read_text()
+    # The parallel figure (which marks the best feasible trial) has nothing to draw: the report
+    # shows no placeholder image for it, and its file says why.
+    assert "parallel.png" not in md and "params.png" in md
+    assert insight.nothing_to_plot(inp) == "no complete trial meets the constraints"  # what their files say
+    assert insight.nothing_to_plot(make_input(trials.assign(state="FAIL"))) == "no trial completed"
+    assert insight.nothing_to_plot(make_input()) == ""
 
 
 def test_a_front_with_nothing_complete_still_writes_its_files(tmp_path: Path) -> None:
