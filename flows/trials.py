@@ -59,7 +59,7 @@ def run_trials(
     # callback on every pending future again for every trial that ends.)
     finished: queue.SimpleQueue[tuple[PrefectFuture, Outcome]] = queue.SimpleQueue()
     pending: dict[PrefectFuture, TrialSpec] = {}
-    with _heap_frozen(), Client(scheduler, set_as_default=False) as client:
+    with Client(scheduler, set_as_default=False) as client:
 
         def fill() -> None:
             while len(pending) < capacity and (spec := next(specs, None)) is not None:
@@ -68,11 +68,12 @@ def run_trials(
                 future.add_done_callback(lambda done: finished.put((done, _outcome(done))))
 
         fill()
-        while pending:
-            future, outcome = finished.get()
-            spec = pending.pop(future)
-            fill()
-            on_done(spec, outcome, len(pending))
+        with _heap_frozen():  # entered with the first trials running: its collection overlaps them
+            while pending:
+                future, outcome = finished.get()
+                spec = pending.pop(future)
+                fill()
+                on_done(spec, outcome, len(pending))
 
 
 @contextlib.contextmanager
@@ -80,9 +81,11 @@ def _heap_frozen() -> Iterator[None]:
     """Keep what the driver holds before the loop (Prefect, Optuna, pandas, scipy: ~330,000
     objects) out of the cyclic collector's reach while the loop runs: a full collection traversed
     them all, stopping every driver thread for 0.23-0.27 s (0.013 s frozen). Garbage is collected
-    first (frozen, it would stay for the loop's length), and what was frozen is given back when
-    the loop ends: a process that runs flow after flow (a deployment's) collects it then. A heap
-    frozen already (by whatever hosts the flow) is left as it is."""
+    first (frozen, it would stay for the loop's length; the collection takes as long as a full
+    one, more in a process that has run many flows, so the loop enters this with its first trials
+    already submitted), and what was frozen is given back when the loop ends: a process that runs
+    flow after flow (a deployment's) collects it then. A heap frozen already (by whatever hosts
+    the flow) is left as it is."""
     if gc.get_freeze_count():
         yield
         return

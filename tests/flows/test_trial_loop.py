@@ -37,12 +37,15 @@ def test_garbage_is_collected_before_the_freeze_not_kept_by_it() -> None:
         assert ref() is None
 
 
-def test_a_heap_frozen_by_the_host_process_stays_frozen() -> None:
-    gc.freeze()
-    try:
-        frozen = gc.get_freeze_count()
-        with _heap_frozen():
-            pass
-        assert gc.get_freeze_count() == frozen
-    finally:
-        gc.unfreeze()
+def test_a_heap_frozen_by_the_host_process_is_left_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    for name in ("collect", "freeze", "unfreeze"):
+        monkeypatch.setattr(gc, name, lambda *_, name=name: calls.append(name))
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: 1000)  # the host froze its heap
+    with _heap_frozen():
+        pass
+    assert calls == []
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: 0)
+    with _heap_frozen():
+        assert calls == ["collect", "freeze"]
+    assert calls == ["collect", "freeze", "unfreeze"]
