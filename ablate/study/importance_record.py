@@ -17,6 +17,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,6 @@ def importance_key(trials: Sequence[FrozenTrial], direction: str, seed: int, rep
     cannot be read (an install without sources)."""
     import numpy
     import optuna
-    import sklearn
     from optuna.distributions import distribution_to_json
 
     try:
@@ -60,8 +60,9 @@ def importance_key(trials: Sequence[FrozenTrial], direction: str, seed: int, rep
         if t.state.name == "COMPLETE" and t.values and math.isfinite(t.values[0])
     ]
     states = sorted(Counter(t.state.name for t in trials).items())
-    # fANOVA's forests are scikit-learn's, the half-samples numpy's generator's.
-    versions = [optuna.__version__, sklearn.__version__, numpy.__version__]
+    # fANOVA's forests are scikit-learn's (its version read without importing it: 1 s), the
+    # half-samples numpy's generator's.
+    versions = [optuna.__version__, metadata.version("scikit-learn"), numpy.__version__]
     h = hashlib.sha256(json.dumps([done, states, direction, seed, repeats, versions], default=str).encode())
     h.update(code)
     return h.hexdigest()
