@@ -84,9 +84,8 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
 
 
 def _run_seeds(params: Params) -> list[int]:
-    """The seeds each trial of the search ran over (``search.seeds`` > 1; one run: none)."""
-    n = params.search.seeds if params.search is not None else 1
-    return seed_list(params.study.seed, n) if n > 1 else []
+    """The seeds each trial of the search ran over (one, ``study.seed``, without ``search.seeds``)."""
+    return seed_list(params.study.seed, params.search.seeds if params.search is not None else 1)
 
 
 def _ablation(params: Params) -> AblationAnalysis | None:

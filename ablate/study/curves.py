@@ -40,8 +40,8 @@ def learning_curves(
         trials: The study's trials; waiting ones (asked, never started) have no curve.
         trials_dir: The study's trial folders, ``<trials_dir>/<number>/history.jsonl``.
         metric: The study metric.
-        seeds: The seeds every trial ran over when a study runs each over several
-            (``search.seeds`` > 1): its folders are then ``<number>.s<seed>/``, one a seed.
+        seeds: The seeds every trial ran over: with one (or none given) each trial has its own
+            folder, with several (``search.seeds`` > 1) a folder a seed, ``<number>.s<seed>/``.
 
     Returns:
         A long frame (``number, step, value``), sorted by trial and step; steps without a

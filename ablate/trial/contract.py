@@ -93,12 +93,6 @@ def seed_folder(base: int | str, seed: int) -> str:
     return f"{base}.s{seed}"
 
 
-def parse_seed_folder(name: str) -> tuple[str, int] | None:
-    """``("7", 2)`` for ``"7.s2"``; None for a folder that is not one seed's run."""
-    base, sep, seed = name.rpartition(".s")
-    return (base, int(seed)) if sep and base and seed.isascii() and seed.isdigit() else None
-
-
 @dataclass(frozen=True)
 class TrialResult:
     """What a finished trial returns to the search (and what ``result.json`` holds)."""

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from ablate.config.schema import Params
 from ablate.data import load_prepared_info
 from ablate.errors import AblateError
-from ablate.trial.contract import TrialResult, TrialSpec, parse_seed_folder, read_result, seed_folder
+from ablate.study.repeats import seed_list
+from ablate.trial.contract import TrialResult, TrialSpec, read_result, seed_folder
 from ablate.trial.entrypoint import code_version
 from ablate.trial.execute import execute_trial
 
@@ -36,9 +37,8 @@ def rerun_trial(params: Params, number: int, seed: int | None = None) -> Rerun:
     trial_dir = trials / (str(number) if seed is None else seed_folder(number, seed))
     original = read_result(trial_dir)
     if original is None:
-        runs = sorted(
-            parsed[1] for p in trials.glob(f"{number}.s*") if (parsed := parse_seed_folder(p.name)) and read_result(p)
-        )
+        n_seeds = params.search.seeds if params.search is not None else 1
+        runs = [s for s in seed_list(params.study.seed, n_seeds) if read_result(trials / seed_folder(number, s))]
         if seed is None and runs:
             raise AblateError(
                 f"trial {number} is the mean of runs with seeds {', '.join(map(str, runs))} (search.seeds): "
