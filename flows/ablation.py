@@ -1,8 +1,10 @@
 """ablation_flow: an ablation's arms x seeds as trial task runs on the Dask cluster.
 
 The design is re-derived from the results after each round (an ablation path decides its next
-step from the last round's means), and every trial still missing runs through the same
-asynchronous loop, retries, timeout and content-addressed cache as the search.
+step from the last round's means; an adaptive design gives the next round of seeds to the arms
+still inconclusive), and every trial still missing runs through the same asynchronous loop,
+retries, timeout and content-addressed cache as the search. The design and the runs so far are
+recorded after every round, so ``ablate status`` shows the verdicts while the ablation runs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from prefect.runtime import flow_run
 
 from ablate._atomic import staged_dir
 from ablate.ablation.design import PlanContext
-from ablate.ablation.runs import AblationRun, next_trials, record_ablation
+from ablate.ablation.runs import AblationRun, record_ablation
+from ablate.ablation.schedule import describe_look, next_trials
 from ablate.runtime.progress import Progress
 from ablate.study.facts import AblationFacts
 from ablate.trial.contract import ERROR, TrialResult, TrialSpec
@@ -45,20 +48,25 @@ def ablation_flow(
     trial_task = run_trial.with_options(retries=retries, retry_delay_seconds=retry_delays(retry_delay_s, retries))
     counts = {"executed": 0, "cached": 0, "failed": 0}
     attempted: set[str] = set()
-    arms, todo = next_trials(run, ctx, seeds, metric, attempted)
-    progress = Progress(len(todo), metric, ctx.direction, workers, show_best=False)
+    schedule = next_trials(run, ctx, seeds, metric, attempted)
+    progress = Progress(len(schedule.todo), metric, ctx.direction, workers, show_best=False)
     start = time.monotonic()
 
     def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
         print(_record(spec, outcome, counts, progress, metric, running), flush=True)
 
-    while todo:
-        attempted |= {s.folder for s in todo}
-        run_trials(trial_task, iter(todo), capacity, cache_dir, scheduler, on_done, resources)
-        arms, todo = next_trials(run, ctx, seeds, metric, attempted)
-        progress.total += len(todo)  # a path's next round
-    record_ablation(run, ctx, arms, seeds, baseline_from)
-    return AblationFacts(**counts, arms=len(arms), wall_s=round(time.monotonic() - start, 3))
+    while schedule.todo:
+        attempted |= {s.folder for s in schedule.todo}
+        run_trials(trial_task, iter(schedule.todo), capacity, cache_dir, scheduler, on_done, resources)
+        record_ablation(run, ctx, schedule.arms, seeds, baseline_from, schedule.counts)
+        schedule = next_trials(run, ctx, seeds, metric, attempted)
+        if ctx.cfg.adaptive:
+            print(describe_look(schedule, schedule.look if schedule.todo else None), flush=True)
+        progress.total += len(schedule.todo)  # a path's next round, or the next round of seeds
+    record_ablation(run, ctx, schedule.arms, seeds, baseline_from, schedule.counts)
+    return AblationFacts(
+        **counts, arms=len(schedule.arms), seeds=schedule.look, wall_s=round(time.monotonic() - start, 3)
+    )
 
 
 def _record(spec: TrialSpec, outcome: Outcome, counts: dict, progress: Progress, metric: str, running: int) -> str:

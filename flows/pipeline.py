@@ -19,7 +19,8 @@ from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from ablate.ablation.plan import plan_ablation
-from ablate.ablation.runs import next_trials, record_ablation
+from ablate.ablation.runs import record_ablation
+from ablate.ablation.schedule import next_trials
 from ablate.config.schema import Params
 from ablate.data import PreparedData, load_prepared_info
 from ablate.errors import NoTrialCompletedError
@@ -135,14 +136,15 @@ def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) 
     """The ablation step: plan the arms (from the search's best trial where the baseline is
     ``best``), then run the (arm, seed) trials it lacks; start a cluster only when some are missing."""
     plan = plan_ablation(params, prepared, collect_provenance())
-    arms, todo = next_trials(plan.run, plan.ctx, plan.seeds, params.study.metric, set())
+    schedule = next_trials(plan.run, plan.ctx, plan.seeds, params.study.metric, set())
     cfg = params.ablation
+    arms, todo = schedule.arms, schedule.todo
     if not todo:
-        record_ablation(plan.run, plan.ctx, arms, plan.seeds, plan.baseline_from)
-        print(f"ablation: {len(arms)} arms x {cfg.seeds} seeds all finished; nothing to run", flush=True)
-        return AblationFacts(arms=len(arms))
+        record_ablation(plan.run, plan.ctx, arms, plan.seeds, plan.baseline_from, schedule.counts)
+        print(f"ablation: {len(arms)} arms x {cfg.describe_seeds()} all finished; nothing to run", flush=True)
+        return AblationFacts(arms=len(arms), seeds=schedule.look)
     print(
-        f"ablation: study {params.study.name}, policy {cfg.policy}, {len(arms)} arms x {cfg.seeds} seeds "
+        f"ablation: study {params.study.name}, policy {cfg.policy}, {len(arms)} arms x {cfg.describe_seeds()} "
         f"({len(todo)} trials to run; baseline: {plan.baseline_from}) on a {cluster.plan.describe()}",
         flush=True,
     )

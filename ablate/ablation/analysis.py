@@ -14,10 +14,22 @@ import numpy as np
 import pandas as pd
 
 from ablate.ablation import effects, stats
+from ablate.ablation.compare import compare, differences_at, looks_of, with_test, with_verdicts
 from ablate.ablation.design import Arm
 from ablate.ablation.runs import FAILED, MISSING
+from ablate.ablation.samples import difference_samples, effect_samples
+from ablate.ablation.sequential import SeedPlan
+from ablate.ablation.verdicts import Decision, decide
 
 RUN_COLUMNS = ("arm", "seed", "status")
+# ablation.csv, in this order: what the row is, its verdict, the arm's own mean, the paired comparison
+# the verdict rests on, the same on the held-out test split, then the design's constants.
+TABLE_COLUMNS = (
+    "arm role reference verdict n n_failed n_missing mean std ci_low ci_high n_pairs delta delta_ci_low "
+    "delta_ci_high p_value p_holm significant p_equivalence p_equivalence_holm seeds_needed p_wilcoxon cohen_dz "
+    "detectable_delta test_mean test_ci_low test_ci_high test_delta test_delta_ci_low test_delta_ci_high "
+    "test_p_value test_p_holm test_p_equivalence_holm test_verdict min_effect alpha note params"
+).split()
 
 
 @dataclass(frozen=True)
@@ -29,16 +41,20 @@ class AblationAnalysis:
     alpha: float
     policy: str
     baseline_from: str
-    seeds: list[int]
+    seeds: list[int]  # the repeat seeds given to some arm (the reference gets them all)
     arms: list[Arm]
     runs: pd.DataFrame  # arm, seed, status, metrics
     table: pd.DataFrame  # one row per arm: what ablation.csv holds
     metrics: pd.DataFrame  # every returned metric per arm (long)
-    differences: pd.DataFrame  # per-seed paired differences
+    differences: pd.DataFrame  # per-seed paired differences, up to each comparison's verdict
     steps: pd.DataFrame | None = None  # path only
     effects: pd.DataFrame | None = None  # factorial only
     notes: list[str] = field(default_factory=list)
     best_value: float | None = None  # the search's best value, when the baseline is its best trial
+    plan: SeedPlan = field(default_factory=SeedPlan)
+    min_effect: float | None = None
+    power: float = 0.8
+    split_sizes: dict[str, int] = field(default_factory=dict)  # examples in the val and test splits
 
 
 def test_metric_of(metric: str) -> str:
@@ -46,46 +62,74 @@ def test_metric_of(metric: str) -> str:
     return "test_" + (metric[len("val_") :] if metric.startswith("val_") else metric)
 
 
+def plan_of(design: dict[str, Any]) -> SeedPlan:
+    """The seed plan a design was run with (a record from before plans: its seeds, fixed)."""
+    if "seed_plan" in design:
+        return SeedPlan.from_dict(design["seed_plan"])
+    return SeedPlan(alpha=float(design["alpha"]), fixed=max(1, len(design["seeds"])))
+
+
 def analyze_ablation(design: dict[str, Any], runs: pd.DataFrame, metric: str, direction: str) -> AblationAnalysis:
-    """The statistics of one ablation; ``design`` is what the ablation step recorded."""
+    """The statistics and verdicts of one ablation; ``design`` is what the ablation step recorded."""
     arms = [Arm.from_dict(a) for a in design["arms"]]
     names = [a.name for a in arms]
-    alpha = float(design["alpha"])
+    plan, min_effect = plan_of(design), design.get("min_effect")
+    seeds = list(design["seeds"])
     comparisons = [tuple(c) for c in design["comparisons"]]
     metric_names = [c for c in runs.columns if c not in RUN_COLUMNS]
     if metric not in runs.columns:
         runs = runs.assign(**{metric: np.nan})
     summary = stats.summarize_arms(runs, names, [metric, *[m for m in metric_names if m != metric]])
-    compared = stats.compare_to_reference(runs, comparisons, metric, alpha) if comparisons else None
-    differences = stats.paired_differences(runs, comparisons, metric) if comparisons else _no_differences()
-    table = _table(arms, summary, compared, metric, len(design["seeds"]))
-    table["detectable_delta"] = _detectable(table, differences, alpha)
-    table = _with_test_deltas(table, runs, comparisons, test_metric_of(metric), alpha)
+    effect_decisions = _effect_decisions(arms, runs, design, metric, plan, min_effect, seeds)
+    # The family that drove the rounds decides at its first rejecting look; another family is read at
+    # the look its comparisons stopped at (a factorial's arms: where its effects stopped).
+    stops = None if effect_decisions is None or not plan.adaptive else _counts(design, arms)
+    val = decide(difference_samples(runs, comparisons, metric, seeds), plan, min_effect, stops)
+    compared = compare(runs, comparisons, val, metric, seeds) if comparisons else None
+    differences = differences_at(runs, comparisons, val, metric, seeds)
+    table = _table(arms, summary, compared, metric, _counts(design, arms))
+    table = with_verdicts(table, val, plan, min_effect, float(design.get("power", 0.8)), differences)
+    test_metric = test_metric_of(metric)
+    test = (
+        decide(difference_samples(runs, comparisons, test_metric, seeds), plan, min_effect, looks_of(val))
+        if comparisons and test_metric in runs.columns and runs[test_metric].notna().any()
+        else {}
+    )
+    table = with_test(table, runs, comparisons, test, test_metric, seeds)
+    table = table.assign(min_effect=np.nan if min_effect is None else min_effect, alpha=plan.alpha)[TABLE_COLUMNS]
     return AblationAnalysis(
         metric=metric,
         direction=direction,
-        alpha=alpha,
+        alpha=plan.alpha,
         policy=design["policy"],
         baseline_from=design.get("baseline_from", ""),
-        seeds=list(design["seeds"]),
+        seeds=seeds,
         arms=arms,
         runs=runs,
         table=table,
         metrics=summary,
         differences=differences,
-        steps=_path(arms, runs, metric, direction) if design["policy"] == "path" else None,
-        effects=_factorial(arms, runs, design, metric, alpha) if design["policy"] == "factorial" else None,
+        steps=_path(arms, table, runs, metric, direction) if design["policy"] == "path" else None,
+        effects=(
+            _factorial(arms, runs, design, metric, plan, effect_decisions) if effect_decisions is not None else None
+        ),
         notes=list(design.get("notes", [])),
         best_value=design.get("best_value"),
+        plan=plan,
+        min_effect=min_effect,
+        power=float(design.get("power", 0.8)),
+        split_sizes=dict(design.get("split_sizes") or {}),
     )
 
 
-def _no_differences() -> pd.DataFrame:
-    return pd.DataFrame(columns=["arm", "reference", "seed", "delta"])
+def _counts(design: dict[str, Any], arms: Sequence[Arm]) -> dict[str, int]:
+    """Arm -> the seeds it was given (all of them, in a record from before adaptive designs)."""
+    given = design.get("counts") or {}
+    return {a.name: int(given.get(a.name, len(design["seeds"]))) for a in arms}
 
 
 def _table(
-    arms: Sequence[Arm], summary: pd.DataFrame, compared: pd.DataFrame | None, metric: str, n_seeds: int
+    arms: Sequence[Arm], summary: pd.DataFrame, compared: pd.DataFrame | None, metric: str, counts: dict[str, int]
 ) -> pd.DataFrame:
     main = summary[summary["metric"] == metric].set_index("arm")
     test = summary[summary["metric"] == test_metric_of(metric)].set_index("arm")
@@ -100,44 +144,15 @@ def _table(
             "reference": arm.reference,
             **{k: m[k] for k in ("n", "n_failed", "n_missing", "mean", "std", "ci_low", "ci_high")},
         }
-        for key in ("delta", "delta_ci_low", "delta_ci_high", "p_value", "p_wilcoxon", "p_holm", "cohen_dz"):
+        for key in ("delta", "delta_ci_low", "delta_ci_high", "p_value", "p_wilcoxon", "cohen_dz"):
             row[key] = c[key] if c is not None else np.nan
-        row["significant"] = bool(c["significant"]) if c is not None else False
+        row["n_pairs"] = int(c["n_pairs"]) if c is not None else 0
         for key in ("mean", "ci_low", "ci_high"):
             row[f"test_{key}"] = test.loc[arm.name, key] if arm.name in test.index else np.nan
-        row["note"] = _note(m, c, n_seeds, arm)
+        row["note"] = _note(m, c, counts[arm.name], arm)
         row["params"] = _changes(arm, arms[0])
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _with_test_deltas(
-    table: pd.DataFrame, runs: pd.DataFrame, comparisons: list, test_metric: str, alpha: float
-) -> pd.DataFrame:
-    """The paired Δ on the held-out test split too (a secondary result: the study metric decides)."""
-    columns = ["test_delta", "test_delta_ci_low", "test_delta_ci_high", "test_p_holm"]
-    if not comparisons or test_metric not in runs.columns or runs[test_metric].isna().all():
-        return table.assign(**{c: np.nan for c in columns})
-    test = stats.compare_to_reference(runs, comparisons, test_metric, alpha).set_index("arm")
-    test = test[["delta", "delta_ci_low", "delta_ci_high", "p_holm"]].set_axis(columns, axis=1)
-    return table.join(test, on="arm")
-
-
-def _detectable(table: pd.DataFrame, differences: pd.DataFrame, alpha: float) -> list[float]:
-    """Per compared arm, the smallest |Δ| a paired t-test could call significant at the first
-    (strictest) Holm step, alpha / k, given its seeds' spread: t(1 - alpha/2k, n-1) sd / sqrt(n).
-    It says how large an effect these seeds could have shown, when none was found."""
-    from scipy import stats as st
-
-    k = max(1, int(table["p_value"].notna().sum()))
-    out = []
-    for row in table.itertuples():
-        d = differences.loc[differences["arm"] == row.arm, "delta"].to_numpy(dtype=float)
-        if pd.isna(row.reference) or len(d) < 3 or not np.std(d) > 0:
-            out.append(np.nan)
-            continue
-        out.append(float(st.t.ppf(1 - alpha / (2 * k), len(d) - 1) * np.std(d, ddof=1) / np.sqrt(len(d))))
-    return out
 
 
 def _note(m: pd.Series, c: pd.Series | None, n_seeds: int, arm: Arm) -> str:
@@ -163,14 +178,48 @@ def _changes(arm: Arm, first: Arm) -> str:
     return ", ".join(changed)
 
 
-def _path(arms: Sequence[Arm], runs: pd.DataFrame, metric: str, direction: str) -> pd.DataFrame:
+def _path(arms: Sequence[Arm], table: pd.DataFrame, runs: pd.DataFrame, metric: str, direction: str) -> pd.DataFrame:
+    """The path's steps, each with the verdict of its arm against the previous step (one family
+    with the path's other comparisons, as in the arm table)."""
     steps = [(a.name, a.reference, a.param) for a in arms if a.role == "step"]
-    return effects.path_steps(runs, steps, metric, direction)
+    out = effects.path_steps(runs, steps, metric, direction)
+    verdicts = table.set_index("arm")["verdict"]
+    return out.assign(verdict=[verdicts.get(arm, "") for arm in out["arm"]])
 
 
-def _factorial(arms: Sequence[Arm], runs: pd.DataFrame, design: dict, metric: str, alpha: float) -> pd.DataFrame:
+def _effect_decisions(
+    arms: Sequence[Arm],
+    runs: pd.DataFrame,
+    design: dict,
+    metric: str,
+    plan: SeedPlan,
+    min_effect: float | None,
+    seeds: Sequence[int],
+) -> dict[str, Decision] | None:
+    """A factorial's effects decided as one family (None for other policies)."""
+    if design["policy"] != "factorial":
+        return None
     present = {a.name: set(a.present) for a in arms}
-    return effects.factorial_effects(runs, present, design["components"], metric, alpha)
+    return decide(effect_samples(runs, present, design["components"], metric, seeds), plan, min_effect)
+
+
+def _factorial(
+    arms: Sequence[Arm],
+    runs: pd.DataFrame,
+    design: dict,
+    metric: str,
+    plan: SeedPlan,
+    decisions: dict[str, Decision],
+) -> pd.DataFrame:
+    present = {a.name: set(a.present) for a in arms}
+    out = effects.factorial_effects(runs, present, design["components"], metric, plan.alpha)
+    adjusted = [decisions[e].p_holm if e in decisions else np.nan for e in out["effect"]]
+    return out.assign(
+        p_holm=adjusted,
+        significant=[bool(p < plan.alpha) for p in adjusted],
+        p_equivalence_holm=[decisions[e].p_equivalence_holm if e in decisions else np.nan for e in out["effect"]],
+        verdict=[decisions[e].verdict.value if e in decisions else "" for e in out["effect"]],
+    )
 
 
 def incomplete_arms(runs: pd.DataFrame) -> list[str]:

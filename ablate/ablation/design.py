@@ -99,13 +99,14 @@ class PlanContext:
 
 
 def repeat_seeds(cfg: AblationConfig, study_seed: int, tuned_seeds: int = 1) -> list[int]:
-    """Seeds of the paired repeats: ``study.seed + 1 ... study.seed + n``, after the
-    ``tuned_seeds`` the search ran each trial over (``search.seeds``: study.seed and up).
+    """Seeds of the paired repeats, as many as any arm may get (``seeds``, or ``max_seeds`` when
+    they are chosen adaptively): ``study.seed + 1 ...``, after the ``tuned_seeds`` the search ran
+    each trial over (``search.seeds``: study.seed and up). Repeat i uses seed i in every arm.
 
     None is a seed the search tuned on, so a tuned baseline is not flattered by being
     measured again on the very seeds it was selected on.
     """
-    return [study_seed + tuned_seeds + i for i in range(cfg.seeds)]
+    return [study_seed + tuned_seeds + i for i in range(cfg.seed_plan.most)]
 
 
 def comparisons(arms: Sequence[Arm]) -> list[tuple[str, str]]:

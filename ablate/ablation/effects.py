@@ -64,6 +64,16 @@ def factorial_effects(
     return with_holm(as_frame(rows, EFFECT_COLUMNS, ints=["n"]), alpha)
 
 
+def contrast_matrix(
+    present: Mapping[str, Collection[str]], components: Sequence[str]
+) -> tuple[list[str], list[str], np.ndarray]:
+    """The arms of a full 2^k design, its effects (mains, then two-way interactions, named as in
+    :func:`factorial_effects`) and their +-1 contrasts, one column per effect."""
+    arms, design = _factorial_design(present, components)
+    effects = list(_contrasts(components, design))
+    return arms, [e[0] for e in effects], np.column_stack([e[3] for e in effects])
+
+
 def path_steps(
     runs: pd.DataFrame,
     steps: Sequence[tuple[str, str, str]],

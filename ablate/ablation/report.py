@@ -12,6 +12,7 @@ import pandas as pd
 
 from ablate.ablation import figures, latex, tables
 from ablate.ablation.analysis import AblationAnalysis, incomplete_arms
+from ablate.ablation.verdicts import VERDICTS
 
 DPI = 110
 
@@ -185,7 +186,8 @@ def _selection_note(a: AblationAnalysis) -> list[str]:
 
 
 def ablation_summary(a: AblationAnalysis) -> str:
-    """One line for the terminal: how many arms differ significantly from their reference."""
+    """One line for the terminal and ``ablate status``: the verdicts with their arms, and the seeds
+    each arm got."""
     compared = a.table[a.table["reference"].notna()]
     complete = int((a.runs["status"] == "complete").sum())
     if compared.empty:
@@ -195,9 +197,18 @@ def ablation_summary(a: AblationAnalysis) -> str:
             f"the baseline over {len(a.seeds)} seeds ({complete}/{len(a.runs)} trials complete): "
             f"{a.metric} {base['mean']:.4g} [{base['ci_low']:.4g}, {base['ci_high']:.4g}]{test}"
         )
-    sig = compared[compared["significant"]]
-    names = ", ".join(f"{r.arm} (Δ {r.delta:+.4f})" for r in sig.itertuples()) or "none"
-    return (
-        f"{len(a.arms)} arms x {len(a.seeds)} seeds ({complete}/{len(a.runs)} trials complete); "
-        f"significant at α={a.alpha:g} after Holm: {names}"
-    )
+    parts = []
+    for verdict in VERDICTS:
+        rows = compared[compared["verdict"] == verdict]
+        if len(rows):
+            parts.append(f"{verdict} {len(rows)} ({', '.join(_with_need(r) for r in rows.itertuples())})")
+    seeds = ", ".join(f"{r.arm} {int(r.n + r.n_failed + r.n_missing)}" for r in a.table.itertuples())
+    margin = "" if a.min_effect is not None else " (no min_effect: nothing can be shown negligible)"
+    return f"{'; '.join(parts)}{margin}; seeds per arm: {seeds} ({complete}/{len(a.runs)} trials complete)"
+
+
+def _with_need(row: Any) -> str:
+    needed = getattr(row, "seeds_needed", np.nan)
+    if row.verdict != "inconclusive" or not np.isfinite(needed) and not needed == np.inf:
+        return str(row.arm)
+    return f"{row.arm} needs {'more than 2000' if needed == np.inf else int(needed)} seeds"

@@ -92,11 +92,16 @@ def arm_means(run: AblationRun, arms: Sequence[Arm], seeds: Sequence[int], metri
     return means
 
 
-def pending_specs(run: AblationRun, arms: Sequence[Arm], seeds: Sequence[int]) -> list[TrialSpec]:
-    """The (arm, seed) trials not finished yet, seed-major so that early results pair up."""
+def pending_specs(
+    run: AblationRun, arms: Sequence[Arm], seeds: Sequence[int], counts: Mapping[str, int] | None = None
+) -> list[TrialSpec]:
+    """The (arm, seed) trials not finished yet, seed-major so that early results pair up; an arm
+    gets the first ``counts[arm]`` seeds (all of ``seeds`` without ``counts``)."""
     out = []
     for i, seed in enumerate(seeds):
         for arm in arms:
+            if counts is not None and i >= counts.get(arm.name, 0):
+                continue
             spec = run.spec(arm, seed, i)
             if status_of(spec)[0] != COMPLETE:
                 out.append(spec)
@@ -114,34 +119,38 @@ def current_design(run: AblationRun, ctx: PlanContext, seeds: Sequence[int], met
         arms = grown
 
 
-def next_trials(
-    run: AblationRun, ctx: PlanContext, seeds: Sequence[int], metric: str, attempted: set[str]
-) -> tuple[list[Arm], list[TrialSpec]]:
-    """The current design and its trials still to run, less those already attempted in this
-    run (a failed trial is tried once per run, not in a loop)."""
-    arms = current_design(run, ctx, seeds, metric)
-    return arms, [s for s in pending_specs(run, arms, seeds) if s.folder not in attempted]
-
-
-def collect_runs(run: AblationRun, arms: Sequence[Arm], seeds: Sequence[int]) -> pd.DataFrame:
-    """One row per (arm, seed): ``arm, seed, status`` and the metrics of complete ones."""
+def collect_runs(
+    run: AblationRun, arms: Sequence[Arm], seeds: Sequence[int], counts: Mapping[str, int] | None = None
+) -> pd.DataFrame:
+    """One row per (arm, seed) given to the arm: ``arm, seed, status`` and the metrics of complete ones."""
     rows = []
     for arm in arms:
         for i, seed in enumerate(seeds):
+            if counts is not None and i >= counts.get(arm.name, 0):
+                break
             status, metrics = status_of(run.spec(arm, seed, i))
             rows.append({"arm": arm.name, "seed": seed, "status": status, **metrics})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else ["arm", "seed", "status"])
 
 
 def record_ablation(
-    run: AblationRun, ctx: PlanContext, arms: Sequence[Arm], seeds: Sequence[int], baseline_from: str
+    run: AblationRun,
+    ctx: PlanContext,
+    arms: Sequence[Arm],
+    seeds: Sequence[int],
+    baseline_from: str,
+    counts: Mapping[str, int] | None = None,
 ) -> None:
-    """Keep the design and every (arm, seed)'s status and metrics with the ablation, for its report."""
-    runs = collect_runs(run, arms, seeds)
+    """Keep the design and every (arm, seed)'s status and metrics with the ablation, for its report
+    and for ``ablate status`` (also between the rounds of an adaptive design)."""
+    counts = dict(counts) if counts is not None else {a.name: len(seeds) for a in arms}
+    runs = collect_runs(run, arms, seeds, counts)
+    Path(run.ablation_dir).mkdir(parents=True, exist_ok=True)
     tmp = Path(run.ablation_dir) / f".{RUNS}.tmp"
     runs.to_csv(tmp, index=False)
     os.replace(tmp, Path(run.ablation_dir) / RUNS)
-    write_design(Path(run.ablation_dir), design_record(ctx, arms, seeds, baseline_from))
+    given = list(seeds[: max(counts.values(), default=0)])
+    write_design(Path(run.ablation_dir), design_record(ctx, arms, given, baseline_from, counts, run.data))
 
 
 def read_runs(ablation_dir: Path) -> pd.DataFrame | None:
@@ -166,17 +175,34 @@ def read_design(ablation_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-def design_record(ctx: PlanContext, arms: Sequence[Arm], seeds: Sequence[int], baseline_from: str) -> dict[str, Any]:
+def design_record(
+    ctx: PlanContext,
+    arms: Sequence[Arm],
+    seeds: Sequence[int],
+    baseline_from: str,
+    counts: Mapping[str, int] | None = None,
+    data: PreparedData | None = None,
+) -> dict[str, Any]:
+    """What the report needs to analyze the runs: the arms, the seeds each was given, the seed plan
+    and margin the verdicts use, and the sizes of the validation and test splits (what one
+    example is worth in an accuracy)."""
+    cfg = ctx.cfg
+    shapes = data.shapes if data is not None else {}
     return {
         "best_value": ctx.best_value,
-        "policy": ctx.cfg.policy,
-        "components": [c.name for c in ctx.cfg.components],
+        "policy": cfg.policy,
+        "components": [c.name for c in cfg.components],
         "seeds": list(seeds),
-        "alpha": ctx.cfg.alpha,
+        "counts": dict(counts) if counts is not None else {a.name: len(seeds) for a in arms},
+        "alpha": cfg.alpha,
+        "min_effect": cfg.min_effect,
+        "power": cfg.power,
+        "seed_plan": cfg.seed_plan.to_dict(),
         "baseline_from": baseline_from,
         "arms": [a.to_dict() for a in arms],
         "comparisons": comparisons(arms),
         "notes": list(dict.fromkeys(ctx.notes)),
+        "split_sizes": {k: int(v[0]) for k, v in shapes.items() if k in ("val", "test") and v},
     }
 
 
@@ -188,7 +214,6 @@ __all__ = [
     "arm_means",
     "collect_runs",
     "current_design",
-    "next_trials",
     "design_record",
     "pending_specs",
     "plan_arms",

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ablate._reader import Reader
+from ablate.ablation.seed_keys import AUTO, check_seeds, parse_adaptive, parse_seeds
+from ablate.ablation.sequential import SeedPlan
 from ablate.errors import ConfigError
 
 BEST = "best"
@@ -33,22 +35,58 @@ class Component:
 
 @dataclass(frozen=True)
 class AblationConfig:
+    """The ``ablation:`` section. The seed knobs, each with its default:
+
+    - ``seeds``: int or ``auto``, default 5. Paired repeats per arm (repeat i uses the same seed in
+      every arm); ``auto``: chosen adaptively, a pilot then rounds while an arm is inconclusive.
+    - ``min_effect``: float > 0, no default. The smallest effect of interest, in units of the study
+      metric: the equivalence margin that lets an arm be shown ``negligible`` (required by ``auto``).
+    - ``max_seeds``: int, default 30 (``auto`` only). The budget: the most seeds any arm gets.
+    - ``pilot_seeds``: int >= 3, default 5 (``auto`` only). Seeds of the first look.
+    - ``round_seeds``: int >= 1, default 5 (``auto`` only). Seeds added per later look.
+    - ``power``: float in (0, 1), default 0.8. The chance with which ``seeds_needed`` settles an arm.
+    """
+
     baseline: dict[str, Any] | str  # full trial params (over trial.options; {}: the options), or "best"
     components: tuple[Component, ...] = ()
     policy: str = "loco"
-    seeds: int = 5  # paired repeats per arm: repeat i uses the same seed in every arm
-    alpha: float = 0.05  # significance level, after Holm's correction across arms
+    seeds: int | None = 5  # None: auto
+    alpha: float = 0.05  # the error rate of each family of verdicts, after Holm's correction across arms
     target: dict[str, Any] | str | None = None  # path only: a configuration or "best"
     n_arms: int | None = None  # random only: how many random subsets of components
     score_test: bool = True  # also score every arm on the held-out test split
+    min_effect: float | None = None
+    max_seeds: int = 30
+    pilot_seeds: int = 5
+    round_seeds: int = 5
+    power: float = 0.8
 
     @property
     def uses_best(self) -> bool:
         return BEST in (self.baseline, self.target)
 
+    @property
+    def adaptive(self) -> bool:
+        return self.seeds is None
+
+    @property
+    def seed_plan(self) -> SeedPlan:
+        return SeedPlan(self.alpha, self.seeds, self.pilot_seeds, self.round_seeds, self.max_seeds)
+
+    def describe_seeds(self) -> str:
+        """``5 seeds``, or ``seeds auto (5 + 5 per round, at most 30)``: for the run's first line."""
+        if self.seeds is not None:
+            return f"{self.seeds} seeds"
+        return f"seeds auto ({self.pilot_seeds} + {self.round_seeds} per round, at most {self.max_seeds})"
+
     def to_dict(self) -> dict[str, Any]:
         """As written in a params file (``components`` a mapping by name)."""
-        return {**self.design_dict(), "seeds": self.seeds, "alpha": self.alpha}
+        out = {**self.design_dict(), "seeds": AUTO if self.seeds is None else self.seeds, "alpha": self.alpha}
+        if self.min_effect is not None:
+            out["min_effect"] = self.min_effect
+        if self.adaptive:
+            out.update(max_seeds=self.max_seeds, pilot_seeds=self.pilot_seeds, round_seeds=self.round_seeds)
+        return {**out, "power": self.power}
 
     def design_dict(self) -> dict[str, Any]:
         """What decides which configurations run (not seeds or alpha): for the fingerprint."""
@@ -82,17 +120,22 @@ def parse_ablation(
     target = _parse_config(r, "target", options, space_names, required=policy == "path")
     known = _known_params(baseline, options, space_names)
     components = _parse_components(r, baseline, known, reserved)
+    seeds = parse_seeds(r)
     cfg = AblationConfig(
         baseline=baseline,
         components=components,
         policy=policy,
-        seeds=r.int("seeds", 5, low=1),
+        seeds=seeds,
         alpha=r.float("alpha", 0.05, low=0.0, high=1.0, open_interval=True),
         target=target,
         n_arms=r.int("n_arms", None, low=1, allow_none=True),
         score_test=r.bool("score_test", True),
+        min_effect=r.float("min_effect", None, low=0.0, open_interval=True, allow_none=True),
+        power=r.float("power", 0.8, low=0.0, high=1.0, open_interval=True),
+        **parse_adaptive(r, auto=seeds is None),
     )
     _check_policy(r, cfg)
+    check_seeds(r, cfg.adaptive, cfg.min_effect, cfg.policy, cfg.seed_plan)
     r.done()
     return cfg
 

@@ -44,6 +44,7 @@ class AblationFacts:
     failed: int = 0
     arms: int = 0
     wall_s: float | None = None
+    seeds: int = 0  # the most seeds any arm has been given (an adaptive design's latest look)
 
 
 @dataclass(frozen=True)

@@ -260,8 +260,10 @@ def test_the_tricks_off_train_bit_for_bit_as_before(
     data_name, params, seed, before = BEFORE_THE_TRICKS[case]
     params = {**params, **TRICKS_OFF} if explicit else params
     result = execute_trial(spec(tmp_path, request.getfixturevalue(data_name), params, seed=seed))
-    # n_params is new (the code it is compared with returned none); the rest bit for bit.
-    assert without(result.metrics, "n_params") == before
+    # n_params is new (the code it is compared with returned none); the rest as recorded: bit for bit
+    # on the recording CPU, to the last float digits on another (an AMD EPYC's vector units sum
+    # digits' losses in another order: 2e-7 relative). A changed default moves them by far more.
+    assert without(result.metrics, "n_params") == pytest.approx(before, rel=1e-6, abs=1e-9)
 
 
 KNOBS = {

@@ -209,3 +209,27 @@ def crowded_oom(params: dict[str, Any], ctx: Any) -> dict[str, float]:
         with _COMPUTING_LOCK:
             _COMPUTING["now"] -= 1
     return {"val_accuracy": 0.5, "alone": 1.0}
+
+
+# Effects of removing each component of ``known_effects`` (on = 1), in units of min_effect 0.01:
+# a matters (3x), b is real but small (0.6x), c and d do nothing.
+KNOWN_EFFECTS = {"a": 0.03, "b": 0.006, "c": 0.0, "d": 0.0}
+
+
+def known_effects(params: dict[str, Any], ctx: Any) -> dict[str, float]:
+    """An accuracy-like score with known component effects: a seed-shared noise term (what every arm
+    of one seed shares: the pairing removes it) and a small per-arm noise, both drawn from the seed.
+    Logs each run, to prove none runs twice; ``sleep`` slows it."""
+    import numpy as np
+
+    time.sleep(float(params.get("sleep", 0.0)))
+    on = {k: float(params[k]) for k in KNOWN_EFFECTS}
+    shared = np.random.default_rng(ctx.seed).normal(scale=0.02)
+    own = np.random.default_rng([ctx.seed, *(int(v) for v in on.values())]).normal(scale=0.003)
+    value = 0.8 + sum(effect * on[k] for k, effect in KNOWN_EFFECTS.items()) + shared + own
+    with (ctx.out_dir.parent.parent / "executions.log").open("a") as f:
+        f.write(f"{ctx.out_dir.name} {ctx.seed}\n")
+    out = {"val_accuracy": value}
+    if ctx.score_test:
+        out["test_accuracy"] = value - 0.005
+    return out

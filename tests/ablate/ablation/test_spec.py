@@ -90,7 +90,7 @@ def test_an_ablation_without_search_uses_the_options_as_baseline() -> None:
             "p.yaml: ablation.components: must be at most 8 for policy factorial (2^9 arms; use policy"
             " random), but got 9 (int)",
         ),
-        ({"ablation__seeds": 0}, "p.yaml: ablation.seeds: must be an integer >= 1, but got 0 (int)"),
+        ({"ablation__seeds": 0}, "p.yaml: ablation.seeds: must be a positive integer (paired seeds per arm) or auto (chosen adaptively), but got 0 (int)"),
         ({"ablation__alpha": 1.0}, "p.yaml: ablation.alpha: must be a number > 0.0 and < 1.0, but got 1.0 (float)"),
         ({"ablation__alpha": 0}, "p.yaml: ablation.alpha: must be a number > 0.0 and < 1.0, but got 0.0 (float)"),
         (

@@ -19,7 +19,7 @@ def full_facts() -> RunFacts:
     return RunFacts(
         search=SearchFacts(executed=7, cached=2, recovered=1, requeued=3, wall_s=4.5),
         provenance={"git_commit": "abc", "versions": {"optuna": "5.0"}},
-        ablation=AblationFacts(executed=10, cached=5, failed=1, arms=4, wall_s=9.0),
+        ablation=AblationFacts(executed=10, cached=5, failed=1, arms=4, wall_s=9.0, seeds=5),
         sync={"status": "pushed", "remote": "local"},
         wall_s=20.0,
     )
@@ -34,7 +34,7 @@ def test_the_record_has_the_flat_keys_scripts_read_and_round_trips() -> None:
     facts = full_facts()
     record = facts.to_dict()
     assert record["executed"] == 7 and record["search_wall_s"] == 4.5 and record["wall_s"] == 20.0
-    assert record["ablation"] == {"executed": 10, "cached": 5, "failed": 1, "arms": 4, "ablation_wall_s": 9.0}
+    assert record["ablation"] == {"executed": 10, "cached": 5, "failed": 1, "arms": 4, "seeds": 5, "ablation_wall_s": 9.0}
     assert record["sync"]["status"] == "pushed"
     assert RunFacts.from_dict(json.loads(json.dumps(record))) == facts
 
