@@ -51,6 +51,12 @@ def analyze(params: Params, run: RunFacts) -> dict:
         create_table_artifact(
             table=_records(inp.ablation.table), key=f"{key}-ablation-table", description="ablation.csv"
         )
+        if "ablation_paragraph_md" in paths:
+            create_markdown_artifact(
+                markdown=Path(paths["ablation_paragraph_md"]).read_text(),
+                key=f"{key}-ablation-paragraph",
+                description=f"the ablation of study {params.study.name} as a paper would write it (from ablation.csv)",
+            )
     get_run_logger().info("report written to %s", paths["html"])
     return {"run": run_record(inp), "paths": {kind: str(p) for kind, p in paths.items()}}
 

@@ -28,7 +28,7 @@ TABLE_COLUMNS = (
     "arm role reference verdict n n_failed n_missing mean std ci_low ci_high n_pairs delta delta_ci_low "
     "delta_ci_high p_value p_holm significant p_equivalence p_equivalence_holm seeds_needed p_wilcoxon cohen_dz "
     "detectable_delta test_mean test_ci_low test_ci_high test_delta test_delta_ci_low test_delta_ci_high "
-    "test_p_value test_p_holm test_p_equivalence_holm test_verdict min_effect alpha note params"
+    "test_p_value test_p_holm test_p_equivalence_holm test_verdict min_effect alpha confidence note params"
 ).split()
 
 
@@ -55,6 +55,7 @@ class AblationAnalysis:
     min_effect: float | None = None
     power: float = 0.8
     split_sizes: dict[str, int] = field(default_factory=dict)  # examples in the val and test splits
+    components: list[str] = field(default_factory=list)
 
 
 def test_metric_of(metric: str) -> str:
@@ -96,7 +97,8 @@ def analyze_ablation(design: dict[str, Any], runs: pd.DataFrame, metric: str, di
         else {}
     )
     table = with_test(table, runs, comparisons, test, test_metric, seeds)
-    table = table.assign(min_effect=np.nan if min_effect is None else min_effect, alpha=plan.alpha)[TABLE_COLUMNS]
+    constants = {"min_effect": np.nan if min_effect is None else min_effect, "alpha": plan.alpha, "confidence": 0.95}
+    table = table.assign(**constants)[TABLE_COLUMNS]
     return AblationAnalysis(
         metric=metric,
         direction=direction,
@@ -119,6 +121,7 @@ def analyze_ablation(design: dict[str, Any], runs: pd.DataFrame, metric: str, di
         min_effect=min_effect,
         power=float(design.get("power", 0.8)),
         split_sizes=dict(design.get("split_sizes") or {}),
+        components=list(design.get("components") or []),
     )
 
 

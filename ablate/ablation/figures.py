@@ -17,7 +17,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ablate.ablation._interactions import plot_interactions
-from ablate.ablation.tables import P_HOLM, format_table
+from ablate.ablation.tables import P_HOLM, check_arguments, format_table, table_unit
+from ablate.ablation.units import Unit
 from ablate.report.figures import DPI, plot_message
 
 __all__ = ["plot_forest", "plot_interactions", "plot_waterfall"]
@@ -26,6 +27,7 @@ __all__ = ["plot_forest", "plot_interactions", "plot_waterfall"]
 BETTER_COLOR = "#0072B2"
 WORSE_COLOR = "#D55E00"
 NEUTRAL_COLOR = "0.45"
+NEGLIGIBLE_COLOR = "#009E73"  # Okabe-Ito bluish green: within the margin
 FLAG_COLOR = "#A35200"  # arm labels with failed or missing seeds
 ROW_INCHES = 0.34  # per forest row: 30 arms stay legible at 100 dpi
 
@@ -35,8 +37,7 @@ def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _check_direction(direction: str) -> None:
-    if direction not in ("maximize", "minimize"):
-        raise ValueError(f"direction must be 'maximize' or 'minimize', but got {direction!r}")
+    check_arguments(direction, 0.05)
 
 
 # --------------------------------------------------------------------------------------- forest
@@ -48,19 +49,22 @@ def _compared(table: pd.DataFrame, shown: pd.DataFrame) -> tuple[pd.DataFrame, l
     return table[keep].reset_index(drop=True), list(shown.loc[keep, P_HOLM])
 
 
-def _verdict(delta: float, significant: bool, direction: str) -> str:
-    if not significant or not math.isfinite(delta):
-        return "ns"
-    return "better" if (delta > 0) == (direction == "maximize") else "worse"
-
-
-def _styles(alpha: float) -> dict[str, tuple[str, str, str]]:
-    """Colour, marker and legend label of each verdict."""
+def _style(verdict: str, delta: float, direction: str) -> tuple[str, str, bool]:
+    """Colour, marker and whether it is filled, by verdict (and, for a real effect, its side)."""
+    side = BETTER_COLOR if (delta > 0) == (direction == "maximize") else WORSE_COLOR
     return {
-        "better": (BETTER_COLOR, "D", f"significantly better (Holm p < {alpha:g})"),
-        "worse": (WORSE_COLOR, "D", f"significantly worse (Holm p < {alpha:g})"),
-        "ns": (NEUTRAL_COLOR, "o", "not significant"),
-    }
+        "matters": (side, "D", True),
+        "small": (side, "D", False),
+        "negligible": (NEGLIGIBLE_COLOR, "o", True),
+    }.get(verdict, (NEUTRAL_COLOR, "o", False))
+
+
+_VERDICT_LABELS = {
+    "matters": "matters (Δ ≠ 0, not within ±min_effect)",
+    "small": "small (Δ ≠ 0, within ±min_effect)",
+    "negligible": "negligible (within ±min_effect)",
+    "inconclusive": "inconclusive",
+}
 
 
 def _arm_label(row: pd.Series, many_references: bool) -> tuple[str, bool]:
@@ -72,17 +76,18 @@ def _arm_label(row: pd.Series, many_references: bool) -> tuple[str, bool]:
     return f"{row['arm']}{vs} (n={n})", False
 
 
-def _draw_arm(ax: Axes, y: int, row: pd.Series, seeds: np.ndarray, style: tuple[str, str, str]) -> None:
-    color, marker, _ = style
+def _draw_arm(ax: Axes, y: int, row: pd.Series, seeds: np.ndarray, style: tuple[str, str, bool], scale: float) -> None:
+    color, marker, filled = style
     if seeds.size:
         # Fixed seed per row: the same study renders the same picture, and rows do not share a pattern.
         jitter = np.random.default_rng(y).uniform(-0.17, 0.17, seeds.size)
-        ax.scatter(seeds, y + jitter, s=14, color=color, alpha=0.4, linewidths=0, zorder=2)
-    low, high, delta = float(row["delta_ci_low"]), float(row["delta_ci_high"]), float(row["delta"])
+        ax.scatter(seeds * scale, y + jitter, s=14, color=color, alpha=0.4, linewidths=0, zorder=2)
+    low, high, delta = (float(row[c]) * scale for c in ("delta_ci_low", "delta_ci_high", "delta"))
     if math.isfinite(low) and math.isfinite(high):
         ax.plot([low, high], [y, y], color=color, linewidth=2.2, solid_capstyle="butt", zorder=3, gid="ci")
     if math.isfinite(delta):
-        ax.plot([delta], [y], linestyle="none", marker=marker, markersize=7, color=color, zorder=4, gid="mean")
+        face = color if filled else "white"
+        ax.plot([delta], [y], ls="none", marker=marker, ms=7, color=color, mfc=face, mew=1.6, zorder=4, gid="mean")
     else:
         note = str(row["note"]) if isinstance(row.get("note"), str) and row["note"] else "no estimate"
         ax.text(0.01, y, note, transform=ax.get_yaxis_transform(), va="center", fontsize=8, color="0.4", style="italic")
@@ -94,7 +99,7 @@ def _seed_deltas(differences: pd.DataFrame, row: pd.Series) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def _label_rows(ax: Axes, compared: pd.DataFrame, p_texts: list[str]) -> None:
+def _label_rows(ax: Axes, compared: pd.DataFrame, right_texts: list[str]) -> None:
     many = compared["reference"].astype(str).nunique() > 1
     labels = [_arm_label(row, many) for _, row in compared.iterrows()]
     rows = np.arange(len(compared))
@@ -102,25 +107,25 @@ def _label_rows(ax: Axes, compared: pd.DataFrame, p_texts: list[str]) -> None:
     for tick, (_, flagged) in zip(ax.get_yticklabels(), labels):
         if flagged:
             tick.set_color(FLAG_COLOR)
-    # The adjusted p of each row on the right, as the classic forest plot's text column.
+    # The adjusted p and the verdict of each row on the right, as the classic forest plot's text column.
     right = ax.secondary_yaxis("right")
-    right.set_yticks(rows, p_texts, fontsize=8)
-    right.set_ylabel("p (Holm)", fontsize=8, color="0.3")
+    right.set_yticks(rows, right_texts, fontsize=8)
+    right.set_ylabel("p (Holm) · verdict", fontsize=8, color="0.3")
     right.tick_params(length=0)
     for odd in rows[1::2]:  # banding guides the eye from a label to its row across a wide axis
         ax.axhspan(odd - 0.5, odd + 0.5, color="0.95", zorder=0, linewidth=0)
     ax.set_ylim(len(compared) - 0.5, -0.5)
 
 
-def _forest_legend(fig: Figure, verdicts: set[str], alpha: float) -> None:
-    styles = _styles(alpha)
+def _forest_legend(fig: Figure, seen: list[tuple[str, str, bool]], verdicts: list[str], margin: str) -> None:
     handles = [
-        Line2D([], [], linestyle="-", marker=styles[v][1], color=styles[v][0], label=styles[v][2])
-        for v in ("better", "worse", "ns")
-        if v in verdicts
+        Line2D([], [], linestyle="-", marker=m, color=c, markerfacecolor=c if f else "white", label=_VERDICT_LABELS[v])
+        for v, (c, m, f) in zip(verdicts, seen)
     ]
     handles.append(Line2D([], [], linestyle="none", marker="o", color=NEUTRAL_COLOR, alpha=0.4, label="per seed"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    if margin:
+        handles.append(Patch(color=NEGLIGIBLE_COLOR, alpha=0.15, label=margin))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)), fontsize=8, frameon=False)
 
 
 def _better_side(ax: Axes, metric: str, direction: str) -> None:
@@ -131,48 +136,65 @@ def _better_side(ax: Axes, metric: str, direction: str) -> None:
 
 
 def plot_forest(table: pd.DataFrame, differences: pd.DataFrame, metric: str, direction: str, alpha: float) -> Figure:
-    """Plot each arm's paired difference from its reference, with its CI and the per-seed values.
+    """Plot each arm's paired difference from its reference, with its CI, verdict and per-seed values.
 
     Args:
         table: The ablation table; rows without a reference (the reference itself) are not drawn.
         differences: Per-seed paired differences (``arm, reference, seed, delta``).
         metric: The study metric.
         direction: ``"maximize"`` or ``"minimize"``; sets which side is marked better.
-        alpha: The significance level after Holm correction, shown in the legend.
+        alpha: The level of the verdicts' tests, after Holm's correction.
 
     Returns:
         A figure with one row per compared arm, top to bottom in table order: the mean Δ and its
-        95% CI, coloured and shaped by verdict (significantly better, worse, or neither), the
-        per-seed Δ as faint points, the Holm p on the right, and a zero line. Labels give the
-        complete seeds and flag arms with failed or missing seeds (``⚠ n=3/5``). Without any
-        compared arm, or without any estimate, a figure saying so.
+        95% CI, marked by verdict (matters: filled diamond, small: open diamond, both coloured by
+        the side they fall on; negligible: green dot; inconclusive: open grey dot), the per-seed Δ
+        as faint points, the Holm p and the verdict on the right, a zero line, and the band
+        ±min_effect shaded. Δ in points for a share. Labels give the complete seeds and flag arms
+        with failed or missing seeds (``⚠ n=3/5``). Without any compared arm, or without any
+        estimate, a figure saying so.
     """
-    shown = format_table(table, metric, direction, alpha)
-    compared, p_texts = _compared(table.reset_index(drop=True), shown)
+    text = format_table(table, metric, direction, alpha)
+    compared, p_texts = _compared(table.reset_index(drop=True), text.frame)
     title = f"Δ {metric} by arm"
     if compared.empty:
         return plot_message(title, "no arm is compared with a reference")
     if not np.isfinite(_floats(compared, "delta")).any():
         return plot_message(title, "no arm has a complete paired seed")
-    fig = Figure(figsize=(8.5, 1.7 + ROW_INCHES * len(compared)), dpi=DPI, layout="constrained")
+    unit = table_unit(table, metric)
+    fig = Figure(figsize=(8.5, 1.9 + ROW_INCHES * len(compared)), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
-    styles, verdicts = _styles(alpha), set()
-    significant = compared["significant"].eq(True)
+    margin = _shade_margin(ax, _floats(compared, "min_effect"), unit)
+    seen: dict[str, tuple[str, str, bool]] = {}
+    verdicts = [str(v) if isinstance(v, str) and v else "inconclusive" for v in compared.get("verdict", [])]
     for y, row in compared.iterrows():
-        verdict = _verdict(float(row["delta"]), bool(significant[y]), direction)
-        verdicts.add(verdict)
-        _draw_arm(ax, int(y), row, _seed_deltas(differences, row), styles[verdict])
-    _label_rows(ax, compared, p_texts)
+        style = _style(verdicts[int(y)], float(row["delta"]), direction)
+        seen.setdefault(verdicts[int(y)], style)
+        _draw_arm(ax, int(y), row, _seed_deltas(differences, row), style, unit.scale)
+    _label_rows(ax, compared, [f"{p} · {v}" for p, v in zip(p_texts, verdicts)])
     ax.axvline(0, color="0.2", linewidth=0.9, zorder=1)
     references = compared["reference"].astype(str).unique()
     vs = references[0] if len(references) == 1 else "reference"
-    ax.set_xlabel(f"Δ {metric} vs {vs} (arm − reference)", fontsize=10)
+    units = f" ({unit.delta_name})" if unit.delta_name else ""
+    ax.set_xlabel(f"Δ {metric}{units} vs {vs} (arm − reference)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     ax.tick_params(axis="x", labelsize=9)
     _better_side(ax, metric, direction)
-    fig.suptitle(f"{title}: paired mean difference over seeds, 95% CI", fontsize=11)
-    _forest_legend(fig, verdicts, alpha)
+    fig.suptitle(f"{title}: paired mean difference over seeds, 95% CI, verdict", fontsize=11)
+    order = [v for v in _VERDICT_LABELS if v in seen]
+    _forest_legend(fig, [seen[v] for v in order], order, margin)
     return fig
+
+
+def _shade_margin(ax: Axes, margins: np.ndarray, unit: Unit) -> str:
+    """Shade ±min_effect (what an arm must be shown within to be negligible); its legend label."""
+    margins = margins[np.isfinite(margins)]
+    if not margins.size:
+        return ""
+    m = float(margins[0]) * unit.scale
+    ax.axvspan(-m, m, color=NEGLIGIBLE_COLOR, alpha=0.15, linewidth=0, zorder=0.5, gid="margin")
+    shown = f"{m:.2f} {unit.delta_name}" if unit.is_points else f"{m:g}"
+    return f"±min_effect ({shown}): the zone of negligible effects"
 
 
 # --------------------------------------------------------------------------------------- waterfall

@@ -4,16 +4,28 @@ significant differences in bold, arms named "w/o x", the legend as table notes."
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import pandas as pd
 
-from ablate.ablation.tables import DELTA, TEXT_COLUMNS, drop_empty, format_table, references, table_legend
+from ablate.ablation.tables import P_HOLM, TEXT_COLUMNS, format_table, references
 
 # pdflatex's default fonts lack these glyphs (or, for "<" in OT1, print another one).
-_LATEX_SYMBOLS = {"Δ": r"$\Delta$", "−": "$-$", "×": r"$\times$", "<": "$<$", ">": "$>$", "d\\_z": "$d_z$"}
+_LATEX_SYMBOLS = {
+    "Δ": r"$\Delta$",
+    "−": "$-$",
+    "×": r"$\times$",
+    "<": "$<$",
+    ">": "$>$",
+    "d\\_z": "$d_z$",
+    "±": r"$\pm$",
+    "≠": r"$\neq$",
+    "†": r"$^\dagger$",
+    "α": r"$\alpha$",
+}
 
 
-def _escape_latex(text: str) -> str:
+def escape_latex(text: str) -> str:
     # pandas escapes LaTeX specials only inside Styler; the legend and caption are not cells, so they
     # borrow its private helper here, in this one place.
     from pandas.io.formats.style_render import _escape_latex as escape
@@ -29,13 +41,24 @@ def _latex_symbols(text: str) -> str:
 
 
 def _bold_significant(table: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
+    """The Δ of an arm whose difference test rejected, in bold (its p (Holm) carries the star)."""
     style = pd.DataFrame("", index=shown.index, columns=shown.columns)
     significant = table["significant"].eq(True).to_numpy() & references(table).ne("").to_numpy()
-    style.loc[significant, DELTA] = "textbf: --rwrap;"
+    delta = shown.columns[list(shown.columns).index(P_HOLM) - 2]  # the column before p
+    style.loc[significant, delta] = "textbf: --rwrap;"
     return style
 
 
-def to_latex(table: pd.DataFrame, metric: str, direction: str, alpha: float, caption: str, label: str) -> str:
+def to_latex(
+    table: pd.DataFrame,
+    metric: str,
+    direction: str,
+    alpha: float,
+    caption: str,
+    label: str,
+    split_sizes: Mapping[str, int] | None = None,
+    adaptive: bool = False,
+) -> str:
     r"""Render the ablation table as a booktabs LaTeX table for a paper to ``\input``.
 
     Needs ``\usepackage{booktabs}`` and ``\usepackage{graphicx}``. An arm without one component
@@ -54,7 +77,8 @@ def to_latex(table: pd.DataFrame, metric: str, direction: str, alpha: float, cap
         A ``table`` environment.
     """
     table = table.reset_index(drop=True)
-    shown = drop_empty(format_table(table, metric, direction, alpha))
+    text = format_table(table, metric, direction, alpha, split_sizes, adaptive)
+    shown = text.frame.copy()
     shown["arm"] = shown["arm"].map(_paper_arm)
     columns = "".join("l" if c in TEXT_COLUMNS else "r" for c in shown.columns)
     styler = (
@@ -65,7 +89,7 @@ def to_latex(table: pd.DataFrame, metric: str, direction: str, alpha: float, cap
     )
     latex = styler.to_latex(
         hrules=True,
-        caption=_escape_latex(caption),
+        caption=escape_latex(caption),
         label=label,
         column_format=columns,
         position_float="centering",
@@ -74,7 +98,7 @@ def to_latex(table: pd.DataFrame, metric: str, direction: str, alpha: float, cap
     # width (graphicx's \resizebox), the usual way such tables go into a paper.
     latex = latex.replace("\\begin{tabular}", "\\resizebox{\\linewidth}{!}{%\n\\begin{tabular}")
     latex = latex.replace("\\end{tabular}\n", "\\end{tabular}%\n}\n")
-    notes = _escape_latex(" ".join(table_legend(table, metric, direction, alpha, shown)))
+    notes = escape_latex(" ".join(text.legend + text.footnotes))
     return latex.replace("\\end{table}", f"\\par\\smallskip\n{{\\footnotesize {notes}\\par}}\n\\end{{table}}")
 
 

@@ -1,5 +1,5 @@
-"""The ablation's part of a study report: its files (csv, markdown, LaTeX, figures), the markdown
-and html sections, the headline metrics for ``dvc metrics`` and the one-line summary."""
+"""The ablation's part of a study report: its files (csv, markdown, LaTeX, the paragraph, figures),
+the markdown and html sections, the headline metrics for ``dvc metrics`` and the one-line summary."""
 
 from __future__ import annotations
 
@@ -12,23 +12,31 @@ import pandas as pd
 
 from ablate.ablation import figures, latex, tables
 from ablate.ablation.analysis import AblationAnalysis, incomplete_arms
-from ablate.ablation.verdicts import VERDICTS
+from ablate.ablation.effect_tables import effects_markdown, steps_markdown
+from ablate.ablation.paragraph import paragraph_latex, paragraph_markdown
+from ablate.ablation.verdicts import MAX_NEEDED, VERDICTS
 
 DPI = 110
+PARAGRAPH_MD = "ablation_paragraph.md"
+PARAGRAPH_TEX = "ablation_paragraph.tex"
 
 
 def write_ablation_files(folder: Path, a: AblationAnalysis, study: str) -> dict[str, str]:
-    """Write the ablation's tables and figures into ``folder``; returns kind -> file name."""
+    """Write the ablation's tables, paragraph and figures into ``folder``; returns kind -> file name."""
     a.table.to_csv(folder / "ablation.csv", index=False)
     a.metrics.to_csv(folder / "ablation_metrics.csv", index=False)
     a.runs.to_csv(folder / "ablation_runs.csv", index=False)
     (folder / "ablation.md").write_text(markdown_section(a, images=[]), encoding="utf-8")
-    caption = f"Ablation of study {study} ({a.policy}, {len(a.seeds)} paired seeds): {a.metric}"
+    seeds = f"{len(a.seeds)} paired seeds" if not a.plan.adaptive else "paired seeds chosen adaptively"
+    caption = f"Ablation of study {study} ({a.policy}, {seeds}): {a.metric}"
     label = "tab:ablation-" + "".join(ch if ch.isalnum() else "-" for ch in study)
-    (folder / "ablation.tex").write_text(
-        latex.to_latex(a.table, a.metric, a.direction, a.alpha, caption, label), encoding="utf-8"
-    )
+    tex = latex.to_latex(a.table, a.metric, a.direction, a.alpha, caption, label, a.split_sizes, a.plan.adaptive)
+    (folder / "ablation.tex").write_text(tex, encoding="utf-8")
     names = {"ablation_csv": "ablation.csv", "ablation_md": "ablation.md", "ablation_tex": "ablation.tex"}
+    if paragraph_markdown(a):
+        (folder / PARAGRAPH_MD).write_text(paragraph_markdown(a), encoding="utf-8")
+        (folder / PARAGRAPH_TEX).write_text(paragraph_latex(a), encoding="utf-8")
+        names.update(ablation_paragraph_md=PARAGRAPH_MD, ablation_paragraph_tex=PARAGRAPH_TEX)
     for kind, fig in ablation_figures(a).items():
         fig.savefig(folder / f"{kind}.png", dpi=DPI)
         names[kind] = f"{kind}.png"
@@ -48,18 +56,24 @@ def ablation_figures(a: AblationAnalysis) -> dict[str, Any]:
 
 
 def markdown_section(a: AblationAnalysis, images: Sequence[str]) -> str:
-    """The ablation as markdown: design, the table with its legend, figures, path or effects."""
+    """The ablation as markdown: design, the paragraph, the table with its legend, figures, path or
+    effects, notes."""
     if not _compares(a):
         return _baseline_section(a)
     out = [f"## Ablation ({a.policy})", "", *_design_lines(a), ""]
-    out += [tables.to_markdown(a.table, a.metric, a.direction, a.alpha), ""]
+    paragraph = paragraph_markdown(a)
+    if paragraph:
+        out += ["### The results, as a paper would write them", "", f"> {paragraph.strip()}", ""]
+        out += [f"*Generated from ablation.csv ({PARAGRAPH_MD}, {PARAGRAPH_TEX}); every number is in the table.*", ""]
+    out += ["### The table", ""]
+    out += [tables.to_markdown(a.table, a.metric, a.direction, a.alpha, None, a.split_sizes, a.plan.adaptive), ""]
     out += [
         line for i in images for line in (f"![{Path(i).stem}]({i})", "", f"*{figure_caption(a, Path(i).stem)}*", "")
     ]
     if a.steps is not None and len(a.steps):
-        out += ["### Ablation path", "", tables.steps_markdown(a.steps, a.metric), ""]
+        out += ["### Ablation path", "", steps_markdown(a.steps, a.metric), ""]
     if a.effects is not None and len(a.effects):
-        out += ["### Factorial effects", "", tables.effects_markdown(a.effects, a.metric), ""]
+        out += ["### Factorial effects", "", effects_markdown(a.effects, a.metric), ""]
     if a.notes:
         out += ["### Notes", "", *[f"- {n}" for n in a.notes], ""]
     return "\n".join(out)
@@ -69,7 +83,8 @@ def figure_caption(a: AblationAnalysis, kind: str) -> str:
     """One line saying what the ablation figure ``kind`` (its file's stem) shows."""
     return {
         "forest": f"Each arm's paired difference in {a.metric} from its reference: mean over the seeds with its "
-        "95 % t-interval, the per-seed differences as points, Holm's p on the right.",
+        "95 % t-interval, marked by verdict, the per-seed differences as points, the band ±min_effect shaded, "
+        "Holm's p and the verdict on the right.",
         "waterfall": f"The ablation path: {a.metric} after each step, from the baseline to the target, each "
         "step's gain with its 95 % interval and its share of the total.",
         "interactions": f"Two-way interactions: mean {a.metric} with each pair of components removed or present "
@@ -102,8 +117,7 @@ def _baseline_section(a: AblationAnalysis) -> str:
         "",
         f"Baseline: {a.baseline_from}, run with seeds {', '.join(map(str, a.seeds))} (an ablation with no "
         "component) and scored on the validation and held-out test splits: per metric, the mean over the "
-        "seeds and its 95 % t-interval. The data split is fixed (by `study.seed`): the seeds vary what "
-        "training draws.",
+        f"seeds and its 95 % t-interval. {_SEEDS_VARY}",
         *_selection_note(a),
         "",
         shown.to_markdown(index=False),
@@ -113,36 +127,39 @@ def _baseline_section(a: AblationAnalysis) -> str:
     return "\n".join(lines + ([f"**Failed or missing seeds**: {', '.join(bad)}.", ""] if bad else []))
 
 
+# What the seeds vary, said of any trial function (the report cannot know what a model draws).
+_SEEDS_VARY = (
+    "The data split is fixed (by `study.seed`); each seed is what the trial function draws its randomness "
+    "from (`ctx.seed`), so the intervals cover that randomness on one validation set, not the choice of data."
+)
+
+
 def _design_lines(a: AblationAnalysis) -> list[str]:
+    compared = a.table[a.table["reference"].notna()]
     lines = [
-        f"Baseline: {a.baseline_from}. {len(a.arms)} arms x {len(a.seeds)} paired seeds "
-        f"({', '.join(map(str, a.seeds))}; repeat i uses the same seed in every arm). "
-        f"Δ is arm − reference per seed, averaged; 95 % t-intervals; paired t-tests, "
-        f"Holm-corrected across arms at α = {a.alpha:g}.",
-    ]
-    lines += [
+        f"Baseline: {a.baseline_from}. {len(a.arms)} arms; {a.plan.describe()}. Repeat i uses the same seed in "
+        "every arm, so differences are taken per seed.",
         "",
-        "The data split is fixed (by `study.seed`): the seeds vary what training draws (initialization, batch "
-        "order, augmentation noise), so the intervals cover training randomness on one validation set.",
+        _SEEDS_VARY,
     ]
     if a.best_value is not None:
         lines[-1] += (
             " The ablated arms keep the tuned baseline's other hyperparameters (they are not retuned), so a Δ "
             "mixes a component's effect with how well those settings suit the arm without it."
         )
-    if len(a.seeds) < 5:
-        lines += ["", f"**Only {len(a.seeds)} seeds**: spreads, intervals and d_z rest on few degrees of freedom."]
     lines += _selection_note(a)
-    compared = a.table[a.table["reference"].notna()]
-    detectable = compared["detectable_delta"].dropna()
-    if len(compared) and not compared["significant"].any() and len(detectable):
+    if a.min_effect is None:
         lines += [
             "",
-            f"**No arm differs significantly from its reference** after Holm's correction. With {len(a.seeds)} "
-            f"seeds and the spreads seen, a Δ would have had to reach about {detectable.min():.3g}–"
-            f"{detectable.max():.3g} to pass the strictest Holm step (`detectable_delta` in ablation.csv; a "
-            "true effect of that size is found only about half the time): smaller effects need more seeds.",
+            "**No smallest effect of interest** (`ablation.min_effect`): an arm can be shown to matter, never to be "
+            "negligible, since \"not significant\" is no evidence of no effect. Set `min_effect` (in units of "
+            f"{a.metric}) for a verdict either way.",
         ]
+    open_ = compared[compared["verdict"] == "inconclusive"]
+    if len(open_):
+        lines += ["", f"**Inconclusive** at these seeds: {', '.join(_with_need(r) for r in open_.itertuples())}."]
+        if a.plan.adaptive:
+            lines[-1] += " Raising `ablation.max_seeds` runs only what these arms still need."
     bad = incomplete_arms(a.runs)
     if bad:
         lines += ["", f"**Incomplete arms** (failed or missing seeds, flagged in the table): {', '.join(bad)}."]
@@ -157,13 +174,18 @@ def html_section(a: AblationAnalysis, images: Sequence[str]) -> str:
 
 
 def ablation_metrics(a: AblationAnalysis) -> dict[str, Any]:
-    """Headline numbers for ``dvc metrics show``: per arm, its mean and Δ with Holm's p."""
+    """Headline numbers for ``dvc metrics show``: per arm, its mean, Δ with Holm's p, and verdict."""
 
     def num(v: Any) -> float | None:
         return None if v is None or (isinstance(v, float) and not np.isfinite(v)) else round(float(v), 6)
 
     return {
-        row["arm"]: {"mean": num(row["mean"]), "delta": num(row["delta"]), "p_holm": num(row["p_holm"])}
+        row["arm"]: {
+            "mean": num(row["mean"]),
+            "delta": num(row["delta"]),
+            "p_holm": num(row["p_holm"]),
+            **({"verdict": row["verdict"]} if isinstance(row["verdict"], str) and row["verdict"] else {}),
+        }
         for _, row in a.table.iterrows()
     }
 
@@ -208,7 +230,7 @@ def ablation_summary(a: AblationAnalysis) -> str:
 
 
 def _with_need(row: Any) -> str:
-    needed = getattr(row, "seeds_needed", np.nan)
-    if row.verdict != "inconclusive" or not np.isfinite(needed) and not needed == np.inf:
+    needed = float(getattr(row, "seeds_needed", np.nan))
+    if row.verdict != "inconclusive" or np.isnan(needed):
         return str(row.arm)
-    return f"{row.arm} needs {'more than 2000' if needed == np.inf else int(needed)} seeds"
+    return f"{row.arm} needs {f'more than {MAX_NEEDED}' if np.isinf(needed) else int(needed)} seeds"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,16 +119,27 @@ def current_design(run: AblationRun, ctx: PlanContext, seeds: Sequence[int], met
         arms = grown
 
 
+# What the results say of one (arm, seed): (status, metrics), given the arm, the seed and its position.
+Lookup = Callable[[Arm, int, int], tuple[str, Mapping[str, float]]]
+
+
 def collect_runs(
     run: AblationRun, arms: Sequence[Arm], seeds: Sequence[int], counts: Mapping[str, int] | None = None
 ) -> pd.DataFrame:
     """One row per (arm, seed) given to the arm: ``arm, seed, status`` and the metrics of complete ones."""
+    return runs_table(arms, seeds, counts, lambda arm, seed, i: status_of(run.spec(arm, seed, i)))
+
+
+def runs_table(
+    arms: Sequence[Arm], seeds: Sequence[int], counts: Mapping[str, int] | None, lookup: Lookup
+) -> pd.DataFrame:
+    """The runs table of the first ``counts[arm]`` seeds of every arm (all of them without counts)."""
     rows = []
     for arm in arms:
         for i, seed in enumerate(seeds):
             if counts is not None and i >= counts.get(arm.name, 0):
                 break
-            status, metrics = status_of(run.spec(arm, seed, i))
+            status, metrics = lookup(arm, seed, i)
             rows.append({"arm": arm.name, "seed": seed, "status": status, **metrics})
     return pd.DataFrame(rows, columns=None if rows else ["arm", "seed", "status"])
 
@@ -213,6 +224,7 @@ __all__ = [
     "AblationRun",
     "arm_means",
     "collect_runs",
+    "runs_table",
     "current_design",
     "design_record",
     "pending_specs",

@@ -14,17 +14,25 @@ finished ablation derives that nothing is left.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ablate.ablation.design import Arm, PlanContext, comparisons
-from ablate.ablation.runs import AblationRun, collect_runs, current_design, pending_specs, plan_arms
+from ablate.ablation.runs import (
+    COMPLETE,
+    AblationRun,
+    Lookup,
+    current_design,
+    pending_specs,
+    plan_arms,
+    runs_table,
+    status_of,
+)
 from ablate.ablation.samples import difference_samples, effect_samples
 from ablate.ablation.spec import AblationConfig
 from ablate.ablation.verdicts import Decision, Verdict, decide
-from ablate.trial.contract import TrialSpec
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class Schedule:
 
     arms: list[Arm]
     counts: dict[str, int]  # arm -> the first n repeat seeds it is given
-    todo: list[TrialSpec]
+    todo: list  # TrialSpec (a run's), or (arm, seed, position) (run_looks')
     decisions: dict[str, Decision] = field(default_factory=dict)
 
     @property
@@ -64,8 +72,36 @@ def next_trials(run: AblationRun, ctx: PlanContext, seeds: Sequence[int], metric
     if not plan.adaptive:
         arms = current_design(run, ctx, seeds, metric)
         counts = {a.name: len(seeds) for a in arms}
-        return Schedule(arms, counts, _todo(run, arms, seeds, counts, attempted))
-    arms = plan_arms(ctx, {})  # no path here: its arms depend on the means (spec refuses auto for it)
+        return Schedule(arms, counts, [s for s in pending_specs(run, arms, seeds, counts) if s.folder not in attempted])
+
+    def lookup(arm: Arm, seed: int, i: int) -> tuple[str, Mapping[str, float]]:
+        return status_of(run.spec(arm, seed, i))
+
+    def waiting(arm: Arm, seed: int, i: int) -> bool:
+        spec = run.spec(arm, seed, i)
+        return spec.folder not in attempted and status_of(spec)[0] != COMPLETE
+
+    # No path here: its arms depend on the means (the spec refuses seeds: auto for it).
+    schedule = run_looks(plan_arms(ctx, {}), ctx.cfg, seeds, metric, lookup, waiting)
+    todo = [run.spec(arm, seed, i) for arm, seed, i in schedule.todo]
+    return Schedule(schedule.arms, schedule.counts, todo, schedule.decisions)
+
+
+def run_looks(
+    arms: Sequence[Arm],
+    cfg: AblationConfig,
+    seeds: Sequence[int],
+    metric: str,
+    lookup: Lookup,
+    waiting: Callable[[Arm, int, int], bool],
+) -> Schedule:
+    """An adaptive design's looks over the results ``lookup`` gives, up to the first look whose
+    trials are ``waiting`` to run (returned as ``todo``, ``(arm, seed, position)``), or to the end.
+
+    The same code decides the rounds of a real ablation and of ``bench/bench_verdicts.py``'s
+    simulated ones (whose results are all there: it runs through every look it needs).
+    """
+    plan = cfg.seed_plan
     counts: dict[str, int] = {}
     decisions: dict[str, Decision] = {}
     needs: dict[str, set[str]] = {}
@@ -75,18 +111,23 @@ def next_trials(run: AblationRun, ctx: PlanContext, seeds: Sequence[int], metric
             break
         given = {a.name for a in arms} if not needs else set().union(*(needs[n] for n in live))
         counts.update({name: look for name in given})
-        todo = _todo(run, arms, seeds, counts, attempted)
+        todo = [
+            (arm, seed, i)
+            for i, seed in enumerate(seeds)
+            for arm in arms
+            if i < counts.get(arm.name, 0) and waiting(arm, seed, i)
+        ]
         if todo:
-            return Schedule(arms, counts, todo, decisions)
-        runs = collect_runs(run, arms, seeds, counts)
-        samples, needs = primary_samples(runs, arms, ctx.cfg, metric, seeds)
-        decisions = decide(samples, plan, ctx.cfg.min_effect)
+            return Schedule(list(arms), counts, todo, decisions)
+        runs = runs_table(arms, seeds, counts, lookup)
+        samples, needs = primary_samples(runs, arms, cfg, metric, seeds)
+        decisions = decide(samples, plan, cfg.min_effect)
         # No more seeds for a comparison none of whose seeds gave a value (every trial failed): more
         # of the same would fail too. It stays inconclusive, and the report says why.
         needs = {name: arms_of for name, arms_of in needs.items() if samples[name].notna().any()}
         if any(not d.final and d.look < look for d in decisions.values()) or not needs:
             break  # a trial of this look was neither completed nor failed (or nothing to decide)
-    return Schedule(arms, counts, [], decisions)
+    return Schedule(list(arms), counts, [], decisions)
 
 
 def describe_look(schedule: Schedule, next_look: int | None) -> str:
@@ -109,9 +150,3 @@ def verdict_counts(decisions: dict[str, Decision]) -> dict[str, int]:
         if n:
             out[verdict.value] = n
     return out
-
-
-def _todo(
-    run: AblationRun, arms: Sequence[Arm], seeds: Sequence[int], counts: dict[str, int], attempted: set[str]
-) -> list[TrialSpec]:
-    return [s for s in pending_specs(run, arms, seeds, counts) if s.folder not in attempted]

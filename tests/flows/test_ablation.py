@@ -69,7 +69,7 @@ def test_feature_ablation_reports_reruns_nothing_and_runs_only_new_seeds(tmp_pat
     assert "ablation: study fg, policy loco, 4 arms x 3 seeds (12 trials to run" in out
     lines = [ln for ln in out.splitlines() if PROGRESS.match(ln)]
     assert len(lines) == 12 and any(" -signal seed 1 " in ln for ln in lines)
-    assert "significant at α=0.05 after Holm: -signal" in out
+    assert "ablation:    matters 1 (-signal); inconclusive 2 (-noise, -junk)" in out
     report = tmp_path / "reports" / "fg"
     table = pd.read_csv(report / "ablation.csv")
     assert list(table["arm"]) == ["baseline", "-signal", "-noise", "-junk"]

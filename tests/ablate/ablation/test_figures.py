@@ -17,6 +17,7 @@ from matplotlib.patches import Rectangle
 from ablate.ablation.figures import (
     BETTER_COLOR,
     FLAG_COLOR,
+    NEGLIGIBLE_COLOR,
     NEUTRAL_COLOR,
     WORSE_COLOR,
     plot_forest,
@@ -69,15 +70,27 @@ def test_forest_one_row_per_compared_arm_in_table_order(tmp_path: Path) -> None:
     assert "no complete seed" in texts(fig)
 
 
-def test_forest_colours_significant_arms_by_which_side_is_better() -> None:
+def test_forest_marks_each_verdict_and_colours_real_effects_by_which_side_is_better() -> None:
     for direction, batchnorm, mixup in (
         ("maximize", WORSE_COLOR, BETTER_COLOR),
         ("minimize", BETTER_COLOR, WORSE_COLOR),
     ):
         colours = [to_hex(line.get_color()) for line in by_gid(forest(direction), "ci")]
         assert colours == [to_hex(batchnorm), to_hex(NEUTRAL_COLOR), to_hex(mixup)]
-    markers = [line.get_marker() for line in by_gid(forest(), "mean")]
-    assert markers == ["D", "o", "D"]
+    markers = [(line.get_marker(), line.get_markerfacecolor() == "white") for line in by_gid(forest(), "mean")]
+    assert markers == [("D", False), ("o", True), ("D", False)]  # matters, inconclusive, matters
+    table = make_table()
+    table.loc[1, "verdict"], table.loc[3, "verdict"] = "small", "negligible"
+    lines = by_gid(forest(table=table), "mean")
+    assert (lines[0].get_marker(), lines[0].get_markerfacecolor()) == ("D", "white")  # small: open
+    assert to_hex(lines[2].get_color()) == to_hex(NEGLIGIBLE_COLOR)
+
+
+def test_forest_shades_plus_minus_min_effect_in_points() -> None:
+    ax = forest().axes[0]
+    band = next(p for p in ax.patches if p.get_gid() == "margin")
+    xs = [band.get_x(), band.get_x() + band.get_width()]
+    assert min(xs) == pytest.approx(-0.5) and max(xs) == pytest.approx(0.5)  # 0.005 = half a point
 
 
 def test_forest_draws_every_seed_in_its_row() -> None:
@@ -85,25 +98,27 @@ def test_forest_draws_every_seed_in_its_row() -> None:
     assert [len(p) for p in points] == [5, 3, 5]
     for row, p in enumerate(points):
         assert np.all(np.abs(p[:, 1] - row) < 0.2)  # jittered, but within its own row
-    np.testing.assert_allclose(sorted(points[2][:, 0]), [0.004, 0.006, 0.008, 0.010, 0.011])
+    np.testing.assert_allclose(sorted(points[2][:, 0]), [0.4, 0.6, 0.8, 1.0, 1.1])  # in points
 
 
 def test_forest_labels_axis_sides_p_and_flags() -> None:
     fig = forest()
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "Δ val_accuracy vs baseline (arm − reference)"
+    assert ax.get_xlabel() == "Δ val_accuracy (points) vs baseline (arm − reference)"
     assert ax.get_title(loc="right") == "better (higher val_accuracy) →" and ax.get_title(loc="left") == ""
     assert forest("minimize").axes[0].get_title(loc="left") == "← better (lower val_accuracy)"
     flagged = [to_hex(t.get_color()) == to_hex(FLAG_COLOR) for t in ax.get_yticklabels()]
     assert flagged == [False, True, False, True]
     right = ax.child_axes[0] if ax.child_axes else next(a for a in fig.axes if a is not ax)
-    assert [t.get_text() for t in right.get_yticklabels()] == ["<0.001*", "1.000", "0.009*", "n/a"]
+    assert [t.get_text() for t in right.get_yticklabels()] == [
+        "<0.001* · matters", "1.000 · inconclusive", "0.009* · matters", "n/a · inconclusive",
+    ]  # fmt: skip
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == [
-        "significantly better (Holm p < 0.05)",
-        "significantly worse (Holm p < 0.05)",
-        "not significant",
+        "matters (Δ ≠ 0, not within ±min_effect)",
+        "inconclusive",
         "per seed",
+        "±min_effect (0.50 points): the zone of negligible effects",
     ]
 
 
@@ -112,7 +127,7 @@ def test_forest_names_each_reference_when_they_differ() -> None:
     table.loc[3, "reference"] = "-batchnorm"
     ax = forest(table=table).axes[0]
     assert ax.get_yticklabels()[2].get_text() == "+mixup vs -batchnorm (n=5)"
-    assert ax.get_xlabel() == "Δ val_accuracy vs reference (arm − reference)"
+    assert ax.get_xlabel() == "Δ val_accuracy (points) vs reference (arm − reference)"
 
 
 def many_arms(count: int) -> pd.DataFrame:

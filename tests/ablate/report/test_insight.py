@@ -179,5 +179,6 @@ def test_the_ablation_figures_have_captions_too() -> None:
     section = markdown_section(analyze_ablation(design, runs, "val_accuracy", "maximize"), ["forest.png"])
     assert captions(section) == {
         "forest.png": "Each arm's paired difference in val_accuracy from its reference: mean over the seeds with "
-        "its 95 % t-interval, the per-seed differences as points, Holm's p on the right."
+        "its 95 % t-interval, marked by verdict, the per-seed differences as points, the band ±min_effect "
+        "shaded, Holm's p and the verdict on the right."
     }
