@@ -19,32 +19,31 @@ from ablate.ablation.effects import contrast_matrix
 TRIED = ("complete", "failed")
 
 
-def _values(runs: pd.DataFrame, metric: str, arms: Sequence[str], seeds: Sequence[int]) -> pd.DataFrame:
-    """Position x arm: the metric where complete and finite, NaN where tried otherwise; rows are the
-    positions every one of ``arms`` has tried."""
+def _wide(
+    runs: pd.DataFrame, metric: str, arms: Sequence[str], seeds: Sequence[int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Position x arm: the metric where complete and finite (NaN where tried otherwise), and whether
+    the arm has tried the position at all."""
     position = {seed: i for i, seed in enumerate(seeds)}
     rows = runs[runs["arm"].isin(list(arms)) & runs["status"].isin(TRIED) & runs["seed"].isin(list(position))]
-    if rows.empty:
-        return pd.DataFrame(columns=list(arms), dtype=float)
     values = rows[metric].astype(float) if metric in rows.columns else pd.Series(np.nan, index=rows.index)
     values = values.where(rows["status"].eq("complete") & np.isfinite(values))
-    wide = (
-        pd.DataFrame({"arm": rows["arm"], "position": rows["seed"].map(position), "value": values})
-        .pivot(index="position", columns="arm", values="value")
-        .reindex(columns=list(arms))
-    )
-    tried = rows.assign(position=rows["seed"].map(position)).groupby("position")["arm"].nunique()
-    return wide.loc[tried[tried == len(set(arms))].index].sort_index()
+    frame = pd.DataFrame({"arm": rows["arm"], "position": rows["seed"].map(position), "value": values})
+    wide = frame.pivot(index="position", columns="arm", values="value").reindex(columns=list(arms))
+    tried = frame.assign(tried=True).pivot(index="position", columns="arm", values="tried")
+    return wide, tried.reindex(index=wide.index, columns=list(arms)).notna()
 
 
 def difference_samples(
     runs: pd.DataFrame, comparisons: Sequence[tuple[str, str]], metric: str, seeds: Sequence[int]
 ) -> dict[str, pd.Series]:
     """arm -> its per-seed ``arm - reference`` over the positions both have tried."""
+    names = list(dict.fromkeys(name for pair in comparisons for name in pair))
+    wide, tried = _wide(runs, metric, names, seeds)
     out = {}
     for arm, reference in comparisons:
-        wide = _values(runs, metric, [arm, reference], seeds)
-        out[arm] = (wide[arm] - wide[reference]).astype(float) if len(wide) else pd.Series(dtype=float)
+        both = (tried[arm] & tried[reference]).to_numpy()
+        out[arm] = (wide[arm] - wide[reference])[both].astype(float)
     return out
 
 
@@ -58,7 +57,8 @@ def effect_samples(
     """effect -> its per-seed factorial contrast (see ``ablate.ablation.effects``) over the positions
     every arm has tried; NaN at a position where any arm failed."""
     arms, names, contrasts = contrast_matrix(present, components)
-    wide = _values(runs, metric, arms, seeds)
+    wide, tried = _wide(runs, metric, arms, seeds)
+    wide = wide[tried.all(axis=1).to_numpy()]
     half = len(arms) // 2
     y = wide.to_numpy(dtype=float)
     return {name: pd.Series(y @ c / half, index=wide.index) for name, c in zip(names, contrasts.T)}

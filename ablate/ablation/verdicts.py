@@ -82,18 +82,38 @@ def sample_tests(values: np.ndarray, min_effect: float | None) -> SampleTests:
 
     NaN values are dropped; fewer than 3 values, or values without spread, give NaN p-values.
     """
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    n = len(x)
-    scale = float(np.max(np.abs(x))) if n else 0.0
-    if n < _MIN_TEST or np.ptp(x) <= _RTOL * scale:
-        return SampleTests(n, math.nan, math.nan)
-    p = float(stats.ttest_1samp(x, 0.0).pvalue)
-    if min_effect is None:
-        return SampleTests(n, p, math.nan)
-    above = stats.ttest_1samp(x, -min_effect, alternative="greater").pvalue  # H0: Δ <= -margin
-    below = stats.ttest_1samp(x, min_effect, alternative="less").pvalue  # H0: Δ >= +margin
-    return SampleTests(n, p, float(max(above, below)))
+    return tests_of({"": values}, min_effect)[""]
+
+
+def tests_of(samples: Mapping[str, np.ndarray], min_effect: float | None) -> dict[str, SampleTests]:
+    """:func:`sample_tests` of every sample, with one scipy call per test for the samples of one size
+    (a look's comparisons mostly share theirs: scipy's per-call cost dominated a simulated study)."""
+    clean = {}
+    for name, values in samples.items():
+        x = np.asarray(values, dtype=float)
+        clean[name] = x[np.isfinite(x)]
+    out = {}
+    for n in {len(x) for x in clean.values()}:
+        names = [name for name, x in clean.items() if len(x) == n]
+        x = np.array([clean[name] for name in names]).reshape(len(names), n)
+        scale = np.max(np.abs(x), axis=1) if n else np.zeros(len(names))
+        flat = (np.ptp(x, axis=1) <= _RTOL * scale) if n else np.ones(len(names), bool)
+        if n < _MIN_TEST or flat.all():
+            out.update({name: SampleTests(n, math.nan, math.nan) for name in names})
+            continue
+        x = x[~flat]  # no spread: t undefined (scipy would warn and give a huge t)
+        p = stats.ttest_1samp(x, 0.0, axis=1).pvalue
+        if min_effect is None:
+            equivalent = np.full(len(x), np.nan)
+        else:
+            above = stats.ttest_1samp(x, -min_effect, axis=1, alternative="greater").pvalue  # H0: Δ <= -margin
+            below = stats.ttest_1samp(x, min_effect, axis=1, alternative="less").pvalue  # H0: Δ >= +margin
+            equivalent = np.maximum(above, below)
+        tested = iter(zip(p, equivalent))
+        for name, nan in zip(names, flat):
+            d, e = (math.nan, math.nan) if nan else next(tested)
+            out[name] = SampleTests(n, float(d), float(e))
+    return out
 
 
 @dataclass(frozen=True)
@@ -166,7 +186,7 @@ def decide(
         live = [n for n in names if n not in out and (_has_look(samples[n], look) or not plan.adaptive)]
         if not live:
             break
-        tests = {n: sample_tests(_upto(samples[n], look).to_numpy(), min_effect) for n in live}
+        tests = tests_of({n: _upto(samples[n], look).to_numpy() for n in live}, min_effect)
         share = plan.share(look)
         p_diff = difference.adjust(names, {n: tests[n].p_value for n in live}, share)
         p_eq = equivalence.adjust(names, {n: tests[n].p_equivalence for n in live}, share) if min_effect else {}

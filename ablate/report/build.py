@@ -68,6 +68,7 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
         top_trials=params.report.top_trials,
         search=params.search is not None,
         ablation=ablation,
+        val_size=(manifest.get("shapes") or {}).get("val", [None])[0],
         importance=(
             cached_param_importance(
                 trials, params.study.direction, params.study.seed, params.report_dir / IMPORTANCE_RECORD

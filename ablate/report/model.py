@@ -14,11 +14,12 @@ import pandas as pd
 
 from ablate.ablation.analysis import AblationAnalysis
 from ablate.ablation.report import ablation_metrics
+from ablate.ablation.units import unit_of
 from ablate.study.facts import RunFacts
 from ablate.study.importance import ParamImportance
 from ablate.study.objectives import Constraint, Objectives
 from ablate.study.pareto import flag_set, front_numbers
-from ablate.study.table import FIXED_COLUMNS, FLAGS, ORIGIN, best_trial
+from ablate.study.table import FIXED_COLUMNS, FLAGS, ORIGIN, best_trial, completed_trials
 
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
 _ERROR_CELL_CHARS = 80
@@ -55,6 +56,7 @@ class ReportInput(Objectives):
     other_metrics: tuple[str, ...] = ()
     other_directions: tuple[str, ...] = ()
     constraints: tuple[Constraint, ...] = ()  # trials that miss one are infeasible
+    val_size: int | None = None  # examples in the validation split (what one of them is worth in a share)
 
 
 def fmt(value: object, kind: str | None = None) -> str:
@@ -178,7 +180,28 @@ def best_note(inp: ReportInput, best: pd.Series) -> str:
         notes.append(f"mean ± std of {int(n_seeds)} seeds")
     if _is_true(best.get("enqueued")):
         notes.append("enqueued")
+    notes += _tie_notes(inp, best)
     return spread + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _tie_notes(inp: ReportInput, best: pd.Series) -> list[str]:
+    """How many validation examples a share is, and which other trials reached the same value:
+    a best trial that ties six others is a different finding from one that stands alone."""
+    value = float(best[inp.metric])
+    done = completed_trials(inp.trials, inp.metric)
+    if "feasible" in done:  # as best_trial picks it: among the feasible
+        done = done[flag_set(done["feasible"])]
+    values = done[inp.metric].astype(float)
+    notes = []
+    if inp.val_size and unit_of(inp.metric, values.to_numpy()).is_points:
+        notes.append(f"{round(value * inp.val_size)} of {inp.val_size} validation examples")
+    tied = done.loc[np.isclose(values, value, rtol=1e-12, atol=0.0), "number"].astype(int)
+    others = [n for n in tied if n != int(best["number"])]
+    if others:
+        shown = ", ".join(map(str, others[:8])) + (", ..." if len(others) > 8 else "")
+        trials = f"{len(others)} other trial{'s' if len(others) > 1 else ''}"
+        notes.append(f"tied with {trials} ({shown}): the lowest number is shown")
+    return notes
 
 
 def summary_line(inp: ReportInput) -> str:

@@ -82,21 +82,31 @@ def fingerprint_status(params: Params) -> dict[str, Any]:
 
 
 def ablation_progress(params: Params) -> dict[str, Any] | None:
-    """The (arm, seed) trials of the ablation's last recorded design, by status."""
+    """The (arm, seed) trials of the ablation's last recorded design, by status, and the verdicts
+    they give (recorded after every round of an adaptive design, so also while it runs)."""
     if params.ablation is None:
         return None
-    from ablate.ablation.runs import read_runs
+    from ablate.ablation.analysis import analyze_ablation
+    from ablate.ablation.report import ablation_summary
+    from ablate.ablation.runs import read_design, read_runs
 
-    runs = read_runs(params.ablation_dir)
+    runs, design = read_runs(params.ablation_dir), read_design(params.ablation_dir)
     if runs is None:
         return {"recorded": False}
     counts = runs["status"].value_counts()
-    return {
+    out = {
         "recorded": True,
         "arms": int(runs["arm"].nunique()),
         "trials": len(runs),
         **{status: int(counts.get(status, 0)) for status in ("complete", "failed", "missing")},
     }
+    if design is not None and len(runs):
+        a = analyze_ablation(design, runs, params.study.metric, params.study.direction)
+        compared = a.table[a.table["reference"].notna()]
+        out["verdicts"] = {v: int(n) for v, n in compared["verdict"].value_counts().items() if v}
+        out["seeds"] = {r.arm: int(r.n + r.n_failed + r.n_missing) for r in a.table.itertuples()}
+        out["summary"] = ablation_summary(a)
+    return out
 
 
 def dashboard_command(params: Params) -> str:
@@ -134,6 +144,8 @@ def describe_status(s: StudyStatus) -> list[str]:
             if a["recorded"]
             else "ablation:    not run yet"
         )
+        if a.get("summary"):
+            lines.append(f"verdicts:    {a['summary']}")
     if s.dashboard:
         lines.append(f"dashboard:   {s.dashboard}")
     return lines

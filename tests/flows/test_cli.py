@@ -154,6 +154,17 @@ BAD_INPUTS = [
             ),
             ("seeds", {"seeds": 0, "components": {"e": {"params": {"epochs": 3}}}}, "ablation.seeds"),
             ("alpha", {"alpha": 1.5, "components": {"e": {"params": {"epochs": 3}}}}, "ablation.alpha"),
+            *[
+                (name, {**change, "components": {"e": {"params": {"epochs": 3}}}}, key)
+                for name, change, key in [
+                    ("min-effect-zero", {"min_effect": 0}, "ablation.min_effect"),
+                    ("min-effect-text", {"min_effect": "half a point"}, "ablation.min_effect"),
+                    ("auto-without-min-effect", {"seeds": "auto"}, "ablation.min_effect"),
+                    ("max-below-pilot", {"seeds": "auto", "min_effect": 0.01, "max_seeds": 4}, "ablation.max_seeds"),
+                    ("power", {"power": 1.2, "min_effect": 0.01}, "ablation.power"),
+                    ("seeds-text", {"seeds": "several"}, "ablation.seeds"),
+                ]
+            ],
             ("reserved", {"components": {"state": {"params": {"epochs": 3}}}}, "ablation.components.state"),
             (
                 "path-same",

@@ -16,6 +16,7 @@ import pytest
 from tests.flows.helpers import write_params
 from tests.flows.test_ablation import PROGRESS, run
 from tests.flows.test_cli import cli
+from tests.flows.test_status import status
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 
@@ -60,6 +61,9 @@ def test_adaptive_seeds_reach_the_known_verdicts_and_a_rerun_runs_nothing(tmp_pa
     assert re.search(r"matters 1\b", summary) and "negligible 2" in summary, summary
     counts = executions(tmp_path)
     assert all(n == 1 for n in counts.values()) and sum(counts.values()) == int(table["n"].sum())
+    shown = status(path).stdout
+    assert "verdicts:    matters 1 (-a)" in shown and "negligible 2 (-c, -d)" in shown
+    assert "seeds per arm: baseline" in shown and "-a 5" in shown
 
     out = run(path)  # a finished adaptive ablation runs nothing
     assert "all finished; nothing to run" in out and sum(executions(tmp_path).values()) == sum(counts.values())
@@ -81,6 +85,9 @@ def test_a_kill_in_the_middle_of_a_round_resumes_and_runs_every_arm_and_seed_onc
     time.sleep(3.0)  # the killed run's workers exit with it
     before = executions(tmp_path)
     assert 25 <= sum(before.values()) < 60, before
+    # What the pilot round decided, as `ablate status` shows it while the study is unfinished.
+    shown = status(path).stdout
+    assert "verdicts:    matters 1 (-a); inconclusive 3" in shown, shown
     run(path)
     counts = executions(tmp_path)
     assert all(n == 1 for n in counts.values()), {k: n for k, n in counts.items() if n > 1}

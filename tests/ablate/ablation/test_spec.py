@@ -90,7 +90,11 @@ def test_an_ablation_without_search_uses_the_options_as_baseline() -> None:
             "p.yaml: ablation.components: must be at most 8 for policy factorial (2^9 arms; use policy"
             " random), but got 9 (int)",
         ),
-        ({"ablation__seeds": 0}, "p.yaml: ablation.seeds: must be a positive integer (paired seeds per arm) or auto (chosen adaptively), but got 0 (int)"),
+        (
+            {"ablation__seeds": 0},
+            "p.yaml: ablation.seeds: must be a positive integer (paired seeds per arm) or auto (chosen adaptively), "
+            "but got 0 (int)",
+        ),
         ({"ablation__alpha": 1.0}, "p.yaml: ablation.alpha: must be a number > 0.0 and < 1.0, but got 1.0 (float)"),
         ({"ablation__alpha": 0}, "p.yaml: ablation.alpha: must be a number > 0.0 and < 1.0, but got 0.0 (float)"),
         (
@@ -130,11 +134,68 @@ def test_an_ablation_without_search_uses_the_options_as_baseline() -> None:
             "loco: the baseline alone), but got a dict {}",
         ),
         ({"ablation__n_arms": 3}, "p.yaml: ablation.n_arms: is only for policy random, but got 3 (int)"),
+        (
+            {"ablation__seeds": "many"},
+            "p.yaml: ablation.seeds: must be a positive integer (paired seeds per arm) or auto (chosen adaptively), "
+            "but got 'many' (str)",
+        ),
+        ({"ablation__seeds": 2.5}, "p.yaml: ablation.seeds: must be a positive integer"),
+        (
+            {"ablation__seeds": "auto"},
+            "p.yaml: ablation.min_effect: is required with seeds: auto (the smallest effect of interest, in units "
+            "of the study metric, e.g. 0.005 for half a point of accuracy",
+        ),
+        ({"ablation__min_effect": 0}, "p.yaml: ablation.min_effect: must be a number > 0.0, but got 0.0 (float)"),
+        ({"ablation__min_effect": -0.01}, "p.yaml: ablation.min_effect: must be a number > 0.0, but got -0.01"),
+        ({"ablation__min_effect": "half"}, "p.yaml: ablation.min_effect: must be a number > 0.0, but got 'half' (str)"),
+        (
+            {"ablation__seeds": "auto", "ablation__min_effect": 0.01, "ablation__max_seeds": 3},
+            "p.yaml: ablation.max_seeds: must be at least pilot_seeds (5), but got 3 (int)",
+        ),
+        (
+            {"ablation__seeds": "auto", "ablation__min_effect": 0.01, "ablation__max_seeds": 28},
+            "p.yaml: ablation.max_seeds: must be a look of the design, pilot_seeds + a multiple of round_seeds "
+            "(5, 10, 15, 20, ...), but got 28 (int)",
+        ),
+        (
+            {"ablation__seeds": "auto", "ablation__min_effect": 0.01, "ablation__pilot_seeds": 2},
+            "p.yaml: ablation.pilot_seeds: must be an integer >= 3, but got 2 (int)",
+        ),
+        (
+            {"ablation__seeds": 5, "ablation__max_seeds": 30},
+            "p.yaml: ablation.max_seeds: is only for seeds: auto (an integer seeds is a fixed design), but got 30",
+        ),
+        ({"ablation__power": 1.5}, "p.yaml: ablation.power: must be a number > 0.0 and < 1.0, but got 1.5 (float)"),
+        ({"ablation__power": 0}, "p.yaml: ablation.power: must be a number > 0.0 and < 1.0, but got 0.0 (float)"),
+        (
+            {
+                "ablation__policy": "path",
+                "ablation__components": {},
+                "ablation__target": "best",
+                "ablation__baseline": {"lr": 1e-3},
+                "ablation__seeds": "auto",
+                "ablation__min_effect": 0.01,
+            },
+            "p.yaml: ablation.seeds: must be a number for policy path",
+        ),
         ({"ablation__colour": 3}, "p.yaml: ablation.colour: must be a known key of ablation"),
     ],
 )
 def test_bad_ablation_sections_give_one_line(changes: dict[str, Any], expected: str) -> None:
     assert error_of(**changes).startswith(expected)
+
+
+def test_seeds_auto_with_its_knobs_and_their_defaults() -> None:
+    cfg = parse(ablation__seeds="auto", ablation__min_effect=0.005).ablation
+    assert cfg.adaptive and cfg.min_effect == 0.005 and cfg.power == 0.8
+    assert cfg.seed_plan.looks() == [5, 10, 15, 20, 25, 30] and cfg.to_dict()["seeds"] == "auto"
+    cfg = parse(
+        ablation__seeds="auto", ablation__min_effect=0.5, ablation__pilot_seeds=4, ablation__round_seeds=3,
+        ablation__max_seeds=13, ablation__power=0.9,
+    ).ablation  # fmt: skip
+    assert cfg.seed_plan.looks() == [4, 7, 10, 13] and cfg.power == 0.9
+    fixed = parse(ablation__min_effect=0.01).ablation  # a margin for a fixed design's verdicts
+    assert fixed.seeds == 5 and not fixed.adaptive and fixed.seed_plan.looks() == [5]
 
 
 def test_feature_patterns_must_match_and_leave_a_column() -> None:

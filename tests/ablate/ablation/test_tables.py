@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ablate.ablation.latex import to_latex
 from ablate.ablation.effect_tables import effects_markdown, steps_markdown
+from ablate.ablation.latex import to_latex
 from ablate.ablation.tables import format_table, to_markdown
 from tests.ablate.ablation.frames import make_effects, make_steps, make_table
 

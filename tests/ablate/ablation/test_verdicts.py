@@ -14,7 +14,7 @@ from statsmodels.stats.power import TTestPower
 from statsmodels.stats.weightstats import ttost_paired
 
 from ablate.ablation.sequential import SeedPlan
-from ablate.ablation.verdicts import Verdict, decide, seeds_needed, sample_tests
+from ablate.ablation.verdicts import Verdict, decide, sample_tests, seeds_needed
 
 pytestmark = pytest.mark.filterwarnings("error")
 FIXED = SeedPlan(alpha=0.05, fixed=10)

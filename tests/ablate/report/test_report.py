@@ -254,6 +254,19 @@ def test_markdown_has_best_trial_summary_and_rounded_floats() -> None:
     assert "![history](history.png)" in md and "![params](params.png)" in md
 
 
+def test_a_best_trial_that_ties_others_says_so_and_counts_its_examples() -> None:
+    """digits: 7 trials at 0.9688, 279 of 288 validation images; the report names the tie."""
+    trials = make_trials()
+    trials.loc[trials["number"].isin([0, 2, 4]), "val_accuracy"] = 279 / 288
+    md = render_markdown(make_input(trials, val_size=288), [])
+    best = "Trial **0**: val_accuracy = **0.9688** (279 of 288 validation examples; tied with 2 other trials (2, 4)"
+    assert best in md
+    assert "the lowest number is shown" in md and "tied with" in render_html(make_input(trials, val_size=288), [])
+    alone = render_markdown(make_input(val_size=288), [])
+    assert "tied" not in alone and "(263 of 288 validation examples)" in alone  # 0.9123 of 288
+    assert "validation examples" not in render_markdown(make_input(trials, metric="val_loss"), [])
+
+
 def test_markdown_trials_table_best_first_failed_last() -> None:
     md = render_markdown(make_input(), [])
     rows = [

@@ -34,7 +34,8 @@ def test_the_record_has_the_flat_keys_scripts_read_and_round_trips() -> None:
     facts = full_facts()
     record = facts.to_dict()
     assert record["executed"] == 7 and record["search_wall_s"] == 4.5 and record["wall_s"] == 20.0
-    assert record["ablation"] == {"executed": 10, "cached": 5, "failed": 1, "arms": 4, "seeds": 5, "ablation_wall_s": 9.0}
+    ablation = {"executed": 10, "cached": 5, "failed": 1, "arms": 4, "seeds": 5, "ablation_wall_s": 9.0}
+    assert record["ablation"] == ablation
     assert record["sync"]["status"] == "pushed"
     assert RunFacts.from_dict(json.loads(json.dumps(record))) == facts
 
