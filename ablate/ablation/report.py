@@ -14,6 +14,7 @@ from ablate.ablation import figures, latex, tables
 from ablate.ablation.analysis import AblationAnalysis, incomplete_arms
 from ablate.ablation.effect_tables import effects_markdown, steps_markdown
 from ablate.ablation.paragraph import paragraph_latex, paragraph_markdown
+from ablate.ablation.units import unit_of
 from ablate.ablation.verdicts import MAX_NEEDED, VERDICTS
 
 DPI = 110
@@ -101,16 +102,9 @@ def _baseline_section(a: AblationAnalysis) -> str:
     returned with its interval (for ``baseline: best``, the tuned model on the test split)."""
     what = "tuned model" if a.best_value is not None else "baseline"
     rows = a.metrics[a.metrics["arm"] == "baseline"]
+    cells = [_mean_cell(*row) for row in zip(rows["metric"], rows["mean"], rows["ci_low"], rows["ci_high"])]
     shown = pd.DataFrame(
-        {
-            "metric": rows["metric"],
-            "n": rows["n"],
-            "mean [95% CI]": [
-                f"{m:.4g} [{lo:.4g}, {hi:.4g}]" if np.isfinite(lo) else f"{m:.4g}"
-                for m, lo, hi in zip(rows["mean"], rows["ci_low"], rows["ci_high"], strict=True)
-            ],
-            "std": [f"{v:.3g}" for v in rows["std"]],
-        }
+        {"metric": rows["metric"], "n": rows["n"], "mean [95% CI]": cells, "std": [f"{v:.3g}" for v in rows["std"]]}
     )
     lines = [
         f"## The {what} over {len(a.seeds)} seeds",
@@ -123,8 +117,21 @@ def _baseline_section(a: AblationAnalysis) -> str:
         shown.to_markdown(index=False),
         "",
     ]
+    if any(tables.CUT in c for c in cells):
+        lines += [f"{tables.CUT}: the t-interval runs past the share's bound and is cut there (a share cannot).", ""]
     bad = incomplete_arms(a.runs)
     return "\n".join(lines + ([f"**Failed or missing seeds**: {', '.join(bad)}.", ""] if bad else []))
+
+
+def _mean_cell(metric: str, mean: float, low: float, high: float) -> str:
+    """``0.96 [0.9352, 0.9848]``; a share's interval cut at 0 and 1, and marked where it is."""
+    if not np.isfinite(low):
+        return f"{mean:.4g}"
+    ends = []
+    for end in (low, high):
+        cut = unit_of(metric, np.array([mean])).is_points and not 0.0 <= end <= 1.0
+        ends.append(f"{min(max(end, 0.0), 1.0):.4g}{tables.CUT}" if cut else f"{end:.4g}")
+    return f"{mean:.4g} [{ends[0]}, {ends[1]}]"
 
 
 # What the seeds vary, said of any trial function (the report cannot know what a model draws).

@@ -58,7 +58,7 @@ def study_status(params: Params) -> StudyStatus:
         best=best_of(study, params),
         front=front_of(frame, params),
         last_run=last.to_dict() if last.search.finished_at else None,
-        fingerprint=fingerprint_status(params) if params.search is not None else {"status": "unknown"},
+        fingerprint=fingerprint_status(params) if params.search is not None else {"status": "no search", "changes": []},
         dvc=push_state(params),
         ablation=ablation_progress(params),
         dashboard=dashboard_command(params) if study is not None else None,
@@ -132,7 +132,11 @@ def describe_status(s: StudyStatus) -> list[str]:
             lines.append(f"best:        trial {b['number']} {b['metric']}={b['value']:.4f}" if b else "best:        -")
     lines.append(f"last run:    {_describe_last_run(s.last_run)}")
     fp = s.fingerprint
-    what = {"match": "params match the study", "unrecorded": "no fingerprint recorded yet (no search ran)"}
+    what = {
+        "match": "params match the study",
+        "unrecorded": "no fingerprint recorded yet (no search ran)",
+        "no search": "none (no search section: the ablation's trials are keyed by their own inputs)",
+    }
     text = what.get(fp["status"]) or f"{fp['status']}: {describe_changes(fp['changes'])}"
     lines.append(f"fingerprint: {text}")
     lines.append(f"dvc:         {s.dvc['status']}{': ' + s.dvc['reason'] if s.dvc.get('reason') else ''}")

@@ -109,7 +109,7 @@ def test_a_study_whose_trials_reported_no_step_says_there_are_no_learning_curves
     assert "curves.png" not in md and (tmp_path / "r" / "curves.png").exists()
 
 
-def one_arm_ablation(with_test: bool = True):
+def one_arm_ablation(with_test: bool = True, values: tuple = (0.95, 0.96, 0.97)):
     """The tuned baseline alone over 3 seeds: what ``ablation: {baseline: best}`` records."""
     arm = Arm("baseline", "baseline", {"x": 0.3})
     design = {
@@ -127,11 +127,18 @@ def one_arm_ablation(with_test: bool = True):
             "arm": "baseline",
             "seed": [1, 2, 3],
             "status": "complete",
-            "val_accuracy": [0.95, 0.96, 0.97],
+            "val_accuracy": list(values),
             "test_accuracy": [0.94, 0.95, 0.96] if with_test else np.nan,
         }
     )
     return analyze_ablation(design, runs, "val_accuracy", "maximize")
+
+
+def test_an_accuracy_s_interval_past_1_is_cut_there_and_marked() -> None:
+    """wine's tuned MLP: 0.993 [0.974, 1.012] over its seeds; an accuracy cannot pass 1."""
+    section = markdown_section(one_arm_ablation(values=(0.98, 1.0, 1.0)), [])
+    assert "0.9933 [0.9646, 1†]" in section
+    assert "†: the t-interval runs past the share's bound and is cut there" in section
 
 
 def test_the_best_trial_shows_its_held_out_test_score_over_the_ablation_seeds(tmp_path: Path) -> None:
