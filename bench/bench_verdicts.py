@@ -91,7 +91,8 @@ def one_study(args: tuple) -> tuple[list[str], dict[str, int]]:
 
         runs = runs_table(arms, repeats, None, lookup)
         samples, _ = primary_samples(runs, arms, cfg, METRIC, repeats)
-        decisions, counts = decide(samples, cfg.seed_plan, cfg.min_effect), {a.name: len(repeats) for a in arms}
+        decisions = decide(samples, cfg.seed_plan.planned(None), cfg.min_effect)
+        counts = {a.name: len(repeats) for a in arms}
     return [decisions[f"-{c}"].verdict.value for c in COMPONENTS], counts
 
 

@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ablate.ablation.sequential import SeedPlan
 from ablate.ablation.spec import AblationConfig, Component, match_features
 
 
@@ -80,6 +81,11 @@ class PlanContext:
     target: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     best_value: float | None = None  # the search's best value, when baseline or target is best
+    planned: SeedPlan | None = None  # the seed plan as the first round planned it (None: the config's)
+
+    @property
+    def seed_plan(self) -> SeedPlan:
+        return self.planned if self.planned is not None else self.cfg.seed_plan.planned(None)
 
     def arm_without(self, removed: Collection[str], name: str, role: str, reference: str | None) -> Arm:
         """The baseline with the components named in ``removed`` taken out."""

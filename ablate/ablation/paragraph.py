@@ -84,9 +84,17 @@ def _arm_sentence(row: pd.Series, metric: str, policy: str, alpha: float, num: _
         size_ci = num.interval(-high, -low) if delta < 0 else ci  # "lowered by 3.30 (95% CI 2.95 to 3.66)"
         head = f"{subject} {how} {metric} by {num.size(delta)} ({size_ci}; p_Holm {_p(p_holm)}; {seeds})"
         if verdict == "matters":
+            margin = float(row["min_effect"])
+            inside = math.isfinite(margin) and -margin < low and high < margin
+            adjusted = (
+                f"; its interval lies within ±{num.size(margin)}, but equivalence is not shown once adjusted for "
+                f"the arms and looks (equivalence p_Holm {_p(p_eq)})"
+                if inside
+                else ""
+            )
             return (
-                f"{head}: a statistically significant difference, not shown to be smaller than the effect of "
-                "interest, so it matters."
+                f"{head}: a statistically significant difference{adjusted}, not shown to be smaller than the "
+                "effect of interest, so it matters."
             )
         return (
             f"{head}: statistically significant, but shown to lie within ±{num.size(float(row['min_effect']))}, "

@@ -3,11 +3,13 @@ trial params, the data's columns for feature components, and what every trial sh
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from ablate.ablation.design import PlanContext, repeat_seeds
-from ablate.ablation.runs import AblationRun
+from ablate.ablation.runs import AblationRun, plan_arms, read_design
+from ablate.ablation.sequential import SeedPlan
 from ablate.ablation.spec import BEST
 from ablate.config.schema import Params
 from ablate.data import PreparedData, read_features
@@ -45,6 +47,7 @@ def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, 
         target=dict(target) if isinstance(target, dict) else None,
         best_value=best_value if cfg.baseline == BEST else None,
     )
+    ctx = dataclasses.replace(ctx, planned=_planned(ctx, params))
     run = AblationRun(
         study=params.study.name,
         ablation_dir=str(params.ablation_dir),
@@ -60,6 +63,29 @@ def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, 
     baseline_from = best_from if cfg.baseline == BEST else "the params file"
     tuned = params.search.seeds if params.search is not None else 1
     return AblationPlan(run, ctx, repeat_seeds(cfg, params.study.seed, tuned), baseline_from)
+
+
+def _planned(ctx: PlanContext, params: Params) -> SeedPlan:
+    """The seed plan as the ablation's first round planned it: the pilot, rounds and budget of the
+    recorded design when it ran these very arms adaptively, so that a raised max_seeds spends only
+    α's reserve; otherwise the params' plan, its budget its max_seeds."""
+    plan = ctx.cfg.seed_plan
+    record = read_design(params.ablation_dir)
+    if not plan.adaptive or record is None or "seed_plan" not in record:
+        return plan.planned(None)
+    arms = [a.to_dict() for a in plan_arms(ctx, {})]
+    same = [(a["name"], a["params"], a["drop_features"]) for a in record["arms"]] == [
+        (a["name"], a["params"], a["drop_features"]) for a in arms
+    ]
+    previous = SeedPlan.from_dict(record["seed_plan"]) if same else None
+    planned = plan.planned(previous)
+    if planned != plan.planned(None):
+        ctx.notes.append(
+            f"the seed plan of the ablation's first round is kept (pilot {planned.pilot}, rounds of "
+            f"{planned.round}, α spent over {planned.spending_budget} seeds): the error rates hold for a plan "
+            "fixed before the results; a new one needs a new ablation"
+        )
+    return planned
 
 
 def _best(params: Params) -> tuple[dict[str, Any], str, float]:

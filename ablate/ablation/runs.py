@@ -208,7 +208,7 @@ def design_record(
         "alpha": cfg.alpha,
         "min_effect": cfg.min_effect,
         "power": cfg.power,
-        "seed_plan": cfg.seed_plan.to_dict(),
+        "seed_plan": ctx.seed_plan.to_dict(),
         "baseline_from": baseline_from,
         "arms": [a.to_dict() for a in arms],
         "comparisons": comparisons(arms),

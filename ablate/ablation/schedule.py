@@ -31,6 +31,7 @@ from ablate.ablation.runs import (
     status_of,
 )
 from ablate.ablation.samples import difference_samples, effect_samples
+from ablate.ablation.sequential import SeedPlan
 from ablate.ablation.spec import AblationConfig
 from ablate.ablation.verdicts import Decision, Verdict, decide
 
@@ -68,7 +69,7 @@ def next_trials(run: AblationRun, ctx: PlanContext, seeds: Sequence[int], metric
 
     ``seeds``: the repeat seeds, as many as any arm may get (``seeds``, or ``max_seeds``).
     """
-    plan = ctx.cfg.seed_plan
+    plan = ctx.seed_plan
     if not plan.adaptive:
         arms = current_design(run, ctx, seeds, metric)
         counts = {a.name: len(seeds) for a in arms}
@@ -82,7 +83,7 @@ def next_trials(run: AblationRun, ctx: PlanContext, seeds: Sequence[int], metric
         return spec.folder not in attempted and status_of(spec)[0] != COMPLETE
 
     # No path here: its arms depend on the means (the spec refuses seeds: auto for it).
-    schedule = run_looks(plan_arms(ctx, {}), ctx.cfg, seeds, metric, lookup, waiting)
+    schedule = run_looks(plan_arms(ctx, {}), ctx.cfg, seeds, metric, lookup, waiting, plan)
     todo = [run.spec(arm, seed, i) for arm, seed, i in schedule.todo]
     return Schedule(schedule.arms, schedule.counts, todo, schedule.decisions)
 
@@ -94,6 +95,7 @@ def run_looks(
     metric: str,
     lookup: Lookup,
     waiting: Callable[[Arm, int, int], bool],
+    plan: SeedPlan | None = None,
 ) -> Schedule:
     """An adaptive design's looks over the results ``lookup`` gives, up to the first look whose
     trials are ``waiting`` to run (returned as ``todo``, ``(arm, seed, position)``), or to the end.
@@ -101,7 +103,7 @@ def run_looks(
     The same code decides the rounds of a real ablation and of ``bench/bench_verdicts.py``'s
     simulated ones (whose results are all there: it runs through every look it needs).
     """
-    plan = cfg.seed_plan
+    plan = plan or cfg.seed_plan.planned(None)
     counts: dict[str, int] = {}
     decisions: dict[str, Decision] = {}
     needs: dict[str, set[str]] = {}

@@ -21,6 +21,7 @@ from ablate.ablation.units import Unit, example_worth, plain_number, unit_of
 
 P_RAW = "p"
 P_HOLM = "p (Holm)"
+P_EQUIVALENCE = "p equiv. (Holm)"
 VERDICT = "verdict"
 NOTES = "notes"
 MARK = "*"
@@ -151,6 +152,9 @@ def format_table(
     shown[P_RAW] = [p_text(p) for p in floats(table, "p_value")]
     significant = floats(table, "p_holm") < alpha
     shown[P_HOLM] = [p_text(p, s) for p, s in zip(floats(table, "p_holm"), significant)]
+    if np.isfinite(floats(table, "min_effect")).any():
+        equivalent = floats(table, "p_equivalence_holm")
+        shown[P_EQUIVALENCE] = [p_text(p, p < alpha) for p in equivalent]
     shown[VERDICT] = texts(table, "verdict")
     if np.isfinite(floats(table, "test_mean")).any():
         test = test_metric_name(metric)
@@ -163,7 +167,7 @@ def format_table(
     for column in shown.columns:
         if column.endswith(f"{delta}"):
             shown.loc[is_ref, column] = "(reference)"
-    for column in (P_RAW, P_HOLM, VERDICT, "test verdict"):
+    for column in (P_RAW, P_HOLM, P_EQUIVALENCE, VERDICT, "test verdict"):
         if column in shown.columns:
             shown.loc[is_ref, column] = ""
     marks, footnotes = _footnotes(texts(table, "note"))
@@ -253,9 +257,11 @@ def _verdict_line(table: pd.DataFrame, alpha: float, unit: Unit) -> str:
     shown = f"±{plain_number(m, _POINT_DECIMALS)} {unit.delta_name}" if unit.is_points else f"±{margin[0]:g}"
     return (
         f"verdict: the paired t-test of Δ = 0 and the equivalence test (two one-sided tests) with margin "
-        f"min_effect = {shown}, each Holm-adjusted at α = {alpha:g}: matters (Δ ≠ 0, not shown within the "
-        "margin), small (Δ ≠ 0 and shown within it), negligible (shown within it, Δ ≠ 0 not shown), inconclusive "
-        "(neither: seeds_needed in ablation.csv gives the seeds that would settle it)."
+        f"min_effect = {shown}, each Holm-adjusted at α = {alpha:g} (p (Holm) and p equiv. (Holm), {MARK} below "
+        "α): matters (Δ ≠ 0, not shown within the margin), small (Δ ≠ 0 and shown within it), negligible (shown "
+        "within it, Δ ≠ 0 not shown), inconclusive (neither: seeds_needed in ablation.csv gives the seeds that "
+        "would settle it). The tests are adjusted, the 95% intervals not: an interval inside the margin is not "
+        "yet equivalence shown."
     )
 
 

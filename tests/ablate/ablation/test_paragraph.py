@@ -143,3 +143,18 @@ def test_the_latex_paragraph_compiles(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_a_matters_arm_whose_interval_lies_inside_the_margin_says_why_it_still_matters() -> None:
+    """The 95% interval is per arm; the equivalence test is adjusted for the arms and looks."""
+    a = analysis("loco fixed")
+    table = a.table.copy()
+    row = table.index[table["arm"] == "-batchnorm"][0]
+    table.loc[row, ["verdict", "p_holm", "delta", "delta_ci_low", "delta_ci_high", "p_equivalence_holm"]] = [
+        "matters", 0.01, -0.006, -0.009, -0.003, 0.07,
+    ]  # fmt: skip
+    text = paragraph_text(type(a)(**{**a.__dict__, "table": table}))
+    assert (
+        "its interval lies within ±1.00 points, but equivalence is not shown once adjusted for the arms and looks "
+        "(equivalence p_Holm = 0.070)" in text
+    )

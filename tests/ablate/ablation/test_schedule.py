@@ -64,7 +64,8 @@ def test_raising_max_seeds_runs_only_what_the_open_verdicts_need() -> None:
     open_ = [n for n, d in small.decisions.items() if d.verdict is Verdict.INCONCLUSIVE]
     assert open_ and small.decisions["-big"].verdict is Verdict.MATTERS
     cfg40, _, seeds40, _ = setup(max_seeds=40, noise=0.012)
-    large = run_looks(arms, cfg40, seeds40, "val_accuracy", lookup_of(values), lambda *_: False)
+    kept = cfg40.seed_plan.planned(cfg.seed_plan.planned(None))  # as plan_ablation keeps the first round's
+    large = run_looks(arms, cfg40, seeds40, "val_accuracy", lookup_of(values), lambda *_: False, kept)
     for name, d in small.decisions.items():
         if d.verdict is not Verdict.INCONCLUSIVE:  # a verdict reached stays, on the seeds it had
             assert large.decisions[name] == d and large.counts[name] == small.counts[name]

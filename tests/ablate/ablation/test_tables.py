@@ -40,7 +40,8 @@ VAL, DELTA, TEST, TEST_DELTA = (
 def test_format_table_columns_in_order() -> None:
     columns = list(format_table(make_table(), METRIC, "maximize", 0.05).frame.columns)
     assert columns == [
-        "arm", "seeds", VAL, DELTA, "p", "p (Holm)", "verdict", TEST, TEST_DELTA, "test verdict", "notes",
+        "arm", "seeds", VAL, DELTA, "p", "p (Holm)", "p equiv. (Holm)", "verdict", TEST, TEST_DELTA, "test verdict",
+        "notes",
     ]  # fmt: skip
 
 
@@ -184,7 +185,7 @@ def test_latex_is_a_booktabs_table_with_escaped_names() -> None:
         assert tex.count(rule) == 1
     assert r"w/o label\_smoothing & 3/5 &" in tex
     assert r"\caption{Ablation of val\_accuracy}" in tex and r"\label{tab:ablation}" in tex
-    assert r"\begin{tabular}{lrrrrrlrrll}" in tex
+    assert r"\begin{tabular}{lrrrrrrlrrll}" in tex
     assert r"$\Delta$ (points) [95\% CI]" in tex
     assert tex.isascii()  # pdflatex's default setup rejects Δ, −, × in the source
 
