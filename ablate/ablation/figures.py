@@ -17,27 +17,20 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ablate.ablation._interactions import plot_interactions
-from ablate.ablation.tables import P_HOLM, check_arguments, format_table, table_unit
+from ablate.ablation._palette import BETTER_COLOR, FLAG_COLOR, NEGLIGIBLE_COLOR, NEUTRAL_COLOR, WORSE_COLOR
+from ablate.ablation._waterfall import plot_waterfall
+from ablate.ablation.tables import P_HOLM, format_table, p_text, table_unit
 from ablate.ablation.units import Unit
 from ablate.report.figures import DPI, plot_message
 
-__all__ = ["plot_forest", "plot_interactions", "plot_waterfall"]
+__all__ = ["BETTER_COLOR", "FLAG_COLOR", "NEGLIGIBLE_COLOR", "NEUTRAL_COLOR", "WORSE_COLOR", "plot_forest"]
+__all__ += ["plot_interactions", "plot_waterfall"]
 
-# Okabe-Ito blue and vermillion: they stay apart for red-green colour-blind readers too.
-BETTER_COLOR = "#0072B2"
-WORSE_COLOR = "#D55E00"
-NEUTRAL_COLOR = "0.45"
-NEGLIGIBLE_COLOR = "#009E73"  # Okabe-Ito bluish green: within the margin
-FLAG_COLOR = "#A35200"  # arm labels with failed or missing seeds
 ROW_INCHES = 0.34  # per forest row: 30 arms stay legible at 100 dpi
 
 
 def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
     return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-
-
-def _check_direction(direction: str) -> None:
-    check_arguments(direction, 0.05)
 
 
 # --------------------------------------------------------------------------------------- forest
@@ -99,7 +92,7 @@ def _seed_deltas(differences: pd.DataFrame, row: pd.Series) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def _label_rows(ax: Axes, compared: pd.DataFrame, right_texts: list[str]) -> None:
+def _label_rows(ax: Axes, compared: pd.DataFrame, right_texts: list[str], equivalence: bool) -> None:
     many = compared["reference"].astype(str).nunique() > 1
     labels = [_arm_label(row, many) for _, row in compared.iterrows()]
     rows = np.arange(len(compared))
@@ -110,7 +103,8 @@ def _label_rows(ax: Axes, compared: pd.DataFrame, right_texts: list[str]) -> Non
     # The adjusted p and the verdict of each row on the right, as the classic forest plot's text column.
     right = ax.secondary_yaxis("right")
     right.set_yticks(rows, right_texts, fontsize=8)
-    right.set_ylabel("p (Holm) · verdict", fontsize=8, color="0.3")
+    what = "p (Holm): Δ ≠ 0 / within ±min_effect · verdict" if equivalence else "p (Holm) · verdict"
+    right.set_ylabel(what, fontsize=8, color="0.3")
     right.tick_params(length=0)
     for odd in rows[1::2]:  # banding guides the eye from a label to its row across a wide axis
         ax.axhspan(odd - 0.5, odd + 0.5, color="0.95", zorder=0, linewidth=0)
@@ -150,9 +144,8 @@ def plot_forest(table: pd.DataFrame, differences: pd.DataFrame, metric: str, dir
         95% CI, marked by verdict (matters: filled diamond, small: open diamond, both coloured by
         the side they fall on; negligible: green dot; inconclusive: open grey dot), the per-seed Δ
         as faint points, the Holm p and the verdict on the right, a zero line, and the band
-        ±min_effect shaded. Δ in points for a share. Labels give the complete seeds and flag arms
-        with failed or missing seeds (``⚠ n=3/5``). Without any compared arm, or without any
-        estimate, a figure saying so.
+        ±min_effect shaded, Δ in points for a share; labels flag failed or missing seeds
+        (``⚠ n=3/5``). Without any compared arm or estimate, a figure saying so.
     """
     text = format_table(table, metric, direction, alpha)
     compared, p_texts = _compared(table.reset_index(drop=True), text.frame)
@@ -171,7 +164,9 @@ def plot_forest(table: pd.DataFrame, differences: pd.DataFrame, metric: str, dir
         style = _style(verdicts[int(y)], float(row["delta"]), direction)
         seen.setdefault(verdicts[int(y)], style)
         _draw_arm(ax, int(y), row, _seed_deltas(differences, row), style, unit.scale)
-    _label_rows(ax, compared, [f"{p} · {v}" for p, v in zip(p_texts, verdicts)])
+    equivalence = [p_text(p, p < alpha) for p in _floats(compared, "p_equivalence_holm")] if margin else []
+    right = [f"{p} / {e} · {v}" for p, e, v in zip(p_texts, equivalence, verdicts)] if margin else None
+    _label_rows(ax, compared, right or [f"{p} · {v}" for p, v in zip(p_texts, verdicts)], bool(margin))
     ax.axvline(0, color="0.2", linewidth=0.9, zorder=1)
     references = compared["reference"].astype(str).unique()
     vs = references[0] if len(references) == 1 else "reference"
@@ -195,105 +190,3 @@ def _shade_margin(ax: Axes, margins: np.ndarray, unit: Unit) -> str:
     ax.axvspan(-m, m, color=NEGLIGIBLE_COLOR, alpha=0.15, linewidth=0, zorder=0.5, gid="margin")
     shown = f"{m:.2f} {unit.delta_name}" if unit.is_points else f"{m:g}"
     return f"±min_effect ({shown}): the zone of negligible effects"
-
-
-# --------------------------------------------------------------------------------------- waterfall
-
-
-def _levels(gain: np.ndarray, start: float, direction: str) -> tuple[np.ndarray, np.ndarray]:
-    """The metric before and after each step; a positive (better) gain lowers a minimized metric."""
-    sign = 1.0 if direction == "maximize" else -1.0
-    after = start + sign * np.cumsum(np.nan_to_num(gain))
-    return np.r_[start, after[:-1]], after
-
-
-def _whiskers(steps: pd.DataFrame, before: np.ndarray, direction: str) -> np.ndarray:
-    """The CI of each step's gain as (low, high) metric levels, NaN where the CI is unknown."""
-    sign = 1.0 if direction == "maximize" else -1.0
-    ends = before[:, None] + sign * np.c_[_floats(steps, "gain_ci_low"), _floats(steps, "gain_ci_high")]
-    return np.sort(ends, axis=1)
-
-
-def _draw_steps(ax: Axes, steps: pd.DataFrame, before: np.ndarray, after: np.ndarray, whiskers: np.ndarray) -> None:
-    gain, share = _floats(steps, "gain"), _floats(steps, "share")
-    for i in range(len(steps)):
-        x = i + 1
-        if not math.isfinite(gain[i]):
-            ax.text(x, before[i], "n/a", ha="center", va="bottom", fontsize=9, color="0.4")
-            continue
-        color = BETTER_COLOR if gain[i] >= 0 else WORSE_COLOR
-        ax.bar(x, after[i] - before[i], bottom=before[i], width=0.6, color=color, zorder=3)
-        low, high = whiskers[i]
-        if math.isfinite(low) and math.isfinite(high):
-            spread = np.abs([[after[i] - low], [high - after[i]]])
-            ax.errorbar(x, after[i], yerr=spread, fmt="none", ecolor="0.15", elinewidth=1.2, capsize=4, zorder=4)
-        top = np.nanmax([before[i], after[i], high])
-        text = f"{100 * share[i]:.0f}%" if math.isfinite(share[i]) else ""
-        ax.annotate(text, (x, top), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=9)
-
-
-def _draw_ends(ax: Axes, levels: tuple[float, float], floor: float, last: int) -> None:
-    """Start and end bars, grounded at the axis floor and labelled with their value (the axis does not start at 0)."""
-    for x, level in zip((0, last), levels):
-        ax.bar(x, level - floor, bottom=floor, width=0.6, color="0.7", zorder=3)
-        ax.annotate(f"{level:.4g}", (x, level), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=9)
-
-
-def _connect(ax: Axes, levels: np.ndarray) -> None:
-    for x, level in enumerate(levels):
-        ax.plot([x + 0.3, x + 0.7], [level, level], color="0.5", linewidth=0.8, linestyle=":", zorder=2)
-
-
-def _y_range(values: np.ndarray) -> tuple[float, float]:
-    low, high = np.nanmin(values), np.nanmax(values)
-    span = (high - low) or abs(high) * 0.01 or 1.0
-    return low - 0.35 * span, high + 0.15 * span
-
-
-def plot_waterfall(steps: pd.DataFrame, baseline_mean: float, metric: str, direction: str) -> Figure:
-    """Plot the ablation path as a waterfall, in the metric's units.
-
-    Args:
-        steps: The path (``step, param, gain, gain_ci_low, gain_ci_high, share, ...``) in step order,
-            gains oriented so that positive is better.
-        baseline_mean: The source (baseline) configuration's mean metric.
-        metric: The study metric.
-        direction: ``"maximize"`` or ``"minimize"``; for minimize a positive gain is drawn as the
-            metric going down.
-
-    Returns:
-        A figure: the baseline bar, one floating bar per step from the level before it to the
-        level after it with the CI of its gain as a whisker and its share of the total gain in %,
-        and the target bar at the level the path ends. Steps without an estimate count as 0.
-    """
-    _check_direction(direction)
-    title = f"Ablation path of {metric}"
-    if steps.empty or not math.isfinite(baseline_mean):
-        return plot_message(title, "no step" if steps.empty else "the baseline has no complete seed")
-    before, after = _levels(_floats(steps, "gain"), baseline_mean, direction)
-    whiskers = _whiskers(steps, before, direction)
-    floor, ceiling = _y_range(np.r_[before, after, whiskers.ravel()])
-    last = len(steps) + 1
-    fig = Figure(figsize=(max(7.0, 0.9 * (last + 1) + 2.0), 4.8), dpi=DPI, layout="constrained")
-    ax = fig.add_subplot()
-    _draw_ends(ax, (baseline_mean, after[-1]), floor, last)
-    _draw_steps(ax, steps, before, after, whiskers)
-    _connect(ax, np.r_[before, after[-1]])
-    labels = ["baseline", *(str(p) for p in steps["param"]), "target"]
-    long = len(labels) > 7 or max(map(len, labels)) > 10
-    ax.set_xticks(range(last + 1), labels, rotation=30 if long else 0, ha="right" if long else "center", fontsize=9)
-    ax.set_ylim(floor, ceiling)
-    ax.set_ylabel(f"{metric} (mean over seeds)", fontsize=10)
-    unknown = "\n(steps without an estimate count as 0)" if not np.isfinite(_floats(steps, "gain")).all() else ""
-    ax.set_xlabel(f"parameter flipped to its target value, in path order{unknown}", fontsize=10)
-    ax.grid(axis="y", alpha=0.3, zorder=0)
-    better = "higher" if direction == "maximize" else "lower"
-    fig.suptitle(f"{title}: baseline → target ({better} is better)", fontsize=11)
-    handles = [
-        Patch(color=BETTER_COLOR, label="gain"),
-        Patch(color=WORSE_COLOR, label="loss"),
-        Line2D([], [], color="0.15", label="95% CI of the step's gain"),
-        Patch(color="0.7", label="baseline / target"),
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
-    return fig

@@ -166,8 +166,8 @@ def _test_sentence(compared: pd.DataFrame, metric: str, num: _Numbers) -> str:
         return "On the held-out test split, read at the same seeds, every arm reaches the same verdict."
     parts = [
         f"{row.arm} is {row.test_verdict} there (Δ {num.signed(float(row.test_delta))}, "
-        f"{num.interval(float(row.test_delta_ci_low), float(row.test_delta_ci_high))}) where validation finds it "
-        f"{row.verdict}"
+        f"{num.interval(float(row.test_delta_ci_low), float(row.test_delta_ci_high))}, "
+        f"p_Holm {_p(float(row.test_p_holm))}) where validation finds it {row.verdict}"
         for row in differ.itertuples()
     ]
     same = len(compared) - len(differ)

@@ -36,6 +36,7 @@ table { border-collapse: collapse; font-size: .88rem; margin: .5rem 0; }
 th, td { border: 1px solid #ddd; padding: .25rem .55rem; text-align: left; }
 th { background: #f3f4f6; } tr:nth-child(even) td { background: #fafafa; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td:first-child { white-space: nowrap; }
 tr.FAIL td { color: #b91c1c; } tr.PRUNED td, tr.RUNNING td { color: #92400e; }
 tr.best td { background: #ecfdf5; font-weight: 600; }
 .table-wrap { overflow-x: auto; }

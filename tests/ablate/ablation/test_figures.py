@@ -111,7 +111,8 @@ def test_forest_labels_axis_sides_p_and_flags() -> None:
     assert flagged == [False, True, False, True]
     right = ax.child_axes[0] if ax.child_axes else next(a for a in fig.axes if a is not ax)
     assert [t.get_text() for t in right.get_yticklabels()] == [
-        "<0.001* · matters", "1.000 · inconclusive", "0.009* · matters", "n/a · inconclusive",
+        "<0.001* / 1.000 · matters", "1.000 / 0.400 · inconclusive", "0.009* / 0.700 · matters",
+        "n/a / n/a · inconclusive",
     ]  # fmt: skip
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == [

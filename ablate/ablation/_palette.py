@@ -1,0 +1,8 @@
+"""The colours of the ablation figures: Okabe-Ito's, which stay apart for red-green colour-blind
+readers too."""
+
+BETTER_COLOR = "#0072B2"  # blue: an effect on the better side
+WORSE_COLOR = "#D55E00"  # vermillion: on the worse side
+NEGLIGIBLE_COLOR = "#009E73"  # bluish green: within the margin
+NEUTRAL_COLOR = "0.45"
+FLAG_COLOR = "#A35200"  # arm labels with failed or missing seeds
