@@ -32,7 +32,9 @@ __all__ = [
 ]
 
 NOTE_FEW = "fewer than 3 paired seeds: no test"
-NOTE_CONSTANT = "every paired seed gave the same difference: t undefined"
+# A trial that ignores its seed gives one difference on every seed: it is exact, and the t-test's
+# limit as the spread goes to 0 is p = 0 (scipy gives t = inf for it), or p = 1 where it is 0.
+NOTE_CONSTANT = "the same difference on every seed: no spread, so p is the t-test's limit (0; 1 where Δ = 0)"
 
 _MIN_TEST = 3
 # Below 5 non-zero differences the exact two-sided Wilcoxon p cannot go under 2/2^4 = 0.125.
@@ -193,7 +195,11 @@ def estimate(values: np.ndarray, scale: float, confidence: float, test: bool = T
     if n < 2:
         return _Estimate(n, mean, np.nan, np.nan, np.nan, np.nan, np.nan, NOTE_FEW)
     if np.ptp(values) <= RTOL * scale:
-        return _Estimate(n, mean, 0.0, mean, mean, np.nan, np.nan, NOTE_FEW if n < _MIN_TEST else NOTE_CONSTANT)
+        if n < _MIN_TEST or not test:
+            return _Estimate(n, mean, 0.0, mean, mean, np.nan, np.nan, NOTE_FEW if n < _MIN_TEST else NOTE_CONSTANT)
+        zero = abs(mean) <= RTOL * scale
+        t_stat, p = (np.nan, 1.0) if zero else (float(np.copysign(np.inf, mean)), 0.0)
+        return _Estimate(n, mean, 0.0, mean, mean, t_stat, p, NOTE_CONSTANT)
     std = float(np.std(values, ddof=1))
     low, high = stats.t.interval(confidence, df=n - 1, loc=mean, scale=stats.sem(values))
     if n < _MIN_TEST or not test:

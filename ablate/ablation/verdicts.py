@@ -98,22 +98,33 @@ def tests_of(samples: Mapping[str, np.ndarray], min_effect: float | None) -> dic
         x = np.array([clean[name] for name in names]).reshape(len(names), n)
         scale = np.max(np.abs(x), axis=1) if n else np.zeros(len(names))
         flat = (np.ptp(x, axis=1) <= _RTOL * scale) if n else np.ones(len(names), bool)
-        if n < _MIN_TEST or flat.all():
+        if n < _MIN_TEST:
             out.update({name: SampleTests(n, math.nan, math.nan) for name in names})
             continue
-        x = x[~flat]  # no spread: t undefined (scipy would warn and give a huge t)
-        p = stats.ttest_1samp(x, 0.0, axis=1).pvalue
+        spread = x[~flat]  # no spread: scipy would warn and give a huge t
+        p = stats.ttest_1samp(spread, 0.0, axis=1).pvalue if len(spread) else np.empty(0)
         if min_effect is None:
-            equivalent = np.full(len(x), np.nan)
-        else:
-            above = stats.ttest_1samp(x, -min_effect, axis=1, alternative="greater").pvalue  # H0: Δ <= -margin
-            below = stats.ttest_1samp(x, min_effect, axis=1, alternative="less").pvalue  # H0: Δ >= +margin
+            equivalent = np.full(len(spread), np.nan)
+        elif len(spread):
+            above = stats.ttest_1samp(spread, -min_effect, axis=1, alternative="greater").pvalue  # H0: Δ <= -margin
+            below = stats.ttest_1samp(spread, min_effect, axis=1, alternative="less").pvalue  # H0: Δ >= +margin
             equivalent = np.maximum(above, below)
+        else:
+            equivalent = np.empty(0)
         tested = iter(zip(p, equivalent))
-        for name, nan in zip(names, flat):
-            d, e = (math.nan, math.nan) if nan else next(tested)
+        for name, no_spread, values, size in zip(names, flat, x, scale):
+            d, e = _limits(values[0], size, min_effect) if no_spread else next(tested)
             out[name] = SampleTests(n, float(d), float(e))
     return out
+
+
+def _limits(delta: float, scale: float, min_effect: float | None) -> tuple[float, float]:
+    """The two tests' p where every seed gave the same difference ``delta`` (a trial that ignores its
+    seed): their limits as the spread goes to 0. Δ is then exact: it differs from 0 unless it is 0
+    (up to round-off), and it is inside ±min_effect or not."""
+    difference = 1.0 if abs(delta) <= _RTOL * max(1.0, scale) else 0.0  # a - b of equal values is 0.0
+    equivalence = math.nan if min_effect is None else (0.0 if abs(delta) < min_effect else 1.0)
+    return difference, equivalence
 
 
 @dataclass(frozen=True)

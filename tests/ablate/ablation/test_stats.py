@@ -192,21 +192,24 @@ def test_compare_to_reference_degenerate_rows_are_reported_not_tested() -> None:
     assert_allclose(out.loc["one", "delta"], 0.4)
     assert out.loc["one", ["delta_ci_low", "delta_ci_high", "cohen_dz"]].isna().all()
     assert out.loc["none", "n_pairs"] == 0 and np.isnan(out.loc["none", "delta"])
-    for arm, delta in [("shift", 0.1), ("noop", 0.0)]:
+    # The same difference on every seed: exact, and the t-test's limit (scipy: t = inf, p = 0).
+    for arm, delta, p in [("shift", 0.1, 0.0), ("noop", 0.0, 1.0)]:
         row = out.loc[arm]
         assert (row["n_pairs"], row["note"]) == (5, NOTE_CONSTANT)
         assert_allclose([row["delta"], row["delta_ci_low"], row["delta_ci_high"]], [delta] * 3, atol=1e-15)
-        assert row[["t_stat", "p_value", "p_holm", "cohen_dz"]].isna().all()
-        assert not row["significant"]
+        assert row["p_value"] == p and np.isnan(row["cohen_dz"])
+        assert row["significant"] == (p == 0.0)
+    assert out.loc["shift", "t_stat"] == np.inf and np.isnan(out.loc["noop", "t_stat"])
     # Wilcoxon is defined for five equal non-zero differences, and undefined when all are zero.
     assert_allclose(
         out.loc["shift", "p_wilcoxon"],
         stats.wilcoxon([0.6, 0.35, 0.85, 1.1, 0.7], [0.50, 0.25, 0.75, 1.00, 0.60]).pvalue,
     )
     assert np.isnan(out.loc["noop", "p_wilcoxon"])
-    # Holm counts only the one row that was tested, so its p is not inflated by the others.
+    # Holm counts the rows with a p (better, and the two exact ones), not the rows without a test.
     assert out.loc["better", "note"] == ""
-    assert_allclose(out.loc["better", "p_holm"], out.loc["better", "p_value"])
+    tested = out.loc[["better", "shift", "noop"], "p_value"].to_numpy(dtype=float)
+    assert_allclose(out.loc["better", "p_holm"], multipletests(tested, method="holm")[1][0])
 
 
 def test_wilcoxon_needs_five_non_zero_differences() -> None:
@@ -339,7 +342,7 @@ def test_factorial_effects_zero_variance_and_few_seeds_share_the_notes() -> None
 
     assert_allclose(out["estimate"], [1.0, 0.0, 0.0])
     assert out["note"].tolist() == [f"{NOTE_CONSTANT}; 1 seeds dropped: incomplete in some arm"] * 3
-    assert out[["p_value", "p_holm"]].isna().all().all()
+    assert out["p_value"].tolist() == [0.0, 1.0, 1.0]  # exact effects: bn's is real, the others are 0
 
 
 def test_factorial_design_must_be_full() -> None:

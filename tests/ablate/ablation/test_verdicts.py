@@ -40,9 +40,31 @@ def test_the_two_tests_are_scipy_s_t_test_and_statsmodels_tost() -> None:
     assert math.isnan(sample_tests(arm - ref, None).p_equivalence)
 
 
-def test_too_few_seeds_or_no_spread_give_no_test() -> None:
+def test_too_few_seeds_give_no_test() -> None:
     assert math.isnan(sample_tests(np.array([0.1, 0.2]), 0.1).p_value)
-    assert math.isnan(sample_tests(np.array([0.1, 0.1, 0.1, 0.1]), 0.5).p_equivalence)
+    assert sample_tests(np.array([0.1, np.nan, 0.3, 0.2]), 0.5).n == 3  # a failed seed is a value fewer
+
+
+@pytest.mark.parametrize(
+    "values, min_effect, verdict",
+    [
+        ([0.1] * 4, 0.05, Verdict.MATTERS),  # an exact Δ of 10 points, above the margin
+        ([0.1] * 4, 0.5, Verdict.SMALL),  # real, and inside the margin
+        ([0.0] * 4, 0.5, Verdict.NEGLIGIBLE),  # a component that changes nothing
+        ([-0.36] * 3, None, Verdict.MATTERS),
+        ([0.0] * 3, None, Verdict.INCONCLUSIVE),  # nothing to show it negligible against
+    ],
+)
+def test_a_trial_that_ignores_its_seed_gives_an_exact_difference(
+    values: list[float], min_effect: float | None, verdict: Verdict
+) -> None:
+    # Every seed gives the same difference: the tests take their limits as the spread goes to 0
+    # (scipy's ttest_1samp of a constant, nonzero sample is t = inf, p = 0).
+    tests = sample_tests(np.array(values), min_effect)
+    assert tests.p_value == (1.0 if abs(values[0]) < 1e-12 else 0.0)
+    plan = SeedPlan(alpha=0.05, fixed=len(values))
+    d = decide({"a": pd.Series(values)}, plan, min_effect)["a"]
+    assert d.verdict is verdict
     assert sample_tests(np.array([0.1, np.nan, 0.3, 0.2]), 0.5).n == 3  # a failed seed is a value fewer
 
 
