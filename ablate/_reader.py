@@ -6,9 +6,10 @@ must hold and what it got; :meth:`Reader.done` rejects any key nobody asked for.
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
 
 from ablate.errors import ConfigError
 
@@ -60,10 +61,17 @@ class Reader:
 
     def done(self) -> None:
         if self.raw:
-            name = next(iter(self.raw))
-            known = ", ".join(dict.fromkeys(self.known))
-            where = f"of {self.prefix}" if self.prefix else "at the top level"
-            raise ConfigError(self.source, self.key(name), f"must be a known key {where} ({known}), but got {name!r}")
+            self.reject_unknown(next(iter(self.raw)), self.known)
+
+    def reject_unknown(self, name: object, known: Sequence[str]) -> NoReturn:
+        """A key nobody reads: name it, the closest known key (a typo is the usual cause), and the rest."""
+        known = list(dict.fromkeys(known))
+        where = f"of {self.prefix}" if self.prefix else "at the top level"
+        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            self.source, self.key(name), f"must be a known key {where} ({', '.join(known)}), but got {name!r}{hint}"
+        )
 
     def str(self, name: str, default: str | None, check: Any, rule: str, allow_none: bool = False) -> Any:
         value = self.get(name, default)

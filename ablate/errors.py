@@ -48,6 +48,20 @@ class InvalidMetricError(TrialError):
     metric named like a column of the trials table. Deterministic: it is failed, never retried."""
 
 
+class MissingObjectiveError(InvalidMetricError):
+    """A trial returned metrics without the study's objective ``metric``. Where no trial of the
+    study ever returned it, the params name a metric the trial function does not have (a typo,
+    ``val_acc``): the run stops at this first result (exit 2) instead of failing every trial."""
+
+    def __init__(self, message: str, metric: str = "", returned: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.metric = metric
+        self.returned = tuple(returned)
+
+    def __reduce__(self) -> tuple:  # keep the metric and the names when sent back from a worker
+        return (type(self), (str(self), self.metric, self.returned))
+
+
 class TrialTimeoutError(TrialError):
     """A trial ran past ``execution.trial_timeout_s``; it is failed with reason ``timeout``."""
 

@@ -16,10 +16,12 @@ from prefect.runtime import flow_run
 
 from ablate._atomic import staged_dir
 from ablate.ablation.design import PlanContext
-from ablate.ablation.runs import AblationRun, record_ablation
+from ablate.ablation.runs import AblationRun, metric_returned, record_ablation
 from ablate.ablation.schedule import describe_look, next_trials
+from ablate.errors import MissingObjectiveError
 from ablate.runtime.progress import Progress
 from ablate.study.facts import AblationFacts
+from ablate.study.objectives import check_objective_known
 from ablate.trial.contract import ERROR, TrialResult, TrialSpec
 from flows.trials import Outcome, run_trials
 from tasks.trial import retry_delays, run_trial
@@ -44,7 +46,10 @@ def ablation_flow(
     retry_delay_s: float,
     baseline_from: str,
     resources: dict[str, float] | None = None,
+    source: str = "",
 ) -> AblationFacts:
+    """Run the trials the ablation lacks, round after round; ``source``: the params file, named
+    where a result shows that it misnames the study's metric."""
     trial_task = run_trial.with_options(retries=retries, retry_delay_seconds=retry_delays(retry_delay_s, retries))
     counts = {"executed": 0, "cached": 0, "failed": 0}
     attempted: set[str] = set()
@@ -54,6 +59,9 @@ def ablation_flow(
 
     def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
         print(_record(spec, outcome, counts, progress, metric, running), flush=True)
+        if isinstance(outcome, MissingObjectiveError) and not metric_returned(run.ablation_dir, metric):
+            # A misspelt study.metric: stop at this first result (the trials in flight are cancelled).
+            check_objective_known(outcome, spec.number, set(), source)
 
     while schedule.todo:
         attempted |= {s.folder for s in schedule.todo}

@@ -19,13 +19,14 @@ import argparse
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 from ablate.ablation.spec import check_features
 from ablate.config.load import load_params
 from ablate.config.schema import Params
 from ablate.data import check_source, source_columns
-from ablate.errors import AblateError, ConfigError
+from ablate.errors import AblateError, ConfigError, StudyLockedError
 from ablate.runtime.cluster_class import check_cluster
 from ablate.study.storage import check_database
 from ablate.trial.entrypoint import check_entrypoint
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a run as Ctrl-C does
     try:
         return args.func(params, args)
-    except ConfigError as err:  # found by a step: the study's inputs changed, say
+    except (ConfigError, StudyLockedError) as err:  # found by a step (inputs changed), or a run already on
         return _fail(str(err), EXIT_BAD_INPUT)
     except AblateError as err:
         return _fail(str(err), EXIT_FAILED)
@@ -99,7 +100,12 @@ def validate_for_status(path: str, overrides: list[str]) -> Params:
 
 
 def cmd_steps(params: Params, args: argparse.Namespace) -> int:
+    from ablate.study.lock import StudyLock, lock_holder
     from flows.server import ensure_api, ui_url, watch_api
+
+    holder = lock_holder(params.study_dir)
+    if holder is not None:  # before a server or a flow run: a second run of a running study is refused
+        StudyLock(params.study_dir).refuse(holder)
 
     api = ensure_api()
     _quiet_logs(args.verbose)
@@ -107,6 +113,7 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
 
     steps = STEP_COMMANDS[args.command][0]
     watching = watch_api(api, _stop_without_api)
+    start = time.monotonic()
     try:
         with without_heartbeats():
             state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
@@ -119,7 +126,7 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
             raise summary
         raise AblateError(f"the study flow failed: {_describe_failure(summary)}")
     if "analyze" in steps:
-        _print_summary(params, summary, searched="search" in steps)
+        _print_summary(params, summary, searched="search" in steps, elapsed_s=time.monotonic() - start)
     return 0
 
 
@@ -157,15 +164,20 @@ def _stop_without_api(reason: str) -> None:
     os._exit(EXIT_FAILED)
 
 
-def _print_summary(params: Params, s: dict[str, Any], searched: bool) -> None:
+def _print_summary(params: Params, s: dict[str, Any], searched: bool, elapsed_s: float) -> None:
     if params.search is not None:
         counts = f"study {params.study.name}: {s['complete']} complete, {s['failed']} failed, {s['pruned']} pruned"
         if searched:
-            print(f"{counts}; this run executed {s['executed']}, cached {s['cached']} in {s['wall_s']:.1f} s")
+            loop = f"; the search loop {s['search_wall_s']:.1f} s" if s.get("search_wall_s") is not None else ""
+            print(
+                f"{counts}; this run executed {s['executed']}, cached {s['cached']} in {s['wall_s']:.1f} s "
+                f"(prepare to report{loop})"
+            )
             if s.get("search_timed_out"):
                 print(f"budget:      stopped on search.timeout_s; run again to continue to {s['n_trials']} trials")
         else:
-            print(f"{counts}; report rebuilt from the study in {s['wall_s']:.1f} s (no trial run)")
+            # This command's own time: the summary's wall time is the reported run's (run.json).
+            print(f"{counts}; report rebuilt from the study in {elapsed_s:.1f} s (no trial run)")
         if s.get("best"):
             print(f"best:        trial {s['best']['number']} {s['best']['metric']}={s['best']['value']:.4f}")
         if s.get("front"):

@@ -17,7 +17,7 @@ from prefect.runtime import flow_run
 
 from ablate.config.schema import Params
 from ablate.data import PreparedData
-from ablate.errors import ConfigError, TrialPruned
+from ablate.errors import ConfigError, MissingObjectiveError, TrialPruned
 from ablate.runtime.progress import Progress
 from ablate.study.baselines import enqueue_baselines
 from ablate.study.budget import SearchBudget
@@ -136,6 +136,8 @@ def _tell(
     if isinstance(outcome, SeedFailure):
         message = outcome.message()
         session.tell_failure(number, message, classify(outcome.error).reason, attrs=attrs)
+        if isinstance(outcome.error, MissingObjectiveError):
+            session.check_objective(number, outcome.error)
         return progress.finished(label, "FAIL", None, None, running, message.splitlines()[0][:160])
     if isinstance(outcome, TrialPruned):
         session.tell_pruned(number, outcome)
@@ -143,4 +145,6 @@ def _tell(
     reason = classify(outcome).reason
     message = f"{type(outcome).__name__}: {outcome}".strip()
     session.tell_failure(number, message, reason)
+    if isinstance(outcome, MissingObjectiveError):  # a misspelt study.metric stops the study here
+        session.check_objective(number, outcome)
     return progress.finished(label, "FAIL", None, None, running, message.splitlines()[0][:160])

@@ -159,7 +159,7 @@ def _design_lines(a: AblationAnalysis) -> list[str]:
         lines += [
             "",
             "**No smallest effect of interest** (`ablation.min_effect`): an arm can be shown to matter, never to be "
-            "negligible, since \"not significant\" is no evidence of no effect. Set `min_effect` (in units of "
+            'negligible, since "not significant" is no evidence of no effect. Set `min_effect` (in units of '
             f"{a.metric}) for a verdict either way.",
         ]
     open_ = compared[compared["verdict"] == "inconclusive"]

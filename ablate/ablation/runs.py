@@ -76,6 +76,16 @@ def status_of(spec: TrialSpec) -> tuple[str, dict[str, float]]:
     return MISSING, {}
 
 
+def metric_returned(ablation_dir: str | Path, metric: str) -> bool:
+    """Whether some finished trial of the ablation returned ``metric`` (an arm's trial without it
+    then broke the contract; where none ever did, the params misname it)."""
+    for result_file in Path(ablation_dir).glob("*/result.json"):
+        result = read_result(result_file.parent)
+        if result is not None and metric in result.metrics:
+            return True
+    return False
+
+
 def plan_arms(ctx: PlanContext, means: Mapping[str, float]) -> list[Arm]:
     return POLICIES[ctx.cfg.policy].plan(ctx, means)
 

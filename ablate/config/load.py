@@ -105,9 +105,15 @@ def _set_dotted(source: str, raw: dict[str, Any], key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+SECTIONS = ("study", "data", "trial", "search", "ablation", "execution", "paths", "report")
+
+
 def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study") -> Params:
     """Validate a raw mapping (as read from YAML) into :class:`Params`."""
     r = Reader(source, "", raw)
+    unknown = [k for k in raw if k not in SECTIONS]
+    if unknown:  # first: a misspelt section otherwise reads as a missing one (`serach:`)
+        r.reject_unknown(unknown[0], SECTIONS)
     study = _parse_study(r.section("study", required=True), default_name)
     data = _parse_data(r.section("data", required=True))
     trial = _parse_trial(r.section("trial"))

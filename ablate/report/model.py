@@ -213,8 +213,9 @@ def summary_line(inp: ReportInput) -> str:
     ]
     search = inp.run.search
     last = f"last search: {search.executed} executed, {search.cached} from the cache"
-    if search.wall_s is not None:
-        last += f" in {fmt(float(search.wall_s))} s"
+    if search.wall_s is not None:  # the loop of trials; the run's own time, prepare to report, beside it
+        whole = f" of a {fmt(float(inp.run.wall_s))} s run (prepare to report)" if inp.run.wall_s is not None else ""
+        last += f"; the search loop {fmt(float(search.wall_s))} s{whole}"
     if search.timed_out:
         last += ", stopped asking on search.timeout_s (the next run continues)"
     parts.append(last)

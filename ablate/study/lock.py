@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
+from typing import NoReturn
 
 from ablate.errors import StudyLockedError
 
@@ -27,12 +28,13 @@ class StudyLock:
         except BlockingIOError:
             holder = os.read(self._fd, 64).decode(errors="replace").strip() or "another process"
             os.close(self._fd)
-            raise StudyLockedError(
-                f"{self.study_dir}: the study is being run by {holder}; wait for it or stop it first"
-            ) from None
+            self.refuse(holder)
         os.ftruncate(self._fd, 0)
         os.write(self._fd, f"pid {os.getpid()}".encode())
         return self
+
+    def refuse(self, holder: str) -> NoReturn:
+        raise StudyLockedError(f"{self.study_dir}: the study is being run by {holder}; wait for it or stop it first")
 
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)

@@ -10,13 +10,14 @@ best trial are taken among feasible trials only.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ablate.errors import ConfigError, InvalidMetricError
+from ablate.errors import ConfigError, InvalidMetricError, MissingObjectiveError
 
 if TYPE_CHECKING:
     import optuna
@@ -144,6 +145,28 @@ def check_constrained(
             f"trial {number}: study.constraints metric {c.metric!r} must be among the returned metrics ({names}), "
             "but got none"
         )
+
+
+def check_objective_known(err: MissingObjectiveError, number: int, returned: set[str], source: str) -> None:
+    """A trial without the study's objective: where no complete trial ever returned that metric
+    either, the params name a metric the trial function does not return (``val_acc`` for
+    ``val_accuracy``), and every further trial would fail the same way.
+
+    Raises:
+        ConfigError: the objective is unknown to the trial function: the study stops at this
+            first result (exit 2), naming the metric asked for and the metrics returned.
+    """
+    if err.metric in returned:
+        return  # this trial broke the contract; the study goes on
+    names = ", ".join(err.returned)
+    close = difflib.get_close_matches(err.metric, err.returned, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(
+        source,
+        "study.metric",
+        f"must name a metric the trial function returns ({names}), but got {err.metric!r} (trial {number} "
+        f"returned no {err.metric}{hint}); correct it, then run again with --restart",
+    )
 
 
 def returned_metrics(study: optuna.Study) -> set[str]:

@@ -22,10 +22,10 @@ from ablate import samplers
 from ablate import space as sp
 from ablate.config.schema import Params, SearchConfig, StudyConfig
 from ablate.data import PreparedData
-from ablate.errors import ConfigError, InvalidMetricError, TrialPruned
+from ablate.errors import ConfigError, InvalidMetricError, MissingObjectiveError, TrialPruned
 from ablate.pruners import make_pruner
 from ablate.pruners.link import PruningLink
-from ablate.study.objectives import check_constrained, constraint_values, returned_metrics
+from ablate.study.objectives import check_constrained, check_objective_known, constraint_values, returned_metrics
 from ablate.study.storage import (
     FINISHED,
     _append_user_attrs,
@@ -122,7 +122,8 @@ class StudySession:
         # Kept by the tells: counting finished trials in the storage costs O(trials) per ask.
         self._finished = self.n_finished()
         # Metrics some complete trial returned: a constraint on any other is a mistake in the params.
-        self._returned = returned_metrics(self.study) if params.study.constraints else set()
+        # and an objective no trial returned is a misspelt study.metric.
+        self._returned = returned_metrics(self.study)
 
     # -- resuming -------------------------------------------------------------------------------
 
@@ -210,6 +211,8 @@ class StudySession:
             check_constrained(result.metrics, number, study.constraints, self._returned, self.params.source)
         except InvalidMetricError as err:
             self.tell_failure(number, str(err), "invalid_metric", result.duration_s, attrs)
+            if isinstance(err, MissingObjectiveError):
+                self.check_objective(number, err)
             return str(err)
         except ConfigError as err:  # a constraint on a metric no trial returned: stop the study
             self.tell_failure(number, err.rule, "invalid_metric", result.duration_s, attrs)
@@ -239,6 +242,10 @@ class StudySession:
         self._in_flight.discard(number)
         self._finished += 1
         return None
+
+    def check_objective(self, number: int, err: MissingObjectiveError) -> None:
+        """Stop the study (ConfigError) when a trial lacks an objective no trial ever returned."""
+        check_objective_known(err, number, self._returned, self.params.source)
 
     def tell_failure(
         self, number: int, error: str, reason: str, duration_s: float | None = None, attrs: dict[str, Any] | None = None

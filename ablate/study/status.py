@@ -162,7 +162,7 @@ def _describe_last_run(last: dict[str, Any] | None) -> str:
     if last.get("recovered") or last.get("requeued"):
         text += f", recovered {last['recovered']}, re-queued {last['requeued']}"
     if last.get("search_wall_s") is not None:
-        text += f" in {last['search_wall_s']:.1f} s"
+        text += f"; the search loop {last['search_wall_s']:.1f} s"
     if last.get("search_timed_out"):
         text += " (stopped on search.timeout_s; run again to continue)"
     return text

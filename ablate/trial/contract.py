@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ablate.data import PreparedData
-from ablate.errors import InvalidMetricError
+from ablate.errors import InvalidMetricError, MissingObjectiveError
 from ablate.pruners.link import PruningLink
 from ablate.study.table import FIXED_COLUMNS
 
@@ -163,9 +163,11 @@ def check_metrics(metrics: Any, number: int, entrypoint: str, metric: str | Sequ
     objectives = [metric] if isinstance(metric, str) and metric else list(metric)
     for name in objectives:
         if name not in out:
-            raise InvalidMetricError(
+            raise MissingObjectiveError(
                 f"trial {number}: study.metric {name!r} must be among the returned metrics ({', '.join(out)}), "
-                "but got none"
+                "but got none",
+                name,
+                tuple(out),
             )
     for name in sorted(out, key=lambda n: n not in objectives):  # the objectives first
         if not math.isfinite(out[name]):

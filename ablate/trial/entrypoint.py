@@ -39,11 +39,31 @@ def check_entrypoint(entrypoint: str, params_file: str) -> None:
         else:
             load_entrypoint(entrypoint)
     except Exception as err:  # whatever import raises, the user's fix is the same
+        module_name = entrypoint.partition(":")[0]
+        missing = isinstance(err, ModuleNotFoundError) and (module_name + ".").startswith(f"{err.name}.")
+        hint = _where_to_import(entrypoint, params_file) if missing else ""  # not a module it imports
         raise ConfigError(
             params_file,
             "trial.entrypoint",
-            f"must name an importable module:function, but {entrypoint!r} gave {type(err).__name__}: {err}",
+            f"must name an importable module:function, but {entrypoint!r} gave {type(err).__name__}: {err}{hint}",
         ) from None
+
+
+def _where_to_import(entrypoint: str, params_file: str) -> str:
+    """Where a module not found was looked for, and the entrypoint that imports a file of that
+    name beside the params file (``params/my_sgd.py`` is ``params.my_sgd``, from the folder
+    ablate runs in)."""
+    module_name, _, func_name = entrypoint.partition(":")
+    cwd = Path.cwd()
+    looked = f" (looked in the folder ablate runs in, {cwd}, and the installed packages"
+    beside = Path(params_file).resolve().parent / (module_name.replace(".", "/") + ".py")
+    if not beside.is_file():
+        return f"{looked}; a module of your own goes in that folder, or is pip-installed)"
+    try:
+        dotted = ".".join(beside.with_suffix("").relative_to(cwd).parts)
+    except ValueError:  # the params file lies outside the folder ablate runs in
+        return f"{looked}; {beside} is outside it: run ablate from a folder that holds it, or pip-install it)"
+    return f"{looked}; {beside.relative_to(cwd)} is there as {dotted}: write {dotted + ':' + func_name!r})"
 
 
 def _find_function(entrypoint: str) -> None:

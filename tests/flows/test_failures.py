@@ -17,7 +17,10 @@ from flows.pipeline import study_flow
 from tests.flows.helpers import deep_update, quick_study, write_params
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
-MODES = ["nan", "inf", "no_metric", "state_metric", "not_a_dict", "same_error", "io_once", "oom"]
+# A trial without the objective ("no_metric") is left out: where it is the study's first result it
+# stops the run (tests/flows/test_first_hour.py), and the grid's order is not fixed;
+# tests/ablate/study/test_session.py fails it alone once another trial has returned the objective.
+MODES = ["nan", "inf", "state_metric", "not_a_dict", "same_error", "io_once", "oom"]
 
 
 def grid_study(tmp_path: Path, name: str, entrypoint: str, modes: list[str], **execution) -> Path:
@@ -41,13 +44,12 @@ def test_deterministic_failures_are_attempted_once_and_transient_ones_retried(tm
     params = load_params(grid_study(tmp_path, "faults", "misbehaves", MODES))
     summary = study_flow(params)
 
-    assert (summary["complete"], summary["failed"]) == (1, 7)
+    assert (summary["complete"], summary["failed"]) == (1, 6)
     lines = (tmp_path / "data" / "studies" / "faults" / "attempts.log").read_text().splitlines()
     attempts = Counter(line.split()[1] for line in lines)
     assert attempts == {
         "nan": 1,  # a broken metric: failed at once
         "inf": 1,
-        "no_metric": 1,
         "state_metric": 1,
         "not_a_dict": 1,
         "same_error": 2,  # the same exception twice: not a third time
@@ -59,7 +61,6 @@ def test_deterministic_failures_are_attempted_once_and_transient_ones_retried(tm
     assert {m: (r["state"], r["reason"]) for m, r in by_mode.items()} == {
         "nan": ("FAIL", "invalid_metric"),
         "inf": ("FAIL", "invalid_metric"),
-        "no_metric": ("FAIL", "invalid_metric"),
         "state_metric": ("FAIL", "invalid_metric"),
         "not_a_dict": ("FAIL", "invalid_metric"),
         "same_error": ("FAIL", "error"),
@@ -71,9 +72,6 @@ def test_deterministic_failures_are_attempted_once_and_transient_ones_retried(tm
         f"InvalidMetricError: trial {n['inf']}: study.metric 'val_accuracy' must be a finite number, but got inf"
     )
     assert by_mode["nan"]["error"].endswith("study.metric 'val_accuracy' must be a finite number, but got nan")
-    assert by_mode["no_metric"]["error"].endswith(
-        "study.metric 'val_accuracy' must be among the returned metrics (val_loss), but got none"
-    )
     assert "must not be fixed columns of the trials table" in by_mode["state_metric"]["error"]
     assert list(trials.columns).count("state") == 1 and "state.1" not in trials.columns
     report = (tmp_path / "reports" / "faults" / "report.md").read_text()

@@ -131,7 +131,7 @@ def test_each_trial_is_told_the_mean_of_its_seeds_and_a_rerun_runs_nothing(tmp_p
         runs = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=names)))
     assert sorted({r.name for r in runs}) == sorted(names)  # one task run per seed, named by it
     report = (tmp_path / "reports" / "seeds" / "report.md").read_text()
-    assert "(mean ± std of 3 seeds)" in report
+    assert "(mean ± std of 3 seeds" in report
     # Each trial's learning curve: the mean of its seeds' at each step (figure shown, not a placeholder).
     assert "![curves](curves.png)" in report and "the mean over a trial's 3 seeds at each step" in report
 

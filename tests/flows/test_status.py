@@ -94,7 +94,7 @@ def test_status_before_during_and_after_a_run(tmp_path: Path) -> None:
 
     text = status(path).stdout
     assert re.search(r"^trials: +6 complete, 0 running, 0 failed, 0 pruned \(budget 6\)$", text, re.M), text
-    assert re.search(r"^last run: +search ended \S+: executed 6, cached 0 in [\d.]+ s$", text, re.M), text
+    assert re.search(r"^last run: +search ended \S+: executed 6, cached 0; the search loop [\d.]+ s$", text, re.M), text
 
     changed = status_json(path, "--set", "trial.options.sleep=0.5")
     assert changed["fingerprint"] == {"status": "changed", "changes": ["trial.options.sleep: 1.5 → 0.5"]}

@@ -12,7 +12,9 @@ class LeaveOneOut:
         arms = [ctx.arm_without((), "baseline", "baseline", None)]
         for c in ctx.cfg.components:
             if not ctx.component_changes(c):
-                ctx.notes.append(f"component {c.name} changes nothing against this baseline: no arm for it")
+                same = ", ".join(f"{k}={v!r}" for k, v in c.params.items())
+                which = "the search's best trial" if ctx.cfg.uses_best else "the params' baseline"
+                ctx.notes.append(f"component {c.name} gets no arm: removing it sets {same}, as {which} has already")
                 continue
             arms.append(ctx.arm_without({c.name}, f"-{c.name}", "ablated", "baseline"))
         return arms

@@ -112,8 +112,11 @@ def test_a_trial_without_every_objective_fails(tmp_path: Path) -> None:
     session = StudySession(make_params(tmp_path, n_trials=2, overrides=TWO), DATA, "v1")
     spec = session.ask()
     assert spec.metric == ("val_accuracy", "n_params")  # the worker checks them too
-    error = session.tell_result(spec.number, fake_result(spec, {"val_accuracy": 0.7}))
-    assert error == (
+    # n_params never returned: the objective is unknown to the trial function, so the study stops.
+    with pytest.raises(ConfigError) as info:
+        session.tell_result(spec.number, fake_result(spec, {"val_accuracy": 0.7}))
+    assert "must name a metric the trial function returns (val_accuracy), but got 'n_params'" in str(info.value)
+    assert session.study.trials[spec.number].user_attrs["error"] == (
         f"trial {spec.number}: study.metric 'n_params' must be among the returned metrics (val_accuracy), but got none"
     )
 

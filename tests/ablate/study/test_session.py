@@ -138,17 +138,36 @@ def test_same_seed_asks_the_same_params(tmp_path: Path) -> None:
     assert [s.params for s in a] != [s.params for s in c]
 
 
-def test_tell_result_without_the_study_metric_fails_the_trial(tmp_path: Path) -> None:
-    session = StudySession(make_params(tmp_path, n_trials=2), DATA, "v1")
+def test_tell_result_without_the_study_metric_fails_the_trial_and_stops_a_study_that_never_saw_it(
+    tmp_path: Path,
+) -> None:
+    session = StudySession(make_params(tmp_path, n_trials=3), DATA, "v1")
     spec = session.ask()
-    error = session.tell_result(spec.number, fake_result(spec, {"accuracy": 0.9, "loss": 0.1}))
-    assert error == (
+    # No trial ever returned val_accuracy: a misspelt objective, and every trial would fail alike.
+    with pytest.raises(ConfigError) as info:
+        session.tell_result(spec.number, fake_result(spec, {"accuracy": 0.9, "loss": 0.1}))
+    assert info.value.key == "study.metric"
+    assert str(info.value).endswith(
+        "must name a metric the trial function returns (accuracy, loss), but got 'val_accuracy' "
+        f"(trial {spec.number} returned no val_accuracy; did you mean 'accuracy'?); correct it, then run again "
+        "with --restart"
+    )
+    trial = session.study.trials[spec.number]
+    assert trial.state == TrialState.FAIL and trial.user_attrs["reason"] == "invalid_metric"
+    assert trial.user_attrs["error"] == (
         f"trial {spec.number}: study.metric 'val_accuracy' must be among the returned metrics (accuracy, loss), "
         "but got none"
     )
-    trial = session.study.trials[spec.number]
-    assert trial.state == TrialState.FAIL
-    assert trial.user_attrs["error"] == error and trial.user_attrs["reason"] == "invalid_metric"
+    # Once a trial has returned it, a trial without it breaks the contract alone: the study goes on.
+    good = session.ask()
+    assert session.tell_result(good.number, fake_result(good, {"val_accuracy": 0.8})) is None
+    bad = session.ask()
+    error = session.tell_result(bad.number, fake_result(bad, {"loss": 0.1}))
+    assert (
+        error
+        == f"trial {bad.number}: study.metric 'val_accuracy' must be among the returned metrics (loss), but got none"
+    )
+    assert session.study.trials[bad.number].state == TrialState.FAIL
 
 
 def test_tell_result_with_a_non_finite_metric_fails_the_trial(tmp_path: Path) -> None:
