@@ -60,10 +60,10 @@ deploy: install
 	$(BIN)/python -m flows.worker
 
 # Stop the worker `make deploy` started and the Prefect server `make run` or `make deploy` started
-# in the background (the server keeps its database, the deployments and their schedules).
+# in the background, where this checkout started them (another checkout's server is left running).
+# The server keeps its database, the deployments and their schedules.
 server-stop:
-	-@f=$${PREFECT_HOME:-$$HOME/.prefect}/worker-ablate.pid; pid=$$(cat $$f 2>/dev/null) && rm -f $$f && kill $$pid && echo "stopped Prefect worker (pid $$pid)"
-	-@pid=$$(cat $${PREFECT_HOME:-$$HOME/.prefect}/server-4200.pid 2>/dev/null) && kill $$pid && echo "stopped Prefect server (pid $$pid)"
+	-@test ! -x $(BIN)/python || $(BIN)/python -m flows.stop
 
 clean:
 	rm -rf data/prepared data/studies data/cache data/.dask reports

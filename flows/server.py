@@ -1,13 +1,21 @@
 """The Prefect API every process of a run shares: the flow and every Dask worker.
 
 Without one, each Dask worker process would start its own temporary Prefect server (seconds
-each) and the UI would show nothing. ``ensure_api`` uses ``PREFECT_API_URL`` when it is set,
-else a server on 127.0.0.1:4200, starting one in the background when none answers.
+each) and the UI would show nothing. ``ensure_api`` uses the API that Prefect's settings name
+(``PREFECT_API_URL`` in the environment, else ``prefect.toml`` in the folder ablate runs in, else
+the active profile), starting a server on 127.0.0.1:4200 in the background when that is the
+address and none answers there. The checkout's ``prefect.toml`` names that address, so the bare
+``prefect`` CLI, run from the checkout, talks to the same server.
+
+The server (and ``make deploy``'s worker) record their pid with the checkout that started them
+(see :func:`write_pid_file`): ``make server-stop`` stops only what its own checkout started.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -93,20 +101,84 @@ def server_log() -> Path:
     return prefect_home() / f"server-{PORT}.log"
 
 
+def server_pid_file() -> Path:
+    return prefect_home() / f"server-{PORT}.pid"
+
+
+def write_pid_file(path: Path, pid: int, checkout: Path | None = None) -> None:
+    """Record a background process ablate started: its pid, its start time (a pid reused by
+    another process is not it) and the checkout it was started from."""
+    record = {"pid": pid, "started": _start_time(pid), "checkout": str((checkout or Path.cwd()).resolve())}
+    path.write_text(json.dumps(record) + "\n")
+
+
+def read_pid_file(path: Path) -> dict | None:
+    """The record of :func:`write_pid_file`, where its process still runs; None otherwise.
+    (A file of a plain pid, as older versions wrote, has no checkout.)"""
+    try:
+        text = path.read_text().strip()
+        record = json.loads(text) if text.startswith("{") else {"pid": int(text), "started": None, "checkout": None}
+        pid = int(record["pid"])
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if record.get("started") is not None and record["started"] != _start_time(pid):
+        return None  # the pid now names another process
+    return record
+
+
+def stop_owned(path: Path, what: str, checkout: Path) -> str | None:
+    """Stop the process ``path`` records when ``checkout`` started it; say what was done."""
+    record = read_pid_file(path)
+    if record is None:
+        path.unlink(missing_ok=True)
+        return None
+    pid, owner = int(record["pid"]), record.get("checkout")
+    if owner != str(checkout.resolve()):
+        by = f"another checkout ({owner})" if owner else "an unknown checkout"
+        return f"left {what} (pid {pid}) running: {by} started it"
+    try:
+        os.killpg(pid, signal.SIGTERM)  # started in a session of its own: its children go with it
+    except OSError:
+        os.kill(pid, signal.SIGTERM)
+    path.unlink(missing_ok=True)
+    return f"stopped {what} (pid {pid})"
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), or None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])  # field 22; the name before it may hold spaces
+
+
+def configured_api_url() -> tuple[str | None, str]:
+    """The API URL Prefect's settings give in this folder, and where it comes from."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"], "PREFECT_API_URL"
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    return (str(url).rstrip("/") if url else None), "Prefect's settings (prefect.toml or the active profile)"
+
+
 def ensure_api(quiet: bool = False) -> str:
-    """Return the API URL for this run, starting a local server first when none answers."""
-    url = os.environ.get("PREFECT_API_URL")
-    if url:
+    """Return the API URL for this run, starting the local server first when it is the one the
+    settings name (or they name none) and it does not answer."""
+    url, where = configured_api_url()
+    if url and url != default_api_url():
         if probe_api(url, timeout_s=10.0) != "up":
             raise AblateError(
-                f"PREFECT_API_URL is {url}, but no Prefect server answers there; start it, or unset "
-                "PREFECT_API_URL and ablate starts one"
+                f"{where} gives the Prefect API {url}, but no Prefect server answers there; start it, or "
+                f"set the API to {default_api_url()} and ablate starts one"
             )
-        return url
-    url = default_api_url()
-    if not is_healthy(url):
-        start_server(url, quiet)
-    os.environ["PREFECT_API_URL"] = url
+    else:
+        url = default_api_url()
+        if not is_healthy(url):
+            start_server(url, quiet)
+    os.environ["PREFECT_API_URL"] = url  # the Dask workers and the flow's own client
     return url
 
 
@@ -127,7 +199,7 @@ def start_server(url: str, quiet: bool = False) -> None:
         )
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-    (prefect_home() / f"server-{PORT}.pid").write_text(f"{proc.pid}\n")
+    write_pid_file(server_pid_file(), proc.pid)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if is_healthy(url):

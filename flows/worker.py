@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ablate.errors import AblateError
-from flows.server import ensure_api, prefect_home, ui_url
+from flows.server import ensure_api, prefect_home, read_pid_file, ui_url, write_pid_file
 
 POOL = "ablate"
 WORKER_STARTUP_S = 60
@@ -54,13 +54,8 @@ def register_deployments(prefect_file: str = "prefect.yaml") -> None:
 
 def worker_pid(pool: str = POOL) -> int | None:
     """The pid of the pool's background worker, if it still runs."""
-    pid_file, _ = worker_files(pool)
-    try:
-        pid = int(pid_file.read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    return pid
+    record = read_pid_file(worker_files(pool)[0])
+    return None if record is None else int(record["pid"])
 
 
 def start_worker(api_url: str, pool: str = POOL) -> int:
@@ -77,7 +72,7 @@ def start_worker(api_url: str, pool: str = POOL) -> int:
     with log.open("ab") as out:
         start = out.tell()  # earlier workers' lines stay in the log
         proc = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-    pid_file.write_text(f"{proc.pid}\n")
+    write_pid_file(pid_file, proc.pid)
     deadline = time.monotonic() + WORKER_STARTUP_S
     while b"started!" not in log.read_bytes()[start:]:  # "Worker '...' started!"
         if proc.poll() is not None:
@@ -101,7 +96,9 @@ def deploy() -> None:
     else:
         print(f"a worker on pool {POOL!r} runs already (pid {pid})", flush=True)
     print(f"deployments: {ui_url(api)}/deployments", flush=True)
-    print("run one now: prefect deployment run 'study/digits-nightly'; stop all: make server-stop", flush=True)
+    # As the user types it, from this folder: its prefect.toml points the CLI at this server.
+    prefect = os.path.relpath(prefect_cli()) if prefect_cli().startswith(os.getcwd() + os.sep) else prefect_cli()
+    print(f"run one now: {prefect} deployment run 'study/digits-nightly'; stop all: make server-stop", flush=True)
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from flows.server import default_api_url, probe_api, read_pid_file, write_pid_file
 from tests.flows.helpers import REPO, deep_update, quick_study, write_params
 from tests.flows.test_faults import PrefectServer, run_env
 
@@ -136,8 +137,9 @@ def test_make_deploy_registers_prefect_yaml_and_starts_a_worker(deployed: Deploy
     assert nightly.tags == ["digits-nightly", "search"] and ablation.tags == ["digits-ablation", "ablation"]
     assert nightly.work_pool_name == "ablate"
     assert nightly.pull_steps == [{"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}]
-    pid = int((deployed.server.home / "worker-ablate.pid").read_text())
-    os.kill(pid, 0)  # the worker runs in the background
+    record = read_pid_file(deployed.server.home / "worker-ablate.pid")
+    assert record is not None and record["checkout"] == str(REPO)  # the worker runs in the background
+    pid = record["pid"]
     assert f"started a worker on pool 'ablate' (pid {pid}" in deployed.deploy_output
 
 
@@ -214,3 +216,66 @@ def test_a_deployment_whose_cron_fires_every_minute_completes_a_scheduled_run(de
     run = done[0]
     assert run.state_name == "Completed", f"{run.state.message}\n{worker_log(deployed)}"
     assert re.fullmatch(f"minutely {RUN_NAME}", run.name) and run.auto_scheduled
+
+
+def test_the_bare_prefect_cli_talks_to_the_server_the_checkouts_prefect_toml_names(
+    deployed: Deployed, tmp_path: Path
+) -> None:
+    # The checkout's prefect.toml names ablate's own server, which is what `make run` starts.
+    import tomllib
+
+    settings = tomllib.loads((REPO / "prefect.toml").read_text())
+    assert settings["api"]["url"] == default_api_url()
+    # The same file, naming this test's server, read by `prefect` as `make deploy` prints it:
+    # without PREFECT_API_URL in the environment, from the folder that holds the file.
+    (tmp_path / "prefect.toml").write_text(
+        (REPO / "prefect.toml").read_text().replace(default_api_url(), deployed.server.url)
+    )
+    env = {k: v for k, v in deployed.env.items() if k != "PREFECT_API_URL"}
+    hint = re.search(r"run one now: (\S+) deployment run 'study/digits-nightly'", deployed.deploy_output)
+    assert hint and hint[1] == ".venv/bin/prefect" and (REPO / hint[1]).exists()
+    proc = subprocess.run(
+        [str(REPO / hint[1]), "deployment", "inspect", "study/digits-nightly"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "'name': 'digits-nightly'" in proc.stdout  # found on the server: no temporary one was started
+    assert "temporary server" not in proc.stdout + proc.stderr
+
+
+def test_make_server_stop_stops_only_a_server_this_checkout_started(tmp_path: Path) -> None:
+    server = PrefectServer(tmp_path / "home")
+    server.start()
+    try:
+        assert server.proc is not None
+        pid_file = server.home / "server-4200.pid"
+        env = {**os.environ, "PREFECT_HOME": str(server.home)}
+
+        def server_stop() -> str:
+            proc = subprocess.run(["make", "-s", "server-stop"], cwd=REPO, env=env, capture_output=True, text=True)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            return proc.stdout
+
+        # Another checkout started it (the two share ~/.prefect and port 4200): left running.
+        other = tmp_path / "other-checkout"
+        write_pid_file(pid_file, server.proc.pid, checkout=other)
+        out = server_stop()
+        assert (
+            out == f"left the Prefect server (pid {server.proc.pid}) running: another checkout ({other}) started it\n"
+        )
+        assert probe_api(server.url) == "up" and pid_file.exists()
+        # This checkout started it: stopped, with its children (uvicorn), and its record gone.
+        write_pid_file(pid_file, server.proc.pid, checkout=REPO)
+        assert server_stop() == f"stopped the Prefect server (pid {server.proc.pid})\n"
+        server.proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while probe_api(server.url) != "refused":
+            assert time.monotonic() < deadline, "the server still answers"
+            time.sleep(0.3)
+        assert not pid_file.exists()
+    finally:
+        server.kill()

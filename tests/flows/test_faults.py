@@ -205,7 +205,7 @@ def test_a_run_pointed_at_a_prefect_server_that_is_not_there_says_so_at_once(tmp
     url = f"http://127.0.0.1:{free_port()}/api"
     run = Run(path, run_env(url))
     assert run.wait(timeout_s=60) == 1, run.output()
-    assert_one_error_line(run, f"PREFECT_API_URL is {url}, but no Prefect server answers there")
+    assert_one_error_line(run, f"PREFECT_API_URL gives the Prefect API {url}, but no Prefect server answers there")
     assert not (tmp_path / "data" / "studies" / "noserver").exists()
 
 
