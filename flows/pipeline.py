@@ -27,7 +27,14 @@ from ablate.errors import NoTrialCompletedError
 from ablate.runtime.cluster import plan_cluster
 from ablate.runtime.provenance import collect_provenance
 from ablate.runtime.trial_cluster import TrialCluster
-from ablate.study.facts import AblationFacts, RunFacts, SearchFacts, read_last_run, write_last_run
+from ablate.study.facts import (
+    AblationFacts,
+    RunFacts,
+    SearchFacts,
+    read_last_run,
+    reported_run,
+    write_last_run,
+)
 from ablate.study.fingerprint import guard_study
 from ablate.study.lock import StudyLock
 from ablate.study.objectives import describe_objectives
@@ -87,7 +94,10 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
             run = run.replace(sync={"status": "failed", "reason": str(result)} if sync_error else result)
         if "analyze" not in steps:
             return run.to_dict()
-        run = run.replace(wall_s=round(time.monotonic() - start, 3))
+        if set(steps) == {"analyze"}:  # a report of the last run, whose facts its run.json keeps
+            run = reported_run(params, run)
+        else:
+            run = run.replace(wall_s=round(time.monotonic() - start, 3))
         report = analyze(params, run)
         if "sync" in steps:
             # After a failed push, still record the report locally (dvc status stays clean); the
@@ -137,6 +147,8 @@ def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) 
     ``best``), then run the (arm, seed) trials it lacks; start a cluster only when some are missing."""
     plan = plan_ablation(params, prepared, collect_provenance())
     schedule = next_trials(plan.run, plan.ctx, plan.seeds, params.study.metric, set())
+    for note in dict.fromkeys(plan.ctx.notes):  # the plan's, e.g. a component that changes nothing gets no arm
+        print(f"ablation: {note}", flush=True)
     cfg = params.ablation
     arms, todo = schedule.arms, schedule.todo
     if not todo:
@@ -165,6 +177,7 @@ def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) 
             ex.retry_delay_s,
             plan.baseline_from,
             cluster.plan.trial_resources,
+            params.source,
         )
 
 

@@ -20,7 +20,8 @@ STEP_MODULES = {
     "ablation": ("flows.ablation",),
     "analyze": ("tasks.analyze",),
 }
-DVC_FILES = sorted([REPO / "dvc.yaml", *REPO.glob("pipelines/*/dvc.yaml")])
+# The repo's pipeline, and the example pipelines a user copies to dvc.yaml beside them.
+DVC_FILES = sorted([REPO / "dvc.yaml", *REPO.glob("pipelines/*/dvc.yaml.example")])
 
 
 def module_file(module: str) -> Path | None:

@@ -50,8 +50,9 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
         "entrypoint": params.trial.entrypoint,
         "fixed options": json.dumps(params.trial.options, sort_keys=True) if params.trial.options else "-",
         **_dvc_facts(params, run),
-        **{k: v for k, v in run.provenance.items() if k != "versions"},
-        **{f"{k} version": v for k, v in run.provenance.get("versions", {}).items() if v},
+        # In one order, whether the facts come from this run or from its record (sorted JSON).
+        **{k: v for k, v in sorted(run.provenance.items()) if k != "versions"},
+        **{f"{k} version": v for k, v in sorted(run.provenance.get("versions", {}).items()) if v},
     }
     return ReportInput(
         study=params.study.name,

@@ -126,6 +126,18 @@ def write_last_run(params: Params, facts: RunFacts, now: datetime | None = None)
     return facts
 
 
+def reported_run(params: Params, last: RunFacts) -> RunFacts:
+    """The facts of the run whose report ``reports/<study>/run.json`` holds, where it reports the
+    same search as ``last`` (the study's last_run.json): a report re-rendered from an unchanged
+    study (``ablate report``, after a ``dvc pull``) keeps that run's ablation, sync and wall time,
+    and so writes the very same bytes. Otherwise ``last``."""
+    try:
+        recorded = RunFacts.from_dict(json.loads((params.report_dir / "run.json").read_text()))
+    except (OSError, json.JSONDecodeError, TypeError, ValueError, AttributeError):
+        return last
+    return recorded if recorded.search.finished_at == last.search.finished_at else last
+
+
 def read_last_run(params: Params) -> RunFacts:
     """The facts the last search recorded (only its search part: a run's sync, ablation and wall
     time belong to that run), or empty facts when the study never ran."""

@@ -19,7 +19,6 @@ from tests.flows.helpers import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 BIN = Path(sys.executable).parent
-TRACKED = ["dvc.yaml", "params/digits.yaml", ".gitignore", ".dvcignore", ".dvc/config", ".dvc/.gitignore"]
 
 
 def sh(cwd: Path, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -31,30 +30,32 @@ def sh(cwd: Path, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[
 
 
 def make_project(root: Path, remote: Path) -> Path:
-    """A new ablate project: this repo's dvc.yaml, code and params (on a small budget)."""
+    """A clone of this checkout, as its next commit would be (every file git tracks, edits included;
+    what the repo ships is what a clone's `dvc pull` meets), with the study on a small budget and
+    the DVC remote at ``remote`` (in .dvc/config.local, as a user points their clone at theirs)."""
     proj = root / "proj"
-    for rel in TRACKED:
-        (proj / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / rel, proj / rel)
-    for package in ("ablate", "flows", "tasks"):  # the stages' code deps
-        shutil.copytree(REPO / package, proj / package, ignore=shutil.ignore_patterns("__pycache__"))
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    for rel in tracked.decode().split("\0"):
+        if rel and (REPO / rel).is_file():
+            (proj / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, proj / rel)
     params = yaml.safe_load((proj / "params/digits.yaml").read_text())
     params["search"]["n_trials"] = 4
     params["trial"]["options"]["epochs"] = 2
     (proj / "params/digits.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    config = (proj / ".dvc/config").read_text().replace("~/.cache/ablate/dvc-remote", str(remote))
-    (proj / ".dvc/config").write_text(config)
     sh(proj, "git", "init", "-q")
-    sh(proj, "git", "add", "-A")
-    sh(proj, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "new project")
+    sh(proj, "dvc", "remote", "modify", "--local", "local", "url", str(remote))
+    commit(proj, "new project")
     return proj
 
 
-def digests(folder: Path) -> dict[str, str]:
+def digests(folder: Path, hidden: bool = True) -> dict[str, str]:
+    """Each file's sha256; ``hidden=False`` leaves out dot files (the report's render caches,
+    which are not outputs)."""
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        if p.is_file() and (hidden or not p.name.startswith("."))
     }
 
 
@@ -80,18 +81,26 @@ def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
     assert run["sync"]["status"] == "pushed" and run["sync"]["study_hash"].endswith(".dir")
     assert run["sync"]["study_hash"] in (proj / "reports/digits/report.md").read_text()
 
-    # A second clone + dvc pull restores the study file by file; the report is rebuilt from it.
+    # The colleague story: commit what the README says (dvc.lock, metrics.json); a second clone's
+    # dvc pull gets the study, byte for byte; `ablate report` there re-renders the very same report;
+    # dvc status stays clean, and a second dvc pull has nothing to do.
     commit(proj, "study digits")
+    assert sh(proj, "git", "status", "--porcelain").stdout == ""  # nothing else left to commit
     clone = tmp_path / "clone"
     sh(tmp_path, "git", "clone", "-q", str(proj), str(clone))
+    sh(clone, "dvc", "remote", "modify", "--local", "local", "url", str(remote))
     sh(clone, "dvc", "pull")
-    assert digests(clone / "data/studies/digits") == digests(study)
-    journal = (clone / "data/studies/digits/optuna.journal").read_bytes()
-    shutil.rmtree(clone / "reports/digits/index.html", ignore_errors=True)
+    outputs = ("data/prepared/digits", "data/studies/digits", "reports/digits")
+    for folder in outputs:
+        assert digests(clone / folder, hidden=False) == digests(proj / folder, hidden=False), folder
     report = sh(clone, "ablate", "report", "params/digits.yaml").stdout
     assert "search:" not in report and "(no trial run)" in report
-    assert (clone / "data/studies/digits/optuna.journal").read_bytes() == journal
-    assert (clone / "reports/digits/index.html").exists()
+    for folder in outputs:
+        assert digests(clone / folder, hidden=False) == digests(proj / folder, hidden=False), folder
+    status = sh(clone, "dvc", "status").stdout
+    assert "up to date" in status, status
+    assert sh(clone, "dvc", "pull").returncode == 0
+    assert sh(clone, "git", "status", "--porcelain").stdout == ""
 
     # More trials: search and analyze rerun, prepare does not; only the new trials execute.
     params = yaml.safe_load((proj / "params/digits.yaml").read_text())

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from ablate.config.load import load_params
-from ablate.study.facts import LAST_RUN, AblationFacts, RunFacts, SearchFacts, read_last_run, write_last_run
+from ablate.study.facts import (
+    LAST_RUN,
+    AblationFacts,
+    RunFacts,
+    SearchFacts,
+    read_last_run,
+    reported_run,
+    write_last_run,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -57,3 +65,18 @@ def test_the_last_search_is_kept_without_the_runs_own_sync_ablation_and_wall(tmp
     assert back.sync is None and back.ablation is None and back.wall_s is None
     (params.study_dir / LAST_RUN).write_text("{not json")
     assert read_last_run(params) == RunFacts()  # a torn file is no facts, not a crash
+
+
+def test_a_report_of_the_last_run_keeps_that_runs_facts_from_its_run_json(tmp_path: Path) -> None:
+    # `ablate report` of an unchanged study (after a dvc pull) renders the run its run.json records,
+    # sync, ablation and wall time included, so it writes the very same bytes.
+    params = load_params(ROOT / "params" / "digits.yaml", [f"paths.data={tmp_path}", f"paths.reports={tmp_path}"])
+    last = write_last_run(params, full_facts(), now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    assert reported_run(params, read_last_run(params)) == read_last_run(params)  # no report yet
+    params.report_dir.mkdir(parents=True)
+    (params.report_dir / "run.json").write_text(json.dumps(last.to_dict()))
+    assert reported_run(params, read_last_run(params)) == last
+    # A later search: the report is of another run, so the study's last facts stand.
+    later = write_last_run(params, full_facts(), now=datetime(2026, 12, 2, tzinfo=timezone.utc))
+    assert reported_run(params, read_last_run(params)).search == later.search
+    assert reported_run(params, read_last_run(params)).sync is None
