@@ -92,10 +92,8 @@ def _arm_sentence(row: pd.Series, metric: str, policy: str, alpha: float, num: _
                 if inside
                 else ""
             )
-            return (
-                f"{head}: a statistically significant difference{adjusted}, not shown to be smaller than the "
-                "effect of interest, so it matters."
-            )
+            smaller = ", not shown to be smaller than the effect of interest" if math.isfinite(margin) else ""
+            return f"{head}: a statistically significant difference{adjusted}{smaller}, so it matters."
         return (
             f"{head}: statistically significant, but shown to lie within ±{num.size(float(row['min_effect']))}, "
             "smaller than the effect of interest (small)."
@@ -114,8 +112,15 @@ def _arm_sentence(row: pd.Series, metric: str, policy: str, alpha: float, num: _
 def _design_sentence(a, compared: pd.DataFrame, num: _Numbers) -> str:
     names = ", ".join(c for c in _components(a)) or "no component"
     baseline = "the tuned model (the search's best configuration)" if a.best_value is not None else "the baseline"
+    # A component that changes nothing against the baseline gets no arm (the plan's note says why).
+    armed = {arm.name.lstrip("-+") for arm in a.arms if arm.reference}
+    removed = [c for c in _components(a) if c in armed]
+    idle = [c for c in _components(a) if c not in armed]
+    model = "the tuned model" if a.best_value is not None else "the baseline"
+    skipped = f"; {', '.join(idle)} got no arm, as {model} already has what removing it sets" if idle else ""
     what = {
-        "loco": f"We removed each of {names} from {baseline} in turn (leave one component out)",
+        "loco": f"We removed each of {', '.join(removed) or 'no component'} from {baseline} in turn (leave one "
+        f"component out{skipped})",
         "add_one": f"Starting from a minimal model without {names}, we added each back in turn",
         "factorial": f"We ran every combination of {names} (a full factorial design), each compared with the "
         "full model",

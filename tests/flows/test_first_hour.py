@@ -140,4 +140,13 @@ def test_a_component_the_tuned_baseline_already_has_gets_no_arm_and_the_run_says
     assert f"ablation: {note}" in proc.stdout
     table = pd.read_csv(tmp_path / "reports" / "same" / "ablation.csv")
     assert list(table["arm"]) == ["baseline", "-edge"]
-    assert note in (tmp_path / "reports" / "same" / "report.md").read_text()
+    report = (tmp_path / "reports" / "same" / "report.md").read_text()
+    assert note in report
+    # The paragraph names what was removed, and why centre was not. The trial ignores its seed, so
+    # edge's Δ is exact (the same on every seed): it matters, without a margin to compare it with.
+    assert "We removed each of edge from the tuned model (the search's best configuration) in turn" in report
+    skipped = "(leave one component out; centre got no arm, as the tuned model already has what removing it sets)"
+    assert skipped in report
+    assert "Removing edge lowered val_accuracy by 36.00 points" in report
+    assert "a statistically significant difference, so it matters." in report
+    assert table.set_index("arm").loc["-edge", "verdict"] == "matters"
