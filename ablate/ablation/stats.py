@@ -34,7 +34,7 @@ __all__ = [
 NOTE_FEW = "fewer than 3 paired seeds: no test"
 # A trial that ignores its seed gives one difference on every seed: it is exact, and the t-test's
 # limit as the spread goes to 0 is p = 0 (scipy gives t = inf for it), or p = 1 where it is 0.
-NOTE_CONSTANT = "the same difference on every seed: no spread, so p is the t-test's limit (0; 1 where Δ = 0)"
+NOTE_CONSTANT = "the same difference on every seed: no spread, so p is the t-test's limit (0, or 1 where Δ = 0)"
 
 _MIN_TEST = 3
 # Below 5 non-zero differences the exact two-sided Wilcoxon p cannot go under 2/2^4 = 0.125.
