@@ -12,8 +12,9 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 run: install
 	$(BIN)/ablate run $(PARAMS)
 
+# Two test processes, a test file each at a time (pytest-xdist): see pyproject.toml.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 install: $(VENV)/.installed
 

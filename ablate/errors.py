@@ -66,6 +66,16 @@ class TrialTimeoutError(TrialError):
     """A trial ran past ``execution.trial_timeout_s``; it is failed with reason ``timeout``."""
 
 
+class TrialGivenUpError(TrialError):
+    """A trial the run gave up on its worker: moved elsewhere while it waited, or returned after the
+    run stopped it as hung. Its result is never used (the driver cancelled its task)."""
+
+
+class TrialStraggledError(TrialError):
+    """A trial much slower than its peers at the same step, stopped under
+    ``execution.stragglers.stop``; it is failed with reason ``straggler``, not retried."""
+
+
 class OutOfGpuMemoryError(TrialError):
     """A trial packed on a GPU with others (``execution.trials_per_gpu``) ran out of GPU memory,
     then again alone on a GPU: failed with reason ``oom``, not retried."""

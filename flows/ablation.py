@@ -19,11 +19,12 @@ from ablate.ablation.design import PlanContext
 from ablate.ablation.runs import AblationRun, metric_returned, record_ablation
 from ablate.ablation.schedule import describe_look, next_trials
 from ablate.errors import MissingObjectiveError
+from ablate.runtime.outcomes import notes_of
 from ablate.runtime.progress import Progress
 from ablate.study.facts import AblationFacts
 from ablate.study.objectives import check_objective_known
 from ablate.trial.contract import ERROR, TrialResult, TrialSpec
-from flows.trials import Outcome, run_trials
+from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
 
 
@@ -47,6 +48,7 @@ def ablation_flow(
     baseline_from: str,
     resources: dict[str, float] | None = None,
     source: str = "",
+    watch: Watch | None = None,
 ) -> AblationFacts:
     """Run the trials the ablation lacks, round after round; ``source``: the params file, named
     where a result shows that it misnames the study's metric."""
@@ -65,7 +67,7 @@ def ablation_flow(
 
     while schedule.todo:
         attempted |= {s.folder for s in schedule.todo}
-        run_trials(trial_task, iter(schedule.todo), capacity, cache_dir, scheduler, on_done, resources)
+        run_trials(trial_task, iter(schedule.todo), capacity, cache_dir, scheduler, on_done, resources, watch)
         record_ablation(run, ctx, schedule.arms, seeds, baseline_from, schedule.counts)
         schedule = next_trials(run, ctx, seeds, metric, attempted)
         if ctx.cfg.adaptive:
@@ -81,7 +83,7 @@ def _record(spec: TrialSpec, outcome: Outcome, counts: dict, progress: Progress,
     if isinstance(outcome, TrialResult):
         counts["cached" if outcome.cached else "executed"] += 1
         value = outcome.metrics.get(metric)
-        note = "cached" if outcome.cached else ""
+        note = "; ".join(filter(None, ["cached" if outcome.cached else "", *notes_of(outcome)]))
         return progress.finished(spec.label, "COMPLETE", value, outcome.duration_s, running, note)
     counts["executed"] += 1
     counts["failed"] += 1

@@ -42,7 +42,7 @@ from ablate.study.session import describe_search
 from ablate.study.storage import needs_trials
 from flows.ablation import ablation_flow
 from flows.search import search_flow
-from flows.trials import trial_task_runner
+from flows.trials import Watch, trial_task_runner
 from tasks.analyze import analyze
 from tasks.prepare import prepare
 from tasks.sync import sync
@@ -178,6 +178,7 @@ def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) 
             plan.baseline_from,
             cluster.plan.trial_resources,
             params.source,
+            Watch.of(ex),
         )
 
 

@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 from ablate.config.schema import Params
 from ablate.data import PreparedData
 from ablate.errors import ConfigError, MissingObjectiveError, TrialPruned
+from ablate.runtime.outcomes import notes_of
 from ablate.runtime.progress import Progress
 from ablate.study.baselines import enqueue_baselines
 from ablate.study.budget import SearchBudget
@@ -27,7 +28,7 @@ from ablate.study.session import StudySession
 from ablate.trial.contract import TrialResult, TrialSpec
 from ablate.trial.entrypoint import code_version
 from ablate.trial.failures import classify
-from flows.trials import Outcome, run_trials
+from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
 
 
@@ -99,7 +100,7 @@ def search_flow(
             stop.append(err)
 
     start = time.monotonic()
-    run_trials(trial_task, asked(), capacity, str(params.cache_dir), scheduler, on_done, resources)
+    run_trials(trial_task, asked(), capacity, str(params.cache_dir), scheduler, on_done, resources, Watch.of(ex))
     if stop:
         raise stop[0]
     wall_s = round(time.monotonic() - start, 3)
@@ -131,6 +132,7 @@ def _tell(
         if error is None:
             value = outcome.metrics[session.params.study.metric]
             note = ("cached" if outcome.cached else "") if note is None else note
+            note = "; ".join(filter(None, [note, *notes_of(outcome)]))  # moved, straggler
             return progress.finished(label, "COMPLETE", value, outcome.duration_s, running, note, outcome.metrics)
         return progress.finished(label, "FAIL", None, outcome.duration_s, running, error)
     if isinstance(outcome, SeedFailure):
@@ -144,7 +146,11 @@ def _tell(
         return progress.finished(label, "PRUNED", None, None, running, str(outcome))
     reason = classify(outcome).reason
     message = f"{type(outcome).__name__}: {outcome}".strip()
-    session.tell_failure(number, message, reason)
+    notes = notes_of(outcome)
+    held_s = getattr(outcome, "held_s", None)  # a trial stopped as hung: how long it held its worker
+    session.tell_failure(
+        number, message, reason, held_s, {"note": notes.get("moved"), "straggler": notes.get("straggler")}
+    )
     if isinstance(outcome, MissingObjectiveError):  # a misspelt study.metric stops the study here
         session.check_objective(number, outcome)
     return progress.finished(label, "FAIL", None, None, running, message.splitlines()[0][:160])

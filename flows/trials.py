@@ -15,11 +15,14 @@ import contextlib
 import gc
 import queue
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from prefect import Task
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from ablate.config.schema import ExecutionConfig, StragglerRule
+from ablate.runtime.guard import TrialGuard
 from ablate.trial.contract import TrialResult, TrialSpec
 
 Outcome = TrialResult | BaseException
@@ -38,11 +41,14 @@ def run_trials(
     scheduler: str,
     on_done: Callable[[TrialSpec, Outcome, int], None],
     resources: dict[str, float] | None = None,
+    watch: Watch | None = None,
 ) -> None:
     """Submit ``specs`` as they are drawn, at most ``capacity`` at once, each to run on the Dask
     cluster at ``scheduler``; ``on_done(spec, outcome, running)`` gets a TrialResult or the
     exception that ended the trial. ``resources``: what each trial asks of its Dask worker
-    (``{"GPU": 1 / trials_per_gpu}`` where workers hold a GPU each).
+    (``{"GPU": 1 / trials_per_gpu}`` where workers hold a GPU each). ``watch``: the grace after a
+    trial's timeout before its worker is replaced, and the straggler rule (see
+    :class:`ablate.runtime.guard.TrialGuard`).
 
     When a trial finishes, the next one is drawn and submitted before ``on_done`` records the
     finished one: its worker waits for a trial, nobody waits for the record. (A spec drawn from
@@ -59,11 +65,16 @@ def run_trials(
     # callback on every pending future again for every trial that ends.)
     finished: queue.SimpleQueue[tuple[PrefectFuture, Outcome]] = queue.SimpleQueue()
     pending: dict[PrefectFuture, TrialSpec] = {}
-    with _heap_frozen(), Client(scheduler, set_as_default=False) as client:
+    watch = watch or Watch()
+    with (
+        _heap_frozen(),
+        Client(scheduler, set_as_default=False) as client,
+        TrialGuard(client, watch.grace_s, watch.stragglers, say=_say) as guard,
+    ):
 
         def fill() -> None:
             while len(pending) < capacity and (spec := next(specs, None)) is not None:
-                future = trial_task.submit(spec, cache_dir, client, resources)
+                future = trial_task.submit(spec, cache_dir, guard, resources)
                 pending[future] = spec
                 future.add_done_callback(lambda done: finished.put((done, _outcome(done))))
 
@@ -73,6 +84,23 @@ def run_trials(
             spec = pending.pop(future)
             fill()
             on_done(spec, outcome, len(pending))
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What the driver watches the trials for: ``execution.timeout_grace_s`` and
+    ``execution.stragglers``."""
+
+    grace_s: float = 10.0
+    stragglers: StragglerRule | None = None
+
+    @classmethod
+    def of(cls, execution: ExecutionConfig) -> Watch:
+        return cls(execution.timeout_grace_s, execution.stragglers)
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from ablate.errors import OutOfGpuMemoryError
-from ablate.trial.cache import run_cached_or_error
+from ablate.runtime.guard import TrialGuard
 from ablate.trial.contract import TrialResult, TrialSpec
 from ablate.trial.failures import classify, signature
 
@@ -67,10 +67,11 @@ def retry_delays(first_s: float, retries: int) -> list[float]:
     persist_result=False,
 )
 def run_trial(
-    spec: TrialSpec, cache_dir: str | None, client: Any, resources: dict[str, float] | None = None
+    spec: TrialSpec, cache_dir: str | None, guard: TrialGuard, resources: dict[str, float] | None = None
 ) -> TrialResult:
-    """Run ``spec`` on the cluster behind ``client`` (a ``distributed.Client``) and wait for it,
-    asking ``resources`` of its worker (a share of a GPU where trials are packed on GPUs).
+    """Run ``spec`` on the cluster through ``guard`` (which stops it if it hangs past its timeout,
+    and moves it if its worker is replaced) and wait for it, asking ``resources`` of its worker (a
+    share of a GPU where trials are packed on GPUs).
 
     A packed trial that runs out of GPU memory beside the others is run once more at once, alone
     on a GPU (the whole ``GPU`` resource: it starts when the trials ahead of it have left one); out
@@ -79,7 +80,7 @@ def run_trial(
     key = f"{spec.label}-{uuid4().hex[:8]}"
 
     def attempt(key: str, resources: dict[str, float] | None) -> Any:
-        return client.submit(run_cached_or_error, spec, cache_dir, pure=False, key=key, resources=resources).result()
+        return guard.run(spec, cache_dir, key, resources)
 
     outcome = attempt(key, resources)
     if resources and resources.get("GPU", 1.0) < 1.0 and _out_of_memory(outcome):

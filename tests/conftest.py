@@ -3,7 +3,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import dvc  # noqa: F401
 import pytest
+
+# `import dvc` binds DVC's log handlers to sys.stdout and sys.stderr as they are then: imported
+# first inside a test that captures them (capsys), they would write to that test's closed stream
+# in every later test of the process. Imported here, before any test, they keep the session's.
 
 # Real services (Slurm, PostgreSQL) as session fixtures for every test folder.
 pytest_plugins = ["tests.services.fixtures"]

@@ -10,6 +10,7 @@ from ablate.config.schema import (
     DEVICES,
     AdaptConfig,
     ExecutionConfig,
+    StragglerRule,
 )
 
 
@@ -27,8 +28,10 @@ def parse_execution(r: Reader) -> ExecutionConfig:
         retries=r.int("retries", 2, low=0),
         retry_delay_s=r.float("retry_delay_s", 1.0, low=0.0),
         trial_timeout_s=r.float("trial_timeout_s", 600.0, low=0.0, open_interval=True, allow_none=True),
+        timeout_grace_s=r.float("timeout_grace_s", 10.0, low=0.0),
         queue_ahead=r.int("queue_ahead", 1, low=0),
         device=r.choice("device", DEVICES, "auto"),
+        stragglers=_parse_stragglers(r),
     )
     r.done()
     _check_cluster_keys(r, cfg)
@@ -40,6 +43,20 @@ _CLUSTER_RULE = "local or the import path of a Dask cluster class, e.g. dask_job
 
 def _is_cluster(s: str) -> bool:
     return s == "local" or (s.count(".") >= 1 and all(p.isidentifier() for p in s.split(".")))
+
+
+def _parse_stragglers(r: Reader) -> StragglerRule | None:
+    if "stragglers" in r.raw and r.raw["stragglers"] in (None, False, "off"):
+        r.get("stragglers", None)
+        return None
+    s = r.section("stragglers")
+    rule = StragglerRule(
+        factor=s.float("factor", StragglerRule.factor, low=1.0, open_interval=True),
+        min_peers=s.int("min_peers", StragglerRule.min_peers, low=1),
+        stop=s.bool("stop", StragglerRule.stop),
+    )
+    s.done()
+    return rule
 
 
 def _parse_adapt(r: Reader) -> AdaptConfig:

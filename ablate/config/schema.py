@@ -99,6 +99,18 @@ class AdaptConfig:
 
 
 @dataclass(frozen=True)
+class StragglerRule:
+    """A running trial is a straggler when it has not reached a step that at least ``min_peers``
+    other trials reached, ``factor`` times their median time to reach it after it started (and at
+    least 1 s later than that median). It is flagged in the progress line and in trials.csv; with
+    ``stop`` it is also stopped like a timeout (reason ``straggler``)."""
+
+    factor: float = 4.0
+    min_peers: int = 3
+    stop: bool = False
+
+
+@dataclass(frozen=True)
 class ExecutionConfig:
     workers: int = 2  # trials run at once: Dask worker processes, or GPUs with dask-cuda
     address: str | None = None  # an existing Dask scheduler, e.g. tcp://10.0.0.5:8786
@@ -115,8 +127,12 @@ class ExecutionConfig:
     retries: int = 2
     retry_delay_s: float = 1.0  # doubled on each further retry
     trial_timeout_s: float | None = 600.0
+    # A trial still running this long after trial_timeout_s (stuck in native code, where the
+    # timeout raised in its thread cannot reach it) has its worker process replaced.
+    timeout_grace_s: float = 10.0
     queue_ahead: int = 1  # trials queued behind the running one on each worker
     device: str = "auto"
+    stragglers: StragglerRule | None = field(default_factory=lambda: StragglerRule())  # None: off
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from ablate.study.facts import RunFacts
 from ablate.study.importance import ParamImportance
 from ablate.study.objectives import Constraint, Objectives
 from ablate.study.pareto import flag_set, front_numbers
-from ablate.study.table import FIXED_COLUMNS, FLAGS, ORIGIN, best_trial, completed_trials
+from ablate.study.table import FIXED_COLUMNS, FLAGS, ORIGIN, best_trial, completed_trials, describe_interventions
 
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
 _ERROR_CELL_CHARS = 80
@@ -219,7 +219,9 @@ def summary_line(inp: ReportInput) -> str:
     if search.timed_out:
         last += ", stopped asking on search.timeout_s (the next run continues)"
     parts.append(last)
-    return "; ".join(parts) + "."
+    line = "; ".join(parts) + "."
+    done = describe_interventions(inp.trials)  # hung trials stopped, trials moved, stragglers
+    return f"{line} The run {done}." if done else line
 
 
 def best_params(inp: ReportInput, best: pd.Series) -> list[list[str]]:

@@ -34,7 +34,7 @@ from ablate.study.storage import (
     open_storage,
     worker_storage,
 )
-from ablate.trial.contract import TrialResult, TrialSpec, check_metrics, read_pruned, read_result
+from ablate.trial.contract import TrialResult, TrialSpec, check_metrics, read_pruned, read_result, read_stopped
 
 
 def make_sampler(search: SearchConfig, seed: int, n_objectives: int = 1) -> optuna.samplers.BaseSampler:
@@ -139,6 +139,11 @@ class StudySession:
             elif pruned is not None and pruned["params"] == t.user_attrs.get("params"):
                 self.tell_pruned(t.number, TrialPruned("pruned", pruned["step"], pruned["metrics"]))
                 rec.recovered += 1
+            elif (stopped := read_stopped(self.trials_dir / str(t.number))) and stopped["params"] == t.user_attrs.get(
+                "params"
+            ):  # stopped as hung by a run killed while it replaced the trial's worker: not run again
+                self.tell_failure(t.number, stopped["message"], stopped["reason"], stopped["held_s"])
+                rec.recovered += 1
             else:
                 self._requeue(t)
                 rec.requeued += 1
@@ -228,8 +233,11 @@ class StudySession:
                 "host": result.host,
                 "worker_address": result.worker_address,
                 "job_id": result.job_id,
-                # Completed, after an attempt lost with its worker (see ablate.trial.execute).
-                "reason": "worker_died" if result.interrupted else None,
+                # Completed on another worker than it was sent to (see ablate.runtime.guard), or after
+                # an attempt lost with its worker (see ablate.trial.execute).
+                "reason": "moved" if result.moved else "worker_died" if result.interrupted else None,
+                "note": result.moved or None,
+                "straggler": result.straggler or None,
                 "cached": result.cached,
                 "cache_key": result.cache_key,
                 "git_commit": _commit_of(result.provenance),

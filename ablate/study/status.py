@@ -17,7 +17,7 @@ from ablate.study.facts import read_last_run
 from ablate.study.fingerprint import build_fingerprint, describe_changes, fingerprint_changes, read_fingerprint
 from ablate.study.lock import lock_holder
 from ablate.study.storage import describe_storage, load_study
-from ablate.study.table import best_of, count_states, describe_front, front_of, trials_frame
+from ablate.study.table import best_of, count_states, describe_front, describe_interventions, front_of, trials_frame
 from ablate.trial.entrypoint import code_version
 
 
@@ -29,6 +29,8 @@ class StudyStatus:
     storage: str  # where the trials are (a journal file, or a database URL with its password masked)
     running: str | None  # who runs the study now ("pid 1234"), None when nobody does
     trials: dict[str, int]  # complete, pruned, failed, running; n_trials: the budget
+    # Trials the runs stopped as hung or as stragglers, moved to another worker, or flagged.
+    interventions: str | None
     best: dict[str, Any] | None
     front: dict[str, Any] | None  # several objectives: the Pareto front (size, trials), in place of best
     last_run: dict[str, Any] | None  # what the last search did and when it ended
@@ -55,6 +57,7 @@ def study_status(params: Params) -> StudyStatus:
         storage=describe_storage(params),
         running=lock_holder(params.study_dir),
         trials=trials,
+        interventions=describe_interventions(frame) if params.search is not None else None,
         best=best_of(study, params),
         front=front_of(frame, params),
         last_run=last.to_dict() if last.search.finished_at else None,
@@ -125,6 +128,8 @@ def describe_status(s: StudyStatus) -> list[str]:
             f"trials:      {t['complete']} complete, {t['running']} running, {t['failed']} failed, "
             f"{t['pruned']} pruned (budget {t['n_trials']})"
         )
+        if s.interventions:
+            lines.append(f"watch:       {s.interventions}")
         b = s.best
         if s.front is not None:
             lines.append(f"front:       {describe_front(s.front)}")

@@ -28,7 +28,9 @@ FLAGS = ("pareto", "feasible")
 # How the trial came about: enqueued from search.enqueue (a baseline) or asked of the sampler, and
 # the seeds it ran over (search.seeds: its metrics are their means; see ablate.study.repeats).
 ORIGIN = ("enqueued", "n_seeds")
-OUTCOME = ("duration_s", "worker", "error", "reason")  # reason: see ablate.trial.failures.REASONS
+# reason: see ablate.trial.failures.REASONS; duration_s: of a trial stopped as hung, how long it held
+# its worker. straggler: why the run flagged it (ablate.runtime.guard); note: where it was moved.
+OUTCOME = ("duration_s", "worker", "error", "reason", "straggler", "note")
 # Where each trial ran: host, Dask worker address, batch job id (SLURM_JOB_ID, PBS_JOBID); see
 # ablate.trial.execute.placement.
 PLACEMENT = ("host", "worker_address", "job_id")
@@ -65,7 +67,7 @@ def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
         attrs = t.user_attrs
         fixed = {"number": t.number, "state": t.state.name, "duration_s": attrs.get("duration_s")}
         fixed |= {"enqueued": bool(attrs.get("enqueued")), "n_seeds": attrs.get("n_seeds") or 1}
-        fixed |= {k: attrs.get(k) or "" for k in ("worker", "error", "reason", *PLACEMENT)}
+        fixed |= {k: attrs.get(k) or "" for k in ("worker", "error", "reason", "straggler", "note", *PLACEMENT)}
         fixed |= {k: attrs.get(k) for k in PROVENANCE}
         # The constraint values the study stored with the trial (what the sampler saw).
         fixed["feasible"] = is_feasible(t.constraints) if t.constraints else None
@@ -93,6 +95,36 @@ def count_states(frame: pd.DataFrame) -> dict[str, int]:
     counts = frame["state"].value_counts()
     names = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running"}
     return {name: int(counts.get(state, 0)) for state, name in names.items()}
+
+
+def describe_interventions(frame: pd.DataFrame) -> str | None:
+    """What the run's driver did to trials (ablate.runtime.guard), in one phrase, or None:
+    those it stopped (reason timeout or straggler: stopped as hung, or as stragglers) with how
+    long each held its worker, those it moved to another worker, and those flagged as stragglers."""
+    parts = []
+    empty = pd.Series("", index=frame.index)
+    reason = frame.get("reason", empty).fillna("").astype(str)  # a table written by an older ablate
+    stopped = frame[reason.isin(("timeout", "straggler")) & (frame["state"] == "FAIL")]
+    if len(stopped):
+        held = [
+            f"{int(t.number)} ({t.reason}, held its worker {t.duration_s:.1f} s)"
+            if pd.notna(t.duration_s)
+            else f"{int(t.number)} ({t.reason})"
+            for t in stopped.itertuples()
+        ]
+        parts.append(f"stopped {_trials(held)}")
+    moved = frame.loc[reason == "moved", "number"].astype(int).tolist()
+    if moved:
+        parts.append(f"moved {_trials([str(n) for n in moved])} to another worker")
+    flagged = frame.loc[frame.get("straggler", empty).fillna("").astype(str) != "", "number"].astype(int).tolist()
+    if flagged:
+        parts.append(f"flagged {_trials([str(n) for n in flagged])} as straggler{'s' if len(flagged) > 1 else ''}")
+    return "; ".join(parts) or None
+
+
+def _trials(items: list[str]) -> str:
+    shown = ", ".join(items[:10]) + (f", and {len(items) - 10} more" if len(items) > 10 else "")
+    return f"trial{'s' if len(items) > 1 else ''} {shown}"
 
 
 def best_of(study: optuna.Study | None, params: Params) -> dict[str, Any] | None:

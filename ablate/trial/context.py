@@ -15,6 +15,7 @@ from ablate.errors import TrialError, TrialPruned, TrialTimeoutError
 from ablate.pruners.link import report_step
 from ablate.runtime.devices import nvidia_driver_present
 from ablate.trial.contract import HISTORY, TrialSpec
+from ablate.trial.events import STEP, announce
 
 
 class TrialContext:
@@ -94,6 +95,7 @@ class TrialContext:
         self.history.append(row)
         with (self.out_dir / HISTORY).open("a") as f:
             f.write(json.dumps(row) + "\n")
+        announce(STEP, step=int(step))  # the driver times it against its peers (stragglers)
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise TrialTimeoutError(
                 f"trial {self.number}: timeout: ran past execution.trial_timeout_s={self._spec.timeout_s:g}"

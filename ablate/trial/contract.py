@@ -35,6 +35,12 @@ PRUNED = "pruned.json"  # a pruned trial's folder: its step, last metrics and pa
 HISTORY = "history.jsonl"  # every ctx.report of a trial: one JSON object a step
 
 
+# A trial the run stopped as hung (past execution.trial_timeout_s and its grace) and whose worker it
+# replaced: params, the message, how long it held its worker. Written by the driver before it acts,
+# so a run killed while the worker is replaced does not run the trial again when it resumes.
+TIMED_OUT = "timeout.json"
+
+
 @dataclass(frozen=True)
 class TrialSpec:
     """Everything a worker needs to run one trial; small and picklable (paths, not arrays)."""
@@ -111,13 +117,21 @@ class TrialResult:
     job_id: str = ""
     # Earlier attempts cut off with their worker (a job cancelled, preempted or out of walltime).
     interrupted: int = 0
+    # Set by the run's driver, never stored in result.json: why the trial ran on another worker
+    # than the one it was first sent to, and why it was flagged as a straggler (empty: neither).
+    moved: str = ""
+    straggler: str = ""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        stored = {k: v for k, v in asdict(self).items() if k not in _DRIVER_NOTES}
+        return json.dumps(stored, indent=2, sort_keys=True) + "\n"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrialResult:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d and k not in _DRIVER_NOTES})
+
+
+_DRIVER_NOTES = ("moved", "straggler")
 
 
 def hash_json(obj: Any) -> str:
@@ -180,6 +194,15 @@ def read_pruned(trial_dir: Path) -> dict[str, Any] | None:
     """A pruned trial's marker (step, metrics, params), or None."""
     try:
         return json.loads((trial_dir / PRUNED).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def read_stopped(trial_dir: Path) -> dict[str, Any] | None:
+    """The record of a trial the run stopped as hung (:data:`TIMED_OUT`): params, reason,
+    message, held_s; or None."""
+    try:
+        return json.loads((trial_dir / TIMED_OUT).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
 

@@ -16,10 +16,20 @@ import traceback
 from pathlib import Path
 
 from ablate._atomic import replace_dir, staging_dir
-from ablate.errors import TrialPruned, TrialTimeoutError
+from ablate.errors import TrialGivenUpError, TrialPruned, TrialTimeoutError
 from ablate.trial.context import TrialContext, _torch_threads
-from ablate.trial.contract import ERROR, PRUNED, RESULT, TrialResult, TrialSpec, check_metrics, hash_json
+from ablate.trial.contract import (
+    ERROR,
+    PRUNED,
+    RESULT,
+    TIMED_OUT,
+    TrialResult,
+    TrialSpec,
+    check_metrics,
+    hash_json,
+)
 from ablate.trial.entrypoint import load_entrypoint
+from ablate.trial.events import STARTED, announce, given_up
 
 
 def worker_name() -> str:
@@ -61,6 +71,9 @@ def clear_interrupted(out_dir: Path) -> int:
 def execute_trial(spec: TrialSpec) -> TrialResult:
     """Run the trial function and publish its outputs at ``spec.out_dir`` atomically."""
     with _TRIALS_AT_ONCE:
+        if given_up():  # moved to another worker while it waited here behind a hung trial
+            raise TrialGivenUpError(f"{spec.label}: given up by the run while it waited for its worker")
+        announce(STARTED)
         return _execute(spec)
 
 
@@ -107,6 +120,9 @@ def _execute(spec: TrialSpec) -> TrialResult:
             },
         )
         (tmp / RESULT).write_text(result.to_json())
+        if given_up() and (spec.out_dir / TIMED_OUT).exists():
+            # The run stopped this trial as hung and replaced its worker: its record says so.
+            raise TrialGivenUpError(f"{spec.label}: returned after the run had stopped it as hung")
         replace_dir(tmp, spec.out_dir)
         return result
     except TrialPruned as err:
@@ -115,6 +131,8 @@ def _execute(spec: TrialSpec) -> TrialResult:
         pruned = {"step": err.step, "metrics": err.metrics, "params": spec.params}
         (tmp / PRUNED).write_text(json.dumps(pruned, indent=2, sort_keys=True) + "\n")
         replace_dir(tmp, spec.out_dir)
+        raise
+    except TrialGivenUpError:
         raise
     except Exception:
         # Publish the failed attempt too (params, log, traceback): a FAIL trial keeps its evidence,

@@ -16,9 +16,18 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import NamedTuple
 
-from ablate.errors import InvalidMetricError, OutOfGpuMemoryError, TrialError, TrialPruned, TrialTimeoutError
+from ablate.errors import (
+    InvalidMetricError,
+    OutOfGpuMemoryError,
+    TrialError,
+    TrialPruned,
+    TrialStraggledError,
+    TrialTimeoutError,
+)
 
-REASONS = ("error", "timeout", "oom", "worker_died", "invalid_metric", "pruned")  # pruned: not a failure
+# pruned: not a failure; moved: a trial that completed on another worker than the one it was first
+# sent to (that worker was replaced when a trial beside it hung), not a failure either.
+REASONS = ("error", "timeout", "straggler", "oom", "worker_died", "invalid_metric", "pruned", "moved")
 
 # Matched by class name, so that ablate needs neither torch nor distributed to tell them apart:
 # torch.cuda.OutOfMemoryError (and torch.OutOfMemoryError); distributed's KilledWorker (the
@@ -54,6 +63,8 @@ def classify(exc: BaseException, seen: Collection[str] = ()) -> Verdict:
         return Verdict("pruned", False)
     if isinstance(exc, TrialTimeoutError):
         return Verdict("timeout", False)
+    if isinstance(exc, TrialStraggledError):
+        return Verdict("straggler", False)
     if isinstance(exc, InvalidMetricError):
         return Verdict("invalid_metric", False)
     if isinstance(exc, OutOfGpuMemoryError):  # already tried beside others and alone

@@ -233,3 +233,22 @@ def known_effects(params: dict[str, Any], ctx: Any) -> dict[str, float]:
     if ctx.score_test:
         out["test_accuracy"] = value - 0.005
     return out
+
+
+def hangs(params: dict[str, Any], ctx: Any) -> dict[str, float]:
+    """``mode: hang`` blocks in one native call for ``hang_s`` (``time.sleep`` in C: an exception
+    raised in its thread waits for it to return), as a deadlocked collective would; a mode that
+    starts with ``slow`` takes 10x ``sleep`` (a straggler); the others take ``sleep`` s over 3 steps. Logs each
+    start to starts.log and each finished execution to executions.log."""
+    root = ctx.out_dir.parent.parent
+    with (root / "starts.log").open("a") as f:
+        f.write(f"{ctx.number} {params['mode']}\n")
+    if params["mode"] == "hang":
+        time.sleep(float(params.get("hang_s", 300.0)))
+    per_step = float(params.get("sleep", 0.0)) / 3 * (10 if params["mode"].startswith("slow") else 1)
+    for step in range(1, 4):
+        time.sleep(per_step)
+        ctx.report(step, {"val_accuracy": step / 3})
+    with (root / "executions.log").open("a") as f:
+        f.write(f"{ctx.number} {params['mode']}\n")
+    return {"val_accuracy": 1.0, "val_loss": 0.0}

@@ -556,7 +556,8 @@ BAD = [
         _set("search.space.state", ["a", "b"]),
         "search.space.state",
         "must not be named like a fixed column of the trials table (number, state, pareto, feasible, enqueued, "
-        "n_seeds, duration_s, worker, error, reason, host, worker_address, job_id, cached, cache_key, git_commit, "
+        "n_seeds, duration_s, worker, error, reason, straggler, note, host, worker_address, job_id, cached, "
+        "cache_key, git_commit, "
         "code_version)",
     ),
     (
@@ -570,7 +571,8 @@ BAD = [
         _set("study.metric", "cached"),
         "study.metric",
         "must be a metric name, not a fixed column of the trials table (number, state, pareto, feasible, enqueued, "
-        "n_seeds, duration_s, worker, error, reason, host, worker_address, job_id, cached, cache_key, git_commit, "
+        "n_seeds, duration_s, worker, error, reason, straggler, note, host, worker_address, job_id, cached, "
+        "cache_key, git_commit, "
         "code_version), but got 'cached' (str)",
     ),
     ("knob-also-an-option", _set("trial.options.lr", 0.1), "search.space.lr", "trial.options"),
@@ -578,6 +580,10 @@ BAD = [
     ("section-missing", _delete("search"), "search", "is required"),
     ("study-name", _set("study.name", "my study"), "study.name", "'my study'"),
     ("timeout-zero", _set("execution.trial_timeout_s", 0), "execution.trial_timeout_s", "> 0.0"),
+    ("grace-negative", _set("execution.timeout_grace_s", -1), "execution.timeout_grace_s", ">= 0.0, but got -1.0"),
+    ("straggler-factor-one", _set("execution.stragglers", {"factor": 1}), "execution.stragglers.factor", "> 1.0"),
+    ("straggler-unknown-key", _set("execution.stragglers", {"stopp": True}), "execution.stragglers.stopp", "stop"),
+    ("stragglers-a-number", _set("execution.stragglers", 3), "execution.stragglers", "must be a mapping"),
     ("entrypoint-form", _set("trial.entrypoint", "mlp.train"), "trial.entrypoint", "module:function"),
     (
         "grid-float-without-step",

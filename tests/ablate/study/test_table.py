@@ -33,6 +33,8 @@ def test_trials_frame_columns_and_rows(tmp_path: Path) -> None:
         "worker",
         "error",
         "reason",
+        "straggler",
+        "note",
         "host",
         "worker_address",
         "job_id",
@@ -48,6 +50,7 @@ def test_trials_frame_columns_and_rows(tmp_path: Path) -> None:
     assert frame["val_accuracy"].isna().tolist() == [False, True, False, True]
     assert frame.loc[1, "error"] == "ValueError: boom" and frame.loc[0, "error"] == ""
     assert frame["reason"].tolist() == ["", "error", "", ""]
+    assert frame["straggler"].tolist() == frame["note"].tolist() == ["", "", "", ""]
     assert frame["duration_s"].tolist()[:3] == [0.25, 1.5, 0.25]
     assert frame.loc[0, "worker"] == "w1" and frame.loc[1, "worker"] == ""
     assert frame["enqueued"].tolist() == [False] * 4 and frame["n_seeds"].tolist() == [1] * 4
@@ -74,6 +77,8 @@ def test_trials_frame_of_a_study_never_run(tmp_path: Path) -> None:
         "worker",
         "error",
         "reason",
+        "straggler",
+        "note",
         "host",
         "worker_address",
         "job_id",

@@ -223,7 +223,8 @@ def test_raising_trial_keeps_its_evidence(tmp_path: Path) -> None:
         (
             fixed_column_metric_trial,
             "trial 1: metric names must not be fixed columns of the trials table (number, state, pareto, feasible, "
-            "enqueued, n_seeds, duration_s, worker, error, reason, host, worker_address, job_id, cached, cache_key, "
+            "enqueued, n_seeds, duration_s, worker, error, reason, straggler, note, host, worker_address, job_id, "
+            "cached, cache_key, "
             "git_commit, code_version), "
             "but got 'state'",
         ),
