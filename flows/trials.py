@@ -65,7 +65,7 @@ def run_trials(
     # callback on every pending future again for every trial that ends.)
     finished: queue.SimpleQueue[tuple[PrefectFuture, Outcome]] = queue.SimpleQueue()
     pending: dict[PrefectFuture, TrialSpec] = {}
-    watch = watch or Watch()
+    watch = watch or Watch.of(ExecutionConfig())  # the defaults of the execution section
     with (
         _heap_frozen(),
         Client(scheduler, set_as_default=False) as client,
@@ -91,8 +91,8 @@ class Watch:
     """What the driver watches the trials for: ``execution.timeout_grace_s`` and
     ``execution.stragglers``."""
 
-    grace_s: float = 10.0
-    stragglers: StragglerRule | None = None
+    grace_s: float
+    stragglers: StragglerRule | None
 
     @classmethod
     def of(cls, execution: ExecutionConfig) -> Watch:

@@ -132,7 +132,7 @@ class ExecutionConfig:
     timeout_grace_s: float = 10.0
     queue_ahead: int = 1  # trials queued behind the running one on each worker
     device: str = "auto"
-    stragglers: StragglerRule | None = field(default_factory=lambda: StragglerRule())  # None: off
+    stragglers: StragglerRule | None = field(default_factory=StragglerRule)  # None: off
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ so, :mod:`ablate.trial.events`) and acts from outside the worker process:
 from __future__ import annotations
 
 import contextlib
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from ablate.runtime.stragglers import StepClock
 from ablate.trial.cache import run_cached_or_error
 from ablate.trial.contract import TrialSpec
 from ablate.trial.events import STARTED, STEP, TOPIC
+from ablate.trial.execute import clear_interrupted
 
 POLL_S = 0.5  # how often the running trials are looked at
 MOVE_AFTER_S = 1.0  # past its timeout by this, the trials queued behind a trial leave its worker
@@ -88,7 +88,7 @@ class TrialGuard:
         self._lock = threading.Lock()
         self._attempts: dict[str, _Attempt] = {}  # by Dask key
         self._replaced: dict[str, str] = {}  # worker address -> why the guard replaced it
-        self._clock = StepClock(stragglers or StragglerRule())
+        self._clock = StepClock(stragglers or StragglerRule())  # steps are timed only under a rule
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._restarts: list[threading.Thread] = []
@@ -175,7 +175,7 @@ class TrialGuard:
                 if attempt.worker in self._replaced and worker != attempt.worker:  # Dask ran it again
                     attempt.notes["moved"] = f"moved: {self._replaced[attempt.worker]}"
                 attempt.started, attempt.worker, attempt.last_step = now, worker, None
-            elif msg.get("kind") == STEP and attempt.started is not None:
+            elif msg.get("kind") == STEP and attempt.started is not None and self.stragglers is not None:
                 attempt.last_step = int(msg["step"])
                 self._clock.reached(attempt.last_step, now - attempt.started)
 
@@ -282,9 +282,7 @@ class TrialGuard:
             self._say(f"cluster: worker {worker} replaced in {time.monotonic() - start:.1f} s")
         else:
             self._say(f"cluster: worker {worker} not replaced ({status}); the others go on")
-        out_dir = hung.out_dir  # the folder its attempt was writing when its process was killed
-        for staging in out_dir.parent.glob(f".{out_dir.name}.tmp-*"):
-            shutil.rmtree(staging, ignore_errors=True)
+        clear_interrupted(hung.out_dir)  # the folder its attempt was writing when its process was killed
 
 
 def _label(spec: TrialSpec) -> str:
