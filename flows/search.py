@@ -148,9 +148,10 @@ def _tell(
     message = f"{type(outcome).__name__}: {outcome}".strip()
     notes = notes_of(outcome)
     held_s = getattr(outcome, "held_s", None)  # a trial stopped as hung: how long it held its worker
-    session.tell_failure(
-        number, message, reason, held_s, {"note": notes.get("moved"), "straggler": notes.get("straggler")}
-    )
+    attrs = {"note": notes.get("moved"), "straggler": notes.get("straggler")}
+    if getattr(outcome, "worker_address", None):  # a trial stopped as hung: the worker it held
+        attrs["worker_address"] = outcome.worker_address
+    session.tell_failure(number, message, reason, held_s, attrs)
     if isinstance(outcome, MissingObjectiveError):  # a misspelt study.metric stops the study here
         session.check_objective(number, outcome)
     return progress.finished(label, "FAIL", None, None, running, message.splitlines()[0][:160])

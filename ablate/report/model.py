@@ -239,7 +239,8 @@ def failure_groups(inp: ReportInput) -> list[tuple[str, str]]:
     out = []
     for tail, members in groups.items():
         numbers = ", ".join(str(t["number"]) for t in members)
-        workers = ", ".join(dict.fromkeys(str(t.get("worker", "")) for t in members))
+        # A trial stopped as hung has only the address of the worker it held (ablate.runtime.guard).
+        workers = ", ".join(dict.fromkeys(str(t.get("worker") or t.get("worker_address") or "") for t in members))
         states = "/".join(dict.fromkeys(str(t["state"]) for t in members))
         reasons = [r for r in dict.fromkeys(t.get("reason") for t in members) if isinstance(r, str) and r]
         states += f", reason {'/'.join(reasons)}" if reasons else ""

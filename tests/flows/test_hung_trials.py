@@ -61,6 +61,7 @@ def check_hung_study(params: Params, modes: list[str], took_s: float) -> pd.Data
     hung = trials[trials["mode"] == "hang"].iloc[0]
     assert (hung["state"], hung["reason"]) == ("FAIL", "timeout"), hung.to_dict()
     assert "timeout: still running 2 s past execution.trial_timeout_s=2" in hung["error"]
+    assert hung["worker_address"].startswith("tcp://") and hung["worker_address"] in hung["error"]
     assert TIMEOUT_S + GRACE_S <= float(hung["duration_s"]) < TIMEOUT_S + GRACE_S + 5, hung["duration_s"]
     others = trials[trials["mode"] != "hang"]
     assert set(others["state"]) == {"COMPLETE"} and len(trials) == len(modes)
