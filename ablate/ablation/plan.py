@@ -59,6 +59,7 @@ def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, 
         score_test=cfg.score_test,
         provenance=provenance,
         metric=params.study.metric,
+        monitor_system=params.execution.monitor_system,
     )
     baseline_from = best_from if cfg.baseline == BEST else "the params file"
     tuned = params.search.seeds if params.search is not None else 1

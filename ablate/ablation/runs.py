@@ -43,6 +43,7 @@ class AblationRun:
     score_test: bool
     provenance: dict[str, Any]
     metric: str = ""  # the study metric: a trial without it as a finite number fails on the worker
+    monitor_system: bool = False  # execution.monitor_system
 
     def spec(self, arm: Arm, seed: int, repeat: int) -> TrialSpec:
         return TrialSpec(
@@ -62,6 +63,7 @@ class AblationRun:
             folder=seed_folder(arm.slug, seed),
             name=f"{arm.name} seed {seed}",
             metric=self.metric,
+            monitor_system=self.monitor_system,
         )
 
 

@@ -32,6 +32,7 @@ def parse_execution(r: Reader) -> ExecutionConfig:
         queue_ahead=r.int("queue_ahead", 1, low=0),
         device=r.choice("device", DEVICES, "auto"),
         stragglers=_parse_stragglers(r),
+        monitor_system=r.bool("monitor_system", False),
     )
     r.done()
     _check_cluster_keys(r, cfg)

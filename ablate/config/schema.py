@@ -133,6 +133,8 @@ class ExecutionConfig:
     queue_ahead: int = 1  # trials queued behind the running one on each worker
     device: str = "auto"
     stragglers: StragglerRule | None = field(default_factory=StragglerRule)  # None: off
+    # DVCLive's monitor_system in every trial: its CPU, memory and GPU use as series in its dvclive/.
+    monitor_system: bool = False
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
     (folder / "metrics.json").write_text(json.dumps(study_metrics(inp), indent=2, sort_keys=True) + "\n")
     if inp.search:
         names.update(_write_figures(folder, inp, previous))
+        study_curves(inp).to_csv(folder / CURVES_CSV, index=False)
+        names["curves_csv"] = CURVES_CSV
     if inp.search and inp.multi_objective:
         pareto_table(inp).to_csv(folder / "pareto.csv", index=False)
         names["pareto_csv"] = "pareto.csv"
@@ -54,6 +56,18 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
     (folder / "report.md").write_text(render_markdown(inp, images, ablation_images), encoding="utf-8")
     (folder / "index.html").write_text(render_html(inp, images, ablation_images), encoding="utf-8")
     return {**names, "metrics": "metrics.json", "markdown": "report.md", "html": "index.html"}
+
+
+# Every trial's curve of the study metric, one row a (trial, step): what `dvc plots show` draws, a
+# line a trial, through the template beside this file (dvc.yaml declares both).
+CURVES_CSV = "curves.csv"
+CURVES_TEMPLATE = Path(__file__).with_name("curves_template.json")
+
+
+def study_curves(inp: ReportInput) -> pd.DataFrame:
+    """``trial, step, <metric>``: the learning curves the report draws, as a table."""
+    curves = inp.curves if inp.curves is not None else pd.DataFrame(columns=["number", "step", "value"])
+    return curves.rename(columns={"number": "trial", "value": inp.metric})[["trial", "step", inp.metric]]
 
 
 FIGURES_DIGEST = ".figures"  # what the report's figures were drawn from

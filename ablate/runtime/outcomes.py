@@ -12,6 +12,7 @@ from typing import Any
 from ablate._atomic import staged_dir
 from ablate.errors import TrialStraggledError
 from ablate.trial.contract import ERROR, TIMED_OUT, TrialResult, TrialSpec
+from ablate.trial.live import DVCLIVE_DIR
 
 KEPT_FILES = ("params.json", "trial.log", "history.jsonl")  # what a hung trial's folder keeps
 
@@ -44,6 +45,8 @@ def publish_stopped(spec: TrialSpec, message: str, held_s: float | None, reason:
             for name in KEPT_FILES:
                 if (staging[-1] / name).is_file():
                     shutil.copy2(staging[-1] / name, tmp / name)
+            if (staging[-1] / DVCLIVE_DIR).is_dir():  # its curve up to where it hung
+                shutil.copytree(staging[-1] / DVCLIVE_DIR, tmp / DVCLIVE_DIR)
         (tmp / ERROR).write_text(message + "\n")
         record = {"params": spec.params, "reason": reason, "message": message, "held_s": held_s}
         (tmp / TIMED_OUT).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

@@ -191,6 +191,7 @@ class StudySession:
             provenance=self.provenance,
             metric=self.params.study.metrics if self.params.study.multi_objective else self.params.study.metric,
             pruning=self._pruning_link(trial.number),
+            monitor_system=self.params.execution.monitor_system,
         )
 
     def _pruning_link(self, number: int) -> PruningLink | None:

@@ -16,6 +16,7 @@ from ablate.pruners.link import report_step
 from ablate.runtime.devices import nvidia_driver_present
 from ablate.trial.contract import HISTORY, TrialSpec
 from ablate.trial.events import STEP, announce
+from ablate.trial.live import TrialLive
 
 
 class TrialContext:
@@ -45,6 +46,7 @@ class TrialContext:
         self._spec = spec
         self._deadline = deadline
         self._device: str | None = None
+        self.live = TrialLive(out_dir, spec.monitor_system)
 
     @property
     def device(self) -> str:
@@ -95,6 +97,7 @@ class TrialContext:
         self.history.append(row)
         with (self.out_dir / HISTORY).open("a") as f:
             f.write(json.dumps(row) + "\n")
+        self.live.step(row["step"], {k: v for k, v in row.items() if k != "step"})
         announce(STEP, step=int(step))  # the driver times it against its peers (stragglers)
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise TrialTimeoutError(

@@ -67,6 +67,8 @@ class TrialSpec:
     # Search trials of a study with a pruner: where ctx.report sends progress. Not part of the
     # cache key: a trial that was not pruned computed exactly what it would have without pruning.
     pruning: PruningLink | None = None
+    # DVCLive's monitor_system: the trial's CPU, memory and GPU use as series beside its metrics.
+    monitor_system: bool = False
 
     @property
     def cache_key(self) -> str:

@@ -30,6 +30,7 @@ from ablate.trial.contract import (
 )
 from ablate.trial.entrypoint import load_entrypoint
 from ablate.trial.events import STARTED, announce, given_up
+from ablate.trial.live import TrialLive
 
 
 def worker_name() -> str:
@@ -94,11 +95,12 @@ def _execute(spec: TrialSpec) -> TrialResult:
         deadline = start + spec.timeout_s if spec.timeout_s else None
         ctx = TrialContext(spec, tmp, deadline)
         (tmp / "params.json").write_text(json.dumps(spec.params, indent=2, sort_keys=True) + "\n")
-        with _trial_log(tmp / "trial.log", ctx.log), _interrupt_after(deadline, spec):
+        with _trial_log(tmp / "trial.log", ctx.log), _interrupt_after(deadline, spec), _closing(ctx.live):
             ctx.log.info("trial %d of study %s: params %s, seed %d", spec.number, spec.study, spec.params, spec.seed)
             metrics = load_entrypoint(spec.entrypoint)(dict(spec.params), ctx)
             metrics = check_metrics(metrics, spec.number, spec.entrypoint, spec.metric)
             ctx.log.info("metrics %s", metrics)
+            ctx.live.finish(metrics)
         result = TrialResult(
             number=spec.number,
             metrics=metrics,
@@ -142,6 +144,15 @@ def _execute(spec: TrialSpec) -> TrialResult:
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _closing(live: TrialLive):
+    """A trial that is pruned or fails keeps its DVCLive curve up to where it stopped."""
+    try:
+        yield
+    finally:
+        live.close()
 
 
 @contextlib.contextmanager

@@ -104,7 +104,8 @@ def test_train_on_wine_writes_the_trial_folder(tmp_path: Path, wine: PreparedDat
     assert 0.0 <= result.metrics["val_accuracy"] <= 1.0
     assert result.metrics["train_loss"] > 0 and result.metrics["val_loss"] > 0
     out = tmp_path / "trials" / "3"
-    assert sorted(p.name for p in out.iterdir()) == ["history.jsonl", "model.pt", "params.json", RESULT, "trial.log"]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["dvclive", "history.jsonl", "model.pt", "params.json", RESULT, "trial.log"]
     assert json.loads((out / "params.json").read_text()) == SMALL
     rows = history(out)
     assert [r["step"] for r in rows] == [1, 2, 3]

@@ -59,6 +59,16 @@ def digests(folder: Path, hidden: bool = True) -> dict[str, str]:
     }
 
 
+def plotted_curves(proj: Path) -> set[tuple[str, str]]:
+    """The (trial, step) points `dvc plots show` draws for the study's curves, through dvc.yaml's
+    template (a line a trial)."""
+    shown = json.loads(sh(proj, "dvc", "plots", "show", "--json").stdout)
+    assert not shown.get("errors"), shown["errors"]
+    plot = shown["data"]["reports/digits/curves.csv"][0]["content"]
+    assert plot["encoding"]["color"]["field"] == "trial"
+    return {(v["trial"], v["step"]) for v in plot["data"]["values"]}
+
+
 def commit(proj: Path, message: str) -> None:
     sh(proj, "git", "add", "-A")
     sh(proj, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message)
@@ -80,6 +90,18 @@ def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
     run = json.loads((proj / "reports/digits/run.json").read_text())
     assert run["sync"]["status"] == "pushed" and run["sync"]["study_hash"].endswith(".dir")
     assert run["sync"]["study_hash"] in (proj / "reports/digits/report.md").read_text()
+
+    # Learning curves where DVC shows them: each trial's steps are DVCLive output in its folder,
+    # and `dvc plots show` draws the study's curves, a line a trial, from what dvc.yaml declares.
+    assert plotted_curves(proj) == {(t, s) for t in ("0", "1", "2", "3") for s in ("1", "2")}
+    for number in range(4):
+        live = study / "trials" / str(number) / "dvclive"
+        result = json.loads((study / "trials" / str(number) / "result.json").read_text())
+        summary = json.loads((live / "metrics.json").read_text())
+        assert summary["val_accuracy"] == result["metrics"]["val_accuracy"]
+        trial_plots = json.loads(sh(proj, "dvc", "plots", "show", "--json", str(live / "plots/metrics")).stdout)
+        assert not trial_plots.get("errors")
+        assert {Path(k).name for k in trial_plots["data"]} >= {"val_accuracy.tsv", "train_loss.tsv"}
 
     # The colleague story: commit what the README says (dvc.lock, metrics.json); a second clone's
     # dvc pull gets the study, byte for byte; `ablate report` there re-renders the very same report;
@@ -110,6 +132,14 @@ def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
     assert "Running stage 'search'" in repro and "Running stage 'analyze'" in repro
     assert "Running stage 'prepare'" not in repro
     assert json.loads((proj / "reports/digits/run.json").read_text())["executed"] == 2
+    assert {t for t, _ in plotted_curves(proj)} == {str(n) for n in range(6)}
+    # dvc plots diff: the committed study's curves (4 trials) beside the workspace's (6).
+    curves = "reports/digits/curves.csv"
+    diff = json.loads(sh(proj, "dvc", "plots", "diff", "--json", "--targets", curves, "--", "HEAD").stdout)
+    by_rev: dict[str, set[str]] = {}
+    for point in diff["data"][curves][0]["content"]["data"]["values"]:
+        by_rev.setdefault(point["rev"], set()).add(point["trial"])
+    assert by_rev == {"HEAD": {"0", "1", "2", "3"}, "workspace": {str(n) for n in range(6)}}, by_rev
 
     # A recorded trial reruns to the same metrics, bit for bit.
     rerun = sh(proj, "ablate", "rerun", "params/digits.yaml", "3").stdout

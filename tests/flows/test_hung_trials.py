@@ -66,7 +66,12 @@ def check_hung_study(params: Params, modes: list[str], took_s: float) -> pd.Data
     others = trials[trials["mode"] != "hang"]
     assert set(others["state"]) == {"COMPLETE"} and len(trials) == len(modes)
     assert counts(params, "starts.log")["hang"] == 1  # neither retried nor rerun by Dask elsewhere
-    assert counts(params, "executions.log") == Counter(m for m in modes if m != "hang")  # each once
+    # Each finished once; a neighbour computing beside the hung trial (reason moved) runs again
+    # elsewhere, and may also have finished on the worker in its graceful close, result unfetched.
+    executions = counts(params, "executions.log")
+    moved = set(others.loc[others["reason"] == "moved", "mode"])
+    assert {m: n for m, n in executions.items() if m not in moved} == {m: 1 for m in modes if m not in moved | {"hang"}}
+    assert all(1 <= executions[m] <= 2 for m in moved), (executions, moved)
     folder = params.study_dir / "trials" / str(hung["number"])
     assert (folder / "timeout.json").exists() and "timeout" in (folder / "error.txt").read_text()
     assert not list((params.study_dir / "trials").glob(".*"))  # no staging folder left behind

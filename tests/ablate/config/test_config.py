@@ -179,6 +179,11 @@ def test_overrides_int_float_list_and_nested_key() -> None:
     assert knobs["dropout"] == {k.name: k for k in base.search.space}["dropout"]
 
 
+def test_monitor_system_is_off_unless_asked() -> None:
+    assert load_params(DEFAULT).execution.monitor_system is False
+    assert load_params(DEFAULT, ["execution.monitor_system=true"]).execution.monitor_system is True
+
+
 def test_later_override_wins() -> None:
     assert load_params(DEFAULT, ["search.n_trials=5", "search.n_trials=6"]).search.n_trials == 6
 
@@ -584,6 +589,7 @@ BAD = [
     ("straggler-factor-one", _set("execution.stragglers", {"factor": 1}), "execution.stragglers.factor", "> 1.0"),
     ("straggler-unknown-key", _set("execution.stragglers", {"stopp": True}), "execution.stragglers.stopp", "stop"),
     ("stragglers-a-number", _set("execution.stragglers", 3), "execution.stragglers", "must be a mapping"),
+    ("monitor-system-a-word", _set("execution.monitor_system", "yes"), "execution.monitor_system", "true or false"),
     ("entrypoint-form", _set("trial.entrypoint", "mlp.train"), "trial.entrypoint", "module:function"),
     (
         "grid-float-without-step",

@@ -345,12 +345,13 @@ def test_write_report_writes_every_file(tmp_path: Path) -> None:
     out = tmp_path / "reports" / "digits"
     paths = write_report(out, make_input())
     figures = ("history", "params", "parallel", "curves", "importance")
-    assert set(paths) == {"csv", "json", "metrics", "markdown", "html", *figures}
+    assert set(paths) == {"csv", "curves_csv", "json", "metrics", "markdown", "html", *figures}
     assert all(p.parent == out and p.is_file() and p.stat().st_size > 0 for p in paths.values())
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [
             ".figures",
             "trials.csv",
+            "curves.csv",
             "run.json",
             "metrics.json",
             "report.md",
@@ -358,6 +359,12 @@ def test_write_report_writes_every_file(tmp_path: Path) -> None:
             *(f + ".png" for f in figures),
         ]
     )
+    # The learning curves as dvc.yaml's plot reads them: a row a (trial, step), the metric by name.
+    assert list(pd.read_csv(out / "curves.csv").columns) == ["trial", "step", "val_accuracy"]  # none reported
+    steps = pd.DataFrame({"number": [0, 0, 1], "step": [1, 2, 1], "value": [0.5, 0.75, 0.25]})
+    write_report(out, dataclasses.replace(make_input(), curves=steps))
+    curves = pd.read_csv(out / "curves.csv")
+    assert curves.to_numpy().tolist() == [[0, 1, 0.5], [0, 2, 0.75], [1, 1, 0.25]]
     metrics = json.loads((out / "metrics.json").read_text())
     best = best_trial(make_input().trials, "val_accuracy", "maximize")
     assert metrics["best_trial"] == int(best["number"]) and metrics["best_value"] == float(best["val_accuracy"])

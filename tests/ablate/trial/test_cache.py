@@ -80,6 +80,7 @@ def test_second_run_is_restored_from_the_cache(tmp_path: Path) -> None:
     out = tmp_path / "trials" / "5"
     assert sorted(p.name for p in out.iterdir()) == [
         "cached_from.json",
+        "dvclive",
         "history.jsonl",
         "model.bin",
         "params.json",

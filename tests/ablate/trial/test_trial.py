@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
+from dvclive import Live
 
 from ablate.config.schema import DataConfig
 from ablate.data import PreparedData, prepare_data
@@ -35,6 +38,13 @@ def ok_trial(params: dict[str, Any], ctx: TrialContext) -> dict[str, float]:
     ctx.log.info("a line the trial logged")
     (ctx.out_dir / "extra.txt").write_text(json.dumps({"seed": ctx.seed, "number": ctx.number}))
     return {"val_accuracy": params.get("x", 0.5), "loss": np.float32(0.25)}
+
+
+def slow_trial(params: dict[str, Any], ctx: TrialContext) -> dict[str, float]:
+    for step in range(3):
+        time.sleep(0.5)  # DVCLive's system monitor samples 20 times 0.05 s apart, then logs
+        ctx.report(step, {"loss": 1.0})
+    return {"val_accuracy": 0.5}
 
 
 def failing_trial(params: dict[str, Any], ctx: TrialContext) -> dict[str, float]:
@@ -129,7 +139,14 @@ def test_execute_trial_publishes_outputs(tmp_path: Path, capsys: pytest.CaptureF
     }
     out = tmp_path / "trials" / "4"
     assert spec.out_dir == out
-    assert sorted(p.name for p in out.iterdir()) == ["extra.txt", "history.jsonl", "params.json", RESULT, "trial.log"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "dvclive",
+        "extra.txt",
+        "history.jsonl",
+        "params.json",
+        RESULT,
+        "trial.log",
+    ]
     assert leftovers(tmp_path / "trials") == []
     assert json.loads((out / "params.json").read_text()) == {"x": 0.75}
     assert json.loads((out / "extra.txt").read_text()) == {"seed": 3, "number": 4}
@@ -141,6 +158,34 @@ def test_execute_trial_publishes_outputs(tmp_path: Path, capsys: pytest.CaptureF
     assert "hello from the trial" in log  # what the trial prints goes to its log ...
     assert "a line the trial logged" in log and "metrics" in log
     assert "hello from the trial" not in capsys.readouterr().out  # ... not to the console
+
+
+def test_steps_and_final_metrics_are_dvclive_output(tmp_path: Path) -> None:
+    out = tmp_path / "trials" / "0"
+    result = execute_trial(make_spec(tmp_path))
+    live = out / "dvclive"
+    # Every step of ctx.report as a DVCLive series, the final metrics as its summary (written by
+    # DVCLive, read back with DVCLive's own reader).
+    assert pd.read_csv(live / "plots/metrics/loss.tsv", sep="\t").to_dict("list") == {
+        "step": [1, 2, 3],
+        "loss": [1.0, 0.5, 1.0 / 3],
+    }
+    assert Live(dir=str(live), resume=True, save_dvc_exp=False, dvcyaml=False).read_latest() == {
+        **result.metrics,
+        "step": 3,
+    }
+    assert not (live / "dvc.yaml").exists() and not (live / "plots/metrics/val_accuracy.tsv").exists()
+
+
+def test_monitor_system_adds_the_trials_resource_use(tmp_path: Path) -> None:
+    out = tmp_path / "trials" / "0"
+    execute_trial(make_spec(tmp_path, slow_trial, monitor_system=True))
+    system = out / "dvclive/plots/metrics/system"
+    series = {str(p.relative_to(system)) for p in system.rglob("*.tsv")}
+    assert {"cpu/usage (%).tsv", "ram/usage (GB).tsv"} <= series, series
+    assert len(pd.read_csv(system / "cpu/usage (%).tsv", sep="\t")) >= 1
+    execute_trial(make_spec(tmp_path, slow_trial, number=1))
+    assert not (tmp_path / "trials/1/dvclive/plots/metrics/system").exists()  # off unless asked
 
 
 def test_folders_left_by_attempts_whose_process_died_are_counted_and_removed(tmp_path: Path) -> None:
@@ -198,7 +243,13 @@ def test_raising_trial_keeps_its_evidence(tmp_path: Path) -> None:
     out = tmp_path / "trials" / "7"
     names = sorted(p.name for p in out.iterdir())
     assert RESULT not in names
-    assert names == [ERROR, "history.jsonl", "params.json", "trial.log"]
+    assert names == ["dvclive", ERROR, "history.jsonl", "params.json", "trial.log"]
+    # Its curve up to where it failed, in DVCLive's files; no final metrics.
+    assert pd.read_csv(out / "dvclive/plots/metrics/loss.tsv", sep="\t").to_dict("list") == {
+        "step": [1],
+        "loss": [2.0],
+    }
+    assert json.loads((out / "dvclive/metrics.json").read_text()) == {"loss": 2.0, "step": 1}
     assert "ValueError: boom in the trial" in (out / ERROR).read_text()
     assert "Traceback" in (out / ERROR).read_text()
     assert "boom in the trial" in (out / "trial.log").read_text()
