@@ -1,7 +1,8 @@
 """Set-up of a Dask worker process that runs trials (loaded with ``--preload ablate.runtime.worker``).
 
 - Exits when the process that started it dies: a ``kill -9`` of ``ablate run`` must not leave
-  orphan workers finishing trials behind the back of the next run.
+  orphan workers finishing trials behind the back of the next run. A trial whose function has
+  returned is let publish its folder first (a few ms), so the next run finds it done.
 - One thread for torch per worker: workers are processes, one per core (or GPU).
 - No Dask thread profiler on CPython before 3.12: it samples every thread's frames 100 times a
   second, and with threads starting or ending (a trial's data loader, its logging) that can
@@ -26,7 +27,10 @@ import sys
 import threading
 import time
 
+from ablate.trial.execute import FINISHING
+
 PROFILER_CAN_DEADLOCK = sys.version_info < (3, 12)
+FINISHING_WAIT_S = 10.0  # longest an orphaned worker waits for a trial publishing its folder
 DVCLIVE_MODULES = ("dvclive",)
 
 
@@ -57,6 +61,9 @@ def _exit_with_parent(parent: int) -> None:
     def watch() -> None:
         while True:
             if os.getppid() != parent:
+                # A trial whose function has just returned publishes its folder first (a few ms):
+                # the resumed run then finds it done instead of running it again.
+                FINISHING.wait(FINISHING_WAIT_S)
                 os._exit(1)
             time.sleep(0.5)
 

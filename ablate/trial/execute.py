@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 from ablate._atomic import replace_dir, staging_dir
@@ -87,7 +88,41 @@ def execute_trial(spec: TrialSpec) -> TrialResult:
 _TRIALS_AT_ONCE = threading.BoundedSemaphore(max(1, int(os.environ.get("ABLATE_TRIALS_AT_ONCE") or 1)))
 
 
+class _Finishing:
+    """The trials between the end of their function and their published folder. A worker whose
+    driver died (``ablate.runtime.worker``) waits for them before it exits: a trial that ran its
+    function to the end is published, and the resumed run does not run it again."""
+
+    def __init__(self) -> None:
+        self._idle = threading.Condition()
+        self._count = 0
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._idle:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._count -= 1
+                self._idle.notify_all()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait until no trial is finishing (at most ``timeout_s``); False if one still is."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout_s)
+
+
+FINISHING = _Finishing()
+
+
 def _execute(spec: TrialSpec) -> TrialResult:
+    with contextlib.ExitStack() as finishing:
+        return _execute_in(spec, finishing)
+
+
+def _execute_in(spec: TrialSpec, finishing: contextlib.ExitStack) -> TrialResult:
     interrupted = clear_interrupted(spec.out_dir)
     tmp = staging_dir(spec.out_dir)
     try:
@@ -98,6 +133,7 @@ def _execute(spec: TrialSpec) -> TrialResult:
         with _trial_log(tmp / "trial.log", ctx.log), _interrupt_after(deadline, spec), _closing(ctx.live):
             ctx.log.info("trial %d of study %s: params %s, seed %d", spec.number, spec.study, spec.params, spec.seed)
             metrics = load_entrypoint(spec.entrypoint)(dict(spec.params), ctx)
+            finishing.enter_context(FINISHING.held())  # until its folder is published (or its error)
             metrics = check_metrics(metrics, spec.number, spec.entrypoint, spec.metric)
             ctx.log.info("metrics %s", metrics)
             ctx.live.finish(metrics)
@@ -255,3 +291,4 @@ class _Watchdog:
 
 _WATCHDOG = _Watchdog()
 os.register_at_fork(after_in_child=_WATCHDOG.__init__)  # a forked child has none of its threads
+os.register_at_fork(after_in_child=FINISHING.__init__)

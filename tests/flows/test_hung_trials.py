@@ -118,7 +118,10 @@ def test_packed_trials_beside_a_hung_one_are_moved_not_lost(tmp_path: Path) -> N
         study_flow(params)
         took = time.monotonic() - start
     trials = check_hung_study(params, modes, took)
-    assert (trials["reason"] == "moved").sum() >= 1, trials[["number", "mode", "reason", "note"]]
+    # The trial computing beside the hung one ran again elsewhere (moved), or finished on the hung
+    # trial's worker during its graceful close and was restored from the cache where it ran again.
+    moved_or_restored = (trials["reason"] == "moved") | (trials["cached"].astype(str) == "True")
+    assert moved_or_restored.sum() >= 1, trials[["number", "mode", "reason", "note", "cached"]]
 
 
 def test_a_straggler_is_flagged_and_stopped_under_stop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,6 +22,7 @@ from dvclive import Live
 from ablate.config.schema import DataConfig
 from ablate.data import PreparedData, prepare_data
 from ablate.errors import InvalidMetricError
+from ablate.trial import execute
 from ablate.trial.context import TrialContext
 from ablate.trial.contract import ERROR, RESULT, TrialResult, TrialSpec, hash_json, read_result
 from ablate.trial.entrypoint import code_version, load_entrypoint
@@ -186,6 +187,26 @@ def test_monitor_system_adds_the_trials_resource_use(tmp_path: Path) -> None:
     assert len(pd.read_csv(system / "cpu/usage (%).tsv", sep="\t")) >= 1
     execute_trial(make_spec(tmp_path, slow_trial, number=1))
     assert not (tmp_path / "trials/1/dvclive/plots/metrics/system").exists()  # off unless asked
+
+
+def test_a_trial_is_finishing_from_its_functions_return_until_its_folder_is_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An orphaned worker (its driver killed) waits for FINISHING before it exits, so a trial that
+    # ran to its end is published and not run again by the resumed run.
+    seen = []
+    publish = execute.replace_dir
+
+    def replace_dir(src: Path, dest: Path) -> None:
+        seen.append(execute.FINISHING.wait(0.05))  # False: someone is finishing (this trial)
+        publish(src, dest)
+
+    monkeypatch.setattr(execute, "replace_dir", replace_dir)
+    execute_trial(make_spec(tmp_path))
+    with pytest.raises(ValueError):
+        execute_trial(make_spec(tmp_path, failing_trial, number=1))  # failed inside: never finishing
+    assert seen == [False, True]
+    assert execute.FINISHING.wait(0.0)  # and nothing left held
 
 
 def test_folders_left_by_attempts_whose_process_died_are_counted_and_removed(tmp_path: Path) -> None:
