@@ -1,20 +1,31 @@
 """Benchmark: how many epochs pruning saves, and what it costs in the best result found.
 
 The digits MLP of ``params/digits.yaml`` (20 epochs a trial), 40 trials of TPE, searched with a
-pruner and without, over 3 seeds. Each study runs its trials one after another in a process of
-its own, through ablate's own code: StudySession asks, execute_trial runs the MLP, whose
-``ctx.report`` every epoch goes to the study's journal and asks the pruner, exactly as on a Dask
-worker (minus Prefect and Dask, which change nothing here but the wall time). Sequential trials
-make each study deterministic for its seed. Printed per seed and in total: epochs trained and
-the best val_accuracy of each arm, the share of epochs saved and the difference in best.
+pruner and without, over 3 seeds. Printed per seed and in total: epochs trained and the best
+val_accuracy of each arm, the share of epochs saved and the difference in best.
 
-Usage: ``python bench/bench_pruning.py [--trials 40] [--seeds 3] [--pruner hyperband] [--jobs 2]``
+Two ways to run the trials:
+
+- ``--mode cluster`` (the default): as users run it, ``ablate run`` in a fresh process per study,
+  on the default cluster (a LocalCluster of 2 workers, a trial queued behind the running one on
+  each: 4 in flight), its ``ctx.report`` every epoch going from the workers to the study's journal
+  and its pruner. Which trials see which others' steps depends on timing, so a seed's figures
+  vary a little from run to run. The outputs go to a temporary folder (outside any DVC repository:
+  no sync).
+- ``--mode sequential``: trials one after another in one process per study, through ablate's own
+  code (StudySession asks, execute_trial runs the MLP): deterministic for its seed, and what a
+  pruner saves when every trial sees every earlier one finished.
+
+Usage: ``python bench/bench_pruning.py [--mode cluster|sequential] [--trials 40] [--seeds 3]
+[--pruner hyperband] [--options '{...}']``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,15 +36,43 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PARAMS = ROOT / "params" / "digits.yaml"
 EPOCHS = 20
-PRUNER_OPTIONS = {
-    "hyperband": "{min_resource: 1, max_resource: 20, reduction_factor: 3}",
-    "successive_halving": "{min_resource: 1, reduction_factor: 3}",
-    "median": "{n_startup_trials: 5, n_warmup_steps: 3}",
-}
+PRUNER_OPTIONS: dict[str, str] = {}  # the pruners' defaults, unless --options says otherwise
 
 
-def run_study(seed: int, pruner: str, n_trials: int, root: str) -> dict[str, float]:
-    """One study; returns epochs trained, best val_accuracy and wall time."""
+def cli_study(seed: int, pruner: str, n_trials: int, root: str, options: str | None) -> dict[str, float]:
+    """One study through ``ablate run`` in a fresh process on the default cluster."""
+    name = f"bench-{pruner}-{seed}"
+    overrides = [
+        f"study.name={name}",
+        f"study.seed={seed}",
+        f"search.n_trials={n_trials}",
+        "search.sampler=tpe",
+        f"search.pruner={pruner}",
+        f"paths.data={root}/data",
+        f"paths.reports={root}/reports",
+        f"trial.options.epochs={EPOCHS}",
+    ]
+    if options and pruner != "none":
+        overrides.append(f"search.pruner_options={options}")
+    command = [str(Path(sys.executable).parent / "ablate"), "run", str(PARAMS)]
+    for item in overrides:
+        command += ["--set", item]
+    start = time.monotonic()
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    trials_dir = Path(root) / "data" / "studies" / name / "trials"
+    metrics = json.loads((Path(root) / "reports" / name / "metrics.json").read_text())
+    return {
+        "epochs": sum(len((d / "history.jsonl").read_text().splitlines()) for d in trials_dir.iterdir()),
+        "best": metrics["best_value"],
+        "pruned": metrics["pruned"],
+        "wall_s": time.monotonic() - start,
+    }
+
+
+def run_study(seed: int, pruner: str, n_trials: int, root: str, options: str | None) -> dict[str, float]:
+    """One study, trials one after another; returns epochs trained, best val_accuracy and wall time."""
     os.environ.setdefault("ABLATE_TORCH_THREADS", "1")
     import optuna
     import torch
@@ -56,8 +95,8 @@ def run_study(seed: int, pruner: str, n_trials: int, root: str) -> dict[str, flo
         f"paths.data={root}/{pruner}-{seed}",
         f"trial.options.epochs={EPOCHS}",
     ]
-    if pruner in PRUNER_OPTIONS:
-        overrides.append(f"search.pruner_options={PRUNER_OPTIONS[pruner]}")
+    if options and pruner != "none":
+        overrides.append(f"search.pruner_options={options}")
     params = load_params(PARAMS, overrides)
     # One split for every study (seed 0): the arms and seeds differ only in the search.
     prepared, _ = prepare_data(params.data, 0, Path(root) / f"prepared-{pruner}-{seed}")
@@ -83,20 +122,32 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=40)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="study seeds first-seed, first-seed + 1, ...")
     ap.add_argument("--pruner", default="hyperband")
-    ap.add_argument("--jobs", type=int, default=2, help="studies run at once (one process each)")
+    ap.add_argument("--options", help="search.pruner_options as YAML (default: the pruner's defaults)")
+    ap.add_argument("--mode", choices=("cluster", "sequential"), default="cluster")
+    ap.add_argument("--jobs", type=int, default=2, help="sequential mode: studies run at once (one process each)")
     args = ap.parse_args()
-    jobs = [(seed, pruner) for seed in range(args.seeds) for pruner in (args.pruner, "none")]
-    with tempfile.TemporaryDirectory(prefix="bench-pruning-") as root, ProcessPoolExecutor(args.jobs) as pool:
-        futures = {job: pool.submit(run_study, *job, args.trials, root) for job in jobs}
-        results = {job: f.result() for job, f in futures.items()}
-    print(f"digits MLP, {args.trials} trials of TPE, {EPOCHS} epochs a trial: {args.pruner} vs none")
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(seed, pruner) for seed in seeds for pruner in (args.pruner, "none")]
+    with tempfile.TemporaryDirectory(prefix="bench-pruning-") as root:
+        if args.mode == "cluster":  # one study at a time: its 2 workers take the 2 cores
+            results = {job: cli_study(*job, args.trials, root, args.options) for job in jobs}
+        else:
+            with ProcessPoolExecutor(args.jobs) as pool:
+                futures = {job: pool.submit(run_study, *job, args.trials, root, args.options) for job in jobs}
+                results = {job: f.result() for job, f in futures.items()}
+    how = "ablate run on 2 workers, 4 trials in flight" if args.mode == "cluster" else "trials one after another"
+    print(
+        f"digits MLP, {args.trials} trials of TPE, {EPOCHS} epochs a trial, {how}: "
+        f"{args.pruner} {args.options or '(defaults)'} vs none"
+    )
     print(
         f"{'seed':>4}  {'epochs (pruned)':>16} {'epochs (none)':>14} {'saved':>6}  {'best (pruned)':>13} "
         f"{'best (none)':>11} {'diff':>7}  {'pruned trials':>13}"
     )
     totals = {"p": 0, "n": 0, "bp": 0.0, "bn": 0.0}
-    for seed in range(args.seeds):
+    for seed in seeds:
         p, n = results[(seed, args.pruner)], results[(seed, "none")]
         totals["p"] += p["epochs"]
         totals["n"] += n["epochs"]

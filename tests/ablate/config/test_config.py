@@ -768,6 +768,18 @@ def test_enqueue_is_kept_in_space_order_with_each_knob_s_type(tmp_path: Path) ->
     assert (p.search.seeds, p.search.timeout_s) == (1, None)  # the defaults: one run, no time limit
 
 
+def test_hyperbands_max_resource_auto_is_the_trials_epochs(tmp_path: Path) -> None:
+    # Optuna's auto waits for the first trial to complete: trials in parallel before it are not pruned.
+    p = load_params(DEFAULT, ["search.pruner=hyperband", "trial.options.epochs=12"])
+    assert p.search.pruner_options["max_resource"] == 12
+    explicit = ["search.pruner=hyperband", "search.pruner_options={max_resource: 30}"]
+    assert load_params(DEFAULT, explicit).search.pruner_options["max_resource"] == 30
+    raw = default_raw()
+    raw["trial"]["options"] = {}  # a trial function whose steps ablate cannot know
+    _pruner("hyperband", {})(raw)
+    assert load_params(write_params(tmp_path, raw)).search.pruner_options["max_resource"] == "auto"
+
+
 def test_pruner_options_get_their_defaults(tmp_path: Path) -> None:
     raw = default_raw()
     _pruner("hyperband", {"max_resource": 20})(raw)
