@@ -16,6 +16,7 @@ since its trials were computed (found once the data are prepared, before any tri
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -106,6 +107,8 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
     holder = lock_holder(params.study_dir)
     if holder is not None:  # before a server or a flow run: a second run of a running study is refused
         StudyLock(params.study_dir).refuse(holder)
+    if args.command == "run" and not args.restart and _finished(params):
+        return 0
 
     api = ensure_api()
     _quiet_logs(args.verbose)
@@ -128,6 +131,23 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
     if "analyze" in steps:
         _print_summary(params, summary, searched="search" in steps, elapsed_s=time.monotonic() - start)
     return 0
+
+
+def _finished(params: Params) -> bool:
+    """A finished study, reported and recorded, is said so without a flow run (which would do
+    nothing, in 3-5 s): what the last run found stays in its run.json and the Prefect UI."""
+    from ablate.study.status import nothing_to_run
+
+    reason = nothing_to_run(params)
+    if reason is None:
+        return False
+    print(reason)
+    record = json.loads((params.report_dir / "run.json").read_text())
+    if record.get("best"):
+        best = record["best"]
+        print(f"best:        trial {best['number']} {best['metric']}={best['value']:.4f}")
+    print(f"report:      {params.report_dir / 'index.html'}")
+    return True
 
 
 def _describe_failure(err: BaseException) -> str:

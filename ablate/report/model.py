@@ -280,4 +280,5 @@ def study_metrics(inp: ReportInput) -> dict[str, object]:
 
 def run_record(inp: ReportInput) -> dict[str, Any]:
     """What ``run.json`` holds: the run's facts, then the study's counts and best trial."""
-    return {**inp.run.to_dict(), **inp.study_facts}
+    # The report's own options: a later `ablate run` of the finished study re-renders when they changed.
+    return {**inp.run.to_dict(), **inp.study_facts, "report_options": {"top_trials": inp.top_trials}}

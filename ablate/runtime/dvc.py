@@ -117,7 +117,7 @@ def push_state(params: Params) -> dict[str, str]:
             if not remote:
                 return {"status": "committed", "reason": "no default remote"}
             missing = repo.status(targets=targets, cloud=True, remote=remote)
-    except DvcException as err:
+    except (DvcException, OSError) as err:  # OSError: a remote that cannot be read (not a folder, ...)
         return {"status": "unknown", "reason": one_line(err)}
     if missing:
         return {"status": "not pushed", "reason": f"{len(missing)} file(s) not on remote {remote!r}"}

@@ -171,3 +171,52 @@ def _describe_last_run(last: dict[str, Any] | None) -> str:
     if last.get("search_timed_out"):
         text += " (stopped on search.timeout_s; run again to continue)"
     return text
+
+
+def nothing_to_run(params: Params) -> str | None:
+    """Why ``ablate run`` of ``params`` has nothing to do, or None when it has work (or may have).
+
+    A study has nothing to do when it has no ablation, nobody runs it, its prepared data are those
+    of the data source as it is now, its fingerprint matches the params, it has its
+    ``search.n_trials`` finished trials, its report was written after its last search with the
+    report options of the params, and DVC records its outputs as they are (and its remote has
+    them, where it has one). Cheapest checks first; the last, DVC's, imports DVC.
+    """
+    from ablate.data import fingerprint_inputs
+    from ablate.study.storage import needs_trials
+
+    if params.search is None or params.ablation is not None or lock_holder(params.study_dir) is not None:
+        return None
+    manifest = read_manifest(params.prepared_dir)
+    if manifest is None or manifest.get("fingerprint") != fingerprint_inputs(params.data, params.study.seed):
+        return None
+    last = read_last_run(params)
+    record = _read_json(params.report_dir / "run.json")
+    if not last.search.finished_at or record is None:
+        return None
+    if record.get("search_finished_at") != last.search.finished_at:
+        return None  # the report predates the last search
+    if record.get("report_options") != {"top_trials": params.report.top_trials}:
+        return None
+    if fingerprint_status(params)["status"] != "match" or needs_trials(params):
+        return None
+    from ablate.runtime.dvc import push_state
+
+    dvc = push_state(params)
+    if dvc["status"] not in ("pushed", "committed", "skipped"):
+        return None
+    return (
+        f"study {params.study.name} has its {params.search.n_trials} trials and its report "
+        f"(last search ended {last.search.finished_at}), and DVC records them ({dvc['status']}"
+        f"{': ' + dvc['reason'] if dvc['reason'] else ''}): nothing to run"
+    )
+
+
+def _read_json(path: Any) -> dict[str, Any] | None:
+    import json
+
+    try:
+        value = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None

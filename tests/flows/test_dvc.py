@@ -87,6 +87,20 @@ def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
     start = time.monotonic()
     repro = sh(proj, "dvc", "repro").stdout
     assert time.monotonic() - start < 5.0 and "Running stage" not in repro
+
+    # `ablate run` of the finished study: nothing to run, said without a flow run, nothing written.
+    before = {folder: digests(proj / folder) for folder in ("data/studies/digits", "reports/digits")}
+    again = sh(proj, "ablate", "run", "params/digits.yaml").stdout
+    assert "study digits has its 4 trials and its report" in again and "nothing to run" in again, again
+    assert "Prefect UI" not in again and "report:      reports/digits/index.html" in again
+    assert {folder: digests(proj / folder) for folder in before} == before
+    # A changed report option is work: the report is rendered again (and recorded).
+    params = yaml.safe_load((proj / "params/digits.yaml").read_text())
+    params["report"]["top_trials"] = 3
+    (proj / "params/digits.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    again = sh(proj, "ablate", "run", "params/digits.yaml").stdout
+    assert "Prefect UI" in again and "The best 3 of 4 trials" in (proj / "reports/digits/report.md").read_text()
+    assert "up to date" in sh(proj, "dvc", "status").stdout
     run = json.loads((proj / "reports/digits/run.json").read_text())
     assert run["sync"]["status"] == "pushed" and run["sync"]["study_hash"].endswith(".dir")
     assert run["sync"]["study_hash"] in (proj / "reports/digits/report.md").read_text()
