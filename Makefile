@@ -28,9 +28,11 @@ $(VENV)/.installed: pyproject.toml
 lint: install
 	$(BIN)/ruff check ablate flows tasks tests bench
 
+# Everyday commands in fresh processes on the finished default study (bench_cli; it runs it first),
 # W1, W2, start-up and rerun (bench_search), then throughput on 4 x 4 and a 5,000-trial study
 # (bench_scale), each beside plain Optuna + Dask futures: about 10 minutes.
 bench: install
+	$(BIN)/python bench/bench_cli.py
 	$(BIN)/python bench/bench_search.py
 	$(BIN)/python bench/bench_scale.py
 
