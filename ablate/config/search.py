@@ -4,12 +4,14 @@ naming the key, as everywhere in the params file."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, NamedTuple
 
 from ablate import space as sp
 from ablate._reader import Reader, describe_value
 from ablate.conditions import COMPARISONS, MEMBERSHIP, OPERATORS, Clause, Condition, is_number
+from ablate.config.schema import SearchConfig, TrialConfig
 from ablate.errors import ConfigError
 
 _WHEN_RULE = "must map earlier knobs to the values they must take, e.g. {optimizer: sgd}"
@@ -201,3 +203,14 @@ def check_configuration(source: str, key: str, entry: Any, space: sp.Space) -> d
             rule = f"must be left out: {name} exists only where {when}, which this configuration does not meet"
             raise c.error(name, rule, entry[name])
     return out
+
+
+def resource_from_epochs(search: SearchConfig, trial: TrialConfig) -> SearchConfig:
+    """Hyperband's ``max_resource: auto`` is ``trial.options.epochs`` where the trial has it:
+    Optuna's ``auto`` prunes nothing until a trial completes, so parallel trials started before run
+    to their end (README, "Samplers and pruning")."""
+    options, epochs = search.pruner_options, trial.options.get("epochs")
+    auto = search.pruner == "hyperband" and options.get("max_resource") == "auto"
+    if not auto or isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < options["min_resource"]:
+        return search
+    return dataclasses.replace(search, pruner_options={**options, "max_resource": epochs})

@@ -378,7 +378,7 @@ def test_write_report_csv_and_json(tmp_path: Path) -> None:
     assert len(csv) == 6 and list(csv["number"]) == [0, 1, 2, 3, 4, 5]
     assert csv.loc[csv["number"] == 2, "val_accuracy"].item() == pytest.approx(0.912345678)
     text = paths["json"].read_text()
-    record = {**RUN.to_dict(), **STUDY_FACTS}
+    record = {**RUN.to_dict(), **STUDY_FACTS, "report_options": {"top_trials": inp.top_trials}}
     assert json.loads(text) == record and record["executed"] == 5 and record["search_wall_s"] == 10.25
     assert text == json.dumps(record, indent=2, sort_keys=True) + "\n"
 
