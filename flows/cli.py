@@ -16,7 +16,6 @@ since its trials were computed (found once the data are prepared, before any tri
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -138,11 +137,11 @@ def _finished(params: Params) -> bool:
     nothing, in 3-5 s): what the last run found stays in its run.json and the Prefect UI."""
     from ablate.study.status import nothing_to_run
 
-    reason = nothing_to_run(params)
-    if reason is None:
+    finished = nothing_to_run(params)
+    if finished is None:
         return False
+    reason, record = finished
     print(reason)
-    record = json.loads((params.report_dir / "run.json").read_text())
     if record.get("best"):
         best = record["best"]
         print(f"best:        trial {best['number']} {best['metric']}={best['value']:.4f}")

@@ -59,9 +59,8 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
 
 
 # Every trial's curve of the study metric, one row a (trial, step): what `dvc plots show` draws, a
-# line a trial, through the template beside this file (dvc.yaml declares both).
+# line a trial, through curves_template.json beside this file (dvc.yaml declares both).
 CURVES_CSV = "curves.csv"
-CURVES_TEMPLATE = Path(__file__).with_name("curves_template.json")
 
 
 def study_curves(inp: ReportInput) -> pd.DataFrame:

@@ -31,7 +31,6 @@ from ablate.trial.execute import FINISHING
 
 PROFILER_CAN_DEADLOCK = sys.version_info < (3, 12)
 FINISHING_WAIT_S = 10.0  # longest an orphaned worker waits for a trial publishing its folder
-DVCLIVE_MODULES = ("dvclive",)
 
 
 def dask_setup(worker: object) -> None:
@@ -42,8 +41,7 @@ def dask_setup(worker: object) -> None:
     # What every trial task unpickles and runs (pandas, the trial contract, the cache): imported
     # here, while the driver prepares the data, not by the first trial (0.4-0.8 s on 2 cores).
     importlib.import_module("ablate.trial.cache")
-    for name in DVCLIVE_MODULES:  # a trial's DVCLive logger (ablate.trial.live): 0.4 s on 2 cores
-        importlib.import_module(name)
+    importlib.import_module("dvclive")  # a trial's DVCLive logger (ablate.trial.live): 0.4 s on 2 cores
     module = os.environ.get("ABLATE_TRIAL_MODULE")
     if module:
         try:

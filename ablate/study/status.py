@@ -173,8 +173,9 @@ def _describe_last_run(last: dict[str, Any] | None) -> str:
     return text
 
 
-def nothing_to_run(params: Params) -> str | None:
-    """Why ``ablate run`` of ``params`` has nothing to do, or None when it has work (or may have).
+def nothing_to_run(params: Params) -> tuple[str, dict[str, Any]] | None:
+    """Why ``ablate run`` of ``params`` has nothing to do, with the report's run.json record, or
+    None when it has work (or may have).
 
     A study has nothing to do when it has no ablation, nobody runs it, its prepared data are those
     of the data source as it is now, its fingerprint matches the params, it has its
@@ -205,11 +206,12 @@ def nothing_to_run(params: Params) -> str | None:
     dvc = push_state(params)
     if dvc["status"] not in ("pushed", "committed", "skipped"):
         return None
-    return (
+    reason = (
         f"study {params.study.name} has its {params.search.n_trials} trials and its report "
         f"(last search ended {last.search.finished_at}), and DVC records them ({dvc['status']}"
         f"{': ' + dvc['reason'] if dvc['reason'] else ''}): nothing to run"
     )
+    return reason, record
 
 
 def _read_json(path: Any) -> dict[str, Any] | None:

@@ -118,13 +118,9 @@ FINISHING = _Finishing()
 
 
 def _execute(spec: TrialSpec) -> TrialResult:
-    with contextlib.ExitStack() as finishing:
-        return _execute_in(spec, finishing)
-
-
-def _execute_in(spec: TrialSpec, finishing: contextlib.ExitStack) -> TrialResult:
     interrupted = clear_interrupted(spec.out_dir)
     tmp = staging_dir(spec.out_dir)
+    finishing = contextlib.ExitStack()  # holds FINISHING from the function's return to the publish
     try:
         start = time.monotonic()
         deadline = start + spec.timeout_s if spec.timeout_s else None
@@ -133,7 +129,7 @@ def _execute_in(spec: TrialSpec, finishing: contextlib.ExitStack) -> TrialResult
         with _trial_log(tmp / "trial.log", ctx.log), _interrupt_after(deadline, spec), _closing(ctx.live):
             ctx.log.info("trial %d of study %s: params %s, seed %d", spec.number, spec.study, spec.params, spec.seed)
             metrics = load_entrypoint(spec.entrypoint)(dict(spec.params), ctx)
-            finishing.enter_context(FINISHING.held())  # until its folder is published (or its error)
+            finishing.enter_context(FINISHING.held())
             metrics = check_metrics(metrics, spec.number, spec.entrypoint, spec.metric)
             ctx.log.info("metrics %s", metrics)
             ctx.live.finish(metrics)
@@ -180,6 +176,7 @@ def _execute_in(spec: TrialSpec, finishing: contextlib.ExitStack) -> TrialResult
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        finishing.close()
 
 
 @contextlib.contextmanager

@@ -37,7 +37,7 @@ class TrialLive:
             logging.getLogger("dvclive").setLevel(logging.WARNING)
             if self._monitor_system:
                 _gpu_only_with_a_driver()
-            self._live = _files_only_live(
+            self._live = _files_only_live_class()(
                 dir=str(self._dir),
                 save_dvc_exp=False,
                 dvcyaml=False,
@@ -79,7 +79,10 @@ def _gpu_only_with_a_driver() -> None:
         monitor_system.GPU_AVAILABLE = False
 
 
-def _files_only_class() -> type:
+@functools.cache
+def _files_only_live_class() -> type:
+    # Imported on first use: 0.4 s, which a worker's preload pays (ablate.runtime.worker), and a
+    # driver that runs no trial never does.
     from dvclive import Live
 
     class FilesOnly(Live):
@@ -93,14 +96,3 @@ def _files_only_class() -> type:
             pass
 
     return FilesOnly
-
-
-@functools.cache
-def _files_only_live_class() -> type:
-    # Imported on first use: 0.4 s, which a worker's preload pays (ablate.runtime.worker), and a
-    # driver that runs no trial never does.
-    return _files_only_class()
-
-
-def _files_only_live(**kwargs: Any) -> Any:
-    return _files_only_live_class()(**kwargs)
