@@ -109,18 +109,23 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
     if args.command == "run" and not args.restart and _finished(params):
         return 0
 
-    api = ensure_api()
-    _quiet_logs(args.verbose)
-    from flows.pipeline import study_flow, without_heartbeats
-
     steps = STEP_COMMANDS[args.command][0]
-    watching = watch_api(api, _stop_without_api)
+    _quiet_logs(args.verbose)  # before a cluster starts: its processes take this environment
     start = time.monotonic()
+    cluster = _begin_cluster(params, steps)
     try:
-        with without_heartbeats():
-            state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
+        api = ensure_api()
+        from flows.pipeline import study_flow, without_heartbeats
+
+        watching = watch_api(api, _stop_without_api)
+        try:
+            with without_heartbeats():
+                state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
+        finally:
+            watching.set()
     finally:
-        watching.set()
+        if cluster is not None:
+            cluster.close()  # a no-op where the flow run took it over (and closed it)
     summary = state.result(raise_on_failure=False)
     print(f"Prefect UI:  {ui_url(api)}/runs/flow-run/{state.state_details.flow_run_id}")
     if isinstance(summary, BaseException):
@@ -130,6 +135,24 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
     if "analyze" in steps:
         _print_summary(params, summary, searched="search" in steps, elapsed_s=time.monotonic() - start)
     return 0
+
+
+def _begin_cluster(params: Params, steps: tuple[str, ...]) -> Any:
+    """Start the Dask cluster of a search with trials to run now, before Prefect is imported and
+    the flow run made (about 2 s, on one core): its workers start on the other cores meanwhile,
+    and the flow run takes it over. None where no search runs."""
+    from ablate.study.storage import needs_trials
+
+    if "search" not in steps or params.search is None or not needs_trials(params):
+        return None
+    from ablate.runtime.trial_cluster import TrialCluster, study_cluster_plan
+
+    plan = study_cluster_plan(params)
+    if plan.kind == "address":
+        return None
+    if plan.warning:
+        print(plan.warning, flush=True)
+    return TrialCluster.begin(plan, report=lambda line: print(line, flush=True))
 
 
 def _finished(params: Params) -> bool:

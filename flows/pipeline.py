@@ -18,15 +18,11 @@ from prefect import flow
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from ablate.ablation.plan import plan_ablation
-from ablate.ablation.runs import record_ablation
-from ablate.ablation.schedule import next_trials
 from ablate.config.schema import Params
 from ablate.data import PreparedData, load_prepared_info
 from ablate.errors import NoTrialCompletedError
-from ablate.runtime.cluster import plan_cluster
 from ablate.runtime.provenance import collect_provenance
-from ablate.runtime.trial_cluster import TrialCluster
+from ablate.runtime.trial_cluster import TrialCluster, study_cluster_plan
 from ablate.study.facts import (
     AblationFacts,
     RunFacts,
@@ -40,7 +36,6 @@ from ablate.study.lock import StudyLock
 from ablate.study.objectives import describe_objectives
 from ablate.study.session import describe_search
 from ablate.study.storage import needs_trials
-from flows.ablation import ablation_flow
 from flows.search import search_flow
 from flows.trials import Watch, trial_task_runner
 from tasks.analyze import analyze
@@ -132,11 +127,12 @@ def without_heartbeats() -> Iterator[None]:
 
 
 def trial_cluster(params: Params) -> TrialCluster:
-    """The study's Dask cluster, not started yet (see TrialCluster)."""
-    trial_module = params.trial.entrypoint.partition(":")[0]
-    plan = plan_cluster(
-        params.execution, str(params.study_dir.parent.parent / ".dask"), trial_module, source=params.source
-    )
+    """The study's Dask cluster: the one the command began for this run, else one not started yet
+    (see TrialCluster)."""
+    plan = study_cluster_plan(params)
+    begun = TrialCluster.adopt(plan)
+    if begun is not None:
+        return begun
     if plan.warning:
         print(plan.warning, flush=True)
     return TrialCluster(plan, report=lambda line: print(line, flush=True))
@@ -145,6 +141,13 @@ def trial_cluster(params: Params) -> TrialCluster:
 def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) -> AblationFacts:
     """The ablation step: plan the arms (from the search's best trial where the baseline is
     ``best``), then run the (arm, seed) trials it lacks; start a cluster only when some are missing."""
+    # Imported here, not with this module: the ablation's statistics (scipy.stats, statsmodels:
+    # ~0.6 s) are not on the way from `ablate run` of a search to its first trial.
+    from ablate.ablation.plan import plan_ablation
+    from ablate.ablation.runs import record_ablation
+    from ablate.ablation.schedule import next_trials
+    from flows.ablation import ablation_flow
+
     plan = plan_ablation(params, prepared, collect_provenance())
     schedule = next_trials(plan.run, plan.ctx, plan.seeds, params.study.metric, set())
     for note in dict.fromkeys(plan.ctx.notes):  # the plan's, e.g. a component that changes nothing gets no arm

@@ -7,10 +7,11 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, ClassVar
 
+from ablate.config.schema import Params
 from ablate.runtime import jobqueue
-from ablate.runtime.cluster import ClusterPlan, start_cluster
+from ablate.runtime.cluster import ClusterPlan, plan_cluster, start_cluster
 
 CLOSE_TIMEOUT_S = 60  # a cluster still closing after this is left to exit with the process
 JOB_WATCH_S = 1.0  # how often the batch jobs are looked at, to report the ones newly submitted
@@ -29,6 +30,9 @@ class TrialCluster:
         report: gets one line for the terminal: the dashboard, each batch job submitted.
     """
 
+    # The cluster a command began for the flow run it is about to make (see :meth:`begin`).
+    _begun: ClassVar[TrialCluster | None] = None
+
     def __init__(self, plan: ClusterPlan, report: Callable[[str], None] = lambda line: None) -> None:
         self.plan = plan
         self._report = report
@@ -42,6 +46,27 @@ class TrialCluster:
         if self._started is None and self.plan.kind != "address":
             self._pool = ThreadPoolExecutor(2, thread_name_prefix="ablate-cluster")
             self._started = self._pool.submit(self._start)
+
+    @classmethod
+    def begin(cls, plan: ClusterPlan, report: Callable[[str], None] = lambda line: None) -> TrialCluster:
+        """Start a cluster for a flow run this process is about to make, which takes it over with
+        :meth:`adopt`; the caller closes it when the flow run is over (a no-op once the flow did).
+
+        ``ablate run`` begins it before it imports Prefect and makes its flow run (about 2 s
+        on 2 cores, mostly one core's work), so that the workers come up on the others meanwhile."""
+        cluster = cls(plan, report)
+        cluster.start()
+        cls._begun = cluster
+        return cluster
+
+    @classmethod
+    def adopt(cls, plan: ClusterPlan) -> TrialCluster | None:
+        """The cluster :meth:`begin` started for ``plan`` (once), else None."""
+        begun = cls._begun
+        if begun is None or begun.plan != plan:
+            return None
+        cls._begun = None
+        return begun
 
     def _start(self) -> Any:
         cluster = start_cluster(self.plan)
@@ -110,3 +135,11 @@ class TrialCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def study_cluster_plan(params: Params) -> ClusterPlan:
+    """The cluster that runs a study's trials (see :func:`ablate.runtime.cluster.plan_cluster`);
+    its workers import the trial's module as they start."""
+    trial_module = params.trial.entrypoint.partition(":")[0]
+    local_directory = str(params.study_dir.parent.parent / ".dask")
+    return plan_cluster(params.execution, local_directory, trial_module, source=params.source)

@@ -69,6 +69,12 @@ def plotted_curves(proj: Path) -> set[tuple[str, str]]:
     return {(v["trial"], v["step"]) for v in plot["data"]["values"]}
 
 
+def dvc_state(proj: Path, *overrides: str) -> tuple[str, str]:
+    """What `ablate status` says of the study's DVC record: (status, reason)."""
+    dvc = json.loads(sh(proj, "ablate", "status", "params/digits.yaml", "--json", *overrides).stdout)["dvc"]
+    return dvc["status"], dvc["reason"]
+
+
 def commit(proj: Path, message: str) -> None:
     sh(proj, "git", "add", "-A")
     sh(proj, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message)
@@ -94,6 +100,15 @@ def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
     assert "study digits has its 4 trials and its report" in again and "nothing to run" in again, again
     assert "Prefect UI" not in again and "report:      reports/digits/index.html" in again
     assert {folder: digests(proj / folder) for folder in before} == before
+    # `ablate status` reads DVC's record as `dvc status` (-c) would: pushed; an output edited
+    # since DVC recorded it is not committed (named by its stage), and is again once restored.
+    assert dvc_state(proj) == ("pushed", "remote 'local'")
+    report_md = proj / "reports/digits/report.md"
+    text = report_md.read_text()
+    report_md.write_text(text + "edited\n")
+    assert dvc_state(proj) == ("not committed", "changed since DVC recorded them: analyze")
+    report_md.write_text(text)
+    assert dvc_state(proj)[0] == "pushed"
     # A changed report option is work: the report is rendered again (and recorded).
     params = yaml.safe_load((proj / "params/digits.yaml").read_text())
     params["report"]["top_trials"] = 3
@@ -175,6 +190,8 @@ def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
     remote.unlink()
     shutil.move(tmp_path / "remote.away", remote)
     assert "in sync" not in sh(proj, "dvc", "status", "-c").stdout  # the remote lacks this run's
+    state, reason = dvc_state(proj)
+    assert state == "not pushed" and reason.endswith("file(s) not on remote 'local'"), reason
     sh(proj, "ablate", "run", "params/digits.yaml")
     assert "in sync" in sh(proj, "dvc", "status", "-c").stdout
 
@@ -195,3 +212,4 @@ def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
     assert "in sync" in sh(proj, "dvc", "status", "-c", "data/studies/other.dvc").stdout
     other = json.loads((proj / "reports/other/run.json").read_text())["sync"]
     assert other["status"] == "pushed" and other["study_hash"].endswith(".dir")
+    assert dvc_state(proj, "--set", "study.name=other", "--set", "search.n_trials=2")[0] == "pushed"

@@ -85,3 +85,22 @@ def test_trial_workers_have_no_thread_profiler_where_it_can_deadlock(tmp_path) -
     assert list(enabled.values()) == [sys.version_info >= (3, 12)]  # the event-loop profiler too
     assert "heartbeat" in names
     assert ("profile" in names) == (sys.version_info >= (3, 12)), names
+
+
+def test_a_cluster_begun_before_the_flow_run_is_adopted_once_for_its_plan(tmp_path) -> None:
+    from distributed import Client
+
+    from ablate.runtime.trial_cluster import TrialCluster
+
+    plan = plan_cluster(ExecutionConfig(workers=1, device="cpu"), str(tmp_path))
+    other = plan_cluster(ExecutionConfig(workers=2, device="cpu"), str(tmp_path))
+    begun = TrialCluster.begin(plan)
+    try:
+        assert TrialCluster.adopt(other) is None  # another plan starts its own
+        assert TrialCluster.adopt(plan) is begun
+        assert TrialCluster.adopt(plan) is None  # taken once
+        with Client(begun.address()) as client:
+            assert len(client.scheduler_info()["workers"]) == 1
+    finally:
+        begun.close()
+    begun.close()  # the command closes what the flow run closed already: nothing happens
