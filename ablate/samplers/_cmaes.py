@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import optuna
 
 from ablate import space as sp
 from ablate.samplers._base import Problem, numeric
-
-if TYPE_CHECKING:
-    import optuna
 
 
 class CmaEs:
@@ -25,6 +22,4 @@ class CmaEs:
         return None
 
     def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
-        import optuna  # with the search, not with the params (each sampler's make imports it)
-
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
