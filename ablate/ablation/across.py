@@ -1,0 +1,199 @@
+"""Ablation across data sets: whether each arm's effect holds on every benchmark, not only on one.
+
+Input is one value per complete (data set, arm, seed) trial. From it:
+
+- **average ranks**: each data set ranks the arms by their mean over its seeds (1 = best, ties
+  share the average rank); an arm's average rank is the mean over the data sets;
+- **Friedman's test** over the arms, the data sets as blocks (``scipy.stats.friedmanchisquare``);
+- **each arm against the baseline**: the z test on the rank sums of Siegel and Castellan that
+  Demšar (2006) recommends for comparisons with a control (scikit-posthocs'
+  ``posthoc_siegel_friedman``), Holm-adjusted over the arms' comparisons (statsmodels);
+- **all pairs** for the critical-difference diagram: Nemenyi's test (scikit-posthocs'
+  ``posthoc_nemenyi_friedman``), drawn by scikit-posthocs' ``critical_difference_diagram``;
+- **a comparison that keeps the seeds**: the Bayesian hierarchical test of Corani et al. (2017)
+  (baycomp's ``HierarchicalTest``) on every (data set, seed) paired difference, with the region of
+  practical equivalence ±min_effect: each arm's probability of being worse than the baseline,
+  practically equivalent to it, or better.
+
+The first four use only the per-data-set means: they cannot tell a difference the seeds support
+from one they do not (google/fuzzbench#1417). The hierarchical test models the seeds' spread
+within each data set and the spread of the effect across them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ablate.ablation.stats import holm
+
+VALUE_COLUMNS = ("dataset", "arm", "seed", "value")
+# across.csv, in this order: the arm, its rank, the rank test against the baseline, the hierarchical test.
+ACROSS_COLUMNS = (
+    "arm role mean_rank n_datasets mean_delta p_rank p_rank_holm significant p_worse p_rope p_better "
+    "seeds_per_dataset note"
+).split()
+MIN_ARMS_FRIEDMAN = 3  # Friedman's test compares three or more arms (two are a paired test)
+MIN_DATASETS = 2
+FEW_DATASETS_FOR_DIAGRAM = 5  # below this, the diagram's critical difference spans most of the axis
+MIN_SEEDS_HIERARCHICAL = 2  # a spread within each data set
+NOTE_FEW_SEEDS = f"fewer than {MIN_SEEDS_HIERARCHICAL} paired seeds on a data set: no hierarchical test"
+
+
+@dataclass(frozen=True)
+class AcrossAnalysis:
+    """What the across-data-sets part of a report shows; :attr:`table` is ``across.csv``."""
+
+    metric: str
+    direction: str
+    baseline: str
+    means: pd.DataFrame  # data set x arm: the mean over each data set's seeds
+    ranks: pd.DataFrame  # data set x arm: 1 = best on that data set
+    table: pd.DataFrame  # one row per arm (ACROSS_COLUMNS)
+    pairwise: pd.DataFrame  # arm x arm: Nemenyi's p, what the diagram joins
+    friedman_stat: float
+    friedman_p: float
+    alpha: float
+    min_effect: float | None
+    notes: list[str] = field(default_factory=list)
+
+
+def analyze_across(
+    values: pd.DataFrame,
+    baseline: str,
+    metric: str,
+    direction: str,
+    min_effect: float | None = None,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> AcrossAnalysis:
+    """The across-data-sets analysis of ``values`` (``dataset, arm, seed, value``: complete trials).
+
+    Raises:
+        ValueError: fewer than 2 data sets or 3 arms (with the baseline) in common, or no baseline.
+    """
+    import scikit_posthocs as sp
+    from scipy import stats
+
+    missing = set(VALUE_COLUMNS) - set(values.columns)
+    if missing:
+        raise ValueError(f"values lack the columns {sorted(missing)}")
+    values = values[np.isfinite(values["value"].astype(float))]
+    notes: list[str] = []
+    means = values.groupby(["dataset", "arm"])["value"].mean().unstack("arm")
+    if baseline not in means.columns:
+        raise ValueError(f"the baseline arm {baseline!r} has no complete trial")
+    partial = means.index[means.isna().any(axis=1)]
+    if len(partial):
+        notes.append(f"left out of the ranks (an arm has no complete trial there): {', '.join(map(str, partial))}")
+        means = means.drop(index=partial)
+    arms = [baseline, *sorted(a for a in means.columns if a != baseline)]
+    means = means[arms]
+    if len(means) < MIN_DATASETS or len(arms) < MIN_ARMS_FRIEDMAN:
+        raise ValueError(
+            f"the ranks across data sets need {MIN_DATASETS} or more data sets and {MIN_ARMS_FRIEDMAN} or more "
+            f"arms with the baseline (Friedman's test); there are {len(means)} data sets and {len(arms)} arms"
+        )
+    if len(means) < FEW_DATASETS_FOR_DIAGRAM:
+        notes.append(
+            f"{len(means)} data sets: the critical-difference diagram is meaningful from about "
+            f"{FEW_DATASETS_FOR_DIAGRAM}; with fewer, its critical difference spans most of the ranks"
+        )
+    better_high = direction == "maximize"
+    ranks = means.rank(axis=1, ascending=not better_high)
+    friedman = stats.friedmanchisquare(*(means[a].to_numpy() for a in arms))
+    against = sp.posthoc_siegel_friedman(means.to_numpy())  # raw p-values, arms in the order of `arms`
+    against.index = against.columns = arms
+    p_rank = against.loc[arms[1:], baseline].to_numpy(dtype=float)
+    pairwise = sp.posthoc_nemenyi_friedman(means.to_numpy())
+    pairwise.index = pairwise.columns = arms
+
+    sign = 1.0 if better_high else -1.0
+    pairs = {arm: _paired(values, baseline, arm, list(means.index)) for arm in arms[1:]}
+    probs = hierarchical_probs(
+        {a: (sign * x, sign * y) for a, (x, y) in pairs.items() if x.shape[1] >= MIN_SEEDS_HIERARCHICAL},
+        rope=min_effect or 0.0,
+        seed=seed,
+    )
+    rows = [[baseline, "baseline", ranks[baseline].mean(), len(means)] + [np.nan] * 7 + [pd.NA, ""]]
+    for arm, p, p_adj in zip(arms[1:], p_rank, holm(p_rank), strict=True):
+        x, y = pairs[arm]
+        note = "" if arm in probs else NOTE_FEW_SEEDS
+        worse, rope, better = probs.get(arm, (np.nan, np.nan, np.nan))
+        delta = float(np.mean(means[arm] - means[baseline]))
+        rows.append([arm, "arm", ranks[arm].mean(), len(means), delta, p, p_adj, bool(p_adj <= alpha),
+                     worse, rope, better, x.shape[1], note])  # fmt: skip
+    table = pd.DataFrame(rows, columns=ACROSS_COLUMNS)
+    table["seeds_per_dataset"] = table["seeds_per_dataset"].astype("Int64")
+    table.loc[table["role"] == "baseline", "significant"] = pd.NA
+    return AcrossAnalysis(
+        metric=metric,
+        direction=direction,
+        baseline=baseline,
+        means=means,
+        ranks=ranks,
+        table=table,
+        pairwise=pairwise,
+        friedman_stat=float(friedman.statistic),
+        friedman_p=float(friedman.pvalue),
+        alpha=alpha,
+        min_effect=min_effect,
+        notes=notes,
+    )
+
+
+def _paired(values: pd.DataFrame, baseline: str, arm: str, datasets: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(baseline, arm) values on the seeds both completed, a row per data set: the first n seeds
+    of each (by seed), n the fewest any data set has, as the hierarchical test takes a matrix."""
+    rows = []
+    for dataset in datasets:
+        here = values[values["dataset"] == dataset].pivot_table(index="seed", columns="arm", values="value")
+        rows.append(here[[baseline, arm]].dropna().sort_index().to_numpy() if arm in here else np.empty((0, 2)))
+    n = min(len(r) for r in rows)
+    return np.array([r[:n, 0] for r in rows]), np.array([r[:n, 1] for r in rows])
+
+
+def hierarchical_probs(
+    pairs: Mapping[str, tuple[np.ndarray, np.ndarray]], rope: float, seed: int = 0
+) -> dict[str, tuple[float, float, float]]:
+    """baycomp's ``HierarchicalTest.probs`` for each arm's (baseline, arm) matrices (data sets x
+    seeds, oriented so that higher is better): (P(arm worse), P(practically equivalent), P(arm
+    better)).
+
+    Run in a child process in a folder of its own: baycomp writes its last sample to
+    ``last-sample.pickle`` in the working folder, and PyStan runs an event loop of its own. Stan
+    compiles the model once per machine (about a minute; then cached by httpstan)."""
+    if not pairs:
+        return {}
+    payload = {
+        "rope": rope,
+        "seed": seed,
+        "pairs": {arm: [x.tolist(), y.tolist()] for arm, (x, y) in pairs.items()},
+    }
+    with tempfile.TemporaryDirectory(prefix="ablate-hierarchical-") as folder:
+        done = subprocess.run(
+            [sys.executable, "-m", "ablate.ablation._hierarchical"],
+            input=json.dumps(payload),
+            capture_output=True,
+            text=True,
+            cwd=folder,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")]))},
+            check=False,
+        )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"baycomp's hierarchical test failed: {last}")
+    return {arm: tuple(p) for arm, p in json.loads(done.stdout).items()}
+
+
+def _root() -> str:
+    """The folder that holds the ``ablate`` package (for the child process)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
