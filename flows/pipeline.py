@@ -62,8 +62,8 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
     """
     start = time.monotonic()
     with StudyLock(params.study_dir), trial_cluster(params) as cluster:
-        if "search" in steps and params.search is not None and needs_trials(params):
-            cluster.start()  # in the background, while the data is prepared
+        if "search" in steps and params.search is not None and not cluster.starting and needs_trials(params):
+            cluster.start()  # in the background, while the data is prepared (the command may have begun it)
         prepared = (
             prepare(params.data, params.study.seed, str(params.prepared_dir))
             if "prepare" in steps

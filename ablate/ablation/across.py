@@ -117,7 +117,10 @@ def analyze_across(
     pairwise.index = pairwise.columns = arms
 
     sign = 1.0 if better_high else -1.0
-    pairs = {arm: _paired(values, baseline, arm, list(means.index)) for arm in arms[1:]}
+    by_seed = {
+        d: values[values["dataset"] == d].pivot_table(index="seed", columns="arm", values="value") for d in means.index
+    }
+    pairs = {arm: _paired(by_seed, baseline, arm) for arm in arms[1:]}
     probs = hierarchical_probs(
         {a: (sign * x, sign * y) for a, (x, y) in pairs.items() if x.shape[1] >= MIN_SEEDS_HIERARCHICAL},
         rope=min_effect or 0.0,
@@ -150,13 +153,11 @@ def analyze_across(
     )
 
 
-def _paired(values: pd.DataFrame, baseline: str, arm: str, datasets: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(baseline, arm) values on the seeds both completed, a row per data set: the first n seeds
-    of each (by seed), n the fewest any data set has, as the hierarchical test takes a matrix."""
-    rows = []
-    for dataset in datasets:
-        here = values[values["dataset"] == dataset].pivot_table(index="seed", columns="arm", values="value")
-        rows.append(here[[baseline, arm]].dropna().sort_index().to_numpy() if arm in here else np.empty((0, 2)))
+def _paired(by_seed: Mapping[str, pd.DataFrame], baseline: str, arm: str) -> tuple[np.ndarray, np.ndarray]:
+    """(baseline, arm) values on the seeds both completed, a row per data set (``by_seed``: seed x
+    arm on each): the first n seeds of each, n the fewest any data set has, as the hierarchical
+    test takes a matrix."""
+    rows = [here[[baseline, arm]].dropna().sort_index().to_numpy() for here in by_seed.values()]
     n = min(len(r) for r in rows)
     return np.array([r[:n, 0] for r in rows]), np.array([r[:n, 1] for r in rows])
 

@@ -41,6 +41,11 @@ class TrialCluster:
         self._closing = threading.Event()
         self._jobs_seen: list[str] = []
 
+    @property
+    def starting(self) -> bool:
+        """Whether :meth:`start` was called (by the command, for one) and close has not been."""
+        return self._started is not None
+
     def start(self) -> None:
         """Begin starting the cluster in a background thread (a no-op when begun already)."""
         if self._started is None and self.plan.kind != "address":
