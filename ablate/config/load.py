@@ -14,14 +14,12 @@ from ablate import samplers
 from ablate import space as sp
 from ablate._reader import Reader, describe_value
 from ablate.ablation.spec import parse_ablation
+from ablate.config.data import check_sources, parse_data
 from ablate.config.execution import parse_execution
 from ablate.config.objectives import check_objectives, parse_objectives
 from ablate.config.schema import (
-    BUILTIN_SOURCES,
     DEFAULT_ENTRYPOINT,
     SAMPLERS,
-    TASKS,
-    DataConfig,
     Params,
     PathsConfig,
     ReportConfig,
@@ -115,7 +113,7 @@ def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study
     if unknown:  # first: a misspelt section otherwise reads as a missing one (`serach:`)
         r.reject_unknown(unknown[0], SECTIONS)
     study = _parse_study(r.section("study", required=True), default_name)
-    data = _parse_data(r.section("data", required=True))
+    data = parse_data(r.section("data", required=True))
     trial = _parse_trial(r.section("trial"))
     has_search = r.raw.get("search") is not None or "ablation" not in r.raw
     n_objectives = len(study.metrics)
@@ -133,6 +131,7 @@ def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study
     r.done()
     params = Params(source, study, data, trial, search, execution, paths, report, ablation)
     check_objectives(params)
+    check_sources(params)
     return params
 
 
@@ -156,22 +155,6 @@ def _parse_storage(r: Reader) -> StorageURL | None:
         return StorageURL.parse(text)
     except ValueError as err:
         raise ConfigError(r.source, r.key("storage"), str(err)) from None
-
-
-def _parse_data(r: Reader) -> DataConfig:
-    cfg = DataConfig(
-        source=r.str("source", None, check=bool, rule="sklearn:<name> or a path to a .csv/.parquet file"),
-        target=r.str("target", "target", check=bool, rule="a column name"),
-        test_size=r.float("test_size", 0.2, low=0.0, high=1.0, open_interval=True),
-        val_size=r.float("val_size", 0.2, low=0.0, high=1.0, open_interval=True),
-        task=r.choice("task", TASKS, "auto"),
-    )
-    if not cfg.source.startswith("sklearn:") and Path(cfg.source).suffix.lower() not in (".csv", ".parquet"):
-        raise r.error("source", f"must be one of {', '.join(BUILTIN_SOURCES)} or a .csv/.parquet path", cfg.source)
-    if cfg.source.startswith("sklearn:") and cfg.source not in BUILTIN_SOURCES:
-        raise r.error("source", f"must be one of {', '.join(BUILTIN_SOURCES)} or a .csv/.parquet path", cfg.source)
-    r.done()
-    return cfg
 
 
 def _parse_trial(r: Reader) -> TrialConfig:

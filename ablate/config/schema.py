@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ DEVICES = ("auto", "cpu", "cuda")
 TASKS = ("auto", "classification", "regression")
 
 
-BUILTIN_SOURCES = ("sklearn:digits", "sklearn:wine", "sklearn:breast_cancer")
+BUILTIN_SOURCES = ("sklearn:digits", "sklearn:wine", "sklearn:breast_cancer", "sklearn:iris")
 
 
 DEFAULT_ENTRYPOINT = "ablate.models.mlp:train"
@@ -69,6 +69,9 @@ class DataConfig:
     test_size: float = 0.2  # held out; never seen by the search
     val_size: float = 0.2  # of what remains; the search metric is computed on it
     task: str = "auto"  # classification splits are stratified
+    # data.sources: (name, source) of each data set, in the order written; () with data.source.
+    # Params.datasets gives each its own DataConfig (source set, sources empty).
+    sources: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,17 @@ class Params:
     paths: PathsConfig = field(default_factory=PathsConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     ablation: AblationConfig | None = None
+    dataset: str = ""  # one of data.sources: this study seen on that data set (see datasets)
+
+    @property
+    def datasets(self) -> dict[str, Params]:
+        """With ``data.sources``, the study on each data set by name: its ``data`` that source
+        alone, its prepared data and ablation trials in a folder of the data set's name. Empty
+        with ``data.source``."""
+        return {
+            name: replace(self, data=replace(self.data, source=source, sources=()), dataset=name)
+            for name, source in self.data.sources
+        }
 
     @property
     def study_dir(self) -> Path:
@@ -168,11 +182,11 @@ class Params:
 
     @property
     def ablation_dir(self) -> Path:
-        return Path(self.paths.data) / "ablations" / self.study.name
+        return Path(self.paths.data) / "ablations" / self.study.name / self.dataset
 
     @property
     def prepared_dir(self) -> Path:
-        return Path(self.paths.data) / "prepared" / self.study.name
+        return Path(self.paths.data) / "prepared" / self.study.name / self.dataset
 
     @property
     def cache_dir(self) -> Path:
@@ -184,6 +198,12 @@ class Params:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d.pop("dataset")  # not a key of the file: which of data.sources this view is
+        if not self.data.sources:
+            d["data"].pop("sources")
+        else:
+            d["data"].pop("source")
+            d["data"]["sources"] = dict(self.data.sources)
         d["study"] = self.study.to_dict()
         if self.search is not None:
             d["search"]["space"] = {p.name: _knob_dict(p) for p in self.search.space}
