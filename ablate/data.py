@@ -53,11 +53,28 @@ def load_source(cfg: DataConfig) -> tuple[pd.DataFrame, pd.Series]:
     return frame.drop(columns=[cfg.target]), frame[cfg.target]
 
 
+# Generated data sets, each with fixed arguments (the same table on every machine and version of
+# scikit-learn that keeps the generator's algorithm): a three-class problem of 12 features, half
+# of them informative, with some label noise.
+GENERATED = {
+    "make_classification": dict(
+        n_samples=1200, n_features=12, n_informative=6, n_redundant=2, n_classes=3, flip_y=0.03, random_state=0
+    ),
+}
+
+
 def _load_sklearn(name: str) -> tuple[pd.DataFrame, pd.Series]:
     from sklearn import datasets
 
+    if name in GENERATED:
+        x, y = getattr(datasets, name)(**GENERATED[name])
+        return pd.DataFrame(x, columns=_generated_columns(name)), pd.Series(y, name="target")
     bunch = getattr(datasets, f"load_{name}")(as_frame=True)
     return bunch.data, bunch.target.rename("target")
+
+
+def _generated_columns(name: str) -> list[str]:
+    return [f"x{i}" for i in range(GENERATED[name]["n_features"])]
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -66,11 +83,14 @@ def _read_table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def check_source(cfg: DataConfig, params_file: str) -> None:
+def check_source(cfg: DataConfig, params_file: str, key: str = "data.source") -> None:
     """Check, without loading it whole, that the source exists and has the target column.
 
+    Args:
+        key: where the params file names the source (``data.sources.<name>`` for one of several).
+
     Raises:
-        ConfigError: naming ``data.source`` or ``data.target``.
+        ConfigError: naming ``key`` or ``data.target``.
     """
     if cfg.source.startswith("sklearn:"):
         if cfg.target != "target":
@@ -78,8 +98,8 @@ def check_source(cfg: DataConfig, params_file: str) -> None:
         return
     path = Path(cfg.source)
     if not path.is_file():
-        raise ConfigError(params_file, "data.source", f"must be an existing file, but {cfg.source} was not found")
-    columns = _columns_of(path, params_file)
+        raise ConfigError(params_file, key, f"must be an existing file, but {cfg.source} was not found")
+    columns = _columns_of(path, params_file, key)
     if cfg.target not in columns:
         shown = ", ".join(columns[:8]) + (", ..." if len(columns) > 8 else "")
         raise ConfigError(
@@ -93,12 +113,15 @@ def source_columns(cfg: DataConfig) -> list[str]:
     if cfg.source.startswith("sklearn:"):
         from sklearn import datasets
 
-        bunch = getattr(datasets, f"load_{cfg.source.split(':', 1)[1]}")()
+        name = cfg.source.split(":", 1)[1]
+        if name in GENERATED:
+            return _generated_columns(name)
+        bunch = getattr(datasets, f"load_{name}")()
         return [str(c) for c in bunch.feature_names]
     return [c for c in _columns_of(Path(cfg.source), cfg.source) if c != cfg.target]
 
 
-def _columns_of(path: Path, params_file: str) -> list[str]:
+def _columns_of(path: Path, params_file: str, key: str = "data.source") -> list[str]:
     try:
         if path.suffix.lower() == ".parquet":
             import pyarrow.parquet as pq
@@ -106,7 +129,7 @@ def _columns_of(path: Path, params_file: str) -> list[str]:
             return list(pq.read_schema(path).names)
         return list(pd.read_csv(path, nrows=0).columns)
     except Exception as err:  # any parser error means the same to the user: unreadable file
-        raise ConfigError(params_file, "data.source", f"must be a readable table, but {path}: {err}") from None
+        raise ConfigError(params_file, key, f"must be a readable table, but {path}: {err}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,7 +140,8 @@ def fingerprint_inputs(cfg: DataConfig, seed: int) -> str:
     """A hash of everything that decides the prepared arrays: the source's bytes and the split."""
     h = hashlib.sha256()
     if cfg.source.startswith("sklearn:"):
-        h.update(f"{cfg.source}@{metadata.version('scikit-learn')}".encode())
+        name = cfg.source.split(":", 1)[1]
+        h.update(f"{cfg.source}@{metadata.version('scikit-learn')}{GENERATED.get(name, '')}".encode())
     else:
         h.update(_file_digest(Path(cfg.source)).encode())
     h.update(json.dumps([cfg.target, cfg.test_size, cfg.val_size, cfg.task, seed]).encode())

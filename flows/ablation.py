@@ -30,7 +30,8 @@ from tasks.trial import retry_delays, run_trial
 
 def _name_ablation_run() -> str:
     p = flow_run.parameters
-    return f"{p['run'].study} ablation ({len(p['seeds'])} seeds)"
+    on = f" on {p['run'].dataset}" if p["run"].dataset else ""
+    return f"{p['run'].study} ablation{on} ({len(p['seeds'])} seeds)"
 
 
 @flow(name="ablation", flow_run_name=_name_ablation_run)

@@ -83,10 +83,11 @@ def validate(path: str, overrides: list[str]) -> Params:
     """Parse the params file and check what it points at (data file, target, trial code)."""
     params = load_params(path, overrides)
     check_database(params)
-    check_source(params.data, params.source)
+    for name, view in (params.datasets or {"": params}).items():
+        check_source(view.data, params.source, f"data.sources.{name}" if name else "data.source")
+        if params.ablation is not None and any(c.features for c in params.ablation.components):
+            check_features(params.ablation, source_columns(view.data), params.source, name)
     check_entrypoint(params.trial.entrypoint, params.source)
-    if params.ablation is not None and any(c.features for c in params.ablation.components):
-        check_features(params.ablation, source_columns(params.data), params.source)
     check_cluster(params.execution, params.trial.entrypoint.partition(":")[0], params.source)
     return params
 

@@ -64,11 +64,19 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
     with StudyLock(params.study_dir), trial_cluster(params) as cluster:
         if "search" in steps and params.search is not None and not cluster.starting and needs_trials(params):
             cluster.start()  # in the background, while the data is prepared (the command may have begun it)
-        prepared = (
-            prepare(params.data, params.study.seed, str(params.prepared_dir))
-            if "prepare" in steps
-            else load_prepared_info(params.prepared_dir)
-        )
+        # The study on each of data.sources by name, or on its one data.source (named "").
+        views = params.datasets or {"": params}
+        prepared_of = {
+            name: (
+                prepare.with_options(task_run_name=f"prepare {name}" if name else "prepare")(
+                    view.data, params.study.seed, str(view.prepared_dir)
+                )
+                if "prepare" in steps
+                else load_prepared_info(view.prepared_dir)
+            )
+            for name, view in views.items()
+        }
+        prepared = next(iter(prepared_of.values()))  # a search's one data set
         if "search" in steps and params.search is not None:
             # What the trials run with: versions, git commit, the sampler auto chose, the pruner.
             provenance = {**collect_provenance(), **describe_search(params.search, params.study)}
@@ -79,7 +87,8 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
         else:
             run = read_last_run(params)  # what the last search did, for the report
         if "ablation" in steps and params.ablation is not None:
-            run = run.replace(ablation=run_ablation(params, prepared, cluster))
+            done = [run_ablation(view, prepared_of[name], cluster) for name, view in views.items()]
+            run = run.replace(ablation=AblationFacts.combined(done))
         cluster.close()  # the trials are done; sync and analyze need no workers
         sync_error = None
         if "sync" in steps:
@@ -149,17 +158,18 @@ def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) 
     from flows.ablation import ablation_flow
 
     plan = plan_ablation(params, prepared, collect_provenance())
+    on = f" on data set {params.dataset}" if params.dataset else ""
     schedule = next_trials(plan.run, plan.ctx, plan.seeds, params.study.metric, set())
     for note in dict.fromkeys(plan.ctx.notes):  # the plan's, e.g. a component that changes nothing gets no arm
-        print(f"ablation: {note}", flush=True)
+        print(f"ablation{on}: {note}", flush=True)
     cfg = params.ablation
     arms, todo = schedule.arms, schedule.todo
     if not todo:
         record_ablation(plan.run, plan.ctx, arms, plan.seeds, plan.baseline_from, schedule.counts)
-        print(f"ablation: {len(arms)} arms x {cfg.describe_seeds()} all finished; nothing to run", flush=True)
+        print(f"ablation{on}: {len(arms)} arms x {cfg.describe_seeds()} all finished; nothing to run", flush=True)
         return AblationFacts(arms=len(arms), seeds=schedule.look)
     print(
-        f"ablation: study {params.study.name}, policy {cfg.policy}, {len(arms)} arms x {cfg.describe_seeds()} "
+        f"ablation: study {params.study.name}{on}, policy {cfg.policy}, {len(arms)} arms x {cfg.describe_seeds()} "
         f"({len(todo)} trials to run; baseline: {plan.baseline_from}) on a {cluster.plan.describe()}",
         flush=True,
     )

@@ -22,9 +22,7 @@ def main() -> None:
     out = {}
     for arm, (x, y) in payload["pairs"].items():
         with contextlib.redirect_stdout(sys.stderr):  # Stan's progress, not the answer
-            p = HierarchicalTest.probs(
-                np.array(x), np.array(y), rope, nsamples=SAMPLES_PER_CHAIN, random_state=seed
-            )
+            p = HierarchicalTest.probs(np.array(x), np.array(y), rope, nsamples=SAMPLES_PER_CHAIN, random_state=seed)
         out[arm] = [float(p[0]), float(p[1]), float(p[2])] if rope > 0 else [float(p[0]), 0.0, float(p[1])]
     json.dump(out, sys.stdout)
 

@@ -38,7 +38,7 @@ from ablate.ablation.stats import holm
 VALUE_COLUMNS = ("dataset", "arm", "seed", "value")
 # across.csv, in this order: the arm, its rank, the rank test against the baseline, the hierarchical test.
 ACROSS_COLUMNS = (
-    "arm role mean_rank n_datasets mean_delta p_rank p_rank_holm significant p_worse p_rope p_better "
+    "arm role verdict mean_rank n_datasets mean_delta p_rank p_rank_holm significant p_worse p_rope p_better "
     "seeds_per_dataset note"
 ).split()
 MIN_ARMS_FRIEDMAN = 3  # Friedman's test compares three or more arms (two are a paired test)
@@ -46,6 +46,20 @@ MIN_DATASETS = 2
 FEW_DATASETS_FOR_DIAGRAM = 5  # below this, the diagram's critical difference spans most of the axis
 MIN_SEEDS_HIERARCHICAL = 2  # a spread within each data set
 NOTE_FEW_SEEDS = f"fewer than {MIN_SEEDS_HIERARCHICAL} paired seeds on a data set: no hierarchical test"
+# The hierarchical test's verdict on an arm: the posterior probability that decides it (Benavoli et
+# al. 2017 use 0.95 as the usual threshold).
+DECISIVE = 0.95
+
+
+def across_verdict(worse: float, rope: float, better: float) -> str:
+    """``matters`` where the arm is worse or better than the baseline by more than min_effect with
+    probability DECISIVE or more, ``negligible`` where it is within ±min_effect with that
+    probability (impossible without min_effect: the region is empty), else ``inconclusive``."""
+    if not np.isfinite([worse, rope, better]).all():
+        return ""
+    if max(worse, better) >= DECISIVE:
+        return "matters"
+    return "negligible" if rope >= DECISIVE else "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -126,13 +140,14 @@ def analyze_across(
         rope=min_effect or 0.0,
         seed=seed,
     )
-    rows = [[baseline, "baseline", ranks[baseline].mean(), len(means)] + [np.nan] * 7 + [pd.NA, ""]]
+    rows = [[baseline, "baseline", "", ranks[baseline].mean(), len(means)] + [np.nan] * 7 + [pd.NA, ""]]
     for arm, p, p_adj in zip(arms[1:], p_rank, holm(p_rank), strict=True):
         x, y = pairs[arm]
         note = "" if arm in probs else NOTE_FEW_SEEDS
         worse, rope, better = probs.get(arm, (np.nan, np.nan, np.nan))
         delta = float(np.mean(means[arm] - means[baseline]))
-        rows.append([arm, "arm", ranks[arm].mean(), len(means), delta, p, p_adj, bool(p_adj <= alpha),
+        rows.append([arm, "arm", across_verdict(worse, rope, better), ranks[arm].mean(), len(means), delta, p, p_adj,
+                     bool(p_adj <= alpha),
                      worse, rope, better, x.shape[1], note])  # fmt: skip
     table = pd.DataFrame(rows, columns=ACROSS_COLUMNS)
     table["seeds_per_dataset"] = table["seeds_per_dataset"].astype("Int64")

@@ -58,6 +58,6 @@ def plot_heatmap(deltas: pd.DataFrame, verdicts: pd.DataFrame, metric: str, dire
     ax.set_title(f"Δ {metric} against the baseline, per data set, with its verdict", fontsize=9)
     bar = fig.colorbar(image, ax=ax, fraction=0.04)
     bar.set_ticks([])  # the colour is the side of Δ (by direction), the number is in the cell
-    bar.set_label(f"worse (bottom) to better (top), {direction}", fontsize=8)
+    bar.set_label("worse ← → better", fontsize=8)
     fig.tight_layout()
     return fig

@@ -60,6 +60,7 @@ def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, 
         provenance=provenance,
         metric=params.study.metric,
         monitor_system=params.execution.monitor_system,
+        dataset=params.dataset,
     )
     baseline_from = best_from if cfg.baseline == BEST else "the params file"
     tuned = params.search.seeds if params.search is not None else 1

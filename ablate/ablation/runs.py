@@ -44,6 +44,7 @@ class AblationRun:
     provenance: dict[str, Any]
     metric: str = ""  # the study metric: a trial without it as a finite number fails on the worker
     monitor_system: bool = False  # execution.monitor_system
+    dataset: str = ""  # one of data.sources: named in each trial's task run
 
     def spec(self, arm: Arm, seed: int, repeat: int) -> TrialSpec:
         return TrialSpec(
@@ -61,7 +62,7 @@ class AblationRun:
             drop_features=arm.drop_features,
             score_test=self.score_test,
             folder=seed_folder(arm.slug, seed),
-            name=f"{arm.name} seed {seed}",
+            name=f"{self.dataset}: {arm.name} seed {seed}" if self.dataset else f"{arm.name} seed {seed}",
             metric=self.metric,
             monitor_system=self.monitor_system,
         )

@@ -237,12 +237,16 @@ def match_features(patterns: Collection[str], columns: Collection[str]) -> tuple
     return tuple(c for c in columns if any(fnmatch.fnmatchcase(c, p) for p in patterns))
 
 
-def check_features(cfg: AblationConfig, columns: Collection[str], source: str) -> None:
-    """Every pattern matches a column, and no arm is left without a column.
+def check_features(cfg: AblationConfig, columns: Collection[str], source: str, dataset: str = "") -> None:
+    """Every pattern matches a column, and no arm is left without a column; ``dataset``: the name
+    of the data set (one of ``data.sources``) whose ``columns`` these are. With several data sets,
+    every pattern must match a column of each (an arm that changed nothing on one data set would
+    enter its ranks as a tie, not as a missing arm).
 
     Raises:
         ConfigError: naming the component and pattern.
     """
+    of = f" of data set {dataset}" if dataset else ""
     for c in cfg.components:
         for pattern in c.features:
             if not match_features([pattern], columns):
@@ -250,7 +254,7 @@ def check_features(cfg: AblationConfig, columns: Collection[str], source: str) -
                 raise ConfigError(
                     source,
                     f"ablation.components.{c.name}.features",
-                    f"must match input columns ({shown}), but {pattern!r} matches none",
+                    f"must match input columns{of} ({shown}), but {pattern!r} matches none",
                 )
     every = [p for c in cfg.components for p in c.features]
     if (
@@ -262,14 +266,14 @@ def check_features(cfg: AblationConfig, columns: Collection[str], source: str) -
             source,
             "ablation.components",
             f"must leave some input column when every component is removed (policy {cfg.policy}), "
-            f"but their features cover all {len(columns)} columns",
+            f"but their features cover all {len(columns)} columns{of}",
         )
     for c in cfg.components:
         if c.features and len(match_features(c.features, columns)) == len(columns):
             raise ConfigError(
                 source,
                 f"ablation.components.{c.name}.features",
-                f"must leave some input column, but they match all {len(columns)} columns",
+                f"must leave some input column, but they match all {len(columns)} columns{of}",
             )
 
 

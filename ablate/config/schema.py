@@ -24,7 +24,14 @@ DEVICES = ("auto", "cpu", "cuda")
 TASKS = ("auto", "classification", "regression")
 
 
-BUILTIN_SOURCES = ("sklearn:digits", "sklearn:wine", "sklearn:breast_cancer", "sklearn:iris")
+# Data sets scikit-learn ships, and one it generates with fixed arguments (see ablate.data.GENERATED).
+BUILTIN_SOURCES = (
+    "sklearn:digits",
+    "sklearn:wine",
+    "sklearn:breast_cancer",
+    "sklearn:iris",
+    "sklearn:make_classification",
+)
 
 
 DEFAULT_ENTRYPOINT = "ablate.models.mlp:train"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ablate.ablation.across_report import DatasetsAblation, analyze_datasets, datasets_summary
 from ablate.ablation.analysis import AblationAnalysis, analyze_ablation
 from ablate.ablation.report import ablation_summary
 from ablate.ablation.runs import read_design, read_runs
@@ -31,15 +32,16 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
     facts: dict[str, Any] = {**count_states(frame), "best": best_of(study, params), "n_trials": n_trials}
     if params.study.multi_objective:  # no single best: the Pareto front
         facts["front"] = front_of(frame, params)
-    ablation = _ablation(params)
+    ablation = _ablation(params) if not params.data.sources else None
     if ablation is not None:
         facts["ablation_summary"] = ablation_summary(ablation)
-    manifest = read_manifest(params.prepared_dir) or {}
+    datasets = _datasets(params)
+    if datasets is not None:
+        facts["ablation_summary"] = datasets_summary(datasets)
     provenance = {
         "study": params.study.name,
         "params file": params.source,
-        "data": f"{params.data.source} ({manifest.get('task', '?')}, shapes {manifest.get('shapes', '?')})",
-        "data hash": manifest.get("data_hash", "?")[:16],
+        **_data_facts(params),
         "sampler": params.search.sampler if params.search is not None else "-",
         **(
             {"objectives": describe_objectives(params.study.metrics, params.study.directions)}
@@ -69,7 +71,8 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
         top_trials=params.report.top_trials,
         search=params.search is not None,
         ablation=ablation,
-        val_size=(manifest.get("shapes") or {}).get("val", [None])[0],
+        datasets=datasets,
+        val_size=((read_manifest(params.prepared_dir) or {}).get("shapes") or {}).get("val", [None])[0],
         importance=(
             cached_param_importance(
                 trials, params.study.direction, params.study.seed, params.report_dir / IMPORTANCE_RECORD
@@ -98,6 +101,26 @@ def _ablation(params: Params) -> AblationAnalysis | None:
     if design is None or runs is None:
         return None
     return analyze_ablation(design, runs, params.study.metric, params.study.direction)
+
+
+def _datasets(params: Params) -> DatasetsAblation | None:
+    """An ablation on data.sources: each data set's statistics and those across them (None before
+    any data set's ablation first ran)."""
+    if not params.data.sources or params.ablation is None:
+        return None
+    analyses = [(name, a) for name, view in params.datasets.items() if (a := _ablation(view)) is not None]
+    return analyze_datasets(analyses, params.study.seed) if analyses else None
+
+
+def _data_facts(params: Params) -> dict[str, str]:
+    """The data set (or each of data.sources): its source, task and shapes, and its hash."""
+    out = {}
+    for name, view in (params.datasets or {"": params}).items():
+        manifest = read_manifest(view.prepared_dir) or {}
+        key = f"data {name}" if name else "data"
+        out[key] = f"{view.data.source} ({manifest.get('task', '?')}, shapes {manifest.get('shapes', '?')})"
+        out[f"{key} hash"] = manifest.get("data_hash", "?")[:16]
+    return out
 
 
 def _dvc_facts(params: Params, run: RunFacts) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ablate.ablation.across_report import datasets_html, images_by_dataset
 from ablate.ablation.report import html_section
 from ablate.report import insight
 from ablate.report.model import (
@@ -137,6 +138,8 @@ def render_html(inp: ReportInput, images: list[str], ablation_images: list[str] 
     body = [f"<h1>{esc(title)}</h1>"]
     if inp.ablation is not None:
         body.append(html_section(inp.ablation, ablation_images))
+    if inp.datasets is not None:
+        body.append(datasets_html(inp.datasets, images_by_dataset(ablation_images)))
     if inp.search:
         body += _html_search(inp, images)
     if inp.provenance:

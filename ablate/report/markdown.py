@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ablate.ablation.across_report import datasets_markdown, images_by_dataset
 from ablate.ablation.report import markdown_section
 from ablate.report import insight
 from ablate.report.model import (
@@ -47,6 +48,8 @@ def render_markdown(inp: ReportInput, images: list[str], ablation_images: list[s
     out = [f"# Study `{inp.study}`: {describe_objectives(inp.metrics, inp.directions)}", ""]
     if inp.ablation is not None:
         out += [markdown_section(inp.ablation, ablation_images), ""]
+    if inp.datasets is not None:
+        out += [datasets_markdown(inp.datasets, images_by_dataset(ablation_images)), ""]
     if not inp.search:
         return "\n".join(out + _md_provenance(inp))
     out += ["## Search", "", summary_line(inp), ""]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ablate.ablation.across_report import DatasetsAblation, datasets_metrics
 from ablate.ablation.analysis import AblationAnalysis
 from ablate.ablation.report import ablation_metrics
 from ablate.ablation.units import unit_of
@@ -50,6 +51,7 @@ class ReportInput(Objectives):
     top_trials: int = 0  # rows of the report's trials table, best first (0: all); trials.csv has all
     search: bool = True  # False: an ablation study with no search step
     ablation: AblationAnalysis | None = None
+    datasets: DatasetsAblation | None = None  # an ablation on data.sources (then ablation is None)
     importance: ParamImportance | None = None  # None: not computed (no search)
     curves: pd.DataFrame | None = None  # number, step, value: what trials reported (ctx.report)
     # Several objectives (metric and direction are the first): a Pareto front, not a best trial.
@@ -275,6 +277,8 @@ def study_metrics(inp: ReportInput) -> dict[str, object]:
         }
     if inp.ablation is not None:
         out["ablation"] = ablation_metrics(inp.ablation)
+    if inp.datasets is not None:
+        out["ablation"] = datasets_metrics(inp.datasets)
     return out
 
 

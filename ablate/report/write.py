@@ -53,6 +53,18 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
         written = write_ablation_files(folder, inp.ablation, inp.study)
         names.update(written)
         ablation_images = [written[k] for k in ("forest", "waterfall", "interactions") if k in written]
+    if inp.datasets is not None:
+        from ablate.ablation.across_report import write_datasets_files
+
+        written = write_datasets_files(folder, inp.datasets, inp.study)
+        names.update(written)
+        ablation_images = [written[k] for k in ("cd", "heatmap") if k in written]
+        ablation_images += [
+            written[f"{name}/{k}"]
+            for name, _ in inp.datasets.datasets
+            for k in ("forest", "waterfall", "interactions")
+            if f"{name}/{k}" in written
+        ]
     (folder / "report.md").write_text(render_markdown(inp, images, ablation_images), encoding="utf-8")
     (folder / "index.html").write_text(render_html(inp, images, ablation_images), encoding="utf-8")
     return {**names, "metrics": "metrics.json", "markdown": "report.md", "html": "index.html"}

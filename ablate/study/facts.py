@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -45,6 +45,22 @@ class AblationFacts:
     arms: int = 0
     wall_s: float | None = None
     seeds: int = 0  # the most seeds any arm has been given (an adaptive design's latest look)
+
+    @classmethod
+    def combined(cls, parts: Sequence[AblationFacts]) -> AblationFacts:
+        """One ablation run on several data sets, one after another: the trials of all, the arms
+        and seeds of the largest, the time of all."""
+        if len(parts) == 1:
+            return parts[0]
+        walls = [p.wall_s for p in parts if p.wall_s is not None]
+        return cls(
+            executed=sum(p.executed for p in parts),
+            cached=sum(p.cached for p in parts),
+            failed=sum(p.failed for p in parts),
+            arms=max((p.arms for p in parts), default=0),
+            wall_s=round(sum(walls), 3) if walls else None,
+            seeds=max((p.seeds for p in parts), default=0),
+        )
 
 
 @dataclass(frozen=True)

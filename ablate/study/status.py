@@ -89,6 +89,8 @@ def ablation_progress(params: Params) -> dict[str, Any] | None:
     they give (recorded after every round of an adaptive design, so also while it runs)."""
     if params.ablation is None:
         return None
+    if params.data.sources:
+        return _datasets_progress(params)
     from ablate.ablation.analysis import analyze_ablation
     from ablate.ablation.report import ablation_summary
     from ablate.ablation.runs import read_design, read_runs
@@ -109,6 +111,23 @@ def ablation_progress(params: Params) -> dict[str, Any] | None:
         out["verdicts"] = {v: int(n) for v, n in compared["verdict"].value_counts().items() if v}
         out["seeds"] = {r.arm: int(r.n + r.n_failed + r.n_missing) for r in a.table.itertuples()}
         out["summary"] = ablation_summary(a)
+    return out
+
+
+def _datasets_progress(params: Params) -> dict[str, Any]:
+    """The ablation on each of data.sources, summed, with each data set's verdicts (the analysis
+    across them, an MCMC fit, is the report's)."""
+    parts = {name: ablation_progress(view) for name, view in params.datasets.items()}
+    recorded = {name: part for name, part in parts.items() if part and part["recorded"]}
+    if not recorded:
+        return {"recorded": False}
+    out: dict[str, Any] = {
+        "recorded": True,
+        "arms": max(part["arms"] for part in recorded.values()),
+        **{k: sum(part[k] for part in recorded.values()) for k in ("trials", "complete", "failed", "missing")},
+        "datasets": f"{len(recorded)} of {len(parts)} data sets",
+    }
+    out["summaries"] = {name: part["summary"] for name, part in recorded.items() if part.get("summary")}
     return out
 
 
@@ -149,12 +168,14 @@ def describe_status(s: StudyStatus) -> list[str]:
         a = s.ablation
         lines.append(
             f"ablation:    {a['complete']} of {a['trials']} (arm, seed) trials complete, {a['failed']} failed "
-            f"({a['arms']} arms)"
+            f"({a['arms']} arms{', on ' + a['datasets'] if a.get('datasets') else ''})"
             if a["recorded"]
             else "ablation:    not run yet"
         )
         if a.get("summary"):
             lines.append(f"verdicts:    {a['summary']}")
+        for name, summary in a.get("summaries", {}).items():
+            lines.append(f"verdicts:    {name}: {summary}")
     if s.dashboard:
         lines.append(f"dashboard:   {s.dashboard}")
     return lines

@@ -252,3 +252,17 @@ def hangs(params: dict[str, Any], ctx: Any) -> dict[str, float]:
     with (root / "executions.log").open("a") as f:
         f.write(f"{ctx.number} {params['mode']}\n")
     return {"val_accuracy": 1.0, "val_loss": 0.0}
+
+
+def across_effects(params: dict[str, Any], ctx: Any) -> dict[str, float]:
+    """``known_effects`` on several data sets: each data set its own level (from its number of
+    input columns), component ``a`` worth 0.03 on every one, ``b`` worth nothing on any."""
+    import numpy as np
+
+    level = 0.6 + (ctx.n_features % 7) * 0.04
+    on = {k: float(params[k]) for k in ("a", "b")}
+    shared = np.random.default_rng([ctx.seed, ctx.n_features]).normal(scale=0.02)
+    own = np.random.default_rng([ctx.seed, ctx.n_features, *(int(v) for v in on.values())]).normal(scale=0.003)
+    with (ctx.out_dir.parent.parent / "executions.log").open("a") as f:
+        f.write(f"{ctx.out_dir.parent.name}/{ctx.out_dir.name} {ctx.seed}\n")
+    return {"val_accuracy": level + 0.03 * on["a"] + shared + own}

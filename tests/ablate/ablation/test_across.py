@@ -47,6 +47,7 @@ def test_a_component_that_helps_everywhere_ranks_apart_and_the_seeds_confirm_it(
     assert t.loc["-augment", "mean_rank"] > t.drop(index="-augment")["mean_rank"].max() + 1
     assert t.loc["-augment", "significant"] and t.loc["-augment", "p_rank_holm"] < 0.05
     assert t.loc["-augment", "p_worse"] > 0.95  # without it the model is worse: the component helps
+    assert t.loc["-augment", "verdict"] == "matters" and t.loc["baseline", "verdict"] == ""
     for arm in ("-dropout", "-warmup"):
         assert not t.loc[arm, "significant"]
         assert t.loc[arm, "p_rope"] > t.loc[arm, "p_better"] and t.loc[arm, "p_rope"] > t.loc[arm, "p_worse"]
