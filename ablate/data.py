@@ -53,14 +53,9 @@ def load_source(cfg: DataConfig) -> tuple[pd.DataFrame, pd.Series]:
     return frame.drop(columns=[cfg.target]), frame[cfg.target]
 
 
-# Generated data sets, each with fixed arguments (the same table on every machine and version of
-# scikit-learn that keeps the generator's algorithm): a three-class problem of 12 features, half
-# of them informative, with some label noise.
-GENERATED = {
-    "make_classification": dict(
-        n_samples=1200, n_features=12, n_informative=6, n_redundant=2, n_classes=3, flip_y=0.03, random_state=0
-    ),
-}
+# Generated data sets, with fixed arguments: 3 classes, 12 features (6 informative), label noise.
+_MAKE_CLASSIFICATION = dict(n_samples=1200, n_features=12, n_informative=6, n_redundant=2, n_classes=3, flip_y=0.03)
+GENERATED = {"make_classification": {**_MAKE_CLASSIFICATION, "random_state": 0}}
 
 
 def _load_sklearn(name: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -74,7 +69,7 @@ def _load_sklearn(name: str) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def _generated_columns(name: str) -> list[str]:
-    return [f"x{i}" for i in range(GENERATED[name]["n_features"])]
+    return [f"x{i}" for i in range(int(GENERATED[name]["n_features"]))]
 
 
 def _read_table(path: Path) -> pd.DataFrame:

@@ -46,6 +46,7 @@ MIN_DATASETS = 2
 FEW_DATASETS_FOR_DIAGRAM = 5  # below this, the diagram's critical difference spans most of the axis
 MIN_SEEDS_HIERARCHICAL = 2  # a spread within each data set
 NOTE_FEW_SEEDS = f"fewer than {MIN_SEEDS_HIERARCHICAL} paired seeds on a data set: no hierarchical test"
+NOTE_CONSTANT = "the same difference on every seed of every data set: no spread for the hierarchical test"
 # The hierarchical test's verdict on an arm: the posterior probability that decides it (Benavoli et
 # al. 2017 use 0.95 as the usual threshold).
 DECISIVE = 0.95
@@ -135,15 +136,32 @@ def analyze_across(
         d: values[values["dataset"] == d].pivot_table(index="seed", columns="arm", values="value") for d in means.index
     }
     pairs = {arm: _paired(by_seed, baseline, arm) for arm in arms[1:]}
+    constant: set[str] = set()
+    for arm, (x, y) in pairs.items():
+        n = x.shape[1]
+        if n >= MIN_SEEDS_HIERARCHICAL and ((y - x).var(axis=1) == 0).all():
+            constant.add(arm)  # no spread within any data set: the model has no scale (baycomp divides by it)
+        elif n % 2 and n > MIN_SEEDS_HIERARCHICAL and ((y - x).var(axis=1) == 0).any():
+            # baycomp 1.0.3 gives such a data set's differences a spread of its own (±rope, in two
+            # halves) and fails where the seeds are odd in number: the last one is left out.
+            pairs[arm] = (x[:, :-1], y[:, :-1])
+            notes.append(
+                f"{arm}: the same difference on every seed of some data set, and an odd number of seeds; the "
+                f"hierarchical test uses the first {n - 1} (baycomp cannot take {n} there)"
+            )
     probs = hierarchical_probs(
-        {a: (sign * x, sign * y) for a, (x, y) in pairs.items() if x.shape[1] >= MIN_SEEDS_HIERARCHICAL},
+        {
+            a: (sign * x, sign * y)
+            for a, (x, y) in pairs.items()
+            if x.shape[1] >= MIN_SEEDS_HIERARCHICAL and a not in constant
+        },
         rope=min_effect or 0.0,
         seed=seed,
     )
     rows = [[baseline, "baseline", "", ranks[baseline].mean(), len(means)] + [np.nan] * 7 + [pd.NA, ""]]
     for arm, p, p_adj in zip(arms[1:], p_rank, holm(p_rank), strict=True):
         x, y = pairs[arm]
-        note = "" if arm in probs else NOTE_FEW_SEEDS
+        note = "" if arm in probs else NOTE_CONSTANT if arm in constant else NOTE_FEW_SEEDS
         worse, rope, better = probs.get(arm, (np.nan, np.nan, np.nan))
         delta = float(np.mean(means[arm] - means[baseline]))
         rows.append([arm, "arm", across_verdict(worse, rope, better), ranks[arm].mean(), len(means), delta, p, p_adj,

@@ -5,35 +5,20 @@ the arms x data sets heat map ``heatmap.png``) with a paragraph a paper can take
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ablate.ablation.across import DECISIVE, AcrossAnalysis, analyze_across
+from ablate.ablation.across import AcrossAnalysis, analyze_across
+from ablate.ablation.across_text import across_legend, across_table, finite, p_text
 from ablate.ablation.analysis import AblationAnalysis
 from ablate.ablation.report import DPI, ablation_metrics, ablation_summary, markdown_section, write_ablation_files
-from ablate.ablation.tables import table_unit
-from ablate.ablation.units import plain_number
 
 ACROSS_CSV = "across.csv"
 ACROSS_MD = "across.md"
-# across.csv as the report shows it: header -> column (the probabilities are the arm's, against the baseline).
-_SHOWN = {
-    "arm": "arm",
-    "verdict": "verdict",
-    "mean rank": "mean_rank",
-    "mean Δ": "mean_delta",
-    "p (rank, Holm)": "p_rank_holm",
-    "P(worse)": "p_worse",
-    "P(≈)": "p_rope",
-    "P(better)": "p_better",
-    "seeds per data set": "seeds_per_dataset",
-}
 
 
 @dataclass(frozen=True)
@@ -143,8 +128,8 @@ def across_markdown(d: DatasetsAblation, images: Sequence[str]) -> str:
         return "\n".join(out + [f"No analysis across the data sets yet: {d.why_not}.", ""])
     a = d.across
     out += ["### The results, as a paper would write them", "", f"> {across_paragraph(d)}", ""]
-    out += ["### The table (across.csv)", "", across_table(a).to_markdown(index=False), ""]
-    out += [*_legend(a), ""]
+    out += ["### The table (across.csv)", "", across_table(a).to_markdown(index=False, disable_numparse=True), ""]
+    out += [*across_legend(a), ""]
     out += [
         line for i in images for line in (f"![{Path(i).stem}]({i})", "", f"*{figure_caption(d, Path(i).stem)}*", "")
     ]
@@ -183,51 +168,6 @@ def images_by_dataset(images: Sequence[str]) -> dict[str, list[str]]:
     return out
 
 
-def across_table(a: AcrossAnalysis) -> pd.DataFrame:
-    """across.csv as display strings."""
-    unit = table_unit(pd.DataFrame({"mean": a.means.to_numpy().ravel(), "test_mean": np.nan}), a.metric)
-    rows = []
-    for r in a.table.itertuples():
-        cells = {}
-        for header, column in _SHOWN.items():
-            v = getattr(r, column)
-            if column == "mean_delta":
-                cells[header] = (
-                    ""
-                    if not _finite(v)
-                    else plain_number(v * unit.scale, 2, signed=True)
-                    + (f" {unit.delta_name}" if unit.delta_name else "")
-                )
-            elif column == "mean_rank":
-                cells[header] = f"{v:.2f}"
-            elif column.startswith("p_"):
-                cells[header] = "" if not _finite(v) else f"{v:.3f}" if column != "p_rank_holm" else _p(v)
-            elif column == "seeds_per_dataset":
-                cells[header] = "" if pd.isna(v) else str(int(v))
-            else:
-                cells[header] = str(v) if isinstance(v, str) else ""
-        rows.append(cells)
-    return pd.DataFrame(rows)
-
-
-def _legend(a: AcrossAnalysis) -> list[str]:
-    rope = f"±{a.min_effect:g}" if a.min_effect else "empty (no min_effect)"
-    return [
-        f"*mean rank*: the arm's rank on each data set (of its mean over the seeds; 1 = best), averaged; "
-        f"Friedman's test over all arms: χ² = {a.friedman_stat:.2f}, p {_p(a.friedman_p)}. *mean Δ*: the arm's "
-        "mean minus the baseline's, averaged over the data sets. *p (rank, Holm)*: the arm's rank sum against the "
-        "baseline's (Siegel and Castellan's z, as Demšar 2006 recommends against a control), Holm-adjusted over "
-        "the arms.",
-        "",
-        f"*P(worse)*, *P(≈)*, *P(better)*: the Bayesian hierarchical test (Corani et al. 2017, baycomp) over every "
-        f"(data set, seed) paired difference: the probability that the arm is worse than the baseline, within the "
-        f"region of practical equivalence ({rope}), or better, on a data set like these. *verdict*: `matters` "
-        f"where P(worse) or P(better) ≥ {DECISIVE}, `negligible` where P(≈) ≥ {DECISIVE}, else `inconclusive`. "
-        "The ranks use only the per-data-set means; the hierarchical test also counts how much each data set's "
-        "seeds vary.",
-    ]
-
-
 def across_paragraph(d: DatasetsAblation) -> str:
     """The across results in prose; every number is a cell of across.csv (or its legend's Friedman)."""
     a = d.across
@@ -239,20 +179,20 @@ def across_paragraph(d: DatasetsAblation) -> str:
     out = [
         f"We ablated {len(arms)} arm{'s' if len(arms) != 1 else ''} ({first.policy}) against the baseline on "
         f"{len(names)} data sets ({', '.join(names)}), with paired seeds on each. The arms' ranks differ across "
-        f"the data sets by Friedman's test (χ² = {a.friedman_stat:.2f}, p {_p(a.friedman_p)})."
+        f"the data sets by Friedman's test (χ² = {a.friedman_stat:.2f}, p {p_text(a.friedman_p)})."
         if a.friedman_p <= a.alpha
         else f"We ablated {len(arms)} arms ({first.policy}) against the baseline on {len(names)} data sets "
         f"({', '.join(names)}), with paired seeds on each. Friedman's test finds no difference among the arms' "
-        f"ranks (χ² = {a.friedman_stat:.2f}, p {_p(a.friedman_p)})."
+        f"ranks (χ² = {a.friedman_stat:.2f}, p {p_text(a.friedman_p)})."
     ]
     sign = 1.0 if a.direction == "maximize" else -1.0
     for r in arms.itertuples():
         on = int((sign * (a.means[r.arm] - a.means[a.baseline]) < 0).sum())
         sentence = (
             f"{r.arm} scored {worse} than the baseline on {on} of {len(a.means)} data sets "
-            f"(mean rank {r.mean_rank:.2f}, Holm p {_p(r.p_rank_holm)})"
+            f"(mean rank {r.mean_rank:.2f}, Holm p {p_text(r.p_rank_holm)})"
         )
-        if _finite(r.p_worse):
+        if finite(r.p_worse):
             sentence += (
                 f"; the hierarchical model gives P(worse) = {r.p_worse:.2f}, P(within ±{a.min_effect or 0:g}) = "
                 f"{r.p_rope:.2f} and P(better) = {r.p_better:.2f}: {_verdict_words(r.verdict)}"
@@ -277,7 +217,7 @@ def datasets_summary(d: DatasetsAblation) -> str:
     arms = a.table[a.table["role"] == "arm"]
     parts = [
         f"{r.arm} {r.verdict or 'no verdict'} (rank {r.mean_rank:.2f}"
-        + (f", P(worse) {r.p_worse:.2f}, P(≈) {r.p_rope:.2f})" if _finite(r.p_worse) else ")")
+        + (f", P(worse) {r.p_worse:.2f}, P(≈) {r.p_rope:.2f})" if finite(r.p_worse) else ")")
         for r in arms.itertuples()
     ]
     return f"across {len(a.means)} data sets: {'; '.join(parts)}; baseline rank {a.table['mean_rank'].iloc[0]:.2f}"
@@ -297,15 +237,5 @@ def datasets_metrics(d: DatasetsAblation) -> dict[str, Any]:
     return out
 
 
-def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float, np.floating)) and math.isfinite(float(v))
-
-
 def _num(v: Any) -> float | None:
-    return round(float(v), 6) if _finite(v) else None
-
-
-def _p(value: float) -> str:
-    if not _finite(value):
-        return "n/a"
-    return "< 0.001" if value < 0.001 else f"= {value:.3f}"
+    return round(float(v), 6) if finite(v) else None

@@ -9,7 +9,7 @@ import pytest
 import scikit_posthocs as sp
 from scipy import stats
 
-from ablate.ablation.across import ACROSS_COLUMNS, analyze_across
+from ablate.ablation.across import ACROSS_COLUMNS, NOTE_CONSTANT, analyze_across
 from ablate.ablation.across_figures import plot_critical_difference, plot_heatmap
 
 DATASETS = ["digits", "wine", "cancer", "iris", "synthetic"]
@@ -136,3 +136,19 @@ def test_one_seed_a_data_set_ranks_but_gets_no_hierarchical_test() -> None:
     arms = a.table[a.table["role"] == "arm"]
     assert (arms["note"] == NOTE_FEW_SEEDS).all() and arms[["p_worse", "p_rope", "p_better"]].isna().all().all()
     assert arms.set_index("arm").loc["-augment", "mean_rank"] == 4.0
+
+
+def test_an_arm_that_changes_nothing_on_some_data_sets_over_odd_seeds_still_gets_its_probabilities() -> None:
+    rows = []
+    for d in range(4):
+        for seed in range(5):
+            base = 0.8 + 0.02 * d + 0.01 * ((seed * 7 + d) % 5)
+            rows += [(f"d{d}", "baseline", seed, base), (f"d{d}", "-x", seed, base if d else base - 0.001 * seed)]
+            rows.append((f"d{d}", "-y", seed, base - 0.05 - 0.003 * ((seed * 3 + d) % 4)))
+            rows.append((f"d{d}", "-z", seed, base - 0.02))  # the same difference everywhere: no spread
+    a = analyze_across(pd.DataFrame(rows, columns=["dataset", "arm", "seed", "value"]), "baseline", "acc",
+                       "maximize", min_effect=0.01)  # fmt: skip
+    t = a.table.set_index("arm")
+    assert t.loc["-x", "p_rope"] > 0.9 and t.loc["-x", "seeds_per_dataset"] == 4  # the seeds it used
+    assert any("uses the first 4" in n for n in a.notes) and t.loc["-y", "p_worse"] > 0.95
+    assert t.loc["-z", "note"] == NOTE_CONSTANT and np.isnan(t.loc["-z", "p_worse"])
