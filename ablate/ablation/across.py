@@ -39,7 +39,7 @@ VALUE_COLUMNS = ("dataset", "arm", "seed", "value")
 # across.csv, in this order: the arm, its rank, the rank test against the baseline, the hierarchical test.
 ACROSS_COLUMNS = (
     "arm role verdict mean_rank n_datasets mean_delta p_rank p_rank_holm significant p_worse p_rope p_better "
-    "seeds_per_dataset note"
+    "seeds_per_dataset note friedman_chi2 friedman_p"
 ).split()
 MIN_ARMS_FRIEDMAN = 3  # Friedman's test compares three or more arms (two are a paired test)
 MIN_DATASETS = 2
@@ -167,6 +167,7 @@ def analyze_across(
         rows.append([arm, "arm", across_verdict(worse, rope, better), ranks[arm].mean(), len(means), delta, p, p_adj,
                      bool(p_adj <= alpha),
                      worse, rope, better, x.shape[1], note])  # fmt: skip
+    rows = [[*row, float(friedman.statistic), float(friedman.pvalue)] for row in rows]  # the test of all arms
     table = pd.DataFrame(rows, columns=ACROSS_COLUMNS)
     table["seeds_per_dataset"] = table["seeds_per_dataset"].astype("Int64")
     table.loc[table["role"] == "baseline", "significant"] = pd.NA

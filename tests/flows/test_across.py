@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats
 
 from tests.flows.test_ablation import run
 from tests.flows.test_cli import cli
@@ -62,6 +63,11 @@ def test_a_component_that_helps_everywhere_ranks_apart_and_one_that_helps_nowher
     assert all(verdicts[(d, "-b")] in ("negligible", "inconclusive") for d in SOURCES)
 
     across = pd.read_csv(report / "across.csv").set_index("arm")
+    # Friedman's test in across.csv is scipy's on the per-data-set means that ablation.csv holds.
+    means = table.pivot(index="dataset", columns="arm", values="mean")
+    friedman = stats.friedmanchisquare(*(means[arm] for arm in means.columns))
+    assert across["friedman_chi2"].iloc[0] == pytest.approx(friedman.statistic, rel=1e-9)
+    assert across["friedman_p"].iloc[0] == pytest.approx(friedman.pvalue, rel=1e-9)
     assert across.loc["-a", "mean_rank"] == 3.0  # last on every data set
     assert across.loc["-a", "mean_rank"] > across.loc[["baseline", "-b"], "mean_rank"].max()
     assert across.loc["-a", "significant"]  # Siegel-Castellan against the baseline, Holm

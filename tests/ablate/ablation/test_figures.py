@@ -26,7 +26,12 @@ from ablate.ablation.figures import (
 )
 from tests.ablate.ablation.frames import make_differences, make_factorial, make_steps, make_table
 
-pytestmark = pytest.mark.filterwarnings("error")
+# Every warning is an error here, but not an object of an earlier test in this process that Python
+# collects meanwhile (DVC's in-process Repo leaves dulwich's pack files of the project's .git to it).
+pytestmark = [
+    pytest.mark.filterwarnings("error"),
+    pytest.mark.filterwarnings("default::pytest.PytestUnraisableExceptionWarning"),
+]
 METRIC = "val_accuracy"
 ARMS = ["-batchnorm (n=5)", "-label_smoothing (⚠ n=3/5)", "+mixup (n=5)", "-dropout (⚠ n=0/5)"]
 

@@ -15,7 +15,12 @@ from ablate.ablation.latex import to_latex
 from ablate.ablation.tables import format_table, to_markdown
 from tests.ablate.ablation.frames import make_effects, make_steps, make_table
 
-pytestmark = pytest.mark.filterwarnings("error")
+# Every warning is an error here, but not an object of an earlier test in this process that Python
+# collects meanwhile (DVC's in-process Repo leaves dulwich's pack files of the project's .git to it).
+pytestmark = [
+    pytest.mark.filterwarnings("error"),
+    pytest.mark.filterwarnings("default::pytest.PytestUnraisableExceptionWarning"),
+]
 METRIC = "val_accuracy"
 WILCOXON = "With n < 6 seeds the exact Wilcoxon test cannot reach p < 0.05"
 

@@ -16,7 +16,12 @@ from statsmodels.stats.weightstats import ttost_paired
 from ablate.ablation.sequential import SeedPlan
 from ablate.ablation.verdicts import Verdict, decide, sample_tests, seeds_needed
 
-pytestmark = pytest.mark.filterwarnings("error")
+# Every warning is an error here, but not an object of an earlier test in this process that Python
+# collects meanwhile (DVC's in-process Repo leaves dulwich's pack files of the project's .git to it).
+pytestmark = [
+    pytest.mark.filterwarnings("error"),
+    pytest.mark.filterwarnings("default::pytest.PytestUnraisableExceptionWarning"),
+]
 FIXED = SeedPlan(alpha=0.05, fixed=10)
 AUTO = SeedPlan(alpha=0.05, fixed=None, pilot=5, round=5, max_seeds=30)
 
