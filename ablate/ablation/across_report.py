@@ -13,9 +13,17 @@ from typing import Any
 import pandas as pd
 
 from ablate.ablation.across import AcrossAnalysis, analyze_across
-from ablate.ablation.across_text import across_legend, across_table, finite, p_text
+from ablate.ablation.across_text import across_legend, across_table, finite
 from ablate.ablation.analysis import AblationAnalysis
-from ablate.ablation.report import DPI, ablation_metrics, ablation_summary, markdown_section, write_ablation_files
+from ablate.ablation.paragraph import p_phrase
+from ablate.ablation.report import (
+    DPI,
+    ablation_metrics,
+    ablation_summary,
+    markdown_section,
+    metric_number,
+    write_ablation_files,
+)
 
 ACROSS_CSV = "across.csv"
 ACROSS_MD = "across.md"
@@ -176,21 +184,21 @@ def across_paragraph(d: DatasetsAblation) -> str:
     names = [name for name, _ in d.datasets if name in a.means.index]
     arms = a.table[a.table["role"] == "arm"]
     worse = "lower" if a.direction == "maximize" else "higher"
+    plural = "s" if len(arms) != 1 else ""
+    friedman = f"χ² = {a.friedman_stat:.2f}, p {p_phrase(a.friedman_p)}"
     out = [
-        f"We ablated {len(arms)} arm{'s' if len(arms) != 1 else ''} ({first.policy}) against the baseline on "
-        f"{len(names)} data sets ({', '.join(names)}), with paired seeds on each. The arms' ranks differ across "
-        f"the data sets by Friedman's test (χ² = {a.friedman_stat:.2f}, p {p_text(a.friedman_p)})."
+        f"We ablated {len(arms)} arm{plural} ({first.policy}) against the baseline on {len(names)} data sets "
+        f"({', '.join(names)}), with paired seeds on each.",
+        f"The arms' ranks differ across the data sets by Friedman's test ({friedman})."
         if a.friedman_p <= a.alpha
-        else f"We ablated {len(arms)} arms ({first.policy}) against the baseline on {len(names)} data sets "
-        f"({', '.join(names)}), with paired seeds on each. Friedman's test finds no difference among the arms' "
-        f"ranks (χ² = {a.friedman_stat:.2f}, p {p_text(a.friedman_p)})."
+        else f"Friedman's test finds no difference among the arms' ranks ({friedman}).",
     ]
     sign = 1.0 if a.direction == "maximize" else -1.0
     for r in arms.itertuples():
         on = int((sign * (a.means[r.arm] - a.means[a.baseline]) < 0).sum())
         sentence = (
             f"{r.arm} scored {worse} than the baseline on {on} of {len(a.means)} data sets "
-            f"(mean rank {r.mean_rank:.2f}, Holm p {p_text(r.p_rank_holm)})"
+            f"(mean rank {r.mean_rank:.2f}, Holm p {p_phrase(r.p_rank_holm)})"
         )
         if finite(r.p_worse):
             sentence += (
@@ -223,19 +231,15 @@ def datasets_summary(d: DatasetsAblation) -> str:
     return f"across {len(a.means)} data sets: {'; '.join(parts)}; baseline rank {a.table['mean_rank'].iloc[0]:.2f}"
 
 
+_HEADLINE = ("mean_rank", "mean_delta", "p_rank_holm", "p_worse", "p_rope", "p_better")  # of across.csv
+
+
 def datasets_metrics(d: DatasetsAblation) -> dict[str, Any]:
     """Headline numbers for ``dvc metrics show``: each data set's arms, and the across table."""
     out: dict[str, Any] = {name: ablation_metrics(a) for name, a in d.datasets}
     if d.across is not None:
         out["across"] = {
-            r["arm"]: {
-                k: _num(r[k]) for k in ("mean_rank", "mean_delta", "p_rank_holm", "p_worse", "p_rope", "p_better")
-            }
-            | ({"verdict": r["verdict"]} if r["verdict"] else {})
+            r["arm"]: {k: metric_number(r[k]) for k in _HEADLINE} | ({"verdict": r["verdict"]} if r["verdict"] else {})
             for _, r in d.across.table.iterrows()
         }
     return out
-
-
-def _num(v: Any) -> float | None:
-    return round(float(v), 6) if finite(v) else None

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ablate.ablation.across import DECISIVE, AcrossAnalysis
+from ablate.ablation.paragraph import p_phrase
 from ablate.ablation.tables import table_unit
 from ablate.ablation.units import plain_number
 
@@ -45,7 +46,7 @@ def across_table(a: AcrossAnalysis) -> pd.DataFrame:
             elif column == "mean_rank":
                 cells[header] = f"{v:.2f}"
             elif column.startswith("p_"):
-                cells[header] = "" if not finite(v) else f"{v:.3f}" if column != "p_rank_holm" else p_text(v)
+                cells[header] = "" if not finite(v) else f"{v:.3f}" if column != "p_rank_holm" else p_phrase(v)
             elif column == "seeds_per_dataset":
                 cells[header] = "" if pd.isna(v) else str(int(v))
             else:
@@ -58,7 +59,7 @@ def across_legend(a: AcrossAnalysis) -> list[str]:
     rope = f"±{a.min_effect:g}" if a.min_effect else "empty (no min_effect)"
     return [
         f"*mean rank*: the arm's rank on each data set (of its mean over the seeds; 1 = best), averaged; "
-        f"Friedman's test over all arms: χ² = {a.friedman_stat:.2f}, p {p_text(a.friedman_p)}. *mean Δ*: the arm's "
+        f"Friedman's test over all arms: χ² = {a.friedman_stat:.2f}, p {p_phrase(a.friedman_p)}. *mean Δ*: the arm's "
         "mean minus the baseline's, averaged over the data sets. *p (rank, Holm)*: the arm's rank sum against the "
         "baseline's (Siegel and Castellan's z, as Demšar 2006 recommends against a control), Holm-adjusted over "
         "the arms.",
@@ -74,9 +75,3 @@ def across_legend(a: AcrossAnalysis) -> list[str]:
 
 def finite(v: Any) -> bool:
     return isinstance(v, (int, float, np.floating)) and math.isfinite(float(v))
-
-
-def p_text(value: float) -> str:
-    if not finite(value):
-        return "n/a"
-    return "< 0.001" if value < 0.001 else f"= {value:.3f}"

@@ -47,7 +47,8 @@ class _Numbers:
         return f"{self.confidence:g}% CI {lo} to {hi}"
 
 
-def _p(value: float) -> str:
+def p_phrase(value: float) -> str:
+    """A p-value as a sentence writes it: ``= 0.012``, ``< 0.001``, ``n/a``."""
     if not math.isfinite(value):
         return "n/a"
     return "< 0.001" if value < 0.001 else f"= {value:.3f}"
@@ -82,13 +83,13 @@ def _arm_sentence(row: pd.Series, metric: str, policy: str, alpha: float, num: _
     verdict = str(row["verdict"])
     if verdict in ("matters", "small") and p_holm < alpha:
         size_ci = num.interval(-high, -low) if delta < 0 else ci  # "lowered by 3.30 (95% CI 2.95 to 3.66)"
-        head = f"{subject} {how} {metric} by {num.size(delta)} ({size_ci}; p_Holm {_p(p_holm)}; {seeds})"
+        head = f"{subject} {how} {metric} by {num.size(delta)} ({size_ci}; p_Holm {p_phrase(p_holm)}; {seeds})"
         if verdict == "matters":
             margin = float(row["min_effect"])
             inside = math.isfinite(margin) and -margin < low and high < margin
             adjusted = (
                 f"; its interval lies within ±{num.size(margin)}, but equivalence is not shown once adjusted for "
-                f"the arms and looks (equivalence p_Holm {_p(p_eq)})"
+                f"the arms and looks (equivalence p_Holm {p_phrase(p_eq)})"
                 if inside
                 else ""
             )
@@ -102,7 +103,7 @@ def _arm_sentence(row: pd.Series, metric: str, policy: str, alpha: float, num: _
     if verdict == "negligible":
         return (
             f"{head}, equivalent to no effect within ±{num.size(float(row['min_effect']))} "
-            f"(equivalence p_Holm {_p(p_eq)}): negligible."
+            f"(equivalence p_Holm {p_phrase(p_eq)}): negligible."
         )
     needed = float(row["seeds_needed"]) if "seeds_needed" in row else math.nan
     settle = f"; about {int(needed)} seeds would settle it" if math.isfinite(needed) else ""
@@ -172,7 +173,7 @@ def _test_sentence(compared: pd.DataFrame, metric: str, num: _Numbers) -> str:
     parts = [
         f"{row.arm} is {row.test_verdict} there (Δ {num.signed(float(row.test_delta))}, "
         f"{num.interval(float(row.test_delta_ci_low), float(row.test_delta_ci_high))}, "
-        f"p_Holm {_p(float(row.test_p_holm))}) where validation finds it {row.verdict}"
+        f"p_Holm {p_phrase(float(row.test_p_holm))}) where validation finds it {row.verdict}"
         for row in differ.itertuples()
     ]
     same = len(compared) - len(differ)

@@ -180,17 +180,19 @@ def html_section(a: AblationAnalysis, images: Sequence[str]) -> str:
     return markdown.markdown(markdown_section(a, images), extensions=["tables"], output_format="html")
 
 
+def metric_number(v: Any) -> float | None:
+    """A number for ``metrics.json``: rounded to 6 places, None where missing or not finite."""
+    return None if v is None or (isinstance(v, float) and not np.isfinite(v)) else round(float(v), 6)
+
+
 def ablation_metrics(a: AblationAnalysis) -> dict[str, Any]:
     """Headline numbers for ``dvc metrics show``: per arm, its mean, Δ with Holm's p, and verdict."""
 
-    def num(v: Any) -> float | None:
-        return None if v is None or (isinstance(v, float) and not np.isfinite(v)) else round(float(v), 6)
-
     return {
         row["arm"]: {
-            "mean": num(row["mean"]),
-            "delta": num(row["delta"]),
-            "p_holm": num(row["p_holm"]),
+            "mean": metric_number(row["mean"]),
+            "delta": metric_number(row["delta"]),
+            "p_holm": metric_number(row["p_holm"]),
             **({"verdict": row["verdict"]} if isinstance(row["verdict"], str) and row["verdict"] else {}),
         }
         for _, row in a.table.iterrows()

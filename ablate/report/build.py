@@ -38,10 +38,12 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
     datasets = _datasets(params)
     if datasets is not None:
         facts["ablation_summary"] = datasets_summary(datasets)
+    views = params.datasets or {"": params}  # each of data.sources by name, or the one data.source
+    manifests = {name: read_manifest(view.prepared_dir) or {} for name, view in views.items()}
     provenance = {
         "study": params.study.name,
         "params file": params.source,
-        **_data_facts(params),
+        **_data_facts(params, manifests),
         "sampler": params.search.sampler if params.search is not None else "-",
         **(
             {"objectives": describe_objectives(params.study.metrics, params.study.directions)}
@@ -72,7 +74,7 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
         search=params.search is not None,
         ablation=ablation,
         datasets=datasets,
-        val_size=((read_manifest(params.prepared_dir) or {}).get("shapes") or {}).get("val", [None])[0],
+        val_size=(manifests.get("", {}).get("shapes") or {}).get("val", [None])[0],
         importance=(
             cached_param_importance(
                 trials, params.study.direction, params.study.seed, params.report_dir / IMPORTANCE_RECORD
@@ -112,11 +114,11 @@ def _datasets(params: Params) -> DatasetsAblation | None:
     return analyze_datasets(analyses, params.study.seed) if analyses else None
 
 
-def _data_facts(params: Params) -> dict[str, str]:
-    """The data set (or each of data.sources): its source, task and shapes, and its hash."""
+def _data_facts(params: Params, manifests: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The data set (or each of data.sources, by name): its source, task and shapes, and its hash."""
     out = {}
     for name, view in (params.datasets or {"": params}).items():
-        manifest = read_manifest(view.prepared_dir) or {}
+        manifest = manifests[name]
         key = f"data {name}" if name else "data"
         out[key] = f"{view.data.source} ({manifest.get('task', '?')}, shapes {manifest.get('shapes', '?')})"
         out[f"{key} hash"] = manifest.get("data_hash", "?")[:16]
