@@ -118,17 +118,30 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
         api = ensure_api()
         from flows.pipeline import study_flow, without_heartbeats
 
+        # The flow's own return value, or what it raised, as the engine holds them in memory: the
+        # state a flow run returns loses its data where the server rejects a repeated proposal of
+        # the final state (a request retried while its SQLite database was locked) and answers
+        # with its own copy, and state.result() then raised MissingResult. A hook keeps the id.
+        flow_runs: list[Any] = []
+
+        def keep_id(flow: Any, flow_run: Any, state: Any) -> None:
+            flow_runs.append(flow_run.id)
+
+        hooks = [keep_id]
+        run_study = study_flow.with_options(on_completion=hooks, on_failure=hooks, on_crashed=hooks)
         watching = watch_api(api, _stop_without_api)
         try:
             with without_heartbeats():
-                state = study_flow(params, steps, restart=getattr(args, "restart", False), return_state=True)
+                summary = run_study(params, steps, restart=getattr(args, "restart", False))
+        except Exception as exc:  # noqa: BLE001 - said below in one line, as every failure
+            summary = exc
         finally:
             watching.set()
     finally:
         if cluster is not None:
             cluster.close()  # a no-op where the flow run took it over (and closed it)
-    summary = state.result(raise_on_failure=False)
-    print(f"Prefect UI:  {ui_url(api)}/runs/flow-run/{state.state_details.flow_run_id}")
+    if flow_runs:
+        print(f"Prefect UI:  {ui_url(api)}/runs/flow-run/{flow_runs[-1]}")
     if isinstance(summary, BaseException):
         if isinstance(summary, AblateError):
             raise summary
