@@ -8,6 +8,7 @@ itself records the outputs of ``dvc repro``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Iterator
@@ -61,6 +62,10 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
     ``restart``: when the study's inputs changed, set the old study aside and start afresh.
     """
     start = time.monotonic()
+    if "ablation" in steps and params.ablation is not None and params.ablation.retune is not None:
+        from ablate.ablation.retune import budget_line
+
+        print(budget_line(params), flush=True)  # what re-tuning costs, before anything runs
     with StudyLock(params.study_dir), trial_cluster(params) as cluster:
         if "search" in steps and params.search is not None and not cluster.starting and needs_trials(params):
             cluster.start()  # in the background, while the data is prepared (the command may have begun it)
@@ -88,6 +93,8 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
             run = read_last_run(params)  # what the last search did, for the report
         if "ablation" in steps and params.ablation is not None:
             done = [run_ablation(view, prepared_of[name], cluster) for name, view in views.items()]
+            if params.ablation.retune is not None:
+                done.append(run_retuned(params, prepared, cluster))
             run = run.replace(ablation=AblationFacts.combined(done))
         cluster.close()  # the trials are done; sync and analyze need no workers
         sync_error = None
@@ -153,12 +160,18 @@ def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) 
     # Imported here, not with this module: the ablation's statistics (scipy.stats, statsmodels:
     # ~0.6 s) are not on the way from `ablate run` of a search to its first trial.
     from ablate.ablation.plan import plan_ablation
+
+    return _run_plan(params, plan_ablation(params, prepared, collect_provenance()), cluster)
+
+
+def _run_plan(params: Params, plan: Any, cluster: TrialCluster) -> AblationFacts:
+    """Run the (arm, seed) trials ``plan`` (an AblationPlan) lacks."""
     from ablate.ablation.runs import record_ablation
     from ablate.ablation.schedule import next_trials
     from flows.ablation import ablation_flow
 
-    plan = plan_ablation(params, prepared, collect_provenance())
     on = f" on data set {params.dataset}" if params.dataset else ""
+    on += " re-tuned" if plan.ctx.tuned is not None else ""
     schedule = next_trials(plan.run, plan.ctx, plan.seeds, params.study.metric, set())
     for note in dict.fromkeys(plan.ctx.notes):  # the plan's, e.g. a component that changes nothing gets no arm
         print(f"ablation{on}: {note}", flush=True)
@@ -195,6 +208,34 @@ def run_ablation(params: Params, prepared: PreparedData, cluster: TrialCluster) 
         )
 
 
+def run_retuned(params: Params, prepared: PreparedData, cluster: TrialCluster) -> AblationFacts:
+    """``ablation.retune``: every arm's own search (the same budget, sampler and seed), then the
+    ablation over the paired seeds with each arm's best configuration."""
+    from ablate.ablation.plan import plan_ablation
+    from ablate.ablation.retune import budget_line, planned_arms, tuning_view
+    from ablate.ablation.runs import plan_arms
+    from ablate.study.storage import load_study
+    from ablate.study.table import best_of
+
+    arms = plan_arms(plan_ablation(params, prepared, collect_provenance()).ctx, {})
+    views = [(arm, tuning_view(params, arm)) for arm in arms]  # every refusal before a search runs
+    if len(arms) != planned_arms(params):  # said at the run's start with the arms the policy planned
+        print(budget_line(params, len(arms)), flush=True)
+    tuned, executed, cached = {}, 0, 0
+    for arm, view in views:
+        provenance = {**collect_provenance(), **describe_search(view.search, view.study)}
+        done = run_search(view, prepared, cluster, provenance, restart=True)  # a changed arm starts afresh
+        executed, cached = executed + done.executed, cached + done.cached
+        best = best_of(load_study(view), view)
+        if best is None:
+            raise NoTrialCompletedError(
+                f"re-tune: no trial of arm {arm.name}'s search completed; see {view.study_dir / 'trials'}"
+            )
+        tuned[arm.name] = dict(best["params"])
+    facts = _run_plan(params, plan_ablation(params, prepared, collect_provenance(), tuned), cluster)
+    return dataclasses.replace(facts, executed=facts.executed + executed, cached=facts.cached + cached)
+
+
 def run_search(
     params: Params, prepared: PreparedData, cluster: TrialCluster, provenance: dict[str, Any], restart: bool = False
 ) -> SearchFacts:
@@ -214,8 +255,9 @@ def run_search(
     pruning += f", constraints {provenance['constraints']}" if "constraints" in provenance else ""
     study = params.study
     objectives = f" of {describe_objectives(study.metrics, study.directions)}" if study.multi_objective else ""
+    what = f"re-tune {params.tuning.arm}: study" if params.tuning is not None else "search: study"
     print(
-        f"search: study {params.study.name}, {params.search.n_trials} trials{objectives} "
+        f"{what} {params.study.name}, {params.search.n_trials} trials{objectives} "
         f"(sampler {provenance['sampler']}{pruning}) on a {cluster.plan.describe()}",
         flush=True,
     )

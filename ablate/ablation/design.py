@@ -82,6 +82,7 @@ class PlanContext:
     notes: list[str] = field(default_factory=list)
     best_value: float | None = None  # the search's best value, when baseline or target is best
     planned: SeedPlan | None = None  # the seed plan as the first round planned it (None: the config's)
+    tuned: dict[str, dict[str, Any]] | None = None  # a re-tuned ablation: each arm's params by name
 
     @property
     def seed_plan(self) -> SeedPlan:

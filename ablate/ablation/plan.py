@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ablate.ablation.design import PlanContext, repeat_seeds
+from ablate.ablation.retune import RETUNED
 from ablate.ablation.runs import AblationRun, plan_arms, read_design
 from ablate.ablation.sequential import SeedPlan
 from ablate.ablation.spec import BEST
@@ -27,8 +29,14 @@ class AblationPlan:
     baseline_from: str  # "the params file", or "best trial 17 of the search (val_accuracy=0.97)"
 
 
-def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, Any]) -> AblationPlan:
-    """Everything the ablation step needs; raises ConfigError when ``best`` has no trial to name."""
+def plan_ablation(
+    params: Params, prepared: PreparedData, provenance: dict[str, Any], tuned: dict[str, dict[str, Any]] | None = None
+) -> AblationPlan:
+    """Everything the ablation step needs; raises ConfigError when ``best`` has no trial to name.
+
+    ``tuned``: the re-tuned ablation (``ablation.retune``): each arm's params by name, the best of
+    its own search; its trials and record in ``<ablation dir>/retuned/``.
+    """
     cfg = params.ablation
     assert cfg is not None
     best, best_from, best_value = _best(params) if cfg.uses_best else (None, "", None)
@@ -47,10 +55,12 @@ def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, 
         target=dict(target) if isinstance(target, dict) else None,
         best_value=best_value if cfg.baseline == BEST else None,
     )
-    ctx = dataclasses.replace(ctx, planned=_planned(ctx, params))
+    ablation_dir = params.ablation_dir / RETUNED if tuned is not None else params.ablation_dir
+    ctx = dataclasses.replace(ctx, tuned=tuned)
+    ctx = dataclasses.replace(ctx, planned=_planned(ctx, ablation_dir))
     run = AblationRun(
         study=params.study.name,
-        ablation_dir=str(params.ablation_dir),
+        ablation_dir=str(ablation_dir),
         entrypoint=params.trial.entrypoint,
         code_version=code_version(params.trial.entrypoint),
         data=prepared,
@@ -63,16 +73,18 @@ def plan_ablation(params: Params, prepared: PreparedData, provenance: dict[str, 
         dataset=params.dataset,
     )
     baseline_from = best_from if cfg.baseline == BEST else "the params file"
-    tuned = params.search.seeds if params.search is not None else 1
-    return AblationPlan(run, ctx, repeat_seeds(cfg, params.study.seed, tuned), baseline_from)
+    if tuned is not None:
+        baseline_from = f"re-tuned: each arm's the best of its own search of {cfg.retune.n_trials} trials"
+    tuned_seeds = params.search.seeds if params.search is not None else 1
+    return AblationPlan(run, ctx, repeat_seeds(cfg, params.study.seed, tuned_seeds), baseline_from)
 
 
-def _planned(ctx: PlanContext, params: Params) -> SeedPlan:
+def _planned(ctx: PlanContext, ablation_dir: Path) -> SeedPlan:
     """The seed plan as the ablation's first round planned it: the pilot, rounds and budget of the
     recorded design when it ran these very arms adaptively, so that a raised max_seeds spends only
     α's reserve; otherwise the params' plan, its budget its max_seeds."""
     plan = ctx.cfg.seed_plan
-    record = read_design(params.ablation_dir)
+    record = read_design(ablation_dir)
     if not plan.adaptive or record is None or "seed_plan" not in record:
         return plan.planned(None)
     arms = [a.to_dict() for a in plan_arms(ctx, {})]

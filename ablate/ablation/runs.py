@@ -9,6 +9,7 @@ seeds and where the baseline came from, for the report.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -90,7 +91,11 @@ def metric_returned(ablation_dir: str | Path, metric: str) -> bool:
 
 
 def plan_arms(ctx: PlanContext, means: Mapping[str, float]) -> list[Arm]:
-    return POLICIES[ctx.cfg.policy].plan(ctx, means)
+    """The policy's arms; in a re-tuned ablation, each with its own search's best params."""
+    arms = POLICIES[ctx.cfg.policy].plan(ctx, means)
+    if ctx.tuned is None:
+        return arms
+    return [dataclasses.replace(a, params=dict(ctx.tuned[a.name])) for a in arms]
 
 
 def arm_means(run: AblationRun, arms: Sequence[Arm], seeds: Sequence[int], metric: str) -> dict[str, float]:

@@ -132,7 +132,29 @@ def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study
     params = Params(source, study, data, trial, search, execution, paths, report, ablation)
     check_objectives(params)
     check_sources(params)
+    _check_retune(params)
     return params
+
+
+def _check_retune(params: Params) -> None:
+    """Each arm's search can run: one objective (its best trial is the arm's configuration), and a
+    sampler that serves the knobs left once the components' are held."""
+    cfg, search = params.ablation, params.search
+    if cfg is None or cfg.retune is None or search is None:
+        return
+    key = "ablation.retune"
+    if params.study.multi_objective:
+        raise ConfigError(
+            params.source,
+            key,
+            "needs one objective (each arm's search gives its best trial), but study.metric names "
+            f"{len(params.study.metrics)}",
+        )
+    space = tuple(p for p in search.space if p.name not in cfg.fixed_knobs)
+    problem = samplers.check_sampler(cfg.retune.sampler or search.sampler, space, cfg.retune.n_trials)
+    if problem is not None:
+        where = f"{key}.{problem.key}" if problem.key in ("sampler", "n_trials") else f"search.{problem.key}"
+        raise ConfigError(params.source, where, f"{problem.rule} (each arm's search), but got {problem.got}")
 
 
 def _parse_study(r: Reader, default_name: str) -> StudyConfig:

@@ -159,6 +159,16 @@ class PathsConfig:
 
 
 @dataclass(frozen=True)
+class Tuning:
+    """Where a view of the study is one arm's re-tuning search (``ablation.retune``): its study
+    folder, and the input columns its arm lacks (dropped in every trial of the search)."""
+
+    arm: str
+    folder: str
+    drop_features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Params:
     """A whole study, as written in one params file (plus ``--set`` overrides)."""
 
@@ -172,6 +182,7 @@ class Params:
     report: ReportConfig = field(default_factory=ReportConfig)
     ablation: AblationConfig | None = None
     dataset: str = ""  # one of data.sources: this study seen on that data set (see datasets)
+    tuning: Tuning | None = None  # this study seen as one arm's re-tuning search (ablate.ablation.retune)
 
     @property
     def datasets(self) -> dict[str, Params]:
@@ -185,6 +196,8 @@ class Params:
 
     @property
     def study_dir(self) -> Path:
+        if self.tuning is not None:
+            return Path(self.tuning.folder)
         return Path(self.paths.data) / "studies" / self.study.name
 
     @property
@@ -206,6 +219,7 @@ class Params:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("dataset")  # not a key of the file: which of data.sources this view is
+        d.pop("tuning")  # nor this: which arm's re-tuning search
         if not self.data.sources:
             d["data"].pop("sources")
         else:

@@ -9,6 +9,7 @@ remote, the ablation's record. It takes no lock and waits on none, so it answers
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from ablate.config.schema import Params
@@ -91,11 +92,18 @@ def ablation_progress(params: Params) -> dict[str, Any] | None:
         return None
     if params.data.sources:
         return _datasets_progress(params)
+    out = _progress_of(params, params.ablation_dir)
+    if params.ablation.retune is not None:
+        out["retune"] = _retune_progress(params)
+    return out
+
+
+def _progress_of(params: Params, folder: Path) -> dict[str, Any]:
     from ablate.ablation.analysis import analyze_ablation
     from ablate.ablation.report import ablation_summary
     from ablate.ablation.runs import read_design, read_runs
 
-    runs, design = read_runs(params.ablation_dir), read_design(params.ablation_dir)
+    runs, design = read_runs(folder), read_design(folder)
     if runs is None:
         return {"recorded": False}
     counts = runs["status"].value_counts()
@@ -112,6 +120,30 @@ def ablation_progress(params: Params) -> dict[str, Any] | None:
         out["seeds"] = {r.arm: int(r.n + r.n_failed + r.n_missing) for r in a.table.itertuples()}
         out["summary"] = ablation_summary(a)
     return out
+
+
+def _retune_progress(params: Params) -> dict[str, Any]:
+    """``ablation.retune``: its budget, each arm's search (finished trials of its budget), and the
+    re-tuned ablation's trials and verdicts."""
+    from ablate.ablation.design import Arm
+    from ablate.ablation.retune import RETUNED, budget_line, tuning_view
+    from ablate.ablation.runs import read_design
+
+    design = read_design(params.ablation_dir)
+    arms = [Arm.from_dict(a) for a in design["arms"]] if design is not None else []
+    searches = {}
+    for arm in arms:
+        view = tuning_view(params, arm)
+        study = load_study(view, read_only=True)
+        done = count_states(trials_frame(study, view)) if study is not None else {}
+        searches[arm.name] = (
+            f"{done.get('complete', 0) + done.get('failed', 0) + done.get('pruned', 0)}/{view.search.n_trials}"
+        )
+    return {
+        "budget": budget_line(params, len(arms) or None),
+        "searches": searches,
+        "ablation": _progress_of(params, params.ablation_dir / RETUNED),
+    }
 
 
 def _datasets_progress(params: Params) -> dict[str, Any]:
@@ -176,9 +208,22 @@ def describe_status(s: StudyStatus) -> list[str]:
             lines.append(f"verdicts:    {a['summary']}")
         for name, summary in a.get("summaries", {}).items():
             lines.append(f"verdicts:    {name}: {summary}")
+        if a.get("retune"):
+            lines += _describe_retune(a["retune"])
     if s.dashboard:
         lines.append(f"dashboard:   {s.dashboard}")
     return lines
+
+
+def _describe_retune(r: dict[str, Any]) -> list[str]:
+    lines = [f"re-tune:     {r['budget'].removeprefix('re-tune: ')}"]
+    if r["searches"]:
+        lines.append("searches:    " + ", ".join(f"{arm} {done}" for arm, done in r["searches"].items()))
+    a = r["ablation"]
+    if not a["recorded"]:
+        return [*lines, "re-tuned:    not run yet"]
+    lines.append(f"re-tuned:    {a['complete']} of {a['trials']} (arm, seed) trials complete, {a['failed']} failed")
+    return lines + ([f"verdicts:    re-tuned: {a['summary']}"] if a.get("summary") else [])
 
 
 def _describe_last_run(last: dict[str, Any] | None) -> str:
