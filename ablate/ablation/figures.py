@@ -24,7 +24,7 @@ from ablate.ablation.units import Unit
 from ablate.report.figures import DPI, plot_message
 
 __all__ = ["BETTER_COLOR", "FLAG_COLOR", "NEGLIGIBLE_COLOR", "NEUTRAL_COLOR", "WORSE_COLOR", "plot_forest"]
-__all__ += ["plot_interactions", "plot_waterfall"]
+__all__ += ["mark_better_side", "plot_interactions", "plot_waterfall", "shade_margin"]
 
 ROW_INCHES = 0.34  # per forest row: 30 arms stay legible at 100 dpi
 
@@ -122,7 +122,7 @@ def _forest_legend(fig: Figure, seen: list[tuple[str, str, bool]], verdicts: lis
     fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)), fontsize=8, frameon=False)
 
 
-def _better_side(ax: Axes, metric: str, direction: str) -> None:
+def mark_better_side(ax: Axes, metric: str, direction: str) -> None:
     if direction == "maximize":
         ax.set_title(f"better (higher {metric}) →", loc="right", fontsize=9, color=BETTER_COLOR)
     else:
@@ -157,7 +157,7 @@ def plot_forest(table: pd.DataFrame, differences: pd.DataFrame, metric: str, dir
     unit = table_unit(table, metric)
     fig = Figure(figsize=(8.5, 1.9 + ROW_INCHES * len(compared)), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
-    margin = _shade_margin(ax, _floats(compared, "min_effect"), unit)
+    margin = shade_margin(ax, _floats(compared, "min_effect"), unit)
     seen: dict[str, tuple[str, str, bool]] = {}
     verdicts = [str(v) if isinstance(v, str) and v else "inconclusive" for v in compared.get("verdict", [])]
     for y, row in compared.iterrows():
@@ -174,14 +174,14 @@ def plot_forest(table: pd.DataFrame, differences: pd.DataFrame, metric: str, dir
     ax.set_xlabel(f"Δ {metric}{units} vs {vs} (arm − reference)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     ax.tick_params(axis="x", labelsize=9)
-    _better_side(ax, metric, direction)
+    mark_better_side(ax, metric, direction)
     fig.suptitle(f"{title}: paired mean difference over seeds, 95% CI, verdict", fontsize=11)
     order = [v for v in _VERDICT_LABELS if v in seen]
     _forest_legend(fig, [seen[v] for v in order], order, margin)
     return fig
 
 
-def _shade_margin(ax: Axes, margins: np.ndarray, unit: Unit) -> str:
+def shade_margin(ax: Axes, margins: np.ndarray, unit: Unit) -> str:
     """Shade ±min_effect (what an arm must be shown within to be negligible); its legend label."""
     margins = margins[np.isfinite(margins)]
     if not margins.size:

@@ -21,7 +21,7 @@ from ablate.ablation.units import Unit, plain_number
 _POINT_DECIMALS = 2
 
 
-class _Numbers:
+class Numbers:
     """How the paragraph writes the table's numbers: as the table does."""
 
     def __init__(self, table: pd.DataFrame, metric: str) -> None:
@@ -70,7 +70,7 @@ def _subject(row: pd.Series, policy: str, removed: list[str], param: str | None)
     return f"Arm {row['arm']}"
 
 
-def _arm_sentence(row: pd.Series, metric: str, policy: str, alpha: float, num: _Numbers) -> str:
+def _arm_sentence(row: pd.Series, metric: str, policy: str, alpha: float, num: Numbers) -> str:
     delta = float(row["delta"])
     seeds = f"{int(row['n_pairs'])} seeds"
     subject = _subject(row, policy, list(row["_removed"]), row["_param"])
@@ -110,7 +110,7 @@ def _arm_sentence(row: pd.Series, metric: str, policy: str, alpha: float, num: _
     return f"{head}: inconclusive{settle}."
 
 
-def _design_sentence(a, compared: pd.DataFrame, num: _Numbers) -> str:
+def _design_sentence(a, compared: pd.DataFrame, num: Numbers) -> str:
     names = ", ".join(c for c in _components(a)) or "no component"
     baseline = "the tuned model (the search's best configuration)" if a.best_value is not None else "the baseline"
     # A component that changes nothing against the baseline gets no arm (the plan's note says why).
@@ -147,7 +147,16 @@ def _components(a) -> list[str]:
     return list(a.components) or [arm.name.lstrip("-+") for arm in a.arms if arm.reference]
 
 
-def _methods_sentence(a, compared: pd.DataFrame, num: _Numbers) -> str:
+def subject_of(a, arm_name: str) -> str:
+    """What the arm ``arm_name`` of analysis ``a`` does, as the subject of a sentence: ``Removing
+    batchnorm``, ``Adding dropout back``."""
+    arm = next(x for x in a.arms if x.name == arm_name)
+    components = list(a.components)
+    row = pd.Series({"role": arm.role, "arm": arm.name, "_present": [c for c in components if c in arm.present]})
+    return _subject(row, a.policy, [c for c in components if c not in arm.present], arm.param)
+
+
+def _methods_sentence(a, compared: pd.DataFrame, num: Numbers) -> str:
     alpha = f"α = {float(compared['alpha'].iloc[0]):g}"
     spent = ", with α spent over the looks of the adaptive design" if a.plan.adaptive else ""
     margins = floats(compared, "min_effect")
@@ -164,7 +173,7 @@ def _methods_sentence(a, compared: pd.DataFrame, num: _Numbers) -> str:
     )
 
 
-def _test_sentence(compared: pd.DataFrame, metric: str, num: _Numbers) -> str:
+def _test_sentence(compared: pd.DataFrame, metric: str, num: Numbers) -> str:
     if "test_verdict" not in compared or not compared["test_verdict"].fillna("").astype(str).ne("").any():
         return ""
     differ = compared[compared["test_verdict"].fillna("") != compared["verdict"].fillna("")]
@@ -187,7 +196,7 @@ def paragraph_text(a) -> str:
     compared = table[table["reference"].notna() & table["reference"].astype(str).ne("")]
     if compared.empty:
         return ""
-    num = _Numbers(table, a.metric)
+    num = Numbers(table, a.metric)
     alpha = float(compared["alpha"].iloc[0])
     arms = {arm.name: arm for arm in a.arms}
     components = list(a.components)

@@ -22,12 +22,15 @@ PARAGRAPH_MD = "ablation_paragraph.md"
 PARAGRAPH_TEX = "ablation_paragraph.tex"
 
 
-def write_ablation_files(folder: Path, a: AblationAnalysis, study: str) -> dict[str, str]:
-    """Write the ablation's tables, paragraph and figures into ``folder``; returns kind -> file name."""
+def write_ablation_files(
+    folder: Path, a: AblationAnalysis, study: str, tuning_note: str | None = None
+) -> dict[str, str]:
+    """Write the ablation's tables, paragraph and figures into ``folder``; returns kind -> file name.
+    ``tuning_note``: as for :func:`markdown_section`."""
     a.table.to_csv(folder / "ablation.csv", index=False)
     a.metrics.to_csv(folder / "ablation_metrics.csv", index=False)
     a.runs.to_csv(folder / "ablation_runs.csv", index=False)
-    (folder / "ablation.md").write_text(markdown_section(a, images=[]), encoding="utf-8")
+    (folder / "ablation.md").write_text(markdown_section(a, [], tuning_note), encoding="utf-8")
     seeds = f"{len(a.seeds)} paired seeds" if not a.plan.adaptive else "paired seeds chosen adaptively"
     caption = f"Ablation of study {study} ({a.policy}, {seeds}): {a.metric}"
     label = "tab:ablation-" + "".join(ch if ch.isalnum() else "-" for ch in study)
@@ -56,12 +59,14 @@ def ablation_figures(a: AblationAnalysis) -> dict[str, Any]:
     return out
 
 
-def markdown_section(a: AblationAnalysis, images: Sequence[str]) -> str:
+def markdown_section(a: AblationAnalysis, images: Sequence[str], tuning_note: str | None = None) -> str:
     """The ablation as markdown: design, the paragraph, the table with its legend, figures, path or
-    effects, notes."""
+    effects, notes. ``tuning_note``: what the design says of the arms' hyperparameters (the
+    re-tuned ablation's words, ``ablate.ablation.retune_report``); None: that a tuned baseline's
+    are kept by every arm."""
     if not _compares(a):
         return _baseline_section(a)
-    out = [f"## Ablation ({a.policy})", "", *_design_lines(a), ""]
+    out = [f"## Ablation ({a.policy})", "", *_design_lines(a, tuning_note), ""]
     paragraph = paragraph_markdown(a)
     if paragraph:
         out += ["### The results, as a paper would write them", "", f"> {paragraph.strip()}", ""]
@@ -141,7 +146,13 @@ _SEEDS_VARY = (
 )
 
 
-def _design_lines(a: AblationAnalysis) -> list[str]:
+_KEPT_NOTE = (
+    "The ablated arms keep the tuned baseline's other hyperparameters (they are not retuned), so a Δ "
+    "mixes a component's effect with how well those settings suit the arm without it."
+)
+
+
+def _design_lines(a: AblationAnalysis, tuning_note: str | None) -> list[str]:
     compared = a.table[a.table["reference"].notna()]
     lines = [
         f"Baseline: {a.baseline_from}. {len(a.arms)} arms; {a.plan.describe()}. Repeat i uses the same seed in "
@@ -149,11 +160,10 @@ def _design_lines(a: AblationAnalysis) -> list[str]:
         "",
         _SEEDS_VARY,
     ]
-    if a.best_value is not None:
-        lines[-1] += (
-            " The ablated arms keep the tuned baseline's other hyperparameters (they are not retuned), so a Δ "
-            "mixes a component's effect with how well those settings suit the arm without it."
-        )
+    if tuning_note is None and a.best_value is not None:
+        tuning_note = _KEPT_NOTE
+    if tuning_note:
+        lines[-1] += f" {tuning_note}"
     lines += _selection_note(a)
     if a.min_effect is None:
         lines += [
@@ -173,11 +183,11 @@ def _design_lines(a: AblationAnalysis) -> list[str]:
     return lines
 
 
-def html_section(a: AblationAnalysis, images: Sequence[str]) -> str:
+def html_section(a: AblationAnalysis, images: Sequence[str], tuning_note: str | None = None) -> str:
     """The same section as :func:`markdown_section`, as html (Python-Markdown with tables)."""
     import markdown
 
-    return markdown.markdown(markdown_section(a, images), extensions=["tables"], output_format="html")
+    return markdown.markdown(markdown_section(a, images, tuning_note), extensions=["tables"], output_format="html")
 
 
 def metric_number(v: Any) -> float | None:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ablate._reader import Reader
+from ablate.ablation.retune_keys import RetuneConfig, check_retune, parse_retune
 from ablate.ablation.seed_keys import AUTO, check_seeds, parse_adaptive, parse_seeds
 from ablate.ablation.sequential import SeedPlan
 from ablate.errors import ConfigError
-from ablate.samplers import NAMES as SAMPLER_NAMES
 
 BEST = "best"
 POLICIES = ("loco", "add_one", "factorial", "path", "random")
@@ -32,23 +32,6 @@ class Component:
     name: str
     params: dict[str, Any] = field(default_factory=dict)  # their values in an arm without it
     features: tuple[str, ...] = ()  # glob patterns of input columns an arm without it lacks
-
-
-@dataclass(frozen=True)
-class RetuneConfig:
-    """``ablation.retune``: every arm, the baseline included, gets a search of its own over the
-    searched knobs no component sets, with the same budget, sampler and sampler seed, and runs
-    over the paired seeds with that search's best configuration.
-
-    - ``n_trials``: int >= 1. Each arm's search budget.
-    - ``sampler``: a sampler name; default the search's.
-    """
-
-    n_trials: int
-    sampler: str | None = None  # None: search.sampler
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"n_trials": self.n_trials, **({"sampler": self.sampler} if self.sampler else {})}
 
 
 @dataclass(frozen=True)
@@ -157,48 +140,14 @@ def parse_ablation(
         score_test=r.bool("score_test", True),
         min_effect=r.float("min_effect", None, low=0.0, open_interval=True, allow_none=True),
         power=r.float("power", 0.8, low=0.0, high=1.0, open_interval=True),
-        retune=_parse_retune(r, policy, space_names),
+        retune=parse_retune(r, policy, space_names),
         **parse_adaptive(r, auto=seeds is None),
     )
     _check_policy(r, cfg)
-    _check_retune(r, cfg, space_names)
+    check_retune(r, cfg.retune, cfg.fixed_knobs, space_names)
     check_seeds(r, cfg.adaptive, cfg.min_effect, cfg.policy, cfg.seed_plan)
     r.done()
     return cfg
-
-
-def _parse_retune(r: Reader, policy: str, space_names: Collection[str] | None) -> RetuneConfig | None:
-    if r.raw.get("retune") is None:
-        r.get("retune", None)
-        return None
-    if space_names is None:
-        raise ConfigError(
-            r.source,
-            r.key("retune"),
-            "needs a search: section in the same file (its space is what each arm re-tunes), but the file has none",
-        )
-    if policy == "path":
-        raise r.error("retune", "is not for policy path (its arms follow the fixed analysis's steps)", policy)
-    t = r.section("retune")
-    cfg = RetuneConfig(
-        n_trials=t.int("n_trials", None, low=1),
-        sampler=t.choice("sampler", SAMPLER_NAMES, None) if "sampler" in t.raw else None,
-    )
-    t.done()
-    return cfg
-
-
-def _check_retune(r: Reader, cfg: AblationConfig, space_names: Collection[str] | None) -> None:
-    """Some searched knob must be left to re-tune once the components' params are held."""
-    if cfg.retune is None or space_names is None:
-        return
-    if not [n for n in space_names if n not in cfg.fixed_knobs]:
-        raise ConfigError(
-            r.source,
-            r.key("retune"),
-            f"needs a searched knob that no component sets, but the components set every knob of search.space "
-            f"({', '.join(space_names)}): nothing is left to re-tune",
-        )
 
 
 def _parse_config(

@@ -167,6 +167,10 @@ class Tuning:
     folder: str
     drop_features: tuple[str, ...] = ()
 
+    def trial_fields(self, number: int) -> dict[str, Any]:
+        """What a search trial's spec takes from the arm: its columns dropped, its name."""
+        return {"drop_features": self.drop_features, "name": f"retune {self.arm}: trial {number}"}
+
 
 @dataclass(frozen=True)
 class Params:

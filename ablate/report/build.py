@@ -8,6 +8,8 @@ from typing import Any
 from ablate.ablation.across_report import DatasetsAblation, analyze_datasets, datasets_summary
 from ablate.ablation.analysis import AblationAnalysis, analyze_ablation
 from ablate.ablation.report import ablation_summary
+from ablate.ablation.retune import RETUNED
+from ablate.ablation.retune_report import RetunedAblation, analyze_retuned, retuned_summary
 from ablate.ablation.runs import read_design, read_runs
 from ablate.config.schema import Params
 from ablate.data import read_manifest
@@ -35,6 +37,9 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
     ablation = _ablation(params) if not params.data.sources else None
     if ablation is not None:
         facts["ablation_summary"] = ablation_summary(ablation)
+    retuned = _retuned(params, ablation)
+    if retuned is not None:
+        facts["ablation_summary"] += f"; {retuned_summary(retuned)}"
     datasets = _datasets(params)
     if datasets is not None:
         facts["ablation_summary"] = datasets_summary(datasets)
@@ -74,6 +79,7 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
         search=params.search is not None,
         ablation=ablation,
         datasets=datasets,
+        retuned=retuned,
         val_size=(manifests.get("", {}).get("shapes") or {}).get("val", [None])[0],
         importance=(
             cached_param_importance(
@@ -103,6 +109,22 @@ def _ablation(params: Params) -> AblationAnalysis | None:
     if design is None or runs is None:
         return None
     return analyze_ablation(design, runs, params.study.metric, params.study.direction)
+
+
+def _retuned(params: Params, fixed: AblationAnalysis | None) -> RetunedAblation | None:
+    """The re-tuned ablation (``ablation.retune``) beside the fixed one: its record in
+    ``<ablation dir>/retuned/`` (None before it first ran, or without ``ablation.retune``)."""
+    cfg = params.ablation
+    if fixed is None or cfg is None or cfg.retune is None:
+        return None
+    design, runs = read_design(params.ablation_dir / RETUNED), read_runs(params.ablation_dir / RETUNED)
+    if design is None or runs is None:
+        return None
+    retuned = analyze_ablation(design, runs, params.study.metric, params.study.direction)
+    space = params.search.space if params.search is not None else ()
+    knobs = [p.name for p in space if p.name not in cfg.fixed_knobs]
+    seeds = params.search.seeds if params.search is not None else 1
+    return analyze_retuned(fixed, retuned, knobs, cfg.retune.n_trials, seeds)
 
 
 def _datasets(params: Params) -> DatasetsAblation | None:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ablate.ablation.across_report import datasets_html, images_by_dataset
 from ablate.ablation.report import html_section
+from ablate.ablation.retune_report import retuned_html
 from ablate.report import insight
 from ablate.report.model import (
     ReportInput,
@@ -136,7 +137,9 @@ def render_html(inp: ReportInput, images: list[str], ablation_images: list[str] 
     esc = html.escape
     title = f"Study {inp.study}: {describe_objectives(inp.metrics, inp.directions)}"
     body = [f"<h1>{esc(title)}</h1>"]
-    if inp.ablation is not None:
+    if inp.retuned is not None:  # the fixed analysis (inp.ablation), the comparison, the re-tuned one
+        body.append(retuned_html(inp.retuned, images_by_dataset(ablation_images)))
+    elif inp.ablation is not None:
         body.append(html_section(inp.ablation, ablation_images))
     if inp.datasets is not None:
         body.append(datasets_html(inp.datasets, images_by_dataset(ablation_images)))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ablate.ablation.across_report import datasets_markdown, images_by_dataset
 from ablate.ablation.report import markdown_section
+from ablate.ablation.retune_report import retuned_markdown
 from ablate.report import insight
 from ablate.report.model import (
     ReportInput,
@@ -46,7 +47,9 @@ def render_markdown(inp: ReportInput, images: list[str], ablation_images: list[s
         first, failed last), failed trials with their errors, and provenance if any.
     """
     out = [f"# Study `{inp.study}`: {describe_objectives(inp.metrics, inp.directions)}", ""]
-    if inp.ablation is not None:
+    if inp.retuned is not None:  # the fixed analysis (inp.ablation), the comparison, the re-tuned one
+        out += [retuned_markdown(inp.retuned, images_by_dataset(ablation_images)), ""]
+    elif inp.ablation is not None:
         out += [markdown_section(inp.ablation, ablation_images), ""]
     if inp.datasets is not None:
         out += [datasets_markdown(inp.datasets, images_by_dataset(ablation_images)), ""]

@@ -15,6 +15,7 @@ import pandas as pd
 from ablate.ablation.across_report import DatasetsAblation, datasets_metrics
 from ablate.ablation.analysis import AblationAnalysis
 from ablate.ablation.report import ablation_metrics
+from ablate.ablation.retune_report import RetunedAblation, retuned_metrics
 from ablate.ablation.units import unit_of
 from ablate.study.facts import RunFacts
 from ablate.study.importance import ParamImportance
@@ -52,6 +53,7 @@ class ReportInput(Objectives):
     search: bool = True  # False: an ablation study with no search step
     ablation: AblationAnalysis | None = None
     datasets: DatasetsAblation | None = None  # an ablation on data.sources (then ablation is None)
+    retuned: RetunedAblation | None = None  # ablation.retune: ablation (the fixed analysis) beside the re-tuned one
     importance: ParamImportance | None = None  # None: not computed (no search)
     curves: pd.DataFrame | None = None  # number, step, value: what trials reported (ctx.report)
     # Several objectives (metric and direction are the first): a Pareto front, not a best trial.
@@ -279,6 +281,8 @@ def study_metrics(inp: ReportInput) -> dict[str, object]:
         out["ablation"] = ablation_metrics(inp.ablation)
     if inp.datasets is not None:
         out["ablation"] = datasets_metrics(inp.datasets)
+    if inp.retuned is not None:
+        out["retuned"] = retuned_metrics(inp.retuned)
     return out
 
 

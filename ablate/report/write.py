@@ -16,6 +16,8 @@ from matplotlib.figure import Figure
 
 from ablate._atomic import staged_dir
 from ablate.ablation.report import write_ablation_files
+from ablate.ablation.retune import RETUNED
+from ablate.ablation.retune_report import write_retuned_files
 from ablate.report import insight
 from ablate.report.curves_figure import plot_learning_curves
 from ablate.report.figures import DPI, plot_history, plot_message
@@ -49,10 +51,15 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
         (folder / IMPORTANCE_RECORD).write_text(json.dumps(to_record(inp.importance)) + "\n")
     images = insight.shown_figures(inp, names)
     ablation_images = []
-    if inp.ablation is not None:
+    if inp.retuned is not None:  # the fixed analysis's files, the re-tuned one's in retuned/, retune.*
+        written = write_retuned_files(folder, inp.retuned, inp.study)
+        names.update(written)
+        kinds = [*ABLATION_FIGURES, "retune", *[f"{RETUNED}/{k}" for k in ABLATION_FIGURES]]
+        ablation_images = [written[k] for k in kinds if k in written]
+    elif inp.ablation is not None:
         written = write_ablation_files(folder, inp.ablation, inp.study)
         names.update(written)
-        ablation_images = [written[k] for k in ("forest", "waterfall", "interactions") if k in written]
+        ablation_images = [written[k] for k in ABLATION_FIGURES if k in written]
     if inp.datasets is not None:
         from ablate.ablation.across_report import write_datasets_files
 
@@ -62,13 +69,15 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
         ablation_images += [
             written[f"{name}/{k}"]
             for name, _ in inp.datasets.datasets
-            for k in ("forest", "waterfall", "interactions")
+            for k in ABLATION_FIGURES
             if f"{name}/{k}" in written
         ]
     (folder / "report.md").write_text(render_markdown(inp, images, ablation_images), encoding="utf-8")
     (folder / "index.html").write_text(render_html(inp, images, ablation_images), encoding="utf-8")
     return {**names, "metrics": "metrics.json", "markdown": "report.md", "html": "index.html"}
 
+
+ABLATION_FIGURES = ("forest", "waterfall", "interactions")  # an ablation's, in the order shown
 
 # Every trial's curve of the study metric, one row a (trial, step): what `dvc plots show` draws, a
 # line a trial, through curves_template.json beside this file (dvc.yaml declares both).
@@ -177,7 +186,9 @@ def write_report(out_dir: Path, inp: ReportInput) -> dict[str, Path]:
     Returns:
         File kind ("csv", "json", "metrics", "markdown", "html"; with a search the figures
         "history", "params", "parallel", "curves", "importance" and "importance_csv"; with
-        several objectives "pareto" and "pareto_csv"; with an ablation its files) to its final path.
+        several objectives "pareto" and "pareto_csv"; with an ablation its files; re-tuned
+        (``ablation.retune``), also "retune_csv", "retune", "retune_md" and the re-tuned
+        analysis's files as "retuned/<kind>") to its final path.
     """
     out_dir = Path(out_dir)
     with staged_dir(out_dir) as tmp:

@@ -192,15 +192,8 @@ class StudySession:
             metric=self.params.study.metrics if self.params.study.multi_objective else self.params.study.metric,
             pruning=self._pruning_link(trial.number),
             monitor_system=self.params.execution.monitor_system,
-            **self._arm_fields(trial.number),
+            **(self.params.tuning.trial_fields(trial.number) if self.params.tuning else {}),
         )
-
-    def _arm_fields(self, number: int) -> dict[str, Any]:
-        """An arm's re-tuning search: its trials lack the arm's columns and are named with it."""
-        tuning = self.params.tuning
-        if tuning is None:
-            return {}
-        return {"drop_features": tuning.drop_features, "name": f"retune {tuning.arm}: trial {number}"}
 
     def _pruning_link(self, number: int) -> PruningLink | None:
         search = self.params.search

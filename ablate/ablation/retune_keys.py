@@ -1,0 +1,64 @@
+"""``ablation.retune``, the keys of a re-tuned ablation (see :mod:`ablate.ablation.retune`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from ablate._reader import Reader
+from ablate.errors import ConfigError
+from ablate.samplers import NAMES as SAMPLER_NAMES
+
+
+@dataclass(frozen=True)
+class RetuneConfig:
+    """``ablation.retune``: every arm, the baseline included, gets a search of its own over the
+    searched knobs no component sets, with the same budget, sampler and sampler seed, and runs
+    over the paired seeds with that search's best configuration.
+
+    - ``n_trials``: int >= 1. Each arm's search budget.
+    - ``sampler``: a sampler name; default the search's.
+    """
+
+    n_trials: int
+    sampler: str | None = None  # None: search.sampler
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n_trials": self.n_trials, **({"sampler": self.sampler} if self.sampler else {})}
+
+
+def parse_retune(r: Reader, policy: str, space_names: Collection[str] | None) -> RetuneConfig | None:
+    if r.raw.get("retune") is None:
+        r.get("retune", None)
+        return None
+    if space_names is None:
+        raise ConfigError(
+            r.source,
+            r.key("retune"),
+            "needs a search: section in the same file (its space is what each arm re-tunes), but the file has none",
+        )
+    if policy == "path":
+        raise r.error("retune", "is not for policy path (its arms follow the fixed analysis's steps)", policy)
+    t = r.section("retune")
+    cfg = RetuneConfig(
+        n_trials=t.int("n_trials", None, low=1),
+        sampler=t.choice("sampler", SAMPLER_NAMES, None) if "sampler" in t.raw else None,
+    )
+    t.done()
+    return cfg
+
+
+def check_retune(
+    r: Reader, retune: RetuneConfig | None, fixed_knobs: Collection[str], space_names: Collection[str] | None
+) -> None:
+    """Some searched knob must be left to re-tune once the components' params are held."""
+    if retune is None or space_names is None:
+        return
+    if not [n for n in space_names if n not in fixed_knobs]:
+        raise ConfigError(
+            r.source,
+            r.key("retune"),
+            f"needs a searched knob that no component sets, but the components set every knob of search.space "
+            f"({', '.join(space_names)}): nothing is left to re-tune",
+        )
