@@ -286,7 +286,9 @@ def _quiet_logs(verbose: bool) -> None:
         # Prefect's own machinery logs to stderr through a handler of its own, e.g. "Service
         # 'EventsWorker' failed ..." when the server goes away: ablate then says so in one line.
         os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
-        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+        # Dask's own errors are about its machinery, e.g. a worker's heartbeat failing while the
+        # cluster closes after a refusal (seen under load): a trial's failure is ablate's to say.
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
         # A run stopped without its server (_stop_without_api) leaves the Dask cluster's semaphores
         # to multiprocessing's resource tracker, which frees them, and would warn that it does.
         # The tracker, started with the cluster, reads its warning filters from the environment.

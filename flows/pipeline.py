@@ -226,7 +226,7 @@ def run_retuned(params: Params, prepared: PreparedData, cluster: TrialCluster) -
         provenance = {**collect_provenance(), **describe_search(view.search, view.study)}
         done = run_search(view, prepared, cluster, provenance, restart=True)  # a changed arm starts afresh
         executed, cached = executed + done.executed, cached + done.cached
-        best = best_of(load_study(view), view)
+        best = best_of(load_study(view), view, first=view.search.n_trials)  # its budget, if it had more
         if best is None:
             raise NoTrialCompletedError(
                 f"re-tune: no trial of arm {arm.name}'s search completed; see {view.study_dir / 'trials'}"

@@ -53,7 +53,7 @@ def plan_ablation(
         direction=params.study.direction,
         seed=params.study.seed,
         target=dict(target) if isinstance(target, dict) else None,
-        best_value=best_value if cfg.baseline == BEST else None,
+        best_value=best_value if cfg.baseline == BEST and tuned is None else None,
     )
     ablation_dir = params.ablation_dir / RETUNED if tuned is not None else params.ablation_dir
     ctx = dataclasses.replace(ctx, tuned=tuned)
@@ -74,7 +74,7 @@ def plan_ablation(
     )
     baseline_from = best_from if cfg.baseline == BEST else "the params file"
     if tuned is not None:
-        baseline_from = f"re-tuned: each arm's the best of its own search of {cfg.retune.n_trials} trials"
+        baseline_from = f"re-tuned: each arm with the best of its own search of {cfg.retune.n_trials} trials"
     tuned_seeds = params.search.seeds if params.search is not None else 1
     return AblationPlan(run, ctx, repeat_seeds(cfg, params.study.seed, tuned_seeds), baseline_from)
 

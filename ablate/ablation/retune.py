@@ -79,7 +79,8 @@ def tuning_view(params: Params, arm: Arm) -> Params:
     sampler = cfg.retune.sampler or search.sampler
     problem = check_sampler(sampler, space, cfg.retune.n_trials, len(params.study.metrics))
     if problem is not None:
-        raise ConfigError(params.source, f"{key}.sampler", f"{problem.rule} (arm {arm.name}), but got {problem.got}")
+        where = f"{key}.{problem.key}" if problem.key in ("sampler", "n_trials") else f"search.{problem.key}"
+        raise ConfigError(params.source, where, f"{problem.rule} (arm {arm.name}'s search), but got {problem.got}")
     searched = {p.name for p in search.space}
     options = {k: v for k, v in arm.params.items() if k not in searched or k in held}
     return replace(
@@ -90,6 +91,19 @@ def tuning_view(params: Params, arm: Arm) -> Params:
         ablation=None,
         tuning=Tuning(arm.name, str(Path(params.ablation_dir) / RETUNE / arm.slug), arm.drop_features),
     )
+
+
+def check_arms(params: Params) -> None:
+    """Refuse, before anything runs, an arm whose search cannot run (see :func:`tuning_view`).
+    Where the baseline is ``best``, its searched values are not known yet: a knob a component
+    sets is then left in the check, which can only pass an arm the run refuses later, never
+    refuse one it would run."""
+    cfg = params.ablation
+    assert cfg is not None
+    baseline = dict(cfg.baseline) if isinstance(cfg.baseline, dict) else dict(params.trial.options)
+    ctx = PlanContext(cfg, baseline, (), params.study.direction, params.study.seed)
+    for arm in plan_arms(ctx, {}):
+        tuning_view(params, arm)
 
 
 def planned_arms(params: Params) -> int:

@@ -15,9 +15,6 @@ from ablate.ablation.units import plain_number
 if TYPE_CHECKING:
     from ablate.ablation.retune_report import RetunedAblation
 
-_REAL = ("matters", "small")  # a verdict that says the arm differs from its reference
-_NONE = ("negligible", "inconclusive")
-
 
 def verdict_change(row: Any) -> str:
     """``matters → negligible``: an arm's verdict fixed, then re-tuned."""
@@ -29,15 +26,20 @@ def _is(verdict: str) -> str:
     return verdict if verdict == "matters" else f"is {verdict}" if verdict else "has no verdict"
 
 
-def _why(fixed: str, retuned: str) -> str:
-    """What a change of verdict says of the fixed analysis, where it says something."""
-    if fixed in _REAL and retuned == "negligible":
-        return ": the fixed analysis blamed it for hyperparameters tuned for the baseline"
-    if fixed in _REAL and retuned == "inconclusive":
-        return ": part of the fixed Δ may be hyperparameters tuned for the baseline, and these seeds do not decide it"
-    if fixed in _NONE and retuned in _REAL:
-        return ": at the same tuning budget the arm differs, which the baseline's hyperparameters did not show"
-    return ""
+def _moved(r: RetunedAblation, row: Any, num: Numbers) -> str:
+    """Which side re-tuning moved: the arm's own mean and its reference's, re-tuned against fixed
+    (a verdict can change because the reference's search did better or worse, not the arm's)."""
+    table = r.table.set_index("arm")
+    unit = f" {num.unit.delta_name}" if num.unit.delta_name else ""
+    shifts = []
+    for who, arm in (("its mean", row.arm), (f"{row.reference}'s", row.reference)):
+        if arm not in table.index:
+            return ""
+        shift = float(table.loc[arm, "mean_retuned"]) - float(table.loc[arm, "mean_fixed"])
+        if not math.isfinite(shift):
+            return ""
+        shifts.append(f"{who} by {plain_number(shift * num.unit.scale, num.decimals, signed=True)}{unit}")
+    return f"; re-tuning moved {shifts[0]} and {shifts[1]}"
 
 
 def _differ_sentence(r: RetunedAblation, row: Any, num: Numbers) -> str:
@@ -46,7 +48,7 @@ def _differ_sentence(r: RetunedAblation, row: Any, num: Numbers) -> str:
     return (
         f"{subject_of(r.retuned, row.arm)} {_is(row.verdict_fixed)} with the baseline's hyperparameters "
         f"(Δ {num.signed(row.delta_fixed)}) but {_is(row.verdict_retuned)} re-tuned "
-        f"(Δ {num.signed(row.delta_retuned)}{moved}){_why(row.verdict_fixed, row.verdict_retuned)}."
+        f"(Δ {num.signed(row.delta_retuned)}{moved}{_moved(r, row, num)})."
     )
 
 
@@ -90,13 +92,13 @@ def retune_paragraph(r: RetunedAblation) -> str:
     same = len(compared) - len(flagged)
     if flagged.empty:
         out.append(
-            f"Every arm reaches the same verdict both ways ({len(compared)} of {len(compared)}): the fixed "
-            "analysis's verdicts do not rest on the baseline's hyperparameters."
+            f"Every arm reaches the same verdict both ways ({len(compared)} of {len(compared)}): at this budget, "
+            "re-tuning does not change what the fixed analysis found."
         )
     elif same:
         others = "The other arm reaches" if same == 1 else f"The other {same} arms reach"
         out.append(f"{others} the same verdict both ways.")
-    if not flagged.empty:
+    if len(compared):
         out.append(
             f"A re-tuned Δ also carries each search's luck: which configuration {r.n_trials} trials find, picked "
             "on the study's seed (never one of the paired seeds, so the Δ itself is measured afresh); every arm's "

@@ -13,6 +13,7 @@ import yaml
 from ablate import samplers
 from ablate import space as sp
 from ablate._reader import Reader, describe_value
+from ablate.ablation.retune import check_arms
 from ablate.ablation.spec import parse_ablation
 from ablate.config.data import check_sources, parse_data
 from ablate.config.execution import parse_execution
@@ -137,8 +138,8 @@ def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study
 
 
 def _check_retune(params: Params) -> None:
-    """Each arm's search can run: one objective (its best trial is the arm's configuration), and a
-    sampler that serves the knobs left once the components' are held."""
+    """Each arm's search can run: one objective (its best trial is the arm's configuration), knobs
+    left once the components' are held, and a sampler that serves them."""
     cfg, search = params.ablation, params.search
     if cfg is None or cfg.retune is None or search is None:
         return
@@ -150,11 +151,7 @@ def _check_retune(params: Params) -> None:
             "needs one objective (each arm's search gives its best trial), but study.metric names "
             f"{len(params.study.metrics)}",
         )
-    space = tuple(p for p in search.space if p.name not in cfg.fixed_knobs)
-    problem = samplers.check_sampler(cfg.retune.sampler or search.sampler, space, cfg.retune.n_trials)
-    if problem is not None:
-        where = f"{key}.{problem.key}" if problem.key in ("sampler", "n_trials") else f"search.{problem.key}"
-        raise ConfigError(params.source, where, f"{problem.rule} (each arm's search), but got {problem.got}")
+    check_arms(params)
 
 
 def _parse_study(r: Reader, default_name: str) -> StudyConfig:

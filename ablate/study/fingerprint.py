@@ -58,6 +58,8 @@ def build_fingerprint(params: Params, data_hash: str, code_version: str) -> dict
         # A trial's value is the mean over this many seeds; 1 (the default) is left out, so the
         # fingerprints of studies from before search.seeds stay as they were.
         "search.seeds": params.search.seeds if params.search.seeds != 1 else None,
+        # An ablation arm's re-tuning search: the input columns its trials lack.
+        "ablation.drop_features": list(params.tuning.drop_features) if params.tuning else None,
     }
     # Through JSON and back: compared with what a file holds, tuples are lists, keys strings.
     return json.loads(json.dumps({k: v for k, v in parts.items() if v is not None}, default=str))
@@ -188,7 +190,9 @@ def set_study_aside(params: Params, now: datetime) -> list[Path]:
     while any(archive_path(p, stamp).exists() for p in folders):  # a restart within the same second
         stamp += timedelta(seconds=1)
     moved = []
-    set_aside_in_database(params, archive_path(params.study_dir, stamp).name)
+    set_aside_in_database(
+        params, f"{params.study.name}.{stamp.strftime(ARCHIVE_STAMP)}"
+    )  # a view's folder is its arm's
     for folder in folders:
         dest = archive_path(folder, stamp)
         os.rename(folder, dest)

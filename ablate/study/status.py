@@ -14,6 +14,7 @@ from typing import Any
 
 from ablate.config.schema import Params
 from ablate.data import read_manifest
+from ablate.errors import ConfigError
 from ablate.study.facts import read_last_run
 from ablate.study.fingerprint import build_fingerprint, describe_changes, fingerprint_changes, read_fingerprint
 from ablate.study.lock import lock_holder
@@ -133,7 +134,10 @@ def _retune_progress(params: Params) -> dict[str, Any]:
     arms = [Arm.from_dict(a) for a in design["arms"]] if design is not None else []
     searches = {}
     for arm in arms:
-        view = tuning_view(params, arm)
+        try:
+            view = tuning_view(params, arm)
+        except ConfigError:  # the run refuses this arm (and says why); status only reads
+            continue
         study = load_study(view, read_only=True)
         done = count_states(trials_frame(study, view)) if study is not None else {}
         searches[arm.name] = (

@@ -127,12 +127,14 @@ def _trials(items: list[str]) -> str:
     return f"trial{'s' if len(items) > 1 else ''} {shown}"
 
 
-def best_of(study: optuna.Study | None, params: Params) -> dict[str, Any] | None:
+def best_of(study: optuna.Study | None, params: Params, first: int | None = None) -> dict[str, Any] | None:
     """The best COMPLETE (and feasible) trial: number, value, metric and all its params (fixed
-    options too). None with several objectives: there the front stands for it (:func:`front_of`)."""
+    options too); ``first``: of the trials numbered below it only. None with several objectives:
+    there the front stands for it (:func:`front_of`)."""
     if params.study.multi_objective:
         return None
-    complete = [t for t in (study.get_trials(deepcopy=False) if study else []) if t.state.name == "COMPLETE"]
+    trials = study.get_trials(deepcopy=False) if study else []
+    complete = [t for t in trials if t.state.name == "COMPLETE" and (first is None or t.number < first)]
     complete = [t for t in complete if is_feasible(t.constraints)]
     if not complete:
         return None

@@ -104,3 +104,11 @@ def test_bad_retune_keys_name_the_key(change: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError) as err:
         params_of(**change)
     assert err.value.key == key
+
+
+def test_an_arm_that_a_condition_leaves_without_knobs_is_refused_when_the_file_is_read() -> None:
+    raw = copy.deepcopy(RAW)
+    raw["search"]["space"].pop("lr")  # left: optimizer (set by a component) and momentum (sgd only)
+    raw["ablation"]["baseline"] = "best"  # the searched values are not known yet; the arms' held ones are
+    with pytest.raises(ConfigError, match=r"but arm -sgd holds batchnorm=True, optimizer=adam: nothing is left"):
+        parse_params(raw, "rt.yaml")
