@@ -28,7 +28,10 @@ def seed_runs(spec: TrialSpec, n_seeds: int) -> list[TrialSpec]:
         return [spec]
     seeds = seed_list(spec.seed, n_seeds)
     return [
-        replace(spec, seed=s, folder=seed_folder(spec.number, s), name=f"trial {spec.number} seed {s}") for s in seeds
+        replace(
+            spec, seed=s, folder=seed_folder(spec.number, s), name=f"{spec.name or f'trial {spec.number}'} seed {s}"
+        )
+        for s in seeds
     ]
 
 

@@ -62,6 +62,9 @@ def test_each_seed_is_a_run_of_its_own_with_its_own_cache_key(tmp_path: Path) ->
     assert len({r.cache_key for r in runs}) == 3  # the seed is part of the content address
     # the first seed is the study's own: a one-seed study's result serves it from the cache
     assert runs[0].cache_key == spec.cache_key
+    # A named trial (an arm's re-tuning search) keeps its name, with the seed.
+    named = seed_runs(dataclasses.replace(spec, name="retune -bn: trial 0"), 2)
+    assert [r.label for r in named] == ["retune -bn: trial 0 seed 5", "retune -bn: trial 0 seed 6"]
 
 
 def test_the_trial_is_the_mean_of_its_seeds_with_the_spread_beside_it() -> None:
