@@ -221,11 +221,11 @@ def run_retuned(params: Params, prepared: PreparedData, cluster: TrialCluster) -
     views = [(arm, tuning_view(params, arm)) for arm in arms]  # every refusal before a search runs
     if len(arms) != planned_arms(params):  # said at the run's start with the arms the policy planned
         print(budget_line(params, len(arms)), flush=True)
-    tuned, executed, cached = {}, 0, 0
+    tuned, searched = {}, []
     for arm, view in views:
         provenance = {**collect_provenance(), **describe_search(view.search, view.study)}
         done = run_search(view, prepared, cluster, provenance, restart=True)  # a changed arm starts afresh
-        executed, cached = executed + done.executed, cached + done.cached
+        searched.append(done)
         best = best_of(load_study(view), view, first=view.search.n_trials)  # its budget, if it had more
         if best is None:
             raise NoTrialCompletedError(
@@ -233,7 +233,9 @@ def run_retuned(params: Params, prepared: PreparedData, cluster: TrialCluster) -
             )
         tuned[arm.name] = dict(best["params"])
     facts = _run_plan(params, plan_ablation(params, prepared, collect_provenance(), tuned), cluster)
-    return dataclasses.replace(facts, executed=facts.executed + executed, cached=facts.cached + cached)
+    # The searches' trials and time count as the re-tuned ablation's (what this run did).
+    searches = [AblationFacts(executed=d.executed, cached=d.cached, wall_s=d.wall_s) for d in searched]
+    return dataclasses.replace(AblationFacts.combined([facts, *searches]), arms=facts.arms, seeds=facts.seeds)
 
 
 def run_search(
