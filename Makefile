@@ -27,6 +27,7 @@ $(VENV)/.installed: pyproject.toml
 
 lint: install
 	$(BIN)/ruff check ablate flows tasks tests bench
+	$(BIN)/lint-imports
 
 # Everyday commands in fresh processes on the finished default study (bench_cli; it runs it first),
 # W1, W2, start-up and rerun (bench_search), then throughput on 4 x 4 and a 5,000-trial study
