@@ -111,3 +111,13 @@ class StudyLockedError(AblateError):
 
 class SyncError(AblateError):
     """The outputs could not be committed or pushed; what is on disk is intact."""
+
+
+def one_line(err: BaseException, limit: int = 400) -> str:
+    """An exception as one line of at most ``limit`` characters: its message (its type where it has
+    none), and its cause where the message does not already say it."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    cause = err.__cause__ or err.__context__
+    if cause is not None and str(cause) and str(cause) not in text:
+        text += f" ({type(cause).__name__}: {' '.join(str(cause).split())})"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

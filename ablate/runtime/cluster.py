@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ablate.config.schema import ExecutionConfig
-from ablate.errors import ConfigError
-from ablate.runtime.cluster_class import cluster_kwargs, load_cluster_class, one_line
+from ablate.errors import ConfigError, one_line
+from ablate.runtime.cluster_class import cluster_kwargs, load_cluster_class
 from ablate.runtime.devices import visible_gpus
 from ablate.runtime.worker import PROFILER_CAN_DEADLOCK
 
@@ -198,7 +198,9 @@ def start_cluster(plan: ClusterPlan) -> Any:
             cluster = cls(**plan.cluster_kwargs)
         except (TypeError, ValueError) as err:
             raise ConfigError(
-                plan.source, "execution.cluster_options", f"must be accepted by {name}, but it says: {one_line(err)}"
+                plan.source,
+                "execution.cluster_options",
+                f"must be accepted by {name}, but it says: {one_line(err, 300)}",
             ) from None
         if not plan.adapt:
             cluster.scale(plan.workers)

@@ -14,7 +14,7 @@ import importlib
 from typing import Any
 
 from ablate.config.schema import ExecutionConfig
-from ablate.errors import ConfigError
+from ablate.errors import ConfigError, one_line
 from ablate.runtime import jobqueue
 
 # Import names whose distribution is named otherwise (the rest: underscores become dashes).
@@ -103,13 +103,8 @@ def check_cluster(execution: ExecutionConfig, trial_module: str | None, source: 
         raise ConfigError(
             source,
             "execution.cluster_options",
-            f"must be keyword arguments {cls.__name__} accepts, but it says: {one_line(err)}",
+            f"must be keyword arguments {cls.__name__} accepts, but it says: {one_line(err, 300)}",
         ) from None
-
-
-def one_line(err: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _describe(obj: object) -> str:

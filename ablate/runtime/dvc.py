@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ablate.config.schema import Params
-from ablate.errors import SyncError
+from ablate.errors import SyncError, one_line
 from ablate.study.fingerprint import archived_studies
 
 
@@ -217,14 +217,6 @@ def is_under(path: Path, root: Path) -> bool:
         return True
     except ValueError:
         return False
-
-
-def one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    cause = err.__cause__ or err.__context__
-    if cause is not None and str(cause) and str(cause) not in text:
-        text += f" ({type(cause).__name__}: {' '.join(str(cause).split())})"
-    return text[:400]
 
 
 def lock_hash(root: Path, out: str) -> str | None:

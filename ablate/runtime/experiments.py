@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ablate.config.schema import Params
-from ablate.runtime.dvc import find_repo_root, is_under, one_line, quiet_dvc, study_outputs, study_targets
+from ablate.errors import one_line
+from ablate.runtime.dvc import find_repo_root, is_under, quiet_dvc, study_outputs, study_targets
 
 
 @dataclass(frozen=True)

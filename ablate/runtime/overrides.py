@@ -10,8 +10,8 @@ from typing import Any
 
 from ablate.config.load import load_params, parse_override
 from ablate.config.schema import Params
-from ablate.errors import ConfigError
-from ablate.runtime.dvc import find_repo_root, is_under, one_line, quiet_dvc, study_outputs, study_stages
+from ablate.errors import ConfigError, one_line
+from ablate.runtime.dvc import find_repo_root, is_under, quiet_dvc, study_outputs, study_stages
 
 
 def check_overrides_recorded(params: Params, overrides: list[str]) -> None:
