@@ -21,6 +21,7 @@ from ablate.errors import ConfigError, one_line
 from ablate.runtime.cluster_class import cluster_kwargs, load_cluster_class
 from ablate.runtime.devices import visible_gpus
 from ablate.runtime.worker import PROFILER_CAN_DEADLOCK
+from ablate.worker_env import PRELOAD, worker_env
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,8 @@ def plan_cluster(
         "threads_per_worker": 1 + execution.queue_ahead,
         "dashboard_address": ":0",
         "local_directory": local_directory,
-        "preload": ["ablate.runtime.worker"],
-        "env": {"ABLATE_TRIAL_MODULE": trial_module} if trial_module else {},
+        "preload": [PRELOAD],
+        "env": worker_env(trial_module),
     }
     if execution.device == "cpu":
         gpus = 0
@@ -167,12 +168,8 @@ def gpu_worker_kwargs(execution: ExecutionConfig, env: dict[str, str]) -> dict[s
     return {
         "resources": {"GPU": 1},
         "threads_per_worker": execution.trials_per_gpu + execution.queue_ahead,
-        "env": {**env, TRIALS_AT_ONCE: str(execution.trials_per_gpu)},
+        "env": {**env, **worker_env(trials_at_once=execution.trials_per_gpu)},
     }
-
-
-# The environment variable that tells a worker process how many trials may compute at once.
-TRIALS_AT_ONCE = "ABLATE_TRIALS_AT_ONCE"
 
 
 def start_cluster(plan: ClusterPlan) -> Any:

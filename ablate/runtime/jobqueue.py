@@ -14,6 +14,7 @@ from typing import Any
 
 from ablate.errors import ConfigError
 from ablate.runtime.worker import PROFILER_CAN_DEADLOCK
+from ablate.worker_env import PRELOAD, worker_env
 
 # Seconds a worker waits for a scheduler that went away (the driver was killed) before it exits, and
 # its batch job with it. A scheduler that is up never lets it fire. Stated in the README.
@@ -52,13 +53,12 @@ def job_kwargs(
     kw["scheduler_options"] = {"dashboard_address": ":0", **(kw.get("scheduler_options") or {})}
     kw.setdefault("death_timeout", DEATH_TIMEOUT_S)
     extra = list(kw.get("worker_extra_args") or [])
-    if "ablate.runtime.worker" not in extra:
-        extra += ["--preload", "ablate.runtime.worker"]
+    if PRELOAD not in extra:
+        extra += ["--preload", PRELOAD]
     prologue = list(kw.get("job_script_prologue") or [])
     if PROFILER_CAN_DEADLOCK:  # the job's workers run this Python (see ablate.runtime.worker)
         prologue.append("export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False")
-    if trial_module:
-        prologue.append(f"export ABLATE_TRIAL_MODULE={shlex.quote(trial_module)}")
+    env = worker_env(trial_module, trials_per_gpu if gpus else None)
     if gpus:
         _request_gpus(cls, kw, gpus, source)
         kw.setdefault("worker_command", "dask cuda worker")  # run as `python -m dask cuda worker`
@@ -66,7 +66,7 @@ def job_kwargs(
         # its orphans end at their job's walltime (see the README).
         kw.pop("death_timeout")
         extra += ["--resources", "GPU=1", "--nthreads", str(trials_per_gpu + queue_ahead)]
-        prologue.append(f"export ABLATE_TRIALS_AT_ONCE={trials_per_gpu}")
+    prologue += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
     kw["worker_extra_args"] = extra
     kw["job_script_prologue"] = prologue
     return kw

@@ -28,6 +28,7 @@ import threading
 import time
 
 from ablate.trial.execute import FINISHING
+from ablate.worker_env import trial_module
 
 PROFILER_CAN_DEADLOCK = sys.version_info < (3, 12)
 FINISHING_WAIT_S = 10.0  # longest an orphaned worker waits for a trial publishing its folder
@@ -42,7 +43,7 @@ def dask_setup(worker: object) -> None:
     # here, while the driver prepares the data, not by the first trial (0.4-0.8 s on 2 cores).
     importlib.import_module("ablate.trial.cache")
     importlib.import_module("dvclive")  # a trial's DVCLive logger (ablate.trial.live): 0.4 s on 2 cores
-    module = os.environ.get("ABLATE_TRIAL_MODULE")
+    module = trial_module()
     if module:
         try:
             importlib.import_module(module)

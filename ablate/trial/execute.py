@@ -32,6 +32,7 @@ from ablate.trial.contract import (
 from ablate.trial.entrypoint import load_entrypoint
 from ablate.trial.events import STARTED, announce, given_up
 from ablate.trial.live import TrialLive
+from ablate.worker_env import trials_at_once
 
 
 def worker_name() -> str:
@@ -82,10 +83,10 @@ def execute_trial(spec: TrialSpec) -> TrialResult:
 # A worker process holds trials queued in more threads than compute (a queued trial starts the
 # moment one ends), but only one trial computes at a time: torch's seed and thread pool are
 # process-wide. A GPU worker shared by execution.trials_per_gpu trials lets that many compute at
-# once (its cluster sets ABLATE_TRIALS_AT_ONCE); they then share the GPU's random generator, so
+# once (its cluster sets ablate.worker_env.TRIALS_AT_ONCE); they then share the GPU's random generator, so
 # such trials are not bit-for-bit reproducible (the README says so).
 # The variable is in the worker's environment from its start, before this module is imported.
-_TRIALS_AT_ONCE = threading.BoundedSemaphore(max(1, int(os.environ.get("ABLATE_TRIALS_AT_ONCE") or 1)))
+_TRIALS_AT_ONCE = threading.BoundedSemaphore(trials_at_once())
 
 
 class _Finishing:
