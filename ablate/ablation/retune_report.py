@@ -3,7 +3,9 @@ the tuned baseline's hyperparameters) beside the re-tuned one (every arm with th
 search), ``retune.csv`` comparing the two arm by arm, the figure ``retune.png`` of both Δs, and
 the re-tuned analysis's own files in ``retuned/``.
 
-No statistics of its own: each side's Δ, interval and verdict are cells of its ablation table."""
+Each side's Δ, interval and verdict are cells of its ablation table. One test of its own: the two
+analyses share their paired seeds, so each arm's shift (re-tuned Δ − fixed Δ, seed by seed) gets a
+t-interval and a paired t-test (``stats.estimate``: scipy), Holm-adjusted across the arms."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ablate.ablation import stats
 from ablate.ablation.analysis import AblationAnalysis
 from ablate.ablation.report import (
     DPI,
@@ -33,8 +36,8 @@ RETUNE_FIGURE = "retune"  # retune.png
 # their verdicts differ, and what re-tuning changed.
 RETUNE_COLUMNS = (
     "arm role reference mean_fixed delta_fixed delta_fixed_ci_low delta_fixed_ci_high verdict_fixed mean_retuned "
-    "delta_retuned delta_retuned_ci_low delta_retuned_ci_high verdict_retuned verdicts_differ retuned_changes "
-    "retuned_config"
+    "delta_retuned delta_retuned_ci_low delta_retuned_ci_high verdict_retuned verdicts_differ shift shift_ci_low "
+    "shift_ci_high p_shift p_shift_holm n_shift retuned_changes retuned_config"
 ).split()
 _ABSENT = "–"  # a knob the arm's configuration lacks (a conditional knob that is off)
 
@@ -127,11 +130,34 @@ def retune_table(r: RetunedAblation) -> pd.DataFrame:
                 **_side(t, "retuned"),
                 "verdict_retuned": verdicts[1],
                 "verdicts_differ": bool(all(verdicts) and verdicts[0] != verdicts[1]),
+                **_shift(r, arm),
                 "retuned_changes": changes[arm].changes_text(),
                 "retuned_config": json.dumps(dict(changes[arm].config), sort_keys=True, default=str),
             }
         )
-    return pd.DataFrame(rows)[RETUNE_COLUMNS]
+    out = pd.DataFrame(rows)
+    out["p_shift_holm"] = stats.holm(out["p_shift"].to_numpy(dtype=float))
+    return out[RETUNE_COLUMNS]
+
+
+def _shift(r: RetunedAblation, arm: str) -> dict[str, float]:
+    """The re-tuned Δ minus the fixed Δ of ``arm``, seed by seed over the seeds both compared: its
+    mean, 95 % t-interval (as the tables' Δ), paired t-test p, and how many seeds."""
+    fixed, tuned = (a.differences[a.differences["arm"] == arm][["seed", "delta"]] for a in (r.fixed, r.retuned))
+    both = tuned.merge(fixed, on="seed", suffixes=("_retuned", "_fixed"))
+    values = (both["delta_retuned"] - both["delta_fixed"]).to_numpy(dtype=float)
+    if not len(values):
+        nan = float("nan")
+        return {"shift": nan, "shift_ci_low": nan, "shift_ci_high": nan, "p_shift": nan, "n_shift": 0}
+    scale = stats.scale_of(both["delta_retuned"].to_numpy(dtype=float), both["delta_fixed"].to_numpy(dtype=float))
+    est = stats.estimate(values, scale, 0.95)
+    return {
+        "shift": est.mean,
+        "shift_ci_low": est.ci_low,
+        "shift_ci_high": est.ci_high,
+        "p_shift": est.p_value,
+        "n_shift": est.n,
+    }
 
 
 def _side(row: pd.Series, side: str) -> dict[str, float]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ablate.ablation.paragraph import Numbers, subject_of
+from ablate.ablation.paragraph import Numbers, p_phrase, subject_of
 from ablate.ablation.units import plain_number
 
 if TYPE_CHECKING:
@@ -48,7 +48,17 @@ def _differ_sentence(r: RetunedAblation, row: Any, num: Numbers) -> str:
     return (
         f"{subject_of(r.retuned, row.arm)} {_is(row.verdict_fixed)} with the baseline's hyperparameters "
         f"(Δ {num.signed(row.delta_fixed)}) but {_is(row.verdict_retuned)} re-tuned "
-        f"(Δ {num.signed(row.delta_retuned)}{moved}{_moved(r, row, num)})."
+        f"(Δ {num.signed(row.delta_retuned)}{moved}{_moved(r, row, num)}){_shift_phrase(row, num)}."
+    )
+
+
+def _shift_phrase(row: Any, num: Numbers) -> str:
+    """Whether the two Δs differ by a test: the seed-by-seed shift, its interval and Holm's p."""
+    if not math.isfinite(float(row.shift)):
+        return ""
+    return (
+        f"; the two Δs differ by {num.signed(row.shift)} ({num.interval(row.shift_ci_low, row.shift_ci_high)}; "
+        f"paired over {int(row.n_shift)} seeds, p (Holm) {p_phrase(float(row.p_shift_holm))})"
     )
 
 
@@ -149,5 +159,7 @@ def retune_legend(r: RetunedAblation) -> list[str]:
         "(retuned/ablation.csv), so its Δ is taken against the re-tuned reference. Knobs re-tuned differently: "
         "where the arm's re-tuned value differs from what it ran with in the fixed analysis (the reference's "
         "row: what its own search changed in the tuned baseline). The re-tuned configurations in full are in "
-        "retune.csv (retuned_config)."
+        "retune.csv (retuned_config), and there too each arm's shift (re-tuned Δ − fixed Δ over the seeds both "
+        "ran, seed by seed: the two analyses share them) with its 95 % t-interval and paired t-test, "
+        "Holm-adjusted across the arms (shift, p_shift_holm): a difference of verdicts is not a test of one."
     ]
