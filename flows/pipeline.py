@@ -217,13 +217,14 @@ def run_retuned(params: Params, prepared: PreparedData, cluster: TrialCluster) -
     from ablate.study.storage import load_study
     from ablate.study.table import best_of
 
-    arms = plan_arms(plan_ablation(params, prepared, collect_provenance()).ctx, {})
+    base = collect_provenance()  # versions and git state: two git commands, asked once for every search
+    arms = plan_arms(plan_ablation(params, prepared, base).ctx, {})
     views = [(arm, tuning_view(params, arm)) for arm in arms]  # every refusal before a search runs
     if len(arms) != planned_arms(params):  # said at the run's start with the arms the policy planned
         print(budget_line(params, len(arms)), flush=True)
     tuned, searched = {}, []
     for arm, view in views:
-        provenance = {**collect_provenance(), **describe_search(view.search, view.study)}
+        provenance = {**base, **describe_search(view.search, view.study)}
         done = run_search(view, prepared, cluster, provenance, restart=True)  # a changed arm starts afresh
         searched.append(done)
         best = best_of(load_study(view), view, first=view.search.n_trials)  # its budget, if it had more
@@ -232,7 +233,7 @@ def run_retuned(params: Params, prepared: PreparedData, cluster: TrialCluster) -
                 f"re-tune: no trial of arm {arm.name}'s search completed; see {view.study_dir / 'trials'}"
             )
         tuned[arm.name] = dict(best["params"])
-    facts = _run_plan(params, plan_ablation(params, prepared, collect_provenance(), tuned), cluster)
+    facts = _run_plan(params, plan_ablation(params, prepared, base, tuned), cluster)
     # The searches' trials and time count as the re-tuned ablation's (what this run did).
     searches = [AblationFacts(executed=d.executed, cached=d.cached, wall_s=d.wall_s) for d in searched]
     return dataclasses.replace(AblationFacts.combined([facts, *searches]), arms=facts.arms, seeds=facts.seeds)

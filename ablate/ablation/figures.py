@@ -24,7 +24,7 @@ from ablate.ablation.units import Unit
 from ablate.report.figures import DPI, plot_message
 
 __all__ = ["BETTER_COLOR", "FLAG_COLOR", "NEGLIGIBLE_COLOR", "NEUTRAL_COLOR", "WORSE_COLOR", "plot_forest"]
-__all__ += ["mark_better_side", "plot_interactions", "plot_waterfall", "shade_margin"]
+__all__ += ["dress_delta_axis", "mark_better_side", "plot_interactions", "plot_waterfall", "shade_margin"]
 
 ROW_INCHES = 0.34  # per forest row: 30 arms stay legible at 100 dpi
 
@@ -167,18 +167,24 @@ def plot_forest(table: pd.DataFrame, differences: pd.DataFrame, metric: str, dir
     equivalence = [p_text(p, p < alpha) for p in _floats(compared, "p_equivalence_holm")] if margin else []
     right = [f"{p} / {e} · {v}" for p, e, v in zip(p_texts, equivalence, verdicts)] if margin else None
     _label_rows(ax, compared, right or [f"{p} · {v}" for p, v in zip(p_texts, verdicts)], bool(margin))
+    dress_delta_axis(ax, compared, metric, unit, direction)
+    fig.suptitle(f"{title}: paired mean difference over seeds, 95% CI, verdict", fontsize=11)
+    order = [v for v in _VERDICT_LABELS if v in seen]
+    _forest_legend(fig, [seen[v] for v in order], order, margin)
+    return fig
+
+
+def dress_delta_axis(ax: Axes, rows: pd.DataFrame, metric: str, unit: Unit, direction: str) -> None:
+    """The x axis of arms' Δs against their references: the zero line, its label (in the unit, vs
+    the one reference where all share it), the grid and which side is better."""
     ax.axvline(0, color="0.2", linewidth=0.9, zorder=1)
-    references = compared["reference"].astype(str).unique()
+    references = rows["reference"].astype(str).unique()
     vs = references[0] if len(references) == 1 else "reference"
     units = f" ({unit.delta_name})" if unit.delta_name else ""
     ax.set_xlabel(f"Δ {metric}{units} vs {vs} (arm − reference)", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     ax.tick_params(axis="x", labelsize=9)
     mark_better_side(ax, metric, direction)
-    fig.suptitle(f"{title}: paired mean difference over seeds, 95% CI, verdict", fontsize=11)
-    order = [v for v in _VERDICT_LABELS if v in seen]
-    _forest_legend(fig, [seen[v] for v in order], order, margin)
-    return fig
 
 
 def shade_margin(ax: Axes, margins: np.ndarray, unit: Unit) -> str:

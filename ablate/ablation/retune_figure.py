@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ablate.ablation._palette import DIFFER_COLOR, FIXED_COLOR, NEGLIGIBLE_COLOR, RETUNED_COLOR
-from ablate.ablation.figures import ROW_INCHES, mark_better_side, shade_margin
+from ablate.ablation.figures import ROW_INCHES, dress_delta_axis, shade_margin
 from ablate.ablation.units import Unit
 from ablate.report.figures import DPI, plot_message
 
@@ -99,14 +99,7 @@ def plot_retune(
         for side, color, marker, offset in _SIDES:
             _draw_side(ax, int(y) + offset, row, side, color, marker, unit.scale)
     _label_rows(ax, rows)
-    ax.axvline(0, color="0.2", linewidth=0.9, zorder=1)
-    references = rows["reference"].astype(str).unique()
-    vs = references[0] if len(references) == 1 else "reference"
-    units = f" ({unit.delta_name})" if unit.delta_name else ""
-    ax.set_xlabel(f"Δ {metric}{units} vs {vs} (arm − reference)", fontsize=10)
-    ax.grid(axis="x", alpha=0.3)
-    ax.tick_params(axis="x", labelsize=9)
-    mark_better_side(ax, metric, direction)
+    dress_delta_axis(ax, rows, metric, unit, direction)
     fig.suptitle(f"{title}: paired mean difference over seeds, 95% CI", fontsize=11)
     _legend(fig, n_trials, margin, bool(rows["verdicts_differ"].any()))
     return fig

@@ -50,12 +50,12 @@ def parse_retune(r: Reader, policy: str, space_names: Collection[str] | None) ->
 
 
 def check_retune(
-    r: Reader, retune: RetuneConfig | None, fixed_knobs: Collection[str], space_names: Collection[str] | None
+    r: Reader, retune: RetuneConfig | None, tuned_knobs: Collection[str], space_names: Collection[str] | None
 ) -> None:
     """Some searched knob must be left to re-tune once the components' params are held."""
     if retune is None or space_names is None:
         return
-    if not [n for n in space_names if n not in fixed_knobs]:
+    if not tuned_knobs:
         raise ConfigError(
             r.source,
             r.key("retune"),

@@ -68,6 +68,10 @@ class AblationConfig:
         """Params some component sets: held at each arm's own value in its re-tuning search."""
         return tuple(dict.fromkeys(k for c in self.components for k in c.params))
 
+    def tuned_knobs(self, space_names: Collection[str]) -> list[str]:
+        """The searched knobs every arm's re-tuning search covers: those no component sets."""
+        return [n for n in space_names if n not in self.fixed_knobs]
+
     @property
     def uses_best(self) -> bool:
         return BEST in (self.baseline, self.target)
@@ -144,7 +148,7 @@ def parse_ablation(
         **parse_adaptive(r, auto=seeds is None),
     )
     _check_policy(r, cfg)
-    check_retune(r, cfg.retune, cfg.fixed_knobs, space_names)
+    check_retune(r, cfg.retune, cfg.tuned_knobs(space_names or ()), space_names)
     check_seeds(r, cfg.adaptive, cfg.min_effect, cfg.policy, cfg.seed_plan)
     r.done()
     return cfg

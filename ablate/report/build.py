@@ -121,8 +121,7 @@ def _retuned(params: Params, fixed: AblationAnalysis | None) -> RetunedAblation 
     if design is None or runs is None:
         return None
     retuned = analyze_ablation(design, runs, params.study.metric, params.study.direction)
-    space = params.search.space if params.search is not None else ()
-    knobs = [p.name for p in space if p.name not in cfg.fixed_knobs]
+    knobs = cfg.tuned_knobs([p.name for p in params.search.space] if params.search is not None else ())
     seeds = params.search.seeds if params.search is not None else 1
     return analyze_retuned(fixed, retuned, knobs, cfg.retune.n_trials, seeds)
 
