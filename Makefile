@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 PARAMS ?= params/digits.yaml
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: run test install lint bench bench-pruning bench-samplers bench-conditional bench-report bench-verdicts deploy server-stop clean
+.PHONY: run test install lint docs bench bench-pruning bench-samplers bench-conditional bench-report bench-verdicts deploy server-stop clean
 
 run: install
 	$(BIN)/ablate run $(PARAMS)
@@ -28,6 +28,10 @@ $(VENV)/.installed: pyproject.toml
 lint: install
 	$(BIN)/ruff check ablate flows tasks tests bench
 	$(BIN)/lint-imports
+
+# The documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link, page or anchor fails.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Everyday commands in fresh processes on the finished default study (bench_cli; it runs it first),
 # W1, W2, start-up and rerun (bench_search), then throughput on 4 x 4 and a 5,000-trial study

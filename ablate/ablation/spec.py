@@ -227,7 +227,7 @@ def _check_policy(r: Reader, cfg: AblationConfig) -> None:
             raise r.error("target", "must differ from ablation.baseline for policy path", cfg.target)
         return
     # loco without components is the baseline alone over the seeds: the tuned model's validation
-    # and held-out test scores with their intervals (README, "The tuned model on the test split").
+    # and held-out test scores with their intervals (docs/reports.md, "The tuned model on the test split").
     if k == 0 and cfg.policy != "loco":
         raise r.error(
             "components",

@@ -208,7 +208,7 @@ def check_configuration(source: str, key: str, entry: Any, space: sp.Space) -> d
 def resource_from_epochs(search: SearchConfig, trial: TrialConfig) -> SearchConfig:
     """Hyperband's ``max_resource: auto`` is ``trial.options.epochs`` where the trial has it:
     Optuna's ``auto`` prunes nothing until a trial completes, so parallel trials started before run
-    to their end (README, "Samplers and pruning")."""
+    to their end (docs/search.md, "Samplers and pruning")."""
     options, epochs = search.pruner_options, trial.options.get("epochs")
     auto = search.pruner == "hyperband" and options.get("max_resource") == "auto"
     if not auto or isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < options["min_resource"]:

@@ -1,6 +1,6 @@
 """What the report says about a search beyond its trials table, in any format: the caption of
 each figure, the parameter importance section, and the best configuration's held-out score over
-seeds (measured by the ablation step; see README, "The tuned model on the test split")."""
+seeds (measured by the ablation step; see docs/reports.md, "The tuned model on the test split")."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def importance_intro(inp: ReportInput) -> str:
         f"Optuna's PED-ANOVA and fANOVA on {used}, each refit {REPEATS} times on a random half of them "
         "(fANOVA with a new forest seed each time): the importance is the median of a knob's shares "
         "over the refits, [ci_low, ci_high] their range (about the central 80 % of the refits; "
-        'README, "Parameter importance"). importance.csv has every number.'
+        'docs/reports.md, "Parameter importance"). importance.csv has every number.'
     )
 
 
@@ -122,7 +122,7 @@ def best_over_seeds(inp: ReportInput) -> str:
     if a is None or a.best_value is None:
         return (
             "Its held-out test score over seeds: add `ablation: {baseline: best, components: {}}` to the "
-            'params file (README, "The tuned model on the test split").'
+            'params file (docs/reports.md, "The tuned model on the test split").'
         )
     base = a.table[a.table["role"] == "baseline"]
     if base.empty or not np.isfinite(base["mean"].iloc[0]):

@@ -17,7 +17,7 @@ from ablate.runtime.worker import PROFILER_CAN_DEADLOCK
 from ablate.worker_env import PRELOAD, worker_env
 
 # Seconds a worker waits for a scheduler that went away (the driver was killed) before it exits, and
-# its batch job with it. A scheduler that is up never lets it fire. Stated in the README.
+# its batch job with it. A scheduler that is up never lets it fire. Stated in docs/scale-out.md.
 DEATH_TIMEOUT_S = 60
 # Where a trial ran: the batch system's id of the job its worker runs in (see ablate.trial.execute).
 JOB_ID_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
@@ -63,7 +63,7 @@ def job_kwargs(
         _request_gpus(cls, kw, gpus, source)
         kw.setdefault("worker_command", "dask cuda worker")  # run as `python -m dask cuda worker`
         # dask cuda worker parses no --death-timeout (it would be taken as a preload argument):
-        # its orphans end at their job's walltime (see the README).
+        # its orphans end at their job's walltime (see docs/scale-out.md).
         kw.pop("death_timeout")
         extra += ["--resources", "GPU=1", "--nthreads", str(trials_per_gpu + queue_ahead)]
     prologue += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]

@@ -1,6 +1,6 @@
 """``auto``: pick a sampler from the space and the budget, and say why.
 
-The rules, in order (the README's sampler table states them too):
+The rules, in order (the sampler table of docs/search.md states them too):
 
 1. several objectives: at least ``NSGA2_MIN_TRIALS`` trials and no conditional knob -> ``nsga2``,
    else ``tpe`` (multi-objective TPE). Below that budget NSGA-II's populations (a fifth of the

@@ -52,7 +52,7 @@ REPEATS = 10  # refits per method
 # walks every leaf of every tree, in Python): on this project's 2-core machine one 64-tree fit took
 # 1.7 s on 256 trials and 20 s on 1,000. Refits of at most 256 trials with 8 trees each (80 over
 # the 10 refits, against Optuna's 64 in its one fit) keep a 5,000-trial study's report under 30 s
-# (README, "Parameter importance"). PED-ANOVA is cheap; building each refit's in-memory study
+# (docs/reports.md, "Parameter importance"). PED-ANOVA is cheap; building each refit's in-memory study
 # (Optuna copies every trial) is what its cap of 500 bounds.
 MAX_TRIALS = {"ped_anova": 500, "fanova": 256}
 FANOVA_TREES = 8

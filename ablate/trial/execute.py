@@ -84,7 +84,7 @@ def execute_trial(spec: TrialSpec) -> TrialResult:
 # moment one ends), but only one trial computes at a time: torch's seed and thread pool are
 # process-wide. A GPU worker shared by execution.trials_per_gpu trials lets that many compute at
 # once (its cluster sets ablate.worker_env.TRIALS_AT_ONCE); they then share the GPU's random generator, so
-# such trials are not bit-for-bit reproducible (the README says so).
+# such trials are not bit-for-bit reproducible (docs/scale-out.md says so).
 # The variable is in the worker's environment from its start, before this module is imported.
 _TRIALS_AT_ONCE = threading.BoundedSemaphore(trials_at_once())
 

@@ -132,7 +132,7 @@ def test_dvc_pipeline_sync_pull_repro_and_faults(tmp_path: Path) -> None:
         assert not trial_plots.get("errors")
         assert {Path(k).name for k in trial_plots["data"]} >= {"val_accuracy.tsv", "train_loss.tsv"}
 
-    # The colleague story: commit what the README says (dvc.lock, metrics.json); a second clone's
+    # The colleague story: commit what docs/dvc.md says (dvc.lock, metrics.json); a second clone's
     # dvc pull gets the study, byte for byte; `ablate report` there re-renders the very same report;
     # dvc status stays clean, and a second dvc pull has nothing to do.
     commit(proj, "study digits")
