@@ -28,6 +28,7 @@ $(VENV)/.installed: pyproject.toml
 lint: install
 	$(BIN)/ruff check ablate flows tasks tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # The documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link, page or anchor fails.
 docs: install

@@ -6,6 +6,7 @@ must hold and what it got; :meth:`Reader.done` rejects any key nobody asked for.
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import math
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ class Reader:
     def key(self, name: object) -> str:
         # YAML keys need not be strings (`1:`, `null:`, `true:`); an error names them as written.
         plain = isinstance(name, str) and name.isprintable() and name.strip() == name != ""
-        text = name if plain else repr(name)
+        text = name if plain and isinstance(name, str) else repr(name)
         return f"{self.prefix}.{text}" if self.prefix else text
 
     def error(self, name: str, rule: str, got: Any) -> ConfigError:
@@ -83,7 +84,9 @@ class Reader:
             raise self.error(name, f"must be {rule}", value)
         return value
 
-    def choice(self, name: str, choices: tuple[str, ...], default: str | None) -> str:
+    def choice(
+        self, name: builtins.str, choices: tuple[builtins.str, ...], default: builtins.str | None
+    ) -> builtins.str:
         value = self.get(name, default)
         if value not in choices:
             if value is None:
@@ -91,9 +94,9 @@ class Reader:
                     self.source, self.key(name), f"is required (one of {', '.join(choices)}), but it is missing"
                 )
             raise self.error(name, f"must be one of {', '.join(choices)}", value)
-        return value
+        return str(value)
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         value = self.get(name, default)
         if not isinstance(value, bool):
             raise self.error(name, "must be true or false", value)
@@ -101,11 +104,11 @@ class Reader:
 
     def int(
         self,
-        name: str,
+        name: builtins.str,
         default: int | None,
         low: int | None = None,
-        open_interval: bool = False,
-        allow_none: bool = False,
+        open_interval: builtins.bool = False,
+        allow_none: builtins.bool = False,
     ) -> Any:
         value = self.get(name, default)
         if value is None:
@@ -123,12 +126,12 @@ class Reader:
 
     def float(
         self,
-        name: str,
-        default: float | None,
-        low: float | None = None,
-        high: float | None = None,
-        open_interval: bool = False,
-        allow_none: bool = False,
+        name: builtins.str,
+        default: builtins.float | None,
+        low: builtins.float | None = None,
+        high: builtins.float | None = None,
+        open_interval: builtins.bool = False,
+        allow_none: builtins.bool = False,
     ) -> Any:
         got = self.raw.get(name, default)
         value = self.get(name, default)

@@ -16,9 +16,9 @@ module only says what a condition is and whether it holds.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 Scalar = None | bool | int | float | str
 
@@ -41,12 +41,12 @@ class Clause:
             return same(got, self.value)
         if self.op == "!=":
             return not same(got, self.value)
-        if self.op in MEMBERSHIP:
-            inside = any(same(got, v) for v in self.value)  # type: ignore[union-attr]
+        if isinstance(self.value, tuple):  # `in` and `not in` take a list of values
+            inside = any(same(got, v) for v in self.value)
             return inside if self.op == "in" else not inside
-        if not is_number(got):  # a numeric comparison of a string (a mixed categorical) is false
+        if not is_number(got) or not is_number(self.value):  # a string (a mixed categorical) is not ordered
             return False
-        return _COMPARE[self.op](float(got), float(self.value))  # type: ignore[arg-type]
+        return _COMPARE[self.op](float(got), float(self.value))
 
     def describe(self) -> str:
         value = f"[{', '.join(map(str, self.value))}]" if isinstance(self.value, tuple) else str(self.value)
@@ -88,11 +88,11 @@ def same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def is_number(v: Any) -> bool:
+def is_number(v: Any) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-_COMPARE = {
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,
     ">": lambda a, b: a > b,

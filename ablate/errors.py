@@ -6,6 +6,8 @@ derives from :class:`AblateError`; the command line prints its message on one li
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AblateError(Exception):
     """Base class of every error ablate raises on purpose."""
@@ -58,11 +60,21 @@ class MissingObjectiveError(InvalidMetricError):
         self.metric = metric
         self.returned = tuple(returned)
 
-    def __reduce__(self) -> tuple:  # keep the metric and the names when sent back from a worker
+    def __reduce__(self) -> tuple[Any, ...]:  # keep the metric and the names when sent back from a worker
         return (type(self), (str(self), self.metric, self.returned))
 
 
-class TrialTimeoutError(TrialError):
+class TrialStoppedError(TrialError):
+    """A trial the driver stopped on its worker. Where the driver replaced the worker, it sets how
+    long the trial held it (``held_s``), which worker it was (``worker_address``) and the run's notes
+    on the trial (``trial_notes``)."""
+
+    held_s: float | None = None
+    worker_address: str | None = None
+    trial_notes: dict[str, str] | None = None
+
+
+class TrialTimeoutError(TrialStoppedError):
     """A trial ran past ``execution.trial_timeout_s``; it is failed with reason ``timeout``."""
 
 
@@ -71,7 +83,7 @@ class TrialGivenUpError(TrialError):
     run stopped it as hung. Its result is never used (the driver cancelled its task)."""
 
 
-class TrialStraggledError(TrialError):
+class TrialStraggledError(TrialStoppedError):
     """A trial much slower than its peers at the same step, stopped under
     ``execution.stragglers.stop``; it is failed with reason ``straggler``, not retried."""
 
@@ -97,7 +109,7 @@ class TrialPruned(AblateError):
         self.step = step
         self.metrics = dict(metrics or {})
 
-    def __reduce__(self) -> tuple:  # keep step and metrics when sent back from a worker
+    def __reduce__(self) -> tuple[Any, ...]:  # keep step and metrics when sent back from a worker
         return (type(self), (str(self), self.step, self.metrics))
 
 

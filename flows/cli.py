@@ -127,9 +127,10 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
         def keep_id(flow: Any, flow_run: Any, state: Any) -> None:
             flow_runs.append(flow_run.id)
 
-        hooks = [keep_id]
+        hooks: list[Any] = [keep_id]  # Prefect types a hook by the flow's signature
         run_study = study_flow.with_options(on_completion=hooks, on_failure=hooks, on_crashed=hooks)
         watching = watch_api(api, _stop_without_api)
+        summary: dict[str, Any] | Exception
         try:
             with without_heartbeats():
                 summary = run_study(params, steps, restart=getattr(args, "restart", False))

@@ -175,7 +175,7 @@ def _run_plan(params: Params, plan: Any, cluster: TrialCluster) -> AblationFacts
     schedule = next_trials(plan.run, plan.ctx, plan.seeds, params.study.metric, set())
     for note in dict.fromkeys(plan.ctx.notes):  # the plan's, e.g. a component that changes nothing gets no arm
         print(f"ablation{on}: {note}", flush=True)
-    cfg = params.ablation
+    cfg = params.ablation_section
     arms, todo = schedule.arms, schedule.todo
     if not todo:
         record_ablation(plan.run, plan.ctx, arms, plan.seeds, plan.baseline_from, schedule.counts)
@@ -224,10 +224,10 @@ def run_retuned(params: Params, prepared: PreparedData, cluster: TrialCluster) -
         print(budget_line(params, len(arms)), flush=True)
     tuned, searched = {}, []
     for arm, view in views:
-        provenance = {**base, **describe_search(view.search, view.study)}
+        provenance = {**base, **describe_search(view.search_section, view.study)}
         done = run_search(view, prepared, cluster, provenance, restart=True)  # a changed arm starts afresh
         searched.append(done)
-        best = best_of(load_study(view), view, first=view.search.n_trials)  # its budget, if it had more
+        best = best_of(load_study(view), view, first=view.search_section.n_trials)  # its budget, if it had more
         if best is None:
             raise NoTrialCompletedError(
                 f"re-tune: no trial of arm {arm.name}'s search completed; see {view.study_dir / 'trials'}"
@@ -249,18 +249,19 @@ def run_search(
         print(note, flush=True)
     if not needs_trials(params):
         print(
-            f"search: study {params.study.name} already has its {params.search.n_trials} trials; nothing to run",
+            f"search: study {params.study.name} already has its {params.search_section.n_trials} trials; "
+            "nothing to run",
             flush=True,
         )
         return SearchFacts()
-    pruning = f", pruner {provenance['pruner']}" if params.search.pruner != "none" else ""
+    pruning = f", pruner {provenance['pruner']}" if params.search_section.pruner != "none" else ""
     pruning += "".join(f", {k} {provenance[k]}" for k in ("seeds", "timeout_s", "enqueue") if k in provenance)
     pruning += f", constraints {provenance['constraints']}" if "constraints" in provenance else ""
     study = params.study
     objectives = f" of {describe_objectives(study.metrics, study.directions)}" if study.multi_objective else ""
     what = f"re-tune {params.tuning.arm}: study" if params.tuning is not None else "search: study"
     print(
-        f"{what} {params.study.name}, {params.search.n_trials} trials{objectives} "
+        f"{what} {params.study.name}, {params.search_section.n_trials} trials{objectives} "
         f"(sampler {provenance['sampler']}{pruning}) on a {cluster.plan.describe()}",
         flush=True,
     )

@@ -17,7 +17,7 @@ from prefect.runtime import flow_run
 
 from ablate.config.schema import Params
 from ablate.data import PreparedData
-from ablate.errors import ConfigError, MissingObjectiveError, TrialPruned
+from ablate.errors import ConfigError, MissingObjectiveError, TrialPruned, TrialStoppedError
 from ablate.runtime.outcomes import notes_of
 from ablate.runtime.progress import Progress
 from ablate.study.baselines import enqueue_baselines
@@ -34,7 +34,7 @@ from tasks.trial import retry_delays, run_trial
 
 def _name_search_run() -> str:
     params = flow_run.parameters["params"]
-    return f"{params.study.name} search ({params.search.n_trials} trials)"
+    return f"{params.study.name} search ({params.search_section.n_trials} trials)"
 
 
 @flow(name="search", flow_run_name=_name_search_run)
@@ -50,14 +50,14 @@ def search_flow(
     """Ask, run and tell until the study has its trials: ``capacity`` in flight on the Dask
     scheduler at ``scheduler``, each asking ``resources`` of its worker (a share of its GPU)."""
     logger = get_run_logger()
-    budget = SearchBudget(params.search.timeout_s)
+    budget = SearchBudget(params.search_section.timeout_s)
     session = StudySession(params, prepared, code_version(params.trial.entrypoint), provenance)
     rec = session.recover()
     if rec.recovered or rec.requeued:
         note = f"resuming: {rec.recovered} trial(s) recovered from their results, {rec.requeued} re-queued"
         print(note, flush=True)
         logger.warning(note)
-    enqueued = enqueue_baselines(session.study, params.search.enqueue, params.search.n_trials)
+    enqueued = enqueue_baselines(session.study, params.search_section.enqueue, params.search_section.n_trials)
     if enqueued:
         print(f"search: {enqueued} configuration(s) of search.enqueue run first", flush=True)
     ex = params.execution
@@ -75,7 +75,7 @@ def search_flow(
         constraints=study.constraints,
     )
     counts = {"executed": 0, "cached": 0, "recovered": rec.recovered, "requeued": rec.requeued}
-    seeds = SeedRuns(params.search.seeds)
+    seeds = SeedRuns(params.search_section.seeds)
 
     stop: list[ConfigError] = []  # a mistake in the params that only a trial's result reveals
 
@@ -104,7 +104,15 @@ def search_flow(
     if stop:
         raise stop[0]
     wall_s = round(time.monotonic() - start, 3)
-    return SearchFacts(**counts, wall_s=wall_s, timed_out=budget.spent, enqueued=enqueued)
+    return SearchFacts(
+        executed=counts["executed"],
+        cached=counts["cached"],
+        recovered=counts["recovered"],
+        requeued=counts["requeued"],
+        wall_s=wall_s,
+        timed_out=budget.spent,
+        enqueued=enqueued,
+    )
 
 
 def _tell_seeds(session: StudySession, number: int, ended: dict, progress: Progress, running: int) -> str:
@@ -147,10 +155,11 @@ def _tell(
     reason = classify(outcome).reason
     message = f"{type(outcome).__name__}: {outcome}".strip()
     notes = notes_of(outcome)
-    held_s = getattr(outcome, "held_s", None)  # a trial stopped as hung: how long it held its worker
+    stopped = outcome if isinstance(outcome, TrialStoppedError) else None  # stopped as hung, maybe
+    held_s = stopped.held_s if stopped else None  # how long it held its worker
     attrs = {"note": notes.get("moved"), "straggler": notes.get("straggler")}
-    if getattr(outcome, "worker_address", None):  # a trial stopped as hung: the worker it held
-        attrs["worker_address"] = outcome.worker_address
+    if stopped and stopped.worker_address:  # the worker it held
+        attrs["worker_address"] = stopped.worker_address
     session.tell_failure(number, message, reason, held_s, attrs)
     if isinstance(outcome, MissingObjectiveError):  # a misspelt study.metric stops the study here
         session.check_objective(number, outcome)

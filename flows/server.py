@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ablate.errors import AblateError
 
@@ -120,7 +121,9 @@ def read_pid_file(path: Path) -> dict | None:
     (A file of a plain pid, as older versions wrote, has no checkout.)"""
     try:
         text = path.read_text().strip()
-        record = json.loads(text) if text.startswith("{") else {"pid": int(text), "started": None, "checkout": None}
+        record: dict[str, Any] = (
+            json.loads(text) if text.startswith("{") else {"pid": int(text), "started": None, "checkout": None}
+        )
         pid = int(record["pid"])
         os.kill(pid, 0)
     except (OSError, ValueError, KeyError, TypeError):

@@ -16,10 +16,11 @@ import gc
 import queue
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from prefect import Task
 from prefect.futures import PrefectFuture
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from ablate.config.schema import ExecutionConfig, StragglerRule
 from ablate.runtime.guard import TrialGuard
@@ -28,7 +29,7 @@ from ablate.trial.contract import TrialResult, TrialSpec
 Outcome = TrialResult | BaseException
 
 
-def trial_task_runner(capacity: int) -> ThreadPoolTaskRunner:
+def trial_task_runner(capacity: int) -> TaskRunner[Any]:
     """A driver thread per trial in flight: each one mostly waits on its Dask future."""
     return ThreadPoolTaskRunner(max_workers=capacity)
 

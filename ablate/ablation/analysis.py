@@ -184,7 +184,11 @@ def _changes(arm: Arm, first: Arm) -> str:
 def _path(arms: Sequence[Arm], table: pd.DataFrame, runs: pd.DataFrame, metric: str, direction: str) -> pd.DataFrame:
     """The path's steps, each with the verdict of its arm against the previous step (one family
     with the path's other comparisons, as in the arm table)."""
-    steps = [(a.name, a.reference, a.param) for a in arms if a.role == "step"]
+    steps: list[tuple[str, str, str]] = []
+    for a in arms:
+        if a.role == "step":
+            assert a.reference is not None and a.param is not None  # a step flips one param of the previous
+            steps.append((a.name, a.reference, a.param))
     out = effects.path_steps(runs, steps, metric, direction)
     verdicts = table.set_index("arm")["verdict"]
     return out.assign(verdict=[verdicts.get(arm, "") for arm in out["arm"]])

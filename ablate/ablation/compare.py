@@ -5,6 +5,7 @@ rests on), the verdict columns, and the same on the held-out test split."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,8 @@ def with_verdicts(
     """The verdict columns of each compared row: adjusted p-values, verdict, the seeds it rests on
     and, for an inconclusive one, the seeds that would settle it."""
     out = table.copy()
-    columns = {k: [] for k in ("p_holm", "significant", "p_equivalence", "p_equivalence_holm", "verdict")}
+    names = ("p_holm", "significant", "p_equivalence", "p_equivalence_holm", "verdict")
+    columns: dict[str, list[Any]] = {k: [] for k in names}
     columns.update(seeds_needed=[], detectable_delta=[])
     for row in table.itertuples():
         d = decisions.get(row.arm) if isinstance(row.reference, str) else None
@@ -112,7 +114,7 @@ def with_test(
     if not decisions:
         return table.assign(**{c: np.nan for c in columns[:-1]}, test_verdict="")
     test = compare(runs, comparisons, decisions, test_metric, seeds).set_index("arm")
-    rows = {c: [] for c in columns}
+    rows: dict[str, list[Any]] = {c: [] for c in columns}
     for arm in table["arm"]:
         d = decisions.get(arm)
         has = d is not None and arm in test.index

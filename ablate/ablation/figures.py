@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -112,7 +113,7 @@ def _label_rows(ax: Axes, compared: pd.DataFrame, right_texts: list[str], equiva
 
 
 def _forest_legend(fig: Figure, seen: list[tuple[str, str, bool]], verdicts: list[str], margin: str) -> None:
-    handles = [
+    handles: list[Artist] = [
         Line2D([], [], linestyle="-", marker=m, color=c, markerfacecolor=c if f else "white", label=_VERDICT_LABELS[v])
         for v, (c, m, f) in zip(verdicts, seen)
     ]

@@ -40,7 +40,8 @@ def plan_ablation(
     cfg = params.ablation
     assert cfg is not None
     best, best_from, best_value = _best(params) if cfg.uses_best else (None, "", None)
-    baseline = best if cfg.baseline == BEST else dict(cfg.baseline)
+    baseline = dict(cfg.baseline) if isinstance(cfg.baseline, dict) else best
+    assert baseline is not None  # `best` gives the search's best trial, or _best refuses
     target = best if cfg.target == BEST else cfg.target
     if cfg.policy == "path" and baseline == target:
         raise ConfigError(
@@ -73,7 +74,7 @@ def plan_ablation(
         dataset=params.dataset,
     )
     baseline_from = best_from if cfg.baseline == BEST else "the params file"
-    if tuned is not None:
+    if tuned is not None and cfg.retune is not None:
         baseline_from = f"re-tuned: each arm with the best of its own search of {cfg.retune.n_trials} trials"
     tuned_seeds = params.search.seeds if params.search is not None else 1
     return AblationPlan(run, ctx, repeat_seeds(cfg, params.study.seed, tuned_seeds), baseline_from)

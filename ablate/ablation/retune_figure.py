@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -57,7 +58,7 @@ def _label_rows(ax: Axes, rows: pd.DataFrame) -> None:
 
 def _legend(fig: Figure, n_trials: int, margin: str, any_differ: bool) -> None:
     labels = ("fixed: the tuned baseline's hyperparameters", f"re-tuned: its own search ({n_trials} trials)")
-    handles = [
+    handles: list[Artist] = [
         Line2D([], [], color=color, marker=marker, mec="0.15", label=label)
         for (_, color, marker, _), label in zip(_SIDES, labels)
     ]

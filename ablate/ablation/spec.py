@@ -130,6 +130,7 @@ def parse_ablation(
     policy = r.choice("policy", POLICIES, "loco")
     baseline = _parse_config(r, "baseline", options, space_names, required=True)
     target = _parse_config(r, "target", options, space_names, required=policy == "path")
+    assert baseline is not None  # required
     known = _known_params(baseline, options, space_names)
     components = _parse_components(r, baseline, known, reserved)
     seeds = parse_seeds(r)

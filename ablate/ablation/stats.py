@@ -63,7 +63,7 @@ class _Estimate(NamedTuple):
     note: str
 
 
-def holm(p_values: Sequence[float]) -> np.ndarray:
+def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Holm-adjusted p-values (statsmodels ``multipletests``); NaN stays NaN and is not counted.
 
     Args:

@@ -68,7 +68,7 @@ def interval(
     ends = []
     for end in (low, high):
         cut = bounds is not None and not bounds[0] <= end <= bounds[1]
-        end = min(max(end, bounds[0]), bounds[1]) if cut else end
+        end = min(max(end, bounds[0]), bounds[1]) if bounds is not None and cut else end
         ends.append(plain_number(end, decimals, signed) + (CUT if cut else ""))
     return f"{plain_number(value, decimals, signed)} [{ends[0]}, {ends[1]}]"
 

@@ -9,6 +9,7 @@ from typing import Any
 from ablate import samplers
 from ablate import space as sp
 from ablate.ablation.spec import AblationConfig
+from ablate.errors import ConfigError
 from ablate.study.objectives import Constraint, Objectives
 from ablate.study.url import StorageURL
 
@@ -197,6 +198,20 @@ class Params:
             name: replace(self, data=replace(self.data, source=source, sources=()), dataset=name)
             for name, source in self.data.sources
         }
+
+    @property
+    def search_section(self) -> SearchConfig:
+        """The search section, for what only a searched study runs (its session, its fingerprint)."""
+        if self.search is None:
+            raise ConfigError(self.source, "search", "is required for a search, but it is missing")
+        return self.search
+
+    @property
+    def ablation_section(self) -> AblationConfig:
+        """The ablation section, for what only an ablation study runs."""
+        if self.ablation is None:
+            raise ConfigError(self.source, "ablation", "is required for an ablation, but it is missing")
+        return self.ablation
 
     @property
     def study_dir(self) -> Path:

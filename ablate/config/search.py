@@ -123,14 +123,14 @@ def _candidates(p: sp.Param, clauses: list[Clause]) -> list[Any]:
     continuous range) the midpoints between them cover it."""
     if isinstance(p, sp.CategoricalParam):
         return list(p.choices)
-    stepped = isinstance(p, sp.IntParam) or p.step is not None
-    if stepped and (p.high - p.low) / p.step < _CANDIDATES_MAX:
+    step = p.step  # an IntParam's is 1
+    if step is not None and (p.high - p.low) / step < _CANDIDATES_MAX:
         return sp.grid_values(p)
     named = [v for c in clauses for v in (c.value if isinstance(c.value, tuple) else (c.value,))]
     points = sorted({p.low, p.high, *(float(v) for v in named if is_number(v) and p.low <= v <= p.high)})
-    if stepped:
+    if step is not None:
         reach = len(clauses) + 1
-        points = [p.low + (round((v - p.low) / p.step) + i) * p.step for v in points for i in range(-reach, reach + 1)]
+        points = [p.low + (round((v - p.low) / step) + i) * step for v in points for i in range(-reach, reach + 1)]
     else:
         points += [(a + b) / 2 for a, b in zip(points, points[1:])]
     return [int(v) if isinstance(p, sp.IntParam) else v for v in points if sp.takes(p, v)]
@@ -199,7 +199,9 @@ def check_configuration(source: str, key: str, entry: Any, space: sp.Space) -> d
         out[p.name] = value if isinstance(p, sp.CategoricalParam) else (int if p.kind == "int" else float)(value)
     for name in entry:
         if name not in out:
-            when = knobs[name].when.describe()  # type: ignore[union-attr]  (only a conditional knob is left)
+            condition = knobs[name].when
+            assert condition is not None  # only a conditional knob is left out of `out`
+            when = condition.describe()
             rule = f"must be left out: {name} exists only where {when}, which this configuration does not meet"
             raise c.error(name, rule, entry[name])
     return out

@@ -24,7 +24,7 @@ def read_resource(r: Reader, name: str, default: int | str) -> int | str:
     if r.raw.get(name, default) == "auto":
         r.get(name, default)
         return "auto"
-    return r.int(name, None if default == "auto" else default, low=1)
+    return r.int(name, default if isinstance(default, int) else None, low=1)
 
 
 def read_window(r: Reader) -> dict[str, Any]:

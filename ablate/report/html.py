@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -123,7 +124,7 @@ def _html_failures(inp: ReportInput) -> list[str]:
     return ["<h2>Failed trials</h2>", *out] if out else []
 
 
-def render_html(inp: ReportInput, images: list[str], ablation_images: list[str] = ()) -> str:
+def render_html(inp: ReportInput, images: list[str], ablation_images: Sequence[str] = ()) -> str:
     """Render the report as one self-contained html page.
 
     Args:

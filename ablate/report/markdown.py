@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ablate.ablation.across_report import datasets_markdown, images_by_dataset
@@ -35,7 +36,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def render_markdown(inp: ReportInput, images: list[str], ablation_images: list[str] = ()) -> str:
+def render_markdown(inp: ReportInput, images: list[str], ablation_images: Sequence[str] = ()) -> str:
     """Render the report as markdown.
 
     Args:

@@ -74,7 +74,7 @@ def fmt(value: object, kind: str | None = None) -> str:
     if isinstance(value, (float, np.floating)):
         # Int parameters arrive as floats when some trial lacks them (NaN forces float64).
         # So are whole-numbered metrics (a parameter count): 23060, not 2.306e+04.
-        if float(value).is_integer() and (kind == "int" or abs(value) < 1e15):
+        if float(value).is_integer() and (kind == "int" or abs(float(value)) < 1e15):
             return str(int(value))
         return f"{value:.4g}"
     return str(value)

@@ -80,7 +80,8 @@ def plot_parallel_coordinates(
         fig.legend(loc="outside lower center", fontsize=9, frameon=False)
     _draw_axes(ax, axes)
     bar = fig.colorbar(lines, ax=ax, pad=0.01, fraction=0.04, extend=extend)
-    bar.solids.set_alpha(1)  # the lines are translucent; the scale must not be
+    if bar.solids is not None:
+        bar.solids.set_alpha(1)  # the lines are translucent; the scale must not be
     bar.set_label(metric + (" (worst 10 % clipped)" if extend != "neither" else ""), fontsize=10)
     ax.set_title(f"{len(done)} complete trials across the knobs, coloured by {metric} ({direction})", fontsize=12)
     return fig

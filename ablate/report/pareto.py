@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -120,7 +121,7 @@ def _draw_pair(ax: Axes, complete: pd.DataFrame, inp: ReportInput, i: int, j: in
         ax.plot(infeasible[mx], infeasible[my], "x", color=INFEASIBLE_COLOR, label=f"infeasible ({len(infeasible)})")
     if step and len(on) > 1:
         ordered = on.sort_values([mx, my])
-        where = "post" if inp.directions[i] == "minimize" else "pre"
+        where: Literal["post", "pre"] = "post" if inp.directions[i] == "minimize" else "pre"
         ax.step(ordered[mx], ordered[my], where=where, color=FRONT_COLOR, linewidth=1.4, alpha=0.8, zorder=3)
     ax.plot(
         on[mx],

@@ -118,7 +118,7 @@ def push_state(params: Params) -> dict[str, str]:
             remote = repo.config["core"].get("remote")
             if not remote:
                 return {"status": "committed", "reason": "no default remote"}
-            used = set()
+            used: set[Any] = set()
             for stage in stages:  # as `dvc status --cloud` gathers them: what a push would send
                 for odb, objs in stage.get_used_objs(remote=remote, force=True, push=True).items():
                     used.update(objs if odb is None else ())  # an import's objects live elsewhere

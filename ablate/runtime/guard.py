@@ -136,9 +136,7 @@ class TrialGuard:
                 if fate in ("timeout", "straggler"):
                     error_type = TrialTimeoutError if fate == "timeout" else TrialStraggledError
                     err = error_type(message)
-                    err.held_s = attempt.held_s  # type: ignore[attr-defined]
-                    err.worker_address = attempt.worker  # type: ignore[attr-defined]
-                    err.trial_notes = dict(notes)  # type: ignore[attr-defined]
+                    err.held_s, err.worker_address, err.trial_notes = attempt.held_s, attempt.worker, dict(notes)
                     raise err from None
                 raise
             with self._lock:
@@ -167,7 +165,7 @@ class TrialGuard:
         _, msg = event
         now = time.monotonic()
         with self._lock:
-            attempt = self._attempts.get(msg.get("key"))
+            attempt = self._attempts.get(msg.get("key", ""))
             if attempt is None:
                 return
             if msg.get("kind") == STARTED:

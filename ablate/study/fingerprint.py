@@ -53,11 +53,11 @@ def build_fingerprint(params: Params, data_hash: str, code_version: str) -> dict
         "study.metric": written["study"]["metric"],
         "study.direction": written["study"]["direction"],
         "study.constraints": written["study"]["constraints"] or None,
-        "search.sampler": params.search.sampler,
+        "search.sampler": params.search_section.sampler,
         "study.seed": params.study.seed,
         # A trial's value is the mean over this many seeds; 1 (the default) is left out, so the
         # fingerprints of studies from before search.seeds stay as they were.
-        "search.seeds": params.search.seeds if params.search.seeds != 1 else None,
+        "search.seeds": params.search_section.seeds if params.search_section.seeds != 1 else None,
         # An ablation arm's re-tuning search: the input columns its trials lack.
         "ablation.drop_features": list(params.tuning.drop_features) if params.tuning else None,
     }

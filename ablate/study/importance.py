@@ -28,7 +28,7 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -235,7 +235,7 @@ def _for_fanova(t: FrozenTrial) -> FrozenTrial:
     return optuna.trial.create_trial(params=params, distributions=dists, value=t.values[0])
 
 
-def _log10_knob(value: object, dist: BaseDistribution) -> tuple[object, BaseDistribution]:
+def _log10_knob(value: Any, dist: BaseDistribution) -> tuple[Any, BaseDistribution]:
     from optuna.distributions import FloatDistribution, IntDistribution
 
     if isinstance(dist, (FloatDistribution, IntDistribution)) and dist.log:

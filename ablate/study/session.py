@@ -94,6 +94,7 @@ class StudySession:
         self, params: Params, prepared: PreparedData, code_version: str, provenance: dict[str, Any] | None = None
     ) -> None:
         self.params = params
+        self.search = params.search_section
         self.provenance = provenance or {}
         self.prepared = prepared
         self.code_version = code_version
@@ -103,13 +104,13 @@ class StudySession:
         self.study = optuna.create_study(
             storage=storage,
             study_name=params.study.name,
-            directions=list(params.study.directions),
+            directions=[optuna.study.StudyDirection[d.upper()] for d in params.study.directions],
             load_if_exists=True,
-            pruner=make_pruner(params.search.pruner, params.search.pruner_options),
+            pruner=make_pruner(self.search.pruner, self.search.pruner_options),
         )
         n_objectives = len(params.study.metrics)
         seed = sampler_seed(params.study.seed, len(self.study.trials))
-        self.study.sampler = make_sampler(params.search, seed, n_objectives)
+        self.study.sampler = make_sampler(self.search, seed, n_objectives)
         stored = tuple(d.name.lower() for d in self.study.directions)
         if stored != params.study.directions:
             raise ConfigError(
@@ -166,14 +167,14 @@ class StudySession:
         return len(self.study.get_trials(deepcopy=False, states=FINISHED))
 
     def remaining(self) -> int:
-        return max(0, self.params.search.n_trials - self.n_finished())
+        return max(0, self.search.n_trials - self.n_finished())
 
     def can_ask(self) -> bool:
-        return self._finished + len(self._in_flight) < self.params.search.n_trials
+        return self._finished + len(self._in_flight) < self.search.n_trials
 
     def ask(self) -> TrialSpec:
         trial = self.study.ask()
-        sampled = sp.suggest_params(trial, self.params.search.space)
+        sampled = sp.suggest_params(trial, self.search.space)
         params = {**self.params.trial.options, **sampled}
         trial.set_user_attr("params", params)
         self._in_flight.add(trial.number)
@@ -196,7 +197,7 @@ class StudySession:
         )
 
     def _pruning_link(self, number: int) -> PruningLink | None:
-        search = self.params.search
+        search = self.search
         if search.pruner == "none":
             return None
         return PruningLink(

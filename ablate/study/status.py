@@ -108,7 +108,7 @@ def _progress_of(params: Params, folder: Path) -> dict[str, Any]:
     if runs is None:
         return {"recorded": False}
     counts = runs["status"].value_counts()
-    out = {
+    out: dict[str, Any] = {
         "recorded": True,
         "arms": int(runs["arm"].nunique()),
         "trials": len(runs),
@@ -141,7 +141,7 @@ def _retune_progress(params: Params) -> dict[str, Any]:
         study = load_study(view, read_only=True)
         done = count_states(trials_frame(study, view)) if study is not None else {}
         searches[arm.name] = (
-            f"{done.get('complete', 0) + done.get('failed', 0) + done.get('pruned', 0)}/{view.search.n_trials}"
+            f"{done.get('complete', 0) + done.get('failed', 0) + done.get('pruned', 0)}/{view.search_section.n_trials}"
         )
     return {
         "budget": budget_line(params, len(arms) or None),

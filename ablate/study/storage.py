@@ -113,8 +113,8 @@ def _signals_held() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        for signum in held:
-            signal.raise_signal(signum)
+        for number in held:
+            signal.raise_signal(number)
 
 
 def clear_stale_journal_lock(study_dir: Path) -> bool:
@@ -201,7 +201,9 @@ def load_study(params: Params, read_only: bool = False) -> optuna.Study | None:
 def _load_from_database(params: Params, read_only: bool) -> optuna.Study | None:
     import sqlalchemy
 
-    storage = open_database(params.study.storage, create_tables=not read_only)
+    url = params.study.storage
+    assert url is not None  # a study in a database
+    storage = open_database(url, create_tables=not read_only)
     if read_only and not sqlalchemy.inspect(storage.engine).has_table("studies"):
         return None  # no study was ever run in this database
     try:
@@ -248,4 +250,4 @@ def needs_trials(params: Params) -> bool:
     if study is None:
         return True
     finished = study.get_trials(deepcopy=False, states=FINISHED)
-    return len(finished) < params.search.n_trials
+    return len(finished) < params.search_section.n_trials

@@ -139,7 +139,7 @@ def best_of(study: optuna.Study | None, params: Params, first: int | None = None
     if not complete:
         return None
     pick = max if params.study.direction == "maximize" else min
-    t = pick(complete, key=lambda t: t.value)
+    t = pick(complete, key=lambda t: float("nan") if t.value is None else t.value)
     return {
         "number": t.number,
         "value": t.value,

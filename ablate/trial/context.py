@@ -97,7 +97,7 @@ class TrialContext:
         self.history.append(row)
         with (self.out_dir / HISTORY).open("a") as f:
             f.write(json.dumps(row) + "\n")
-        self.live.step(row["step"], {k: v for k, v in row.items() if k != "step"})
+        self.live.step(int(step), {k: v for k, v in row.items() if k != "step"})
         announce(STEP, step=int(step))  # the driver times it against its peers (stragglers)
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise TrialTimeoutError(

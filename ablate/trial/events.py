@@ -16,7 +16,7 @@ TOPIC = "ablate-trials"
 STARTED, STEP = "started", "step"
 
 
-def _task() -> tuple[Any, str] | None:
+def _task() -> tuple[Any, Any] | None:
     """This thread's Dask worker and the key of the task it runs, or None outside one."""
     try:
         from distributed import get_worker

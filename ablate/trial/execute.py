@@ -288,5 +288,6 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
-os.register_at_fork(after_in_child=_WATCHDOG.__init__)  # a forked child has none of its threads
-os.register_at_fork(after_in_child=FINISHING.__init__)
+# A forked child has none of the parent's threads: both start afresh there (these exact classes).
+os.register_at_fork(after_in_child=_WATCHDOG.__init__)  # type: ignore[misc]
+os.register_at_fork(after_in_child=FINISHING.__init__)  # type: ignore[misc]

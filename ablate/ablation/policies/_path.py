@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from ablate.ablation.design import Arm, PlanContext, better
 
@@ -21,12 +22,13 @@ def differing(source: Mapping, target: Mapping) -> list[str]:
 
 class AblationPath:
     def plan(self, ctx: PlanContext, means: Mapping[str, float]) -> list[Arm]:
-        assert ctx.target is not None
+        target = ctx.target
+        assert target is not None
         source = Arm("baseline", "baseline", dict(ctx.baseline))
-        arms, current, flipped = [source], source, []
-        remaining = differing(ctx.baseline, ctx.target)
+        arms, current, flipped = [source], source, list[str]()
+        remaining = differing(ctx.baseline, target)
         while remaining:
-            candidates = [self._flip(ctx, current, flipped, p) for p in remaining]
+            candidates = [self._flip(ctx, target, current, flipped, p) for p in remaining]
             known = [a for a in candidates if a.name in means]
             if len(known) < len(candidates):  # this round still runs
                 return arms + candidates
@@ -42,12 +44,13 @@ class AblationPath:
                 Arm(a.name, "step" if a is best else "candidate", a.params, reference=a.reference, param=a.param)
                 for a in candidates
             ]
+            assert best.param is not None  # a candidate flips one parameter
             current, flipped = best, [*flipped, best.param]
             remaining = [p for p in remaining if p != best.param]
         return arms
 
     @staticmethod
-    def _flip(ctx: PlanContext, current: Arm, flipped: list[str], param: str) -> Arm:
-        params = {**current.params, param: ctx.target[param]}
+    def _flip(ctx: PlanContext, target: Mapping[str, Any], current: Arm, flipped: list[str], param: str) -> Arm:
+        params = {**current.params, param: target[param]}
         name = "".join(f"+{p}" for p in [*flipped, param])
         return Arm(name, "candidate", params, reference=current.name, param=param)
