@@ -30,8 +30,8 @@ def build(root: Path, site: Path) -> subprocess.CompletedProcess[str]:
 def nav_pages() -> list[str]:
     def walk(entries: list) -> list[str]:
         pages: list[str] = []
-        for entry in entries:
-            for value in entry.values():
+        for entry in entries:  # a page, or a section: {title: [pages]}
+            for value in entry.values() if isinstance(entry, dict) else [entry]:
                 pages += walk(value) if isinstance(value, list) else [value]
         return pages
 
