@@ -13,6 +13,8 @@ import os
 PRELOAD = "ablate.runtime.worker"  # the set-up of a worker process (dask's --preload)
 TRIAL_MODULE = "ABLATE_TRIAL_MODULE"  # the study's trial module, imported by the preload
 TRIALS_AT_ONCE = "ABLATE_TRIALS_AT_ONCE"  # trials computing at once in one worker process (a shared GPU)
+# Where a batch system names the job a worker runs in (Slurm, PBS, LSF, SGE): a trial records it.
+JOB_ID_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
 
 
 def worker_env(trial_module: str | None = None, trials_at_once: int | None = None) -> dict[str, str]:
@@ -25,6 +27,11 @@ def worker_env(trial_module: str | None = None, trials_at_once: int | None = Non
 def trial_module() -> str | None:
     """In a worker: the study's trial module, where the driver named one."""
     return os.environ.get(TRIAL_MODULE) or None
+
+
+def job_id() -> str:
+    """In a worker: the batch job it runs in, "" outside one."""
+    return next((os.environ[v] for v in JOB_ID_VARIABLES if os.environ.get(v)), "")
 
 
 def trials_at_once() -> int:

@@ -22,8 +22,8 @@ from ablate.errors import MissingObjectiveError
 from ablate.runtime.outcomes import notes_of
 from ablate.runtime.progress import Progress
 from ablate.study.facts import AblationFacts
-from ablate.study.objectives import check_objective_known
 from ablate.trial.contract import ERROR, TrialResult, TrialSpec
+from ablate.vocab.objectives import check_objective_known
 from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
 

@@ -22,7 +22,8 @@ import sys
 import time
 from typing import Any
 
-from ablate.ablation.spec import check_features
+from ablate.ablation.retune import check_arms
+from ablate.config.ablation import check_features
 from ablate.config.load import load_params
 from ablate.config.schema import Params
 from ablate.data import check_source, source_columns
@@ -89,6 +90,8 @@ def validate(path: str, overrides: list[str]) -> Params:
             check_features(params.ablation, source_columns(view.data), params.source, name)
     check_entrypoint(params.trial.entrypoint, params.source)
     check_cluster(params.execution, params.trial.entrypoint.partition(":")[0], params.source)
+    if params.ablation is not None and params.ablation.retune is not None and params.search is not None:
+        check_arms(params)  # each arm has knobs left to re-tune, and a sampler that serves them
     return params
 
 
@@ -173,7 +176,7 @@ def _begin_cluster(params: Params, steps: tuple[str, ...]) -> Any:
 def _finished(params: Params) -> bool:
     """A finished study, reported and recorded, is said so without a flow run (which would do
     nothing, in 3-5 s): what the last run found stays in its run.json and the Prefect UI."""
-    from ablate.study.status import nothing_to_run
+    from ablate.status import nothing_to_run
 
     finished = nothing_to_run(params)
     if finished is None:
@@ -256,7 +259,7 @@ def cmd_status(params: Params, args: argparse.Namespace) -> int:
     """Read-only, beside a run or without one; imports neither Prefect nor Dask."""
     import json
 
-    from ablate.study.status import describe_status, study_status
+    from ablate.status import describe_status, study_status
 
     status = study_status(params)
     if args.json:
@@ -267,7 +270,7 @@ def cmd_status(params: Params, args: argparse.Namespace) -> int:
 
 
 def cmd_rerun(params: Params, args: argparse.Namespace) -> int:
-    from ablate.trial.rerun import describe, rerun_trial
+    from ablate.study.rerun import describe, rerun_trial
 
     result = rerun_trial(params, args.trial, args.seed)
     for warning in result.warnings:

@@ -34,9 +34,9 @@ from ablate.study.facts import (
 )
 from ablate.study.fingerprint import guard_study
 from ablate.study.lock import StudyLock
-from ablate.study.objectives import describe_objectives
 from ablate.study.session import describe_search
 from ablate.study.storage import needs_trials
+from ablate.vocab.objectives import describe_objectives
 from flows.search import search_flow
 from flows.trials import Watch, trial_task_runner
 from tasks.analyze import analyze

@@ -16,7 +16,7 @@ pytest_plugins = ["tests.services.fixtures"]
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # GPU tests run where a GPU is visible and skip cleanly elsewhere.
-    from ablate.runtime.devices import visible_gpus
+    from ablate.trial.devices import visible_gpus
 
     if visible_gpus():
         return

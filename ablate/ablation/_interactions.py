@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy import stats
 
-from ablate.report.figures import DPI, plot_message
+from ablate.plots import DPI, plot_message
 
 PRESENT_COLOR = "#0072B2"
 REMOVED_COLOR = "0.45"

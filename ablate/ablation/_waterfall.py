@@ -13,7 +13,7 @@ from matplotlib.patches import Patch
 
 from ablate.ablation._palette import BETTER_COLOR, WORSE_COLOR
 from ablate.ablation.tables import check_arguments
-from ablate.report.figures import DPI, plot_message
+from ablate.plots import DPI, plot_message
 
 
 def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:

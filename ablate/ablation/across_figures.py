@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from ablate.ablation._palette import BETTER_COLOR, WORSE_COLOR
 from ablate.ablation.across import AcrossAnalysis
-from ablate.report.figures import DPI
+from ablate.plots import DPI
 
 
 def plot_critical_difference(a: AcrossAnalysis) -> Figure:

@@ -92,6 +92,8 @@ def write_datasets_files(folder: Path, d: DatasetsAblation, study: str) -> dict[
 
 
 def across_figures(d: DatasetsAblation) -> dict[str, Any]:
+    # scikit-posthocs' diagram only when a report draws it: the report imports this module for
+    # every study, and most have one data set.
     from ablate.ablation.across_figures import plot_critical_difference, plot_heatmap
 
     a = d.across

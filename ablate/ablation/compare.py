@@ -12,8 +12,8 @@ import pandas as pd
 from scipy import stats as st
 
 from ablate.ablation import stats
-from ablate.ablation.sequential import SeedPlan
 from ablate.ablation.verdicts import Decision, Verdict, seeds_needed
+from ablate.config.seed_plan import SeedPlan
 
 
 def looks_of(decisions: dict[str, Decision]) -> dict[str, int]:

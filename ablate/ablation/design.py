@@ -15,8 +15,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ablate.ablation.sequential import SeedPlan
-from ablate.ablation.spec import AblationConfig, Component, match_features
+from ablate.config.ablation import AblationConfig, Component, match_features
+from ablate.config.seed_plan import SeedPlan
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from ablate.ablation._palette import BETTER_COLOR, FLAG_COLOR, NEGLIGIBLE_COLOR,
 from ablate.ablation._waterfall import plot_waterfall
 from ablate.ablation.tables import P_HOLM, format_table, p_text, table_unit
 from ablate.ablation.units import Unit
-from ablate.report.figures import DPI, plot_message
+from ablate.plots import DPI, plot_message
 
 __all__ = ["BETTER_COLOR", "FLAG_COLOR", "NEGLIGIBLE_COLOR", "NEUTRAL_COLOR", "WORSE_COLOR", "plot_forest"]
 __all__ += ["dress_delta_axis", "mark_better_side", "plot_interactions", "plot_waterfall", "shade_margin"]

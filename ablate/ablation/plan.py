@@ -11,9 +11,9 @@ from typing import Any
 from ablate.ablation.design import PlanContext, repeat_seeds
 from ablate.ablation.retune import RETUNED
 from ablate.ablation.runs import AblationRun, plan_arms, read_design
-from ablate.ablation.sequential import SeedPlan
-from ablate.ablation.spec import BEST
+from ablate.config.ablation import BEST
 from ablate.config.schema import Params
+from ablate.config.seed_plan import SeedPlan
 from ablate.data import PreparedData, read_features
 from ablate.errors import ConfigError
 from ablate.study.storage import load_study

@@ -19,7 +19,7 @@ from matplotlib.patches import Patch
 from ablate.ablation._palette import DIFFER_COLOR, FIXED_COLOR, NEGLIGIBLE_COLOR, RETUNED_COLOR
 from ablate.ablation.figures import ROW_INCHES, dress_delta_axis, shade_margin
 from ablate.ablation.units import Unit
-from ablate.report.figures import DPI, plot_message
+from ablate.plots import DPI, plot_message
 
 OFFSET = 0.18  # each row's two intervals, fixed above and re-tuned below its centre
 _SIDES = (("fixed", FIXED_COLOR, "s", -OFFSET), ("retuned", RETUNED_COLOR, "D", OFFSET))

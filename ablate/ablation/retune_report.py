@@ -26,6 +26,7 @@ from ablate.ablation.report import (
     write_ablation_files,
 )
 from ablate.ablation.retune import RETUNED
+from ablate.ablation.retune_figure import plot_retune
 from ablate.ablation.retune_text import retune_legend, retune_markdown_table, retune_paragraph, verdict_change
 from ablate.ablation.tables import table_unit
 
@@ -211,8 +212,6 @@ def write_retuned_files(folder: Path, r: RetunedAblation, study: str) -> dict[st
 
 
 def retune_figure(r: RetunedAblation) -> Any:
-    from ablate.ablation.retune_figure import plot_retune
-
     a = r.fixed
     return plot_retune(r.table, a.metric, a.direction, table_unit(a.table, a.metric), a.min_effect, r.n_trials)
 

@@ -31,9 +31,9 @@ from ablate.ablation.runs import (
     status_of,
 )
 from ablate.ablation.samples import difference_samples, effect_samples
-from ablate.ablation.sequential import SeedPlan
-from ablate.ablation.spec import AblationConfig
 from ablate.ablation.verdicts import Decision, Verdict, decide
+from ablate.config.ablation import AblationConfig
+from ablate.config.seed_plan import SeedPlan
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,7 @@ import yaml
 from ablate import samplers
 from ablate import space as sp
 from ablate._reader import Reader, describe_value
-from ablate.ablation.retune import check_arms
-from ablate.ablation.spec import parse_ablation
+from ablate.config.ablation import parse_ablation
 from ablate.config.data import check_sources, parse_data
 from ablate.config.execution import parse_execution
 from ablate.config.objectives import check_objectives, parse_objectives
@@ -31,9 +30,9 @@ from ablate.config.schema import (
 from ablate.config.search import parse_run_options, parse_when, resource_from_epochs
 from ablate.errors import ConfigError
 from ablate.pruners import PRUNERS
-from ablate.study.table import FIXED_COLUMNS
-from ablate.study.url import EXAMPLE as STORAGE_EXAMPLE
-from ablate.study.url import StorageURL, mask_url
+from ablate.vocab.columns import FIXED_COLUMNS
+from ablate.vocab.url import EXAMPLE as STORAGE_EXAMPLE
+from ablate.vocab.url import StorageURL, mask_url
 
 
 def load_params(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Params:
@@ -138,8 +137,9 @@ def parse_params(raw: Mapping[str, Any], source: str, default_name: str = "study
 
 
 def _check_retune(params: Params) -> None:
-    """Each arm's search can run: one objective (its best trial is the arm's configuration), knobs
-    left once the components' are held, and a sampler that serves them."""
+    """Each arm's search needs one objective (its best trial is the arm's configuration); that
+    each has knobs left and a sampler that serves them is checked at the edge, where the arms are
+    planned (:func:`ablate.ablation.retune.check_arms`)."""
     cfg, search = params.ablation, params.search
     if cfg is None or cfg.retune is None or search is None:
         return
@@ -151,7 +151,6 @@ def _check_retune(params: Params) -> None:
             "needs one objective (each arm's search gives its best trial), but study.metric names "
             f"{len(params.study.metrics)}",
         )
-    check_arms(params)
 
 
 def _parse_study(r: Reader, default_name: str) -> StudyConfig:

@@ -10,7 +10,7 @@ from typing import Any
 from ablate._reader import Reader, describe_value
 from ablate.config.schema import DIRECTIONS, Params
 from ablate.errors import ConfigError
-from ablate.study.objectives import EXAMPLE, Constraint, parse_constraint
+from ablate.vocab.objectives import EXAMPLE, Constraint, parse_constraint
 
 
 def parse_objectives(r: Reader, is_metric_name: Callable[[str], bool], metric_rule: str) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from typing import Any
 
 from ablate import samplers
 from ablate import space as sp
-from ablate.ablation.spec import AblationConfig
+from ablate.config.ablation import AblationConfig
 from ablate.errors import ConfigError
-from ablate.study.objectives import Constraint, Objectives
-from ablate.study.url import StorageURL
+from ablate.vocab.objectives import Constraint, Objectives
+from ablate.vocab.url import StorageURL
 
 SAMPLERS = samplers.NAMES
 

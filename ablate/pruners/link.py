@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ablate.errors import TrialError
+from ablate.vocab.url import open_database
 
 if TYPE_CHECKING:
     import optuna
@@ -27,7 +28,7 @@ class PruningLink:
     """What a worker needs to report to the study; small and picklable."""
 
     # The study's journal file (absolute), reachable from the worker, or its database URL
-    # (ablate.study.url.StorageURL: it travels with its password and shows without it).
+    # (ablate.vocab.url.StorageURL: it travels with its password and shows without it).
     storage: Any
     study: str
     trial_id: int  # Optuna's storage id of the trial (not its number)
@@ -58,6 +59,8 @@ def report_step(link: PruningLink, step: int, metrics: dict[str, float]) -> bool
 
 
 def _study(link: PruningLink) -> optuna.Study:
+    # Optuna and the pruners only in a trial that reports a step to a pruner: this module travels
+    # with every trial spec, and most trials never prune.
     import optuna
 
     from ablate.pruners import make_pruner
@@ -74,8 +77,6 @@ def _study(link: PruningLink) -> optuna.Study:
 
 def _open(storage: Any) -> optuna.storages.BaseStorage:
     if not isinstance(storage, str):
-        from ablate.study.storage import open_database
-
         return open_database(storage)
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend

@@ -19,10 +19,10 @@ from ablate.runtime.dvc import find_repo_root, lock_hash
 from ablate.study.curves import learning_curves
 from ablate.study.facts import RunFacts
 from ablate.study.importance_record import cached_param_importance
-from ablate.study.objectives import describe_objectives
 from ablate.study.repeats import seed_list
 from ablate.study.storage import load_study
 from ablate.study.table import best_of, count_states, front_of, trials_frame
+from ablate.vocab.objectives import describe_objectives
 
 
 def build_report_input(params: Params, run: RunFacts) -> ReportInput:

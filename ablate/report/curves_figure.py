@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from ablate.report.figures import BEST_COLOR, DPI, POINT_COLOR
+from ablate.plots import BEST_COLOR, DPI, POINT_COLOR
 from ablate.study.table import best_trial
 
 # state -> (line colour, label, end marker); complete trials end where they finished, no marker.

@@ -1,5 +1,5 @@
-"""Figures for study reports: the objective's history, and what every figure shares (the best
-trial's mark, the strip of unfinished trials, a figure that says why it is empty).
+"""Figures for study reports: the objective's history, and what the search's figures share (the
+best trial's mark, the strip of unfinished trials); what every figure shares is :mod:`ablate.plots`.
 
 Figures are built on ``matplotlib.figure.Figure`` directly, never through pyplot, so they draw
 headless and never change the process-wide backend.
@@ -14,12 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from ablate.plots import BEST_COLOR, DPI, POINT_COLOR, no_data
 from ablate.study.table import best_trial, completed_trials
-
-DPI = 120
-BEST_COLOR = "C3"
-POINT_COLOR = "C0"
-
 
 # Non-complete trials have no objective value; they sit in a strip at the bottom of the axes.
 _BOTTOM_MARKS = {
@@ -89,21 +85,6 @@ def _annotate_best(ax: Axes, x: float, y: float, number: int, text: str) -> None
     )
 
 
-def _no_data(ax: Axes, message: str) -> None:
-    ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=13, color="0.4")
-    ax.set_yticks([])
-
-
-def plot_message(title: str, message: str) -> Figure:
-    """A figure that says why there is nothing to draw (so every report has the same files)."""
-    fig = Figure(figsize=(8, 3), layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_title(title)
-    ax.set_xticks([])
-    _no_data(ax, message)
-    return fig
-
-
 def _draw_progress(ax: Axes, trials: pd.DataFrame, metric: str, direction: str, best: pd.Series) -> None:
     """Complete trials as dots, the best-so-far step line and the starred best trial."""
     done = completed_trials(trials, metric)
@@ -142,7 +123,7 @@ def plot_history(trials: pd.DataFrame, metric: str, direction: str) -> Figure:
     ax = fig.add_subplot()
     best = best_trial(trials, metric, direction)
     if best is None:
-        _no_data(ax, "no trial completed")
+        no_data(ax, "no trial completed")
     else:
         _draw_progress(ax, trials, metric, direction, best)
     _mark_unfinished(ax, trials)

@@ -26,9 +26,9 @@ from ablate.report.model import (
     trials_table,
 )
 from ablate.report.pareto import feasibility_note, front_rows, front_summary
-from ablate.study.objectives import describe_objectives
 from ablate.study.pareto import front_numbers
 from ablate.study.table import best_trial
+from ablate.vocab.objectives import describe_objectives
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;

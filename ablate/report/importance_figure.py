@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ablate.report.figures import DPI, POINT_COLOR
+from ablate.plots import DPI, POINT_COLOR
 from ablate.study.importance import METHODS, REPEATS, method_caption
 
 ROW_INCHES = 0.32

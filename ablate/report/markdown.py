@@ -21,8 +21,8 @@ from ablate.report.model import (
     trials_table,
 )
 from ablate.report.pareto import feasibility_note, front_rows, front_summary
-from ablate.study.objectives import describe_objectives
 from ablate.study.table import best_trial
+from ablate.vocab.objectives import describe_objectives
 
 
 def _md_cell(text: str) -> str:

@@ -19,9 +19,10 @@ from ablate.ablation.retune_report import RetunedAblation, retuned_metrics
 from ablate.ablation.units import unit_of
 from ablate.study.facts import RunFacts
 from ablate.study.importance import ParamImportance
-from ablate.study.objectives import Constraint, Objectives
 from ablate.study.pareto import flag_set, front_numbers
-from ablate.study.table import FIXED_COLUMNS, FLAGS, ORIGIN, best_trial, completed_trials, describe_interventions
+from ablate.study.table import best_trial, completed_trials, describe_interventions
+from ablate.vocab.columns import FIXED_COLUMNS, FLAGS, ORIGIN
+from ablate.vocab.objectives import Constraint, Objectives
 
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
 _ERROR_CELL_CHARS = 80

@@ -19,7 +19,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from ablate.report.figures import BEST_COLOR, DPI
+from ablate.plots import BEST_COLOR, DPI
 from ablate.report.model import ParamInfo
 from ablate.report.params_figure import choice_key
 from ablate.study.table import best_trial, completed_trials, numeric_values

@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from ablate.report.figures import BEST_COLOR, DPI, POINT_COLOR, _annotate_best, _no_data
+from ablate.plots import BEST_COLOR, DPI, POINT_COLOR, no_data
+from ablate.report.figures import _annotate_best
 from ablate.report.model import ParamInfo
 from ablate.study.table import best_trial, completed_trials, numeric_values
 
@@ -93,7 +94,7 @@ def _param_axes(ax: Axes, p: ParamInfo, done: pd.DataFrame, metric: str, best: p
     best_x = best[p.name] if best is not None and p.name in best.index else None
     best_x = None if best_x is None or pd.isna(best_x) else best_x
     if x.empty:
-        _no_data(ax, "no values")
+        no_data(ax, "no values")
     elif p.kind == "categorical":
         best_x = _categorical(ax, x, y, best_x)
     else:
@@ -167,7 +168,7 @@ def plot_param_effects(
     if not params or done.empty:
         axes[0].set_visible(True)
         axes[0].set_xticks([])
-        _no_data(axes[0], "no parameters" if not params else "no trial completed")
+        no_data(axes[0], "no parameters" if not params else "no trial completed")
     for i, p in enumerate(params if not done.empty else ()):
         _param_axes(axes[i], p, done, metric, best)
         if i % ncols == 0:  # the y axis is shared: label it once per row

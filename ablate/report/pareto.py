@@ -18,10 +18,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ablate.report.figures import DPI, POINT_COLOR, plot_message
+from ablate.plots import DPI, POINT_COLOR, plot_message
 from ablate.report.model import ReportInput, fmt
-from ablate.study.objectives import describe_objectives
 from ablate.study.pareto import flag_set
+from ablate.vocab.objectives import describe_objectives
 
 FRONT_COLOR = "C3"
 INFEASIBLE_COLOR = "0.55"

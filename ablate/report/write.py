@@ -15,12 +15,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ablate._atomic import staged_dir
+from ablate.ablation.across_report import write_datasets_files
 from ablate.ablation.report import write_ablation_files
 from ablate.ablation.retune import RETUNED
 from ablate.ablation.retune_report import write_retuned_files
+from ablate.plots import DPI, plot_message
 from ablate.report import insight
 from ablate.report.curves_figure import plot_learning_curves
-from ablate.report.figures import DPI, plot_history, plot_message
+from ablate.report.figures import plot_history
 from ablate.report.html import render_html
 from ablate.report.importance_figure import plot_importance
 from ablate.report.markdown import render_markdown
@@ -61,8 +63,6 @@ def _write_files(folder: Path, inp: ReportInput, previous: Path) -> dict[str, st
         names.update(written)
         ablation_images = [written[k] for k in ABLATION_FIGURES if k in written]
     if inp.datasets is not None:
-        from ablate.ablation.across_report import write_datasets_files
-
         written = write_datasets_files(folder, inp.datasets, inp.study)
         names.update(written)
         ablation_images = [written[k] for k in ("cd", "heatmap") if k in written]

@@ -19,8 +19,8 @@ from typing import Any
 from ablate.config.schema import ExecutionConfig
 from ablate.errors import ConfigError, one_line
 from ablate.runtime.cluster_class import cluster_kwargs, load_cluster_class
-from ablate.runtime.devices import visible_gpus
 from ablate.runtime.worker import PROFILER_CAN_DEADLOCK
+from ablate.trial.devices import visible_gpus
 from ablate.worker_env import PRELOAD, worker_env
 
 

@@ -19,8 +19,6 @@ from ablate.worker_env import PRELOAD, worker_env
 # Seconds a worker waits for a scheduler that went away (the driver was killed) before it exits, and
 # its batch job with it. A scheduler that is up never lets it fire. Stated in docs/scale-out.md.
 DEATH_TIMEOUT_S = 60
-# Where a trial ran: the batch system's id of the job its worker runs in (see ablate.trial.execute).
-JOB_ID_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
 
 
 def is_jobqueue(cls: type) -> bool:

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ablate.study.objectives import Constraint
+from ablate.vocab.objectives import Constraint
 
 ETA_WINDOW = 200  # trial durations the ETA takes the median of
 

@@ -25,7 +25,6 @@ from ablate.data import PreparedData
 from ablate.errors import ConfigError, InvalidMetricError, MissingObjectiveError, TrialPruned
 from ablate.pruners import make_pruner
 from ablate.pruners.link import PruningLink
-from ablate.study.objectives import check_constrained, check_objective_known, constraint_values, returned_metrics
 from ablate.study.storage import (
     FINISHED,
     _append_user_attrs,
@@ -35,6 +34,7 @@ from ablate.study.storage import (
     worker_storage,
 )
 from ablate.trial.contract import TrialResult, TrialSpec, check_metrics, read_pruned, read_result, read_stopped
+from ablate.vocab.objectives import check_constrained, check_objective_known, constraint_values, returned_metrics
 
 
 def make_sampler(search: SearchConfig, seed: int, n_objectives: int = 1) -> optuna.samplers.BaseSampler:

@@ -19,10 +19,9 @@ from optuna.trial import TrialState
 
 from ablate.config.schema import Params
 from ablate.errors import ConfigError
-from ablate.study.url import StorageURL, mask_url
+from ablate.vocab.url import CONNECT_TIMEOUT_S, StorageURL, mask_url, open_database
 
 JOURNAL = "optuna.journal"
-CONNECT_TIMEOUT_S = 5  # an unreachable database fails the command after this, not minutes later
 
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -34,17 +33,6 @@ def open_storage(params: Params) -> optuna.storages.BaseStorage:
         return open_database(params.study.storage)
     params.study_dir.mkdir(parents=True, exist_ok=True)
     return JournalStorage(_JournalFile(str(params.study_dir / JOURNAL)))
-
-
-def open_database(url: StorageURL, create_tables: bool = True) -> optuna.storages.RDBStorage:
-    """Optuna's RDB storage at ``url``; a connection attempt gives up after CONNECT_TIMEOUT_S."""
-    connect = {"timeout": 30} if url.is_sqlite else {"connect_timeout": CONNECT_TIMEOUT_S}
-    return optuna.storages.RDBStorage(
-        url.secret(),
-        engine_kwargs={"connect_args": connect},
-        skip_table_creation=not create_tables,
-        skip_compatibility_check=not create_tables,
-    )
 
 
 def check_database(params: Params) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from ablate.data import PreparedData
 from ablate.errors import InvalidMetricError, MissingObjectiveError
 from ablate.pruners.link import PruningLink
-from ablate.study.table import FIXED_COLUMNS
+from ablate.vocab.columns import FIXED_COLUMNS
 
 RESULT = "result.json"
 

@@ -32,7 +32,7 @@ from ablate.trial.contract import (
 from ablate.trial.entrypoint import load_entrypoint
 from ablate.trial.events import STARTED, announce, given_up
 from ablate.trial.live import TrialLive
-from ablate.worker_env import trials_at_once
+from ablate.worker_env import job_id, trials_at_once
 
 
 def worker_name() -> str:
@@ -42,15 +42,13 @@ def worker_name() -> str:
 def placement() -> dict[str, str]:
     """Where this process runs trials: its host, its Dask worker's address ("" outside a worker),
     and the batch job it runs in ("" outside one)."""
-    from ablate.runtime.jobqueue import JOB_ID_VARIABLES
-
     try:
         from distributed import get_worker
 
         address = get_worker().address
     except (ImportError, ValueError):
         address = ""
-    job = next((os.environ[v] for v in JOB_ID_VARIABLES if os.environ.get(v)), "")
+    job = job_id()
     return {"host": socket.gethostname(), "worker_address": address, "job_id": job}
 
 

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ablate.runtime.devices import nvidia_driver_present
+from ablate.trial.devices import nvidia_driver_present
 
 DVCLIVE_DIR = "dvclive"
 

@@ -141,7 +141,7 @@ def test_each_trial_is_told_the_mean_of_its_seeds_and_a_rerun_runs_nothing(tmp_p
 
     # `ablate rerun` names one run of a seeded trial, and it reproduces; without --seed it says so.
     from ablate.errors import AblateError
-    from ablate.trial.rerun import rerun_trial
+    from ablate.study.rerun import rerun_trial
 
     with pytest.raises(AblateError, match=r"trial 1 is the mean of runs with seeds 0, 1, 2 .*--seed SEED"):
         rerun_trial(load_params(path), 1)

@@ -15,7 +15,7 @@ from ablate.ablation.analysis import analyze_ablation
 from ablate.ablation.design import PlanContext, repeat_seeds
 from ablate.ablation.report import markdown_section
 from ablate.ablation.runs import AblationRun, collect_runs, design_record, plan_arms
-from ablate.ablation.spec import AblationConfig, Component
+from ablate.config.ablation import AblationConfig, Component
 from ablate.config.schema import DataConfig
 from ablate.data import prepare_data, read_features
 from ablate.trial.entrypoint import code_version

@@ -6,7 +6,7 @@ from itertools import combinations
 
 from ablate.ablation.design import PlanContext, repeat_seeds
 from ablate.ablation.policies import POLICIES
-from ablate.ablation.spec import AblationConfig, Component
+from ablate.config.ablation import AblationConfig, Component
 
 COMPONENTS = (
     Component("bn", {"batchnorm": False}),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ablate.ablation.design import PlanContext
-from ablate.ablation.retune import RETUNE, arm_space, budget_line, planned_arms, tuning_view
+from ablate.ablation.retune import RETUNE, arm_space, budget_line, check_arms, planned_arms, tuning_view
 from ablate.ablation.runs import plan_arms
 from ablate.config.load import parse_params
 from ablate.errors import ConfigError
@@ -106,9 +106,12 @@ def test_bad_retune_keys_name_the_key(change: dict[str, Any], key: str) -> None:
     assert err.value.key == key
 
 
-def test_an_arm_that_a_condition_leaves_without_knobs_is_refused_when_the_file_is_read() -> None:
+def test_an_arm_that_a_condition_leaves_without_knobs_is_refused_before_anything_runs() -> None:
+    # The file reads (its keys are well formed); the arms, planned at the edge of the run as
+    # `ablate run` validates the study, are refused before any trial.
     raw = copy.deepcopy(RAW)
     raw["search"]["space"].pop("lr")  # left: optimizer (set by a component) and momentum (sgd only)
     raw["ablation"]["baseline"] = "best"  # the searched values are not known yet; the arms' held ones are
+    params = parse_params(raw, "rt.yaml")
     with pytest.raises(ConfigError, match=r"but arm -sgd holds batchnorm=True, optimizer=adam: nothing is left"):
-        parse_params(raw, "rt.yaml")
+        check_arms(params)

@@ -17,8 +17,8 @@ from ablate.report.model import ParamInfo, ReportInput
 from ablate.report.pareto import pareto_table, plot_pareto
 from ablate.report.write import write_report
 from ablate.study.facts import RunFacts, SearchFacts
-from ablate.study.objectives import Constraint
 from ablate.study.pareto import front_flags
+from ablate.vocab.objectives import Constraint
 
 PARAMS = (ParamInfo("units", "int"), ParamInfo("act", "categorical"))
 CONSTRAINT = Constraint("val_loss", "<=", 0.5)

@@ -7,7 +7,7 @@ import pytest
 from ablate.config.schema import ExecutionConfig
 from ablate.errors import ConfigError
 from ablate.runtime.cluster import plan_cluster
-from ablate.runtime.devices import visible_gpus
+from ablate.trial.devices import visible_gpus
 
 
 def test_an_address_means_the_existing_scheduler() -> None:

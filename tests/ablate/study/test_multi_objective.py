@@ -13,10 +13,10 @@ from optuna.trial import TrialState
 
 from ablate.errors import ConfigError
 from ablate.runtime.progress import Progress
-from ablate.study.objectives import Constraint
 from ablate.study.session import StudySession
 from ablate.study.storage import load_study
 from ablate.study.table import best_of, front_of, trials_frame
+from ablate.vocab.objectives import Constraint
 from tests.ablate.study.test_session import DATA, SPACE_NAMES, fake_result, make_params, score
 
 TWO = ("study.metric=[val_accuracy, n_params]", "study.direction=[maximize, minimize]")

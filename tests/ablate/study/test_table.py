@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ablate.study.session import StudySession
 from ablate.study.storage import load_study, needs_trials
-from ablate.study.table import FIXED_COLUMNS, FLAGS, best_of, count_states, trials_frame
+from ablate.study.table import best_of, count_states, trials_frame
+from ablate.vocab.columns import FIXED_COLUMNS, FLAGS
 from tests.ablate.study.test_session import DATA, SPACE_NAMES, fake_result, make_params, score
 
 

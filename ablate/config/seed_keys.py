@@ -5,10 +5,10 @@ with ``min_effect`` and the policy."""
 from __future__ import annotations
 
 from ablate._reader import Reader
-from ablate.ablation.sequential import SeedPlan
+from ablate.config.seed_plan import SeedPlan
 from ablate.errors import ConfigError
 
-AUTO = "auto"  # ablation.seeds: chosen adaptively (ablate.ablation.sequential)
+AUTO = "auto"  # ablation.seeds: chosen adaptively (ablate.config.seed_plan)
 
 
 def parse_seeds(r: Reader) -> int | None:

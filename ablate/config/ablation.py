@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ablate._reader import Reader
-from ablate.ablation.retune_keys import RetuneConfig, check_retune, parse_retune
-from ablate.ablation.seed_keys import AUTO, check_seeds, parse_adaptive, parse_seeds
-from ablate.ablation.sequential import SeedPlan
+from ablate.config.retune_keys import RetuneConfig, check_retune, parse_retune
+from ablate.config.seed_keys import AUTO, check_seeds, parse_adaptive, parse_seeds
+from ablate.config.seed_plan import SeedPlan
 from ablate.errors import ConfigError
 
 BEST = "best"

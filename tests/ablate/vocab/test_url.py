@@ -9,7 +9,7 @@ import pickle
 
 import pytest
 
-from ablate.study.url import StorageURL, mask_url
+from ablate.vocab.url import StorageURL, mask_url
 
 
 def test_mask_url_hides_every_password_in_text_and_keeps_the_rest() -> None:

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from ablate.config.schema import Params
-from ablate.data import read_manifest
+from ablate.data import fingerprint_inputs, read_manifest
 from ablate.errors import ConfigError
 from ablate.study.facts import read_last_run
 from ablate.study.fingerprint import build_fingerprint, describe_changes, fingerprint_changes, read_fingerprint
 from ablate.study.lock import lock_holder
-from ablate.study.storage import describe_storage, load_study
+from ablate.study.storage import dashboard_target, describe_storage, load_study, needs_trials
 from ablate.study.table import best_of, count_states, describe_front, describe_interventions, front_of, trials_frame
 from ablate.trial.entrypoint import code_version
 
@@ -100,6 +100,8 @@ def ablation_progress(params: Params) -> dict[str, Any] | None:
 
 
 def _progress_of(params: Params, folder: Path) -> dict[str, Any]:
+    # The ablation's statistics (scipy, statsmodels) only where there is an ablation: a search's
+    # status answers without them.
     from ablate.ablation.analysis import analyze_ablation
     from ablate.ablation.report import ablation_summary
     from ablate.ablation.runs import read_design, read_runs
@@ -126,6 +128,7 @@ def _progress_of(params: Params, folder: Path) -> dict[str, Any]:
 def _retune_progress(params: Params) -> dict[str, Any]:
     """``ablation.retune``: its budget, each arm's search (finished trials of its budget), and the
     re-tuned ablation's trials and verdicts."""
+    # Only with ablation.retune, as in _progress_of.
     from ablate.ablation.design import Arm
     from ablate.ablation.retune import RETUNED, budget_line, tuning_view
     from ablate.ablation.runs import read_design
@@ -168,8 +171,6 @@ def _datasets_progress(params: Params) -> dict[str, Any]:
 
 
 def dashboard_command(params: Params) -> str:
-    from ablate.study.storage import dashboard_target
-
     return f"optuna-dashboard {dashboard_target(params)}"
 
 
@@ -253,9 +254,6 @@ def nothing_to_run(params: Params) -> tuple[str, dict[str, Any]] | None:
     report options of the params, and DVC records its outputs as they are (and its remote has
     them, where it has one). Cheapest checks first; the last, DVC's, imports DVC.
     """
-    from ablate.data import fingerprint_inputs
-    from ablate.study.storage import needs_trials
-
     if params.search is None or params.ablation is not None or lock_holder(params.study_dir) is not None:
         return None
     manifest = read_manifest(params.prepared_dir)

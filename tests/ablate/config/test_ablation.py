@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ablate.ablation.spec import BEST, check_features
+from ablate.config.ablation import BEST, check_features
 from ablate.config.load import parse_params
 from ablate.errors import ConfigError
 

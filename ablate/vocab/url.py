@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import optuna
 
 MASK = "***"
 # scheme://user:password@ : the password is whatever lies between the user's colon and the last
@@ -18,6 +22,7 @@ MASK = "***"
 _USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^\s/]*)(?=@)")
 SCHEMES = {"postgresql": "postgresql+psycopg", "postgresql+psycopg": "postgresql+psycopg", "sqlite": "sqlite"}
 EXAMPLE = "postgresql://USER@HOST:5432/DATABASE or sqlite:///data/optuna.db"
+CONNECT_TIMEOUT_S = 5  # an unreachable database fails the command after this, not minutes later
 
 
 def mask_url(text: str) -> str:
@@ -83,3 +88,16 @@ class StorageURL:
 
     def __repr__(self) -> str:
         return f"StorageURL({self.url!r})"
+
+
+def open_database(url: StorageURL, create_tables: bool = True) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage at ``url``; a connection attempt gives up after CONNECT_TIMEOUT_S."""
+    import optuna  # not at import: the vocabulary is read by commands that never open a study
+
+    connect = {"timeout": 30} if url.is_sqlite else {"connect_timeout": CONNECT_TIMEOUT_S}
+    return optuna.storages.RDBStorage(
+        url.secret(),
+        engine_kwargs={"connect_args": connect},
+        skip_table_creation=not create_tables,
+        skip_compatibility_check=not create_tables,
+    )

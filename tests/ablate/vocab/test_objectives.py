@@ -1,4 +1,4 @@
-"""Unit tests for ablate.study.objectives: outcome constraints as written, their values in
+"""Unit tests for ablate.vocab.objectives: outcome constraints as written, their values in
 Optuna's convention, and the check that a trial returns every constrained metric."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ablate.errors import ConfigError, InvalidMetricError
-from ablate.study.objectives import (
+from ablate.vocab.objectives import (
     Constraint,
     check_constrained,
     constraint_values,
