@@ -15,7 +15,7 @@ from typing import Any
 from ablate.config.schema import Params
 from ablate.data import fingerprint_inputs, read_manifest
 from ablate.errors import ConfigError
-from ablate.study.facts import read_last_run
+from ablate.study.facts import StudyFacts, read_last_run
 from ablate.study.fingerprint import build_fingerprint, describe_changes, fingerprint_changes, read_fingerprint
 from ablate.study.lock import lock_holder
 from ablate.study.storage import dashboard_target, describe_storage, load_study, needs_trials
@@ -244,9 +244,9 @@ def _describe_last_run(last: dict[str, Any] | None) -> str:
     return text
 
 
-def nothing_to_run(params: Params) -> tuple[str, dict[str, Any]] | None:
-    """Why ``ablate run`` of ``params`` has nothing to do, with the report's run.json record, or
-    None when it has work (or may have).
+def nothing_to_run(params: Params) -> tuple[str, StudyFacts] | None:
+    """Why ``ablate run`` of ``params`` has nothing to do, with the study as its report's run.json
+    records it, or None when it has work (or may have).
 
     A study has nothing to do when it has no ablation, nobody runs it, its prepared data are those
     of the data source as it is now, its fingerprint matches the params, it has its
@@ -279,7 +279,7 @@ def nothing_to_run(params: Params) -> tuple[str, dict[str, Any]] | None:
         f"(last search ended {last.search.finished_at}), and DVC records them ({dvc['status']}"
         f"{': ' + dvc['reason'] if dvc['reason'] else ''}): nothing to run"
     )
-    return reason, record
+    return reason, StudyFacts.from_record(record)
 
 
 def _read_json(path: Any) -> dict[str, Any] | None:

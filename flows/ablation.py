@@ -21,7 +21,7 @@ from ablate.ablation.schedule import describe_look, next_trials
 from ablate.errors import MissingObjectiveError
 from ablate.runtime.outcomes import notes_of
 from ablate.runtime.progress import Progress
-from ablate.study.facts import AblationFacts
+from ablate.study.facts import AblationFacts, Tally
 from ablate.trial.contract import ERROR, TrialResult, TrialSpec
 from ablate.vocab.objectives import check_objective_known
 from flows.trials import Outcome, Watch, run_trials
@@ -54,14 +54,14 @@ def ablation_flow(
     """Run the trials the ablation lacks, round after round; ``source``: the params file, named
     where a result shows that it misnames the study's metric."""
     trial_task = run_trial.with_options(retries=retries, retry_delay_seconds=retry_delays(retry_delay_s, retries))
-    counts = {"executed": 0, "cached": 0, "failed": 0}
+    tally = Tally()
     attempted: set[str] = set()
     schedule = next_trials(run, ctx, seeds, metric, attempted)
     progress = Progress(len(schedule.todo), metric, ctx.direction, workers, show_best=False)
     start = time.monotonic()
 
     def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
-        print(_record(spec, outcome, counts, progress, metric, running), flush=True)
+        print(_record(spec, outcome, tally, progress, metric, running), flush=True)
         if isinstance(outcome, MissingObjectiveError) and not metric_returned(run.ablation_dir, metric):
             # A misspelt study.metric: stop at this first result (the trials in flight are cancelled).
             check_objective_known(outcome, spec.number, set(), source)
@@ -76,18 +76,26 @@ def ablation_flow(
         progress.total += len(schedule.todo)  # a path's next round, or the next round of seeds
     record_ablation(run, ctx, schedule.arms, seeds, baseline_from, schedule.counts)
     return AblationFacts(
-        **counts, arms=len(schedule.arms), seeds=schedule.look, wall_s=round(time.monotonic() - start, 3)
+        executed=tally.executed,
+        cached=tally.cached,
+        failed=tally.failed,
+        arms=len(schedule.arms),
+        seeds=schedule.look,
+        wall_s=round(time.monotonic() - start, 3),
     )
 
 
-def _record(spec: TrialSpec, outcome: Outcome, counts: dict, progress: Progress, metric: str, running: int) -> str:
+def _record(spec: TrialSpec, outcome: Outcome, tally: Tally, progress: Progress, metric: str, running: int) -> str:
     if isinstance(outcome, TrialResult):
-        counts["cached" if outcome.cached else "executed"] += 1
+        if outcome.cached:
+            tally.cached += 1
+        else:
+            tally.executed += 1
         value = outcome.metrics.get(metric)
         note = "; ".join(filter(None, ["cached" if outcome.cached else "", *notes_of(outcome)]))
         return progress.finished(spec.label, "COMPLETE", value, outcome.duration_s, running, note)
-    counts["executed"] += 1
-    counts["failed"] += 1
+    tally.executed += 1
+    tally.failed += 1
     message = f"{type(outcome).__name__}: {outcome}".strip()
     if not (spec.out_dir / ERROR).exists():  # the worker died before the trial could say why
         with staged_dir(spec.out_dir) as tmp:

@@ -28,6 +28,7 @@ from ablate.config.load import load_params
 from ablate.config.schema import Params
 from ablate.data import check_source, source_columns
 from ablate.errors import AblateError, ConfigError, StudyLockedError
+from ablate.report.outcome import StudyOutcome
 from ablate.runtime.cluster_class import check_cluster
 from ablate.study.storage import check_database
 from ablate.trial.entrypoint import check_entrypoint
@@ -133,7 +134,7 @@ def cmd_steps(params: Params, args: argparse.Namespace) -> int:
         hooks: list[Any] = [keep_id]  # Prefect types a hook by the flow's signature
         run_study = study_flow.with_options(on_completion=hooks, on_failure=hooks, on_crashed=hooks)
         watching = watch_api(api, _stop_without_api)
-        summary: dict[str, Any] | Exception
+        summary: StudyOutcome | Exception
         try:
             with without_heartbeats():
                 summary = run_study(params, steps, restart=getattr(args, "restart", False))
@@ -181,11 +182,10 @@ def _finished(params: Params) -> bool:
     finished = nothing_to_run(params)
     if finished is None:
         return False
-    reason, record = finished
+    reason, study = finished
     print(reason)
-    if record.get("best"):
-        best = record["best"]
-        print(f"best:        trial {best['number']} {best['metric']}={best['value']:.4f}")
+    if study.best is not None:
+        print(f"best:        trial {study.best.number} {study.best.metric}={study.best.value:.4f}")
     print(f"report:      {params.report_dir / 'index.html'}")
     return True
 
@@ -224,35 +224,34 @@ def _stop_without_api(reason: str) -> None:
     os._exit(EXIT_FAILED)
 
 
-def _print_summary(params: Params, s: dict[str, Any], searched: bool, elapsed_s: float) -> None:
+def _print_summary(params: Params, outcome: StudyOutcome, searched: bool, elapsed_s: float) -> None:
+    run, study, report = outcome.run, outcome.study, outcome.report
+    assert study is not None and report is not None  # the run ended with its report
     if params.search is not None:
-        counts = f"study {params.study.name}: {s['complete']} complete, {s['failed']} failed, {s['pruned']} pruned"
+        counts = f"study {params.study.name}: {study.complete} complete, {study.failed} failed, {study.pruned} pruned"
         if searched:
-            loop = f"; the search loop {s['search_wall_s']:.1f} s" if s.get("search_wall_s") is not None else ""
+            search = run.search
+            loop = f"; the search loop {search.wall_s:.1f} s" if search.wall_s is not None else ""
             print(
-                f"{counts}; this run executed {s['executed']}, cached {s['cached']} in {s['wall_s']:.1f} s "
+                f"{counts}; this run executed {search.executed}, cached {search.cached} in {run.wall_s or 0.0:.1f} s "
                 f"(prepare to report{loop})"
             )
-            if s.get("search_timed_out"):
-                print(f"budget:      stopped on search.timeout_s; run again to continue to {s['n_trials']} trials")
+            if search.timed_out:
+                print(f"budget:      stopped on search.timeout_s; run again to continue to {study.n_trials} trials")
         else:
             # This command's own time: the summary's wall time is the reported run's (run.json).
             print(f"{counts}; report rebuilt from the study in {elapsed_s:.1f} s (no trial run)")
-        if s.get("best"):
-            print(f"best:        trial {s['best']['number']} {s['best']['metric']}={s['best']['value']:.4f}")
-        if s.get("front"):
+        if study.best is not None:
+            print(f"best:        trial {study.best.number} {study.best.metric}={study.best.value:.4f}")
+        if study.front:
             from ablate.study.table import describe_front
 
-            print(f"front:       {describe_front(s['front'])} ({s['report']['pareto_csv']})")
-    ab = s.get("ablation_summary")
-    if ab:
-        print(f"ablation:    {ab}")
-    sync = s.get("sync") or {}
-    if sync.get("status") == "pushed":
-        print(f"dvc:         study {sync.get('study_hash')} pushed to remote {sync.get('remote')!r}")
-    elif sync:
-        print(f"dvc:         {sync.get('status')}{': ' + sync['reason'] if sync.get('reason') else ''}")
-    print(f"report:      {s['report']['html']}")
+            print(f"front:       {describe_front(study.front)} ({report.pareto_csv})")
+    if study.ablation_summary:
+        print(f"ablation:    {study.ablation_summary}")
+    if run.sync is not None:
+        print(f"dvc:         {run.sync.describe()}")
+    print(f"report:      {report.html}")
 
 
 def cmd_status(params: Params, args: argparse.Namespace) -> int:

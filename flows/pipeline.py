@@ -22,21 +22,23 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from ablate.config.schema import Params
 from ablate.data import PreparedData, load_prepared_info
 from ablate.errors import NoTrialCompletedError
+from ablate.report.outcome import StudyOutcome
 from ablate.runtime.provenance import collect_provenance
 from ablate.runtime.trial_cluster import TrialCluster, study_cluster_plan
 from ablate.study.facts import (
     AblationFacts,
+    BestTrial,
     RunFacts,
     SearchFacts,
+    SyncResult,
     read_last_run,
     reported_run,
     write_last_run,
 )
 from ablate.study.fingerprint import guard_study
 from ablate.study.lock import StudyLock
-from ablate.study.session import describe_search
+from ablate.study.session import describe_search, search_line
 from ablate.study.storage import needs_trials
-from ablate.vocab.objectives import describe_objectives
 from flows.search import search_flow
 from flows.trials import Watch, trial_task_runner
 from tasks.analyze import analyze
@@ -56,8 +58,9 @@ def _name_study_run() -> str:
 
 
 @flow(name="study", flow_run_name=_name_study_run)
-def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = False) -> dict[str, Any]:
-    """Run ``steps`` of one study and return the run summary written to ``run.json``.
+def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = False) -> StudyOutcome:
+    """Run ``steps`` of one study and return what the run did (and, with ``analyze``, the study as
+    its report found it and the report's files).
 
     ``restart``: when the study's inputs changed, set the old study aside and start afresh.
     """
@@ -102,27 +105,27 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
             state = sync(params, ("prepare", "search", "ablation"), return_state=True)
             result = state.result(raise_on_failure=False)
             sync_error = result if isinstance(result, BaseException) else None
-            run = run.replace(sync={"status": "failed", "reason": str(result)} if sync_error else result)
+            run = run.replace(sync=SyncResult("failed", str(result)) if sync_error else result)
         if "analyze" not in steps:
-            return run.to_dict()
+            return StudyOutcome(run)
         if set(steps) == {"analyze"}:  # a report of the last run, whose facts its run.json keeps
             run = reported_run(params, run)
         else:
             run = run.replace(wall_s=round(time.monotonic() - start, 3))
-        report = analyze(params, run)
+        outcome = analyze(params, run)
         if "sync" in steps:
             # After a failed push, still record the report locally (dvc status stays clean); the
             # next successful run pushes everything that is missing.
             sync(params, ("analyze",), push=sync_error is None)
     if sync_error is not None:
         raise sync_error
-    summary = {**report["run"], "report": report["paths"]}
-    if params.search is not None and summary["complete"] == 0:
+    study = outcome.study
+    if params.search is not None and study is not None and study.complete == 0:
         raise NoTrialCompletedError(
-            f"no trial completed: {summary['failed']} of {params.search.n_trials} trials failed; "
+            f"no trial completed: {study.failed} of {params.search.n_trials} trials failed; "
             f"see {params.report_dir / 'trials.csv'} for each error"
         )
-    return summary
+    return outcome
 
 
 @contextlib.contextmanager
@@ -227,12 +230,12 @@ def run_retuned(params: Params, prepared: PreparedData, cluster: TrialCluster) -
         provenance = {**base, **describe_search(view.search_section, view.study)}
         done = run_search(view, prepared, cluster, provenance, restart=True)  # a changed arm starts afresh
         searched.append(done)
-        best = best_of(load_study(view), view, first=view.search_section.n_trials)  # its budget, if it had more
+        best = BestTrial.from_dict(best_of(load_study(view), view, first=view.search_section.n_trials))  # its budget
         if best is None:
             raise NoTrialCompletedError(
                 f"re-tune: no trial of arm {arm.name}'s search completed; see {view.study_dir / 'trials'}"
             )
-        tuned[arm.name] = dict(best["params"])
+        tuned[arm.name] = dict(best.params)
     facts = _run_plan(params, plan_ablation(params, prepared, base, tuned), cluster)
     # The searches' trials and time count as the re-tuned ablation's (what this run did).
     searches = [AblationFacts(executed=d.executed, cached=d.cached, wall_s=d.wall_s) for d in searched]
@@ -254,17 +257,7 @@ def run_search(
             flush=True,
         )
         return SearchFacts()
-    pruning = f", pruner {provenance['pruner']}" if params.search_section.pruner != "none" else ""
-    pruning += "".join(f", {k} {provenance[k]}" for k in ("seeds", "timeout_s", "enqueue") if k in provenance)
-    pruning += f", constraints {provenance['constraints']}" if "constraints" in provenance else ""
-    study = params.study
-    objectives = f" of {describe_objectives(study.metrics, study.directions)}" if study.multi_objective else ""
-    what = f"re-tune {params.tuning.arm}: study" if params.tuning is not None else "search: study"
-    print(
-        f"{what} {params.study.name}, {params.search_section.n_trials} trials{objectives} "
-        f"(sampler {provenance['sampler']}{pruning}) on a {cluster.plan.describe()}",
-        flush=True,
-    )
+    print(search_line(params, provenance, cluster.plan.describe()), flush=True)
     capacity = cluster.plan.in_flight(params.execution.queue_ahead)
     with without_heartbeats():  # the study flow's own (when on) cover this process
         search = search_flow.with_options(task_runner=trial_task_runner(capacity))

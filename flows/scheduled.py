@@ -24,7 +24,7 @@ from prefect.states import Failed, State
 from ablate.config.load import load_params
 from ablate.config.schema import Params
 from ablate.errors import ConfigError
-from ablate.runtime.experiments import ExperimentRecord, experiment_name
+from ablate.runtime.experiments import experiment_name
 from ablate.runtime.overrides import check_overrides_recorded
 from ablate.study.growth import grown_n_trials
 from flows.cli import validate
@@ -65,12 +65,12 @@ def scheduled_study_flow(
         return Failed(message=str(err))
     command = f"{params_file} {' '.join('--set ' + o for o in overrides)}".rstrip()
     print(f"study {params.study.name}: {command}", flush=True)
-    summary = study_flow.fn(params, STEPS)
+    outcome = study_flow.fn(params, STEPS)
     # Each scheduled run is kept as a DVC experiment: `dvc exp show` lists the nights.
     name = experiment_name(params.study.name, flow_run.scheduled_start_time)
     record = record_experiment(params, name, f"{flow_run.name}: {command}")
-    print(f"dvc experiment: {ExperimentRecord(**record).describe()}", flush=True)
-    return {**summary, "experiment": record}
+    print(f"dvc experiment: {record.describe()}", flush=True)
+    return outcome.to_record() | {"experiment": record.to_dict()}
 
 
 def load_scheduled(

@@ -17,12 +17,12 @@ from prefect.runtime import flow_run
 
 from ablate.config.schema import Params
 from ablate.data import PreparedData
-from ablate.errors import ConfigError, MissingObjectiveError, TrialPruned, TrialStoppedError
-from ablate.runtime.outcomes import notes_of
+from ablate.errors import ConfigError, MissingObjectiveError, TrialPruned
+from ablate.runtime.outcomes import failure_facts, notes_of
 from ablate.runtime.progress import Progress
 from ablate.study.baselines import enqueue_baselines
 from ablate.study.budget import SearchBudget
-from ablate.study.facts import SearchFacts
+from ablate.study.facts import SearchFacts, Tally
 from ablate.study.repeats import SeedFailure, SeedMean, SeedRuns, combine, seed_runs
 from ablate.study.session import StudySession
 from ablate.trial.contract import TrialResult, TrialSpec
@@ -74,7 +74,7 @@ def search_flow(
         other_metrics=study.other_metrics,
         constraints=study.constraints,
     )
-    counts = {"executed": 0, "cached": 0, "recovered": rec.recovered, "requeued": rec.requeued}
+    tally = Tally()
     seeds = SeedRuns(params.search_section.seeds)
 
     stop: list[ConfigError] = []  # a mistake in the params that only a trial's result reveals
@@ -87,7 +87,10 @@ def search_flow(
             yield from seed_runs(session.ask(), seeds.n_seeds)
 
     def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
-        counts["cached" if isinstance(outcome, TrialResult) and outcome.cached else "executed"] += 1
+        if isinstance(outcome, TrialResult) and outcome.cached:
+            tally.cached += 1
+        else:
+            tally.executed += 1
         try:
             if seeds.n_seeds > 1:
                 ended = seeds.add(spec, outcome)
@@ -105,10 +108,10 @@ def search_flow(
         raise stop[0]
     wall_s = round(time.monotonic() - start, 3)
     return SearchFacts(
-        executed=counts["executed"],
-        cached=counts["cached"],
-        recovered=counts["recovered"],
-        requeued=counts["requeued"],
+        executed=tally.executed,
+        cached=tally.cached,
+        recovered=rec.recovered,
+        requeued=rec.requeued,
         wall_s=wall_s,
         timed_out=budget.spent,
         enqueued=enqueued,
@@ -154,12 +157,7 @@ def _tell(
         return progress.finished(label, "PRUNED", None, None, running, str(outcome))
     reason = classify(outcome).reason
     message = f"{type(outcome).__name__}: {outcome}".strip()
-    notes = notes_of(outcome)
-    stopped = outcome if isinstance(outcome, TrialStoppedError) else None  # stopped as hung, maybe
-    held_s = stopped.held_s if stopped else None  # how long it held its worker
-    attrs = {"note": notes.get("moved"), "straggler": notes.get("straggler")}
-    if stopped and stopped.worker_address:  # the worker it held
-        attrs["worker_address"] = stopped.worker_address
+    held_s, attrs = failure_facts(outcome)
     session.tell_failure(number, message, reason, held_s, attrs)
     if isinstance(outcome, MissingObjectiveError):  # a misspelt study.metric stops the study here
         session.check_objective(number, outcome)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 from prefect import get_run_logger, task
@@ -11,7 +10,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ablate.config.schema import Params
-from ablate.study.facts import RunFacts
+from ablate.report.outcome import ReportFiles, StudyOutcome
+from ablate.study.facts import RunFacts, StudyFacts
 
 # Rows of the trials table artifact: Prefect refuses to publish an artifact event over 1.5 MB
 # (a 5,000-trial table is about 3 MB), so a bigger study's artifact holds its best trials.
@@ -19,8 +19,8 @@ ARTIFACT_ROWS = 1000
 
 
 @task(name="analyze", cache_policy=NO_CACHE, persist_result=False)
-def analyze(params: Params, run: RunFacts) -> dict:
-    """Write the report; return the run record it shows (``run.json``) and the paths of its files."""
+def analyze(params: Params, run: RunFacts) -> StudyOutcome:
+    """Write the report; return the run with the study as the report found it and its files."""
     # Imported here, not with this module: the report's figures and statistics (matplotlib,
     # scipy.stats, statsmodels: ~0.8 s) are not on the way from `ablate run` to its first trial.
     from ablate.report.build import build_report_input
@@ -28,10 +28,10 @@ def analyze(params: Params, run: RunFacts) -> dict:
     from ablate.report.write import write_report
 
     inp = build_report_input(params, run)
-    paths = write_report(params.report_dir, inp)
+    files = ReportFiles.of(write_report(params.report_dir, inp))
     key = re.sub(r"[^a-z0-9-]+", "-", params.study.name.lower()).strip("-") or "study"
     create_markdown_artifact(
-        markdown=Path(paths["markdown"]).read_text(),
+        markdown=files.markdown.read_text(),
         key=f"{key}-report",
         description=f"ablate report of study {params.study.name}",
     )
@@ -45,23 +45,23 @@ def analyze(params: Params, run: RunFacts) -> dict:
             key=f"{key}-importance",
             description=f"parameter importance of study {params.study.name} (importance.csv)",
         )
-    if inp.ablation is not None:
+    if inp.ablation is not None and files.ablation_md is not None:
         create_markdown_artifact(
-            markdown=Path(paths["ablation_md"]).read_text(),
+            markdown=files.ablation_md.read_text(),
             key=f"{key}-ablation",
             description=f"ablation of study {params.study.name}",
         )
         create_table_artifact(
             table=_records(inp.ablation.table), key=f"{key}-ablation-table", description="ablation.csv"
         )
-        if "ablation_paragraph_md" in paths:
+        if files.ablation_paragraph_md is not None:
             create_markdown_artifact(
-                markdown=Path(paths["ablation_paragraph_md"]).read_text(),
+                markdown=files.ablation_paragraph_md.read_text(),
                 key=f"{key}-ablation-paragraph",
                 description=f"the ablation of study {params.study.name} as a paper would write it (from ablation.csv)",
             )
-    get_run_logger().info("report written to %s", paths["html"])
-    return {"run": run_record(inp), "paths": {kind: str(p) for kind, p in paths.items()}}
+    get_run_logger().info("report written to %s", files.html)
+    return StudyOutcome(inp.run, StudyFacts.from_record(run_record(inp)), files)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

@@ -8,6 +8,7 @@ from prefect.cache_policies import NO_CACHE
 from ablate.config.schema import Params
 from ablate.errors import SyncError
 from ablate.runtime.dvc import sync_study
+from ablate.study.facts import SyncResult
 
 
 def _retry_unless_push_failed(task, task_run, state) -> bool:  # noqa: ANN001
@@ -24,9 +25,9 @@ def _retry_unless_push_failed(task, task_run, state) -> bool:  # noqa: ANN001
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def sync(params: Params, steps: tuple[str, ...], push: bool = True) -> dict:
+def sync(params: Params, steps: tuple[str, ...], push: bool = True) -> SyncResult:
     result = sync_study(params, steps, push=push)
     get_run_logger().info(
         "sync %s: %s%s", "+".join(steps), result.status, f" ({result.reason})" if result.reason else ""
     )
-    return result.to_dict()
+    return result

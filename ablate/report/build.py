@@ -149,14 +149,14 @@ def _data_facts(params: Params, manifests: dict[str, dict[str, Any]]) -> dict[st
 def _dvc_facts(params: Params, run: RunFacts) -> dict[str, Any]:
     """What DVC holds of the study: the sync of this run, else what dvc.lock records."""
     sync = run.sync
-    if isinstance(sync, dict):
-        facts = {"dvc sync": sync.get("status")}
-        if sync.get("study_hash"):
-            facts["dvc hash of the study"] = sync["study_hash"]
-        if sync.get("remote"):
-            facts["dvc remote"] = f"{sync['remote']} ({sync.get('pushed', 0)} files pushed)"
-        if sync.get("reason"):
-            facts["dvc note"] = sync["reason"]
+    if sync is not None:
+        facts: dict[str, Any] = {"dvc sync": sync.status}
+        if sync.study_hash:
+            facts["dvc hash of the study"] = sync.study_hash
+        if sync.remote:
+            facts["dvc remote"] = f"{sync.remote} ({sync.pushed} files pushed)"
+        if sync.reason:
+            facts["dvc note"] = sync.reason
         return facts
     root = find_repo_root()
     if root is None:

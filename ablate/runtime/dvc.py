@@ -14,26 +14,13 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ablate.config.schema import Params
 from ablate.errors import SyncError, one_line
+from ablate.study.facts import SyncResult
 from ablate.study.fingerprint import archived_studies
-
-
-@dataclass(frozen=True)
-class SyncResult:
-    status: str  # "pushed" | "committed" (no remote) | "skipped"
-    reason: str = ""
-    stages: list[str] = field(default_factory=list)
-    study_hash: str | None = None  # the DVC hash of data/studies/<study>
-    remote: str | None = None
-    pushed: int = 0  # files uploaded by this sync (0 when the remote had them all)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def find_repo_root(start: Path | None = None) -> Path | None:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from ablate._atomic import staged_dir
-from ablate.errors import TrialStraggledError
+from ablate.errors import TrialStoppedError, TrialStraggledError
 from ablate.trial.contract import ERROR, TIMED_OUT, TrialResult, TrialSpec
 from ablate.trial.live import DVCLIVE_DIR
 
@@ -33,6 +33,19 @@ def notes_of(outcome: Any) -> dict[str, str]:
     if isinstance(outcome, TrialResult):
         return {k: v for k, v in (("moved", outcome.moved), ("straggler", outcome.straggler)) if v}
     return dict(getattr(outcome, "trial_notes", None) or {})
+
+
+def failure_facts(outcome: BaseException) -> tuple[float | None, dict[str, Any]]:
+    """What the study records of a failed trial beside its message and reason: how long it held its
+    worker (a trial the run stopped as hung), and its user attributes: where it was moved, why it
+    was flagged as a straggler, the worker it held."""
+    notes = notes_of(outcome)
+    attrs: dict[str, Any] = {"note": notes.get("moved"), "straggler": notes.get("straggler")}
+    if not isinstance(outcome, TrialStoppedError):
+        return None, attrs
+    if outcome.worker_address:
+        attrs["worker_address"] = outcome.worker_address
+    return outcome.held_s, attrs
 
 
 def publish_stopped(spec: TrialSpec, message: str, held_s: float | None, reason: str) -> None:

@@ -64,13 +64,95 @@ class AblationFacts:
 
 
 @dataclass(frozen=True)
+class SyncResult:
+    """What the sync step did: the study's outputs committed to DVC, and pushed to its remote."""
+
+    status: str  # "pushed" | "committed" (no remote) | "skipped" | "failed"
+    reason: str = ""
+    stages: list[str] = field(default_factory=list)
+    study_hash: str | None = None  # the DVC hash of data/studies/<study>
+    remote: str | None = None
+    pushed: int = 0  # files uploaded by this sync (0 when the remote had them all)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SyncResult:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def describe(self) -> str:
+        """The command's ``dvc:`` line."""
+        if self.status == "pushed":
+            return f"study {self.study_hash} pushed to remote {self.remote!r}"
+        return f"{self.status}{': ' + self.reason if self.reason else ''}"
+
+
+@dataclass(frozen=True)
+class BestTrial:
+    """The study's best trial, as its report and ``run.json`` name it."""
+
+    number: int
+    metric: str
+    value: float
+    params: Mapping[str, Any] = field(default_factory=dict)  # the trial's params, options included
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> BestTrial | None:
+        """From :func:`ablate.study.table.best_of`'s record (or run.json's ``best``)."""
+        if not d:
+            return None
+        return cls(int(d["number"]), str(d["metric"]), float(d["value"]), dict(d.get("params") or {}))
+
+
+@dataclass
+class Tally:
+    """The trials a step has run so far, counted as each one finishes; the step's facts are made
+    from it when the step ends."""
+
+    executed: int = 0  # computed by the trial function (failed ones too)
+    cached: int = 0  # restored from the content-addressed cache
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class StudyFacts:
+    """The study as its report found it after a run: its trials by state against the budget, its
+    best trial (one objective) or Pareto front (several), and the ablation's verdicts in one line.
+    Read from the report's ``run.json`` record (:meth:`from_record`)."""
+
+    complete: int = 0
+    failed: int = 0
+    pruned: int = 0
+    running: int = 0
+    n_trials: int = 0
+    best: BestTrial | None = None
+    front: Mapping[str, Any] | None = None  # ablate.study.table.front_of: size, trials, objectives
+    ablation_summary: str | None = None
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> StudyFacts:
+        return cls(
+            complete=int(record.get("complete", 0)),
+            failed=int(record.get("failed", 0)),
+            pruned=int(record.get("pruned", 0)),
+            running=int(record.get("running", 0)),
+            n_trials=int(record.get("n_trials", 0)),
+            best=BestTrial.from_dict(record.get("best")),
+            front=record.get("front"),
+            ablation_summary=record.get("ablation_summary") or None,
+        )
+
+
+@dataclass(frozen=True)
 class RunFacts:
     """One run of a study, as its steps recorded it."""
 
     search: SearchFacts = SearchFacts()
     provenance: Mapping[str, Any] = field(default_factory=dict)  # versions, git commit, host, sampler
     ablation: AblationFacts | None = None
-    sync: Mapping[str, Any] | None = None  # ablate.runtime.dvc.SyncResult.to_dict(), or a failure
+    sync: SyncResult | None = None  # None: the run did not sync
     wall_s: float | None = None  # the whole run, up to the report
 
     def replace(self, **changes: Any) -> RunFacts:
@@ -99,7 +181,7 @@ class RunFacts:
             a["ablation_wall_s"] = a.pop("wall_s")
             out["ablation"] = a
         if self.sync is not None:
-            out["sync"] = dict(self.sync)
+            out["sync"] = self.sync.to_dict()
         if self.wall_s is not None:
             out["wall_s"] = self.wall_s
         return out
@@ -124,7 +206,7 @@ class RunFacts:
             ),
             provenance=dict(d.get("provenance") or {}),
             ablation=ablation,
-            sync=d.get("sync"),
+            sync=SyncResult.from_dict(d["sync"]) if isinstance(d.get("sync"), Mapping) else None,
             wall_s=d.get("wall_s"),
         )
 

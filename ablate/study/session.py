@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,13 @@ from ablate.study.storage import (
     worker_storage,
 )
 from ablate.trial.contract import TrialResult, TrialSpec, check_metrics, read_pruned, read_result, read_stopped
-from ablate.vocab.objectives import check_constrained, check_objective_known, constraint_values, returned_metrics
+from ablate.vocab.objectives import (
+    check_constrained,
+    check_objective_known,
+    constraint_values,
+    describe_objectives,
+    returned_metrics,
+)
 
 
 def make_sampler(search: SearchConfig, seed: int, n_objectives: int = 1) -> optuna.samplers.BaseSampler:
@@ -65,6 +72,20 @@ def describe_search(search: SearchConfig, study: StudyConfig | None = None) -> d
         how = "modelled by" if samplers.SAMPLERS[choice.name].uses_constraints else "recorded, not modelled by"
         out["constraints"] = f"{'; '.join(c.text for c in study.constraints)} ({how} {choice.name})"
     return out
+
+
+def search_line(params: Params, provenance: Mapping[str, Any], cluster: str) -> str:
+    """The run's line as a search starts: the study, its budget and objectives, the sampler and
+    the options :func:`describe_search` recorded in ``provenance``, and the cluster."""
+    search, study = params.search_section, params.study
+    options = f", pruner {provenance['pruner']}" if search.pruner != "none" else ""
+    options += "".join(
+        f", {k} {provenance[k]}" for k in ("seeds", "timeout_s", "enqueue", "constraints") if k in provenance
+    )
+    objectives = f" of {describe_objectives(study.metrics, study.directions)}" if study.multi_objective else ""
+    what = f"re-tune {params.tuning.arm}: study" if params.tuning is not None else "search: study"
+    sampler = provenance["sampler"]
+    return f"{what} {study.name}, {search.n_trials} trials{objectives} (sampler {sampler}{options}) on a {cluster}"
 
 
 def sampler_seed(seed: int, n_existing: int) -> int:

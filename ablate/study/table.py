@@ -3,6 +3,7 @@ columns are :mod:`ablate.vocab.columns`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -134,7 +135,7 @@ def front_of(frame: pd.DataFrame, params: Params) -> dict[str, Any] | None:
     }
 
 
-def describe_front(front: dict[str, Any]) -> str:
+def describe_front(front: Mapping[str, Any]) -> str:
     """One line: ``3 trial(s) on the Pareto front of val_accuracy (maximize), n_params (minimize): 4, 9, 17``."""
     numbers = front["trials"]
     shown = ", ".join(map(str, numbers[:12])) + (f", ... ({len(numbers) - 12} more)" if len(numbers) > 12 else "")

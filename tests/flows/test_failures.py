@@ -42,7 +42,7 @@ def grid_study(tmp_path: Path, name: str, entrypoint: str, modes: list[str], **e
 
 def test_deterministic_failures_are_attempted_once_and_transient_ones_retried(tmp_path: Path) -> None:
     params = load_params(grid_study(tmp_path, "faults", "misbehaves", MODES))
-    summary = study_flow(params)
+    summary = study_flow(params).to_record()
 
     assert (summary["complete"], summary["failed"]) == (1, 6)
     lines = (tmp_path / "data" / "studies" / "faults" / "attempts.log").read_text().splitlines()

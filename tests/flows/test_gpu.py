@@ -26,7 +26,7 @@ def test_mlp_trials_run_on_gpus_through_a_local_cuda_cluster(tmp_path: Path) -> 
     plan = plan_cluster(params.execution, str(tmp_path / ".dask"))
     assert plan.kind == "cuda" and plan.cluster_class == "dask_cuda.LocalCUDACluster"
 
-    summary = study_flow(params)
+    summary = study_flow(params).to_record()
 
     assert summary["complete"] == 4 and summary["executed"] == 4
     results = [json.loads(p.read_text()) for p in (tmp_path / "data/studies/gpu/trials").glob("*/result.json")]

@@ -41,7 +41,7 @@ def starts(params: Params) -> Counter:
 def test_packed_trials_out_of_gpu_memory_run_again_alone_and_complete(tmp_path: Path) -> None:
     with dask_processes(tmp_path, **GPU_WORKERS) as address:
         params = packed_study(tmp_path, address, "packed", n_trials=6)
-        summary = study_flow(params)
+        summary = study_flow(params).to_record()
     trials = pd.read_csv(params.report_dir / "trials.csv")
     assert list(trials["state"]) == ["COMPLETE"] * 6 and summary["complete"] == 6
     ran = starts(params)

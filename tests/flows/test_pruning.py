@@ -33,7 +33,7 @@ def pruned_study(n_trials: int, sleep: float) -> dict:
 
 
 def test_bad_starts_are_pruned_by_the_median_pruner_on_the_workers(tmp_path: Path) -> None:
-    summary = study_flow(load_params(write_params(tmp_path, "pruned", pruned_study(10, 0.5))))
+    summary = study_flow(load_params(write_params(tmp_path, "pruned", pruned_study(10, 0.5)))).to_record()
     trials = pd.read_csv(tmp_path / "reports" / "pruned" / "trials.csv", keep_default_na=False)
     pruned = trials[trials["state"] == "PRUNED"]
     assert summary["pruned"] == len(pruned) >= 2 and summary["failed"] == 0

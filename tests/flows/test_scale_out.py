@@ -91,7 +91,7 @@ def test_a_study_runs_on_an_existing_scheduler_and_its_workers(tmp_path: Path, d
         quick_study(n_trials=6),
         {"trial": {"options": {"sleep": 0.5}}, "execution": {"address": dask_cluster, "workers": 2}},
     )
-    summary = study_flow(load_params(write_params(tmp_path, "remote", changes)))
+    summary = study_flow(load_params(write_params(tmp_path, "remote", changes))).to_record()
 
     assert summary["complete"] == 6 and summary["executed"] == 6
     trials = pd.read_csv(tmp_path / "reports" / "remote" / "trials.csv")
@@ -116,7 +116,7 @@ def test_an_adaptive_cluster_by_import_path_grows_to_run_the_study(
             },
         },
     )
-    summary = study_flow(load_params(write_params(tmp_path, "adaptive", changes)))
+    summary = study_flow(load_params(write_params(tmp_path, "adaptive", changes))).to_record()
 
     assert summary["complete"] == 6
     assert "on a distributed.LocalCluster of 0 to 2 workers (adaptive)" in capsys.readouterr().out

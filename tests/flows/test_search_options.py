@@ -57,7 +57,7 @@ def executions(root: Path, name: str) -> list[str]:
 def test_a_conditional_space_with_baselines_first_then_grown(tmp_path: Path) -> None:
     # The trial function fails any trial that gets a knob its condition leaves out, or lacks one.
     path = conditional_study(tmp_path, 6)
-    summary = study_flow(load_params(path))
+    summary = study_flow(load_params(path)).to_record()
     assert (summary["complete"], summary["failed"]) == (6, 0)
     trials = read_trials(tmp_path, "cond")
     assert trials["enqueued"].tolist() == [True, True, False, False, False, False]
@@ -75,7 +75,7 @@ def test_a_conditional_space_with_baselines_first_then_grown(tmp_path: Path) -> 
     report = (tmp_path / "reports" / "cond" / "report.md").read_text()
     assert "| enqueued |" in report and report.count(" yes |") == 2
 
-    grown = study_flow(load_params(path, ["search.n_trials=8"]))  # a grown study: nothing enqueued again
+    grown = study_flow(load_params(path, ["search.n_trials=8"])).to_record()  # a grown study: nothing enqueued again
     assert (grown["complete"], grown["executed"], grown.get("enqueued", 0)) == (8, 2, 0)
     trials = read_trials(tmp_path, "cond")
     assert trials["enqueued"].tolist() == [True, True] + [False] * 6
@@ -91,7 +91,7 @@ def test_the_search_stops_asking_on_its_timeout_and_a_rerun_continues(
         {"trial": {"options": {"sleep": 1.5}}, "execution": {"workers": 2, "queue_ahead": 0}},
     )
     path = write_params(tmp_path, "budget", changes)
-    summary = study_flow(load_params(path))
+    summary = study_flow(load_params(path)).to_record()
     out = capsys.readouterr().out
     # Both workers' trials were asked at once; past 0.5 s no third one is, and the running one finishes.
     stop = next(i for i, line in enumerate(out.splitlines()) if "search.timeout_s=0.5 s reached after" in line)
@@ -104,7 +104,7 @@ def test_the_search_stops_asking_on_its_timeout_and_a_rerun_continues(
     assert json.loads((tmp_path / "reports" / "budget" / "run.json").read_text())["search_timed_out"] is True
     assert "stopped asking on search.timeout_s" in (tmp_path / "reports" / "budget" / "report.md").read_text()
 
-    again = study_flow(load_params(path, ["search.timeout_s=null"]))
+    again = study_flow(load_params(path, ["search.timeout_s=null"])).to_record()
     assert (again["complete"], again["executed"]) == (5, 3) and "search_timed_out" not in again
     assert sorted(line.split()[0] for line in executions(tmp_path, "budget")) == ["0", "1", "2", "3", "4"]
 
@@ -112,7 +112,7 @@ def test_the_search_stops_asking_on_its_timeout_and_a_rerun_continues(
 def test_each_trial_is_told_the_mean_of_its_seeds_and_a_rerun_runs_nothing(tmp_path: Path) -> None:
     changes = deep_update(quick_study(n_trials=2, seeds=3), {"trial": {"entrypoint": "tests.flows.trial_fns:seeded"}})
     path = write_params(tmp_path, "seeds", changes)
-    summary = study_flow(load_params(path))
+    summary = study_flow(load_params(path)).to_record()
     assert (summary["complete"], summary["executed"]) == (2, 6)  # executed counts runs: 2 trials x 3 seeds
     study = load_study(load_params(path))
     trials = read_trials(tmp_path, "seeds")
@@ -135,7 +135,7 @@ def test_each_trial_is_told_the_mean_of_its_seeds_and_a_rerun_runs_nothing(tmp_p
     # Each trial's learning curve: the mean of its seeds' at each step (figure shown, not a placeholder).
     assert "![curves](curves.png)" in report and "the mean over a trial's 3 seeds at each step" in report
 
-    again = study_flow(load_params(path))
+    again = study_flow(load_params(path)).to_record()
     assert (again["executed"], again["cached"], again["complete"]) == (0, 0, 2)
     assert len(executions(tmp_path, "seeds")) == 6
 

@@ -25,7 +25,7 @@ def run_json(params_path: Path, name: str) -> dict:
 def test_mlp_study_end_to_end_then_rerun_and_reuse(tmp_path: Path) -> None:
     changes = {"trial": {"options": {"epochs": 3}}, "search": {"sampler": "random", "n_trials": 4}}
     path = write_params(tmp_path, "mlp", changes)
-    summary = study_flow(load_params(path))
+    summary = study_flow(load_params(path)).to_record()
 
     assert (summary["complete"], summary["executed"], summary["cached"]) == (4, 4, 0)
     report = tmp_path / "reports" / "mlp"
@@ -54,12 +54,12 @@ def test_mlp_study_end_to_end_then_rerun_and_reuse(tmp_path: Path) -> None:
     record = json.loads((report / ".importance.json").read_text())
     (report / ".importance.json").write_text(json.dumps({**record, "reason": "read back, not refit"}))
 
-    again = study_flow(load_params(path))  # a finished study: nothing to run
+    again = study_flow(load_params(path)).to_record()  # a finished study: nothing to run
     assert (again["executed"], again["cached"], again["complete"]) == (0, 0, 4)
     assert "No parameter importance: read back, not refit" in (report / "report.md").read_text()
 
     other = write_params(tmp_path, "mlp-copy", changes)  # same seed and sampler: same configurations
-    reused = study_flow(load_params(other))
+    reused = study_flow(load_params(other)).to_record()
     assert (reused["executed"], reused["cached"], reused["complete"]) == (0, 4, 4)
     copy = pd.read_csv(tmp_path / "reports" / "mlp-copy" / "trials.csv")
     assert copy["val_accuracy"].tolist() == trials["val_accuracy"].tolist()
@@ -74,7 +74,7 @@ def test_flaky_trials_complete_by_retry(tmp_path: Path) -> None:
     changes = deep_update(
         quick_study(), {"trial": {"entrypoint": "tests.flows.trial_fns:flaky"}, "execution": {"retries": 1}}
     )
-    summary = study_flow(load_params(write_params(tmp_path, "flaky", changes)))
+    summary = study_flow(load_params(write_params(tmp_path, "flaky", changes))).to_record()
     assert (summary["complete"], summary["failed"], summary["executed"]) == (4, 0, 4)
     trials_dir = tmp_path / "data" / "studies" / "flaky" / "trials"
     assert len(list(trials_dir.glob(".flaky-*"))) == 4  # each configuration did fail once

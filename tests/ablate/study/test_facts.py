@@ -15,6 +15,7 @@ from ablate.study.facts import (
     AblationFacts,
     RunFacts,
     SearchFacts,
+    SyncResult,
     read_last_run,
     reported_run,
     write_last_run,
@@ -28,7 +29,7 @@ def full_facts() -> RunFacts:
         search=SearchFacts(executed=7, cached=2, recovered=1, requeued=3, wall_s=4.5),
         provenance={"git_commit": "abc", "versions": {"optuna": "5.0"}},
         ablation=AblationFacts(executed=10, cached=5, failed=1, arms=4, wall_s=9.0, seeds=5),
-        sync={"status": "pushed", "remote": "local"},
+        sync=SyncResult("pushed", remote="local"),
         wall_s=20.0,
     )
 

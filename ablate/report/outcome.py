@@ -1,0 +1,56 @@
+"""What a run of a study ends with, as typed records: handed from the analyze step to the flow,
+and from the flow to the command's last lines (and to a deployment's flow-run result)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ablate.study.facts import RunFacts, StudyFacts
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """The report's files that the steps above it name: the pages, the ablation's markdown and
+    paragraph (Prefect artifacts), the Pareto front's table; ``all`` has every file by kind
+    (:func:`ablate.report.write.write_report`)."""
+
+    html: Path
+    markdown: Path
+    ablation_md: Path | None = None
+    ablation_paragraph_md: Path | None = None
+    pareto_csv: Path | None = None
+    all: Mapping[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, paths: Mapping[str, Path]) -> ReportFiles:
+        return cls(
+            html=paths["html"],
+            markdown=paths["markdown"],
+            ablation_md=paths.get("ablation_md"),
+            ablation_paragraph_md=paths.get("ablation_paragraph_md"),
+            pareto_csv=paths.get("pareto_csv"),
+            all=dict(paths),
+        )
+
+
+@dataclass(frozen=True)
+class StudyOutcome:
+    """One run of a study: what its steps did (``run``) and, where it ended with a report, the
+    study as the report found it and the report's files."""
+
+    run: RunFacts
+    study: StudyFacts | None = None
+    report: ReportFiles | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        """As JSON: ``run.json``'s keys, and the report's files by kind."""
+        out = self.run.to_dict()
+        if self.study is not None:
+            out |= {k: v for k, v in dataclasses.asdict(self.study).items() if v is not None}
+        if self.report is not None:
+            out["report"] = {kind: str(path) for kind, path in self.report.all.items()}
+        return out
