@@ -14,6 +14,8 @@ from matplotlib.patches import Patch
 from ablate.ablation._palette import BETTER_COLOR, WORSE_COLOR
 from ablate.ablation.tables import check_arguments
 from ablate.plots import DPI, plot_message
+from ablate.vocab.direction import better_word
+from ablate.vocab.direction import sign as gain_sign
 
 
 def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -22,14 +24,14 @@ def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 def _levels(gain: np.ndarray, start: float, direction: str) -> tuple[np.ndarray, np.ndarray]:
     """The metric before and after each step; a positive (better) gain lowers a minimized metric."""
-    sign = 1.0 if direction == "maximize" else -1.0
+    sign = gain_sign(direction)
     after = start + sign * np.cumsum(np.nan_to_num(gain))
     return np.r_[start, after[:-1]], after
 
 
 def _whiskers(steps: pd.DataFrame, before: np.ndarray, direction: str) -> np.ndarray:
     """The CI of each step's gain as (low, high) metric levels, NaN where the CI is unknown."""
-    sign = 1.0 if direction == "maximize" else -1.0
+    sign = gain_sign(direction)
     ends = before[:, None] + sign * np.c_[_floats(steps, "gain_ci_low"), _floats(steps, "gain_ci_high")]
     return np.sort(ends, axis=1)
 
@@ -107,7 +109,7 @@ def plot_waterfall(steps: pd.DataFrame, baseline_mean: float, metric: str, direc
     unknown = "\n(steps without an estimate count as 0)" if not np.isfinite(_floats(steps, "gain")).all() else ""
     ax.set_xlabel(f"parameter flipped to its target value, in path order{unknown}", fontsize=10)
     ax.grid(axis="y", alpha=0.3, zorder=0)
-    better = "higher" if direction == "maximize" else "lower"
+    better = better_word(direction)
     fig.suptitle(f"{title}: baseline → target ({better} is better)", fontsize=11)
     handles = [
         Patch(color=BETTER_COLOR, label="gain"),

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ablate.ablation.stats import holm
+from ablate.vocab.direction import maximizes
 
 VALUE_COLUMNS = ("dataset", "arm", "seed", "value")
 # across.csv, in this order: the arm, its rank, the rank test against the baseline, the hierarchical test.
@@ -122,7 +123,7 @@ def analyze_across(
             f"{len(means)} data sets: the critical-difference diagram is meaningful from about "
             f"{FEW_DATASETS_FOR_DIAGRAM}; with fewer, its critical difference spans most of the ranks"
         )
-    better_high = direction == "maximize"
+    better_high = maximizes(direction)
     ranks = means.rank(axis=1, ascending=not better_high)
     friedman = stats.friedmanchisquare(*(means[a].to_numpy() for a in arms))
     against = sp.posthoc_siegel_friedman(means.to_numpy())  # raw p-values, arms in the order of `arms`

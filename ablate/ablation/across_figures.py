@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from ablate.ablation._palette import BETTER_COLOR, WORSE_COLOR
 from ablate.ablation.across import AcrossAnalysis
 from ablate.plots import DPI
+from ablate.vocab.direction import maximizes
 
 
 def plot_critical_difference(a: AcrossAnalysis) -> Figure:
@@ -38,7 +39,7 @@ def plot_heatmap(deltas: pd.DataFrame, verdicts: pd.DataFrame, metric: str, dire
     set, coloured by its side (blue better, vermillion worse), with its verdict written in it."""
     arms, datasets = list(deltas.index), list(deltas.columns)
     values = deltas.to_numpy(dtype=float)
-    shown = values if direction == "maximize" else -values  # colour by better / worse, not by sign
+    shown = values if maximizes(direction) else -values  # colour by better / worse, not by sign
     bound = float(np.nanmax(np.abs(shown))) if np.isfinite(shown).any() else 1.0
     bound = bound or 1.0
     cmap = LinearSegmentedColormap.from_list("ablate", [WORSE_COLOR, "#FFFFFF", BETTER_COLOR])

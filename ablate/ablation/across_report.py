@@ -24,6 +24,8 @@ from ablate.ablation.report import (
     metric_number,
     write_ablation_files,
 )
+from ablate.vocab.direction import maximizes
+from ablate.vocab.direction import sign as gain_sign
 
 ACROSS_CSV = "across.csv"
 ACROSS_MD = "across.md"
@@ -185,7 +187,7 @@ def across_paragraph(d: DatasetsAblation) -> str:
     first = d.first
     names = [name for name, _ in d.datasets if name in a.means.index]
     arms = a.table[a.table["role"] == "arm"]
-    worse = "lower" if a.direction == "maximize" else "higher"
+    worse = "lower" if maximizes(a.direction) else "higher"
     plural = "s" if len(arms) != 1 else ""
     friedman = f"χ² = {a.friedman_stat:.2f}, p {p_phrase(a.friedman_p)}"
     out = [
@@ -195,7 +197,7 @@ def across_paragraph(d: DatasetsAblation) -> str:
         if a.friedman_p <= a.alpha
         else f"Friedman's test finds no difference among the arms' ranks ({friedman}).",
     ]
-    sign = 1.0 if a.direction == "maximize" else -1.0
+    sign = gain_sign(a.direction)
     for r in arms.itertuples():
         on = int((sign * (a.means[r.arm] - a.means[a.baseline]) < 0).sum())
         sentence = (

@@ -119,7 +119,3 @@ def repeat_seeds(cfg: AblationConfig, study_seed: int, tuned_seeds: int = 1) -> 
 def comparisons(arms: Sequence[Arm]) -> list[tuple[str, str]]:
     """(arm, reference) pairs, in arm order."""
     return [(a.name, a.reference) for a in arms if a.reference is not None]
-
-
-def better(a: float, b: float, direction: str) -> bool:
-    return a > b if direction == "maximize" else a < b

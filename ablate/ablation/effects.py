@@ -11,6 +11,7 @@ import pandas as pd
 
 from ablate.ablation._runs import check_distinct, paired, usable_values
 from ablate.ablation.stats import RTOL, as_frame, check_level, estimate, scale_of, with_holm
+from ablate.vocab.direction import sign as gain_sign
 
 EFFECT_COLUMNS = "effect kind components n estimate ci_low ci_high p_value p_holm significant note".split()
 
@@ -100,9 +101,7 @@ def path_steps(
         note`` with ``step`` counted from 1.
     """
     check_level("confidence", confidence)
-    if direction not in ("maximize", "minimize"):
-        raise ValueError(f"direction must be 'maximize' or 'minimize', but got {direction!r}")
-    sign = 1.0 if direction == "maximize" else -1.0
+    sign = gain_sign(direction)
     check_distinct([(arm, previous) for arm, previous, _ in steps])
     wide = usable_values(runs, metric, [name for arm, previous, _ in steps for name in (arm, previous)])
     rows = []

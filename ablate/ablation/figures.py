@@ -23,6 +23,7 @@ from ablate.ablation._waterfall import plot_waterfall
 from ablate.ablation.tables import P_HOLM, format_table, p_text, table_unit
 from ablate.ablation.units import Unit
 from ablate.plots import DPI, plot_message
+from ablate.vocab.direction import maximizes
 
 __all__ = ["BETTER_COLOR", "FLAG_COLOR", "NEGLIGIBLE_COLOR", "NEUTRAL_COLOR", "WORSE_COLOR", "plot_forest"]
 __all__ += ["dress_delta_axis", "mark_better_side", "plot_interactions", "plot_waterfall", "shade_margin"]
@@ -45,7 +46,7 @@ def _compared(table: pd.DataFrame, shown: pd.DataFrame) -> tuple[pd.DataFrame, l
 
 def _style(verdict: str, delta: float, direction: str) -> tuple[str, str, bool]:
     """Colour, marker and whether it is filled, by verdict (and, for a real effect, its side)."""
-    side = BETTER_COLOR if (delta > 0) == (direction == "maximize") else WORSE_COLOR
+    side = BETTER_COLOR if (delta > 0) == (maximizes(direction)) else WORSE_COLOR
     return {
         "matters": (side, "D", True),
         "small": (side, "D", False),
@@ -124,7 +125,7 @@ def _forest_legend(fig: Figure, seen: list[tuple[str, str, bool]], verdicts: lis
 
 
 def mark_better_side(ax: Axes, metric: str, direction: str) -> None:
-    if direction == "maximize":
+    if maximizes(direction):
         ax.set_title(f"better (higher {metric}) →", loc="right", fontsize=9, color=BETTER_COLOR)
     else:
         ax.set_title(f"← better (lower {metric})", loc="left", fontsize=9, color=BETTER_COLOR)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ablate.ablation.units import Unit, example_worth, plain_number, unit_of
+from ablate.vocab.direction import better_word, check_direction
 
 P_RAW = "p"
 P_HOLM = "p (Holm)"
@@ -36,8 +37,7 @@ TEXT_COLUMNS = ("arm", "vs", "param", "effect", "kind", "note", VERDICT, NOTES, 
 
 
 def check_arguments(direction: str, alpha: float) -> None:
-    if direction not in ("maximize", "minimize"):
-        raise ValueError(f"direction must be 'maximize' or 'minimize', but got {direction!r}")
+    check_direction(direction)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie strictly between 0 and 1, but got {alpha!r}")
 
@@ -212,7 +212,7 @@ def table_legend(
     compared = refs.ne("").to_numpy()
     named = refs[compared].unique()
     reference = named[0] if len(named) == 1 else "the arm in column vs"
-    better = "higher" if direction == "maximize" else "lower"
+    better = better_word(direction)
     worth = example_worth(split_sizes.get("val"), unit)
     in_unit = f", in {unit.delta_name}" if unit.delta_name else ""
     lines = [

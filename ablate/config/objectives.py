@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ablate._reader import Reader, describe_value
-from ablate.config.schema import DIRECTIONS, Params
+from ablate.config.schema import Params
 from ablate.errors import ConfigError
+from ablate.vocab.direction import DIRECTIONS
 from ablate.vocab.objectives import EXAMPLE, Constraint, parse_constraint
 
 

@@ -16,9 +16,6 @@ from ablate.vocab.url import StorageURL
 SAMPLERS = samplers.NAMES
 
 
-DIRECTIONS = ("maximize", "minimize")
-
-
 DEVICES = ("auto", "cpu", "cuda")
 
 

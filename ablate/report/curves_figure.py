@@ -13,6 +13,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ablate.plots import BEST_COLOR, DPI, POINT_COLOR
 from ablate.study.table import best_trial
+from ablate.vocab.direction import maximizes
 
 # state -> (line colour, label, end marker); complete trials end where they finished, no marker.
 _STYLES = {
@@ -94,7 +95,7 @@ def _zoom(by_trial: dict[int, np.ndarray], trials: pd.DataFrame, direction: str)
     if len(last) < 4:
         return None
     every = np.concatenate([xy[:, 1] for xy in by_trial.values()])
-    if direction == "maximize":
+    if maximizes(direction):
         lo, hi = float(np.quantile(last, 0.1)), float(every.max())
     else:
         lo, hi = float(every.min()), float(np.quantile(last, 0.9))

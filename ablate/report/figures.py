@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ablate.plots import BEST_COLOR, DPI, POINT_COLOR, no_data
 from ablate.study.table import best_trial, completed_trials
+from ablate.vocab.direction import maximizes
 
 # Non-complete trials have no objective value; they sit in a strip at the bottom of the axes.
 _BOTTOM_MARKS = {
@@ -90,7 +91,7 @@ def _draw_progress(ax: Axes, trials: pd.DataFrame, metric: str, direction: str, 
     done = completed_trials(trials, metric)
     x, y = done["number"].to_numpy(), done[metric].to_numpy()
     ax.plot(x, y, linestyle="none", marker="o", color=POINT_COLOR, alpha=0.75, label=f"complete ({len(x)})")
-    running = np.maximum.accumulate(y) if direction == "maximize" else np.minimum.accumulate(y)
+    running = np.maximum.accumulate(y) if maximizes(direction) else np.minimum.accumulate(y)
     # Extend the step to the last trial so the curve covers the whole run.
     last = max(x[-1], trials["number"].max())
     ax.step(

@@ -22,6 +22,7 @@ from ablate.study.importance import ParamImportance
 from ablate.study.pareto import flag_set, front_numbers
 from ablate.study.table import best_trial, completed_trials, describe_interventions
 from ablate.vocab.columns import FIXED_COLUMNS, FLAGS, ORIGIN
+from ablate.vocab.direction import maximizes
 from ablate.vocab.objectives import Constraint, Objectives
 
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
@@ -116,7 +117,7 @@ def sorted_for_table(inp: ReportInput) -> pd.DataFrame:
     key = pd.DataFrame(
         {
             "group": group,
-            "score": -score if inp.direction == "maximize" else score,
+            "score": -score if maximizes(inp.direction) else score,
             "number": trials["number"],
         },
         index=trials.index,

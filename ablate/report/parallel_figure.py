@@ -23,6 +23,7 @@ from ablate.plots import BEST_COLOR, DPI
 from ablate.report.model import ParamInfo
 from ablate.report.params_figure import choice_key
 from ablate.study.table import best_trial, completed_trials, numeric_values
+from ablate.vocab.direction import maximizes
 
 NA_Y = -0.12  # where a trial without the knob meets its axis
 
@@ -59,8 +60,8 @@ def plot_parallel_coordinates(
     ys = np.column_stack([np.where(np.isnan(a.y), NA_Y, a.y) for a in axes])
     x = np.arange(len(axes), dtype=float)
     # Worst first, so the best trials are drawn on top of the crowd.
-    order = np.argsort(value if direction == "maximize" else -value, kind="stable")
-    cmap = colormaps["viridis" if direction == "maximize" else "viridis_r"]
+    order = np.argsort(value if maximizes(direction) else -value, kind="stable")
+    cmap = colormaps["viridis" if maximizes(direction) else "viridis_r"]
     low, high, extend = _colour_range(value, direction)
     lines = LineCollection(
         [np.column_stack([x, ys[i]]) for i in order],
@@ -93,7 +94,7 @@ def _colour_range(value: np.ndarray, direction: str) -> tuple[float, float, str]
     low, high = float(value.min()), float(value.max())
     if len(value) < 10:
         return low, high, "neither"
-    if direction == "maximize":
+    if maximizes(direction):
         cut = float(np.quantile(value, 0.1))
         return (cut, high, "min") if cut > low else (low, high, "neither")
     cut = float(np.quantile(value, 0.9))

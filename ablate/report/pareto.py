@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from ablate.plots import DPI, POINT_COLOR, plot_message
 from ablate.report.model import ReportInput, fmt
 from ablate.study.pareto import flag_set
+from ablate.vocab.direction import maximizes
 from ablate.vocab.objectives import describe_objectives
 
 FRONT_COLOR = "C3"
@@ -44,7 +45,7 @@ def pareto_table(inp: ReportInput) -> pd.DataFrame:
         out[c.text] = [c.value(row) for _, row in front.iterrows()]
     for p in inp.params:
         out[p.name] = front[p.name] if p.name in front else None
-    ascending = inp.direction == "minimize"
+    ascending = not maximizes(inp.direction)
     return out.sort_values([inp.metric, "number"], ascending=[ascending, True], kind="stable").reset_index(drop=True)
 
 
@@ -121,7 +122,7 @@ def _draw_pair(ax: Axes, complete: pd.DataFrame, inp: ReportInput, i: int, j: in
         ax.plot(infeasible[mx], infeasible[my], "x", color=INFEASIBLE_COLOR, label=f"infeasible ({len(infeasible)})")
     if step and len(on) > 1:
         ordered = on.sort_values([mx, my])
-        where: Literal["post", "pre"] = "post" if inp.directions[i] == "minimize" else "pre"
+        where: Literal["post", "pre"] = "post" if not maximizes(inp.directions[i]) else "pre"
         ax.step(ordered[mx], ordered[my], where=where, color=FRONT_COLOR, linewidth=1.4, alpha=0.8, zorder=3)
     ax.plot(
         on[mx],
@@ -152,7 +153,7 @@ def _draw_pair(ax: Axes, complete: pd.DataFrame, inp: ReportInput, i: int, j: in
     (xlo, xhi), (ylo, yhi) = _view(ax, "x", x, on[mx], inp.directions[i]), _view(ax, "y", y, on[my], inp.directions[j])
     beyond = int(((x < xlo) | (x > xhi) | (y < ylo) | (y > yhi)).sum())
     if beyond:  # said in the corner beyond the front, where no feasible trial can be
-        right, top = inp.directions[i] == "maximize", inp.directions[j] == "maximize"
+        right, top = maximizes(inp.directions[i]), maximizes(inp.directions[j])
         ax.text(
             0.98 if right else 0.02,
             0.97 if top else 0.03,
@@ -175,7 +176,7 @@ def _view(ax: Axes, which: str, values: np.ndarray, front: pd.Series, direction:
     side the front and KEEP of the trials do: one diverged run would squeeze the front into a corner."""
     log = values.min() > 0 and values.max() / values.min() >= LOG_SPAN
     v, f = (np.log10(values), np.log10(front.to_numpy(dtype=float))) if log else (values, front.to_numpy(dtype=float))
-    if direction == "maximize":
+    if maximizes(direction):
         lo, hi = min(np.quantile(v, 1 - KEEP), f.min(initial=np.inf)), v.max()
     else:
         lo, hi = v.min(), max(np.quantile(v, KEEP), f.max(initial=-np.inf))

@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ablate.vocab.direction import better
 from ablate.vocab.objectives import Constraint
 
 ETA_WINDOW = 200  # trial durations the ETA takes the median of
@@ -63,7 +64,7 @@ class Progress:
         )
 
     def _better(self, a: float, b: float) -> bool:
-        return a > b if self.direction == "maximize" else a < b
+        return better(a, b, self.direction)
 
     def eta(self, running: int) -> str:
         left = self.total - self.done

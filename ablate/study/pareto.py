@@ -13,10 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ablate.vocab.direction import sign as gain_sign
+
 
 def as_losses(values: np.ndarray, directions: Sequence[str]) -> np.ndarray:
     """Objective values (one row per trial) turned so that smaller is better in every column."""
-    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+    signs = np.array([-gain_sign(d) for d in directions])  # minimized: a lower value is better
     return np.asarray(values, dtype=float).reshape(-1, len(directions)) * signs
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ablate.study.pareto import flag_set, front_flags, front_numbers
 from ablate.vocab.columns import FIXED_COLUMNS, FLAGS, PLACEMENT, PROVENANCE, table_columns
+from ablate.vocab.direction import check_direction, maximizes
 from ablate.vocab.objectives import describe_objectives, is_feasible
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def best_of(study: optuna.Study | None, params: Params, first: int | None = None
     complete = [t for t in complete if is_feasible(t.constraints)]
     if not complete:
         return None
-    pick = max if params.study.direction == "maximize" else min
+    pick = max if maximizes(params.study.direction) else min
     t = pick(complete, key=lambda t: float("nan") if t.value is None else t.value)
     return {
         "number": t.number,
@@ -171,13 +172,12 @@ def best_trial(trials: pd.DataFrame, metric: str, direction: str) -> pd.Series |
     Raises:
         ValueError: If ``direction`` is neither ``"maximize"`` nor ``"minimize"``.
     """
-    if direction not in ("maximize", "minimize"):
-        raise ValueError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+    check_direction(direction)
     done = completed_trials(trials, metric)
     if "feasible" in done:  # with constraints, the best trial is the best feasible one
         done = done[flag_set(done["feasible"])]
     if done.empty:
         return None
     values = done[metric]
-    label = values.idxmax() if direction == "maximize" else values.idxmin()
+    label = values.idxmax() if maximizes(direction) else values.idxmin()
     return trials.loc[label]

@@ -12,7 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ablate.ablation.design import Arm, PlanContext, better
+from ablate.ablation.design import Arm, PlanContext
+from ablate.vocab.direction import better
 
 
 def differing(source: Mapping, target: Mapping) -> list[str]:
