@@ -17,6 +17,7 @@ from uuid import uuid4
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from ablate.config.schema import ExecutionConfig
 from ablate.errors import OutOfGpuMemoryError
 from ablate.runtime.guard import TrialGuard
 from ablate.trial.contract import TrialResult, TrialSpec
@@ -60,8 +61,9 @@ def retry_delays(first_s: float, retries: int) -> list[float]:
 @task(
     name="trial",
     task_run_name="{spec.label}",
-    retries=2,
-    retry_delay_seconds=retry_delays(1.0, 2),
+    # The params' defaults; a run sets its own (execution.retries, retry_delay_s) with_options.
+    retries=ExecutionConfig.retries,
+    retry_delay_seconds=retry_delays(ExecutionConfig.retry_delay_s, ExecutionConfig.retries),
     retry_condition_fn=retry_if_transient,
     cache_policy=NO_CACHE,
     persist_result=False,

@@ -127,7 +127,7 @@ def parse_ablation(
         space_names: the searched parameters, or None when the file has no search section.
         reserved: column names of the trials table that a component must not take.
     """
-    policy = r.choice("policy", POLICIES, "loco")
+    policy = r.choice("policy", POLICIES, AblationConfig.policy)
     baseline = _parse_config(r, "baseline", options, space_names, required=True)
     target = _parse_config(r, "target", options, space_names, required=policy == "path")
     assert baseline is not None  # required
@@ -139,12 +139,12 @@ def parse_ablation(
         components=components,
         policy=policy,
         seeds=seeds,
-        alpha=r.float("alpha", 0.05, low=0.0, high=1.0, open_interval=True),
+        alpha=r.float("alpha", AblationConfig.alpha, low=0.0, high=1.0, open_interval=True),
         target=target,
         n_arms=r.int("n_arms", None, low=1, allow_none=True),
-        score_test=r.bool("score_test", True),
+        score_test=r.bool("score_test", AblationConfig.score_test),
         min_effect=r.float("min_effect", None, low=0.0, open_interval=True, allow_none=True),
-        power=r.float("power", 0.8, low=0.0, high=1.0, open_interval=True),
+        power=r.float("power", AblationConfig.power, low=0.0, high=1.0, open_interval=True),
         retune=parse_retune(r, policy, space_names),
         **parse_adaptive(r, auto=seeds is None),
     )

@@ -20,10 +20,10 @@ def parse_data(r: Reader) -> DataConfig:
     sources = _parse_sources(r) if "sources" in r.raw else ()
     cfg = DataConfig(
         source="" if sources else r.str("source", None, check=bool, rule=_SOURCE_RULE_SHORT),
-        target=r.str("target", "target", check=bool, rule="a column name"),
-        test_size=r.float("test_size", 0.2, low=0.0, high=1.0, open_interval=True),
-        val_size=r.float("val_size", 0.2, low=0.0, high=1.0, open_interval=True),
-        task=r.choice("task", TASKS, "auto"),
+        target=r.str("target", DataConfig.target, check=bool, rule="a column name"),
+        test_size=r.float("test_size", DataConfig.test_size, low=0.0, high=1.0, open_interval=True),
+        val_size=r.float("val_size", DataConfig.val_size, low=0.0, high=1.0, open_interval=True),
+        task=r.choice("task", TASKS, DataConfig.task),
         sources=sources,
     )
     if not sources and not _is_source(cfg.source):

@@ -16,23 +16,25 @@ from ablate.config.schema import (
 
 def parse_execution(r: Reader) -> ExecutionConfig:
     cfg = ExecutionConfig(
-        workers=r.int("workers", 2, low=1),
+        workers=r.int("workers", ExecutionConfig.workers, low=1),
         address=r.str(
             "address", None, check=bool, rule="a Dask scheduler address, e.g. tcp://127.0.0.1:8786", allow_none=True
         ),
-        cluster=r.str("cluster", "local", check=_is_cluster, rule=_CLUSTER_RULE),
+        cluster=r.str("cluster", ExecutionConfig.cluster, check=_is_cluster, rule=_CLUSTER_RULE),
         cluster_options=dict(r.mapping("cluster_options")),
         adapt=_parse_adapt(r.section("adapt")) if r.raw.get("adapt") is not None else r.get("adapt", None),
-        gpus_per_worker=r.int("gpus_per_worker", 0, low=0),
-        trials_per_gpu=r.int("trials_per_gpu", 1, low=1),
-        retries=r.int("retries", 2, low=0),
-        retry_delay_s=r.float("retry_delay_s", 1.0, low=0.0),
-        trial_timeout_s=r.float("trial_timeout_s", 600.0, low=0.0, open_interval=True, allow_none=True),
-        timeout_grace_s=r.float("timeout_grace_s", 10.0, low=0.0),
-        queue_ahead=r.int("queue_ahead", 1, low=0),
-        device=r.choice("device", DEVICES, "auto"),
+        gpus_per_worker=r.int("gpus_per_worker", ExecutionConfig.gpus_per_worker, low=0),
+        trials_per_gpu=r.int("trials_per_gpu", ExecutionConfig.trials_per_gpu, low=1),
+        retries=r.int("retries", ExecutionConfig.retries, low=0),
+        retry_delay_s=r.float("retry_delay_s", ExecutionConfig.retry_delay_s, low=0.0),
+        trial_timeout_s=r.float(
+            "trial_timeout_s", ExecutionConfig.trial_timeout_s, low=0.0, open_interval=True, allow_none=True
+        ),
+        timeout_grace_s=r.float("timeout_grace_s", ExecutionConfig.timeout_grace_s, low=0.0),
+        queue_ahead=r.int("queue_ahead", ExecutionConfig.queue_ahead, low=0),
+        device=r.choice("device", DEVICES, ExecutionConfig.device),
         stragglers=_parse_stragglers(r),
-        monitor_system=r.bool("monitor_system", False),
+        monitor_system=r.bool("monitor_system", ExecutionConfig.monitor_system),
     )
     r.done()
     _check_cluster_keys(r, cfg)
@@ -61,7 +63,7 @@ def _parse_stragglers(r: Reader) -> StragglerRule | None:
 
 
 def _parse_adapt(r: Reader) -> AdaptConfig:
-    cfg = AdaptConfig(minimum=r.int("minimum", 0, low=0), maximum=r.int("maximum", None, low=1))
+    cfg = AdaptConfig(minimum=r.int("minimum", AdaptConfig.minimum, low=0), maximum=r.int("maximum", None, low=1))
     r.done()
     if cfg.minimum > cfg.maximum:
         raise r.error("minimum", f"must be <= maximum ({cfg.maximum})", cfg.minimum)

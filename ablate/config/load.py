@@ -157,7 +157,7 @@ def _parse_study(r: Reader, default_name: str) -> StudyConfig:
     name = r.str("name", default_name, check=_is_name, rule="a name of letters, digits, '-', '_' or '.'")
     cfg = StudyConfig(
         name=name,
-        seed=r.int("seed", 0, low=0),
+        seed=r.int("seed", StudyConfig.seed, low=0),
         **parse_objectives(r, _is_metric_name, _METRIC_NAME),
         storage=_parse_storage(r),
     )
@@ -187,9 +187,9 @@ def _parse_trial(r: Reader) -> TrialConfig:
 
 
 def _parse_search(r: Reader, n_objectives: int = 1) -> SearchConfig:
-    sampler = r.choice("sampler", SAMPLERS, "tpe")
+    sampler = r.choice("sampler", SAMPLERS, SearchConfig.sampler)
     n_trials = r.int("n_trials", None, low=1)
-    pruner = r.choice("pruner", tuple(PRUNERS), "none")
+    pruner = r.choice("pruner", tuple(PRUNERS), SearchConfig.pruner)
     options_reader = r.section("pruner_options")
     pruner_options = PRUNERS[pruner].read(options_reader)
     options_reader.done()
@@ -252,15 +252,15 @@ def _parse_range(k: Reader, name: str, kind: str) -> sp.Param:
 
 def _parse_paths(r: Reader) -> PathsConfig:
     cfg = PathsConfig(
-        data=r.str("data", "data", check=bool, rule="a directory"),
-        reports=r.str("reports", "reports", check=bool, rule="a directory"),
+        data=r.str("data", PathsConfig.data, check=bool, rule="a directory"),
+        reports=r.str("reports", PathsConfig.reports, check=bool, rule="a directory"),
     )
     r.done()
     return cfg
 
 
 def _parse_report(r: Reader) -> ReportConfig:
-    cfg = ReportConfig(top_trials=r.int("top_trials", 20, low=0))
+    cfg = ReportConfig(top_trials=r.int("top_trials", ReportConfig.top_trials, low=0))
     r.done()
     return cfg
 

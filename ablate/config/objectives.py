@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ablate._reader import Reader, describe_value
-from ablate.config.schema import Params
+from ablate.config.schema import Params, StudyConfig
 from ablate.errors import ConfigError
 from ablate.vocab.direction import DIRECTIONS
 from ablate.vocab.objectives import EXAMPLE, Constraint, parse_constraint
@@ -29,7 +29,7 @@ def parse_objectives(r: Reader, is_metric_name: Callable[[str], bool], metric_ru
 
 
 def _metrics(r: Reader, is_metric_name: Callable[[str], bool], metric_rule: str) -> list[str]:
-    value = r.get("metric", "val_accuracy")
+    value = r.get("metric", StudyConfig.metric)
     names = value if isinstance(value, list) else [value]
     rule = f"must be {metric_rule}" + (", or a non-empty list of them (several objectives)" * isinstance(value, list))
     if not names or not all(isinstance(n, str) and is_metric_name(n) for n in names):
@@ -40,7 +40,7 @@ def _metrics(r: Reader, is_metric_name: Callable[[str], bool], metric_rule: str)
 
 
 def _directions(r: Reader, metrics: list[str]) -> list[str]:
-    value = r.get("direction", "maximize")
+    value = r.get("direction", StudyConfig.direction)
     if isinstance(value, list) and len(value) != len(metrics):
         raise r.error("direction", f"must have as many directions as study.metric has metrics ({len(metrics)})", value)
     if not isinstance(value, list) and len(metrics) > 1:

@@ -140,7 +140,7 @@ def parse_run_options(r: Reader, space: sp.Space, n_trials: int, pruner: str) ->
     """``search.enqueue``, ``search.timeout_s`` and ``search.seeds``."""
     enqueue = _parse_enqueue(r, space, n_trials)
     timeout_s = r.float("timeout_s", None, low=0.0, open_interval=True, allow_none=True)
-    seeds = r.int("seeds", 1, low=1)
+    seeds = r.int("seeds", SearchConfig.seeds, low=1)
     if seeds > 1 and pruner != "none":
         raise r.error(
             "seeds",

@@ -20,7 +20,7 @@ def parse_seeds(r: Reader) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
         r.get("seeds", None)
         raise r.error("seeds", rule, value)
-    return r.int("seeds", 5, low=1)
+    return r.int("seeds", SeedPlan.fixed, low=1)
 
 
 _ADAPTIVE_KEYS = ("max_seeds", "pilot_seeds", "round_seeds")
@@ -32,9 +32,9 @@ def parse_adaptive(r: Reader, auto: bool) -> dict[str, int]:
         name = next(iter(given))
         raise r.error(name, "is only for seeds: auto (an integer seeds is a fixed design)", given[name])
     return {
-        "pilot_seeds": r.int("pilot_seeds", 5, low=3),
-        "round_seeds": r.int("round_seeds", 5, low=1),
-        "max_seeds": r.int("max_seeds", 30, low=1),
+        "pilot_seeds": r.int("pilot_seeds", SeedPlan.pilot, low=3),
+        "round_seeds": r.int("round_seeds", SeedPlan.round, low=1),
+        "max_seeds": r.int("max_seeds", SeedPlan.max_seeds, low=1),
     }
 
 

@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from ablate.config.ablation import AblationConfig
 from ablate.config.load import load_params, parse_params
-from ablate.config.schema import DataConfig
+from ablate.config.schema import DataConfig, ExecutionConfig, PathsConfig, ReportConfig, SearchConfig
+from ablate.config.seed_plan import SeedPlan
 from ablate.data import check_source
 from ablate.errors import ConfigError
 from ablate.space import CategoricalParam, FloatParam, IntParam
@@ -943,3 +945,37 @@ def test_the_pareto_example_loads() -> None:
     assert (p.study.metrics, p.study.directions) == (("val_accuracy", "n_params"), ("maximize", "minimize"))
     assert [c.text for c in p.study.constraints] == ["val_loss <= 0.25"]
     assert (p.search.sampler, p.search.pruner) == ("auto", "none")
+
+
+def test_a_key_left_out_takes_its_sections_default_as_the_dataclass_writes_it() -> None:
+    # Each default is written once, on its dataclass field; the reader takes it from there.
+    raw = {
+        "study": {"name": "least"},
+        "data": {"source": "sklearn:iris"},
+        "trial": {"entrypoint": "ablate.models.mlp:train"},
+        "search": {"n_trials": 2, "space": {"lr": {"type": "float", "low": 0.001, "high": 0.1}}},
+        "ablation": {"baseline": {"lr": 0.01}, "seeds": "auto", "min_effect": 0.01},
+    }
+    params = parse_params(raw, "least.yaml")
+    assert params.execution == ExecutionConfig()
+    assert (params.paths, params.report) == (PathsConfig(), ReportConfig())
+    assert params.data == DataConfig(source="sklearn:iris")
+    study = type(params.study)(name="least")
+    assert (params.study.seed, params.study.metric, params.study.direction) == (
+        study.seed,
+        study.metric,
+        study.direction,
+    )
+    search = params.search
+    assert search is not None
+    assert (search.sampler, search.pruner, search.seeds) == (
+        SearchConfig.sampler,
+        SearchConfig.pruner,
+        SearchConfig.seeds,
+    )
+    ablation = params.ablation
+    assert ablation is not None
+    fields = ("policy", "alpha", "score_test", "power")
+    assert {f: getattr(ablation, f) for f in fields} == {f: getattr(AblationConfig, f) for f in fields}
+    plan = ablation.seed_plan
+    assert (plan.pilot, plan.round, plan.max_seeds) == (SeedPlan.pilot, SeedPlan.round, SeedPlan.max_seeds)
