@@ -5,15 +5,13 @@ writes it (``ablate.ablation.paragraph``)."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from ablate.ablation.paragraph import Numbers, p_phrase, subject_of
+from ablate.ablation.retune_analysis import RetunedAblation
 from ablate.ablation.units import plain_number
-
-if TYPE_CHECKING:
-    from ablate.ablation.retune_report import RetunedAblation
 
 
 def verdict_change(row: Any) -> str:

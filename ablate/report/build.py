@@ -9,7 +9,8 @@ from ablate.ablation.across_report import DatasetsAblation, analyze_datasets, da
 from ablate.ablation.analysis import AblationAnalysis, analyze_ablation
 from ablate.ablation.report import ablation_summary
 from ablate.ablation.retune import RETUNED
-from ablate.ablation.retune_report import RetunedAblation, analyze_retuned, retuned_summary
+from ablate.ablation.retune_analysis import RetunedAblation, analyze_retuned
+from ablate.ablation.retune_report import retuned_summary
 from ablate.ablation.runs import read_design, read_runs
 from ablate.config.schema import Params
 from ablate.data import read_manifest

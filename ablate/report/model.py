@@ -15,7 +15,8 @@ import pandas as pd
 from ablate.ablation.across_report import DatasetsAblation, datasets_metrics
 from ablate.ablation.analysis import AblationAnalysis
 from ablate.ablation.report import ablation_metrics
-from ablate.ablation.retune_report import RetunedAblation, retuned_metrics
+from ablate.ablation.retune_analysis import RetunedAblation
+from ablate.ablation.retune_report import retuned_metrics
 from ablate.ablation.units import unit_of
 from ablate.study.facts import RunFacts
 from ablate.study.importance import ParamImportance

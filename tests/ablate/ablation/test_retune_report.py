@@ -16,11 +16,8 @@ import pytest
 from ablate.ablation.analysis import AblationAnalysis, analyze_ablation
 from ablate.ablation.design import Arm
 from ablate.ablation.retune import RETUNED
+from ablate.ablation.retune_analysis import RETUNE_COLUMNS, ArmRetune, RetunedAblation, analyze_retuned
 from ablate.ablation.retune_report import (
-    RETUNE_COLUMNS,
-    ArmRetune,
-    RetunedAblation,
-    analyze_retuned,
     retuned_markdown,
     retuned_summary,
     write_retuned_files,
