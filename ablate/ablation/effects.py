@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ablate.ablation._runs import check_distinct, paired, usable_values
+from ablate.ablation.runs_table import check_distinct, paired, usable_values
 from ablate.ablation.stats import RTOL, as_frame, check_level, estimate, scale_of, with_holm
 from ablate.vocab.direction import sign as gain_sign
 

@@ -1,6 +1,6 @@
 """Statistics of an ablation study over repeated seeds.
 
-Input everywhere is the runs table (one row per planned (arm, seed); see ``ablate.ablation._runs``):
+Input everywhere is the runs table (one row per planned (arm, seed); see ``ablate.ablation.runs_table``):
 only complete rows with a finite metric value enter a statistic, paired across arms by seed.
 
 Every test and interval comes from scipy.stats or statsmodels; this module pairs, selects and labels.
@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from ablate.ablation._runs import check_distinct, check_runs, paired, usable_values
+from ablate.ablation.runs_table import check_distinct, check_runs, paired, usable_values
 
 __all__ = [
     "NOTE_CONSTANT",
