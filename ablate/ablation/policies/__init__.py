@@ -1,5 +1,6 @@
 """Ablation policies: how a baseline and its components become arms. One file each; a new
-policy is one file and one line in :data:`POLICIES` (and its name in ``spec.POLICIES``)."""
+policy is one file and one line in :data:`POLICIES` (and its name in ``ablate.config.ablation.POLICIES``,
+the params' closed set, which a test holds equal to these keys)."""
 
 from __future__ import annotations
 

@@ -113,3 +113,9 @@ def test_arm_folders_are_safe_and_distinct() -> None:
     slugs = [a.slug for a in arms]
     assert len(set(slugs)) == len(slugs)
     assert all(s.replace("_", "").replace("-", "").replace(".", "").isalnum() for s in slugs)
+
+
+def test_every_policy_a_params_file_may_name_has_a_planner_and_no_other() -> None:
+    from ablate.config.ablation import POLICIES as NAMES
+
+    assert list(POLICIES) == list(NAMES)  # the params' closed set, in the order its error lists it
