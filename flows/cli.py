@@ -32,14 +32,12 @@ from ablate.report.outcome import StudyOutcome
 from ablate.runtime.cluster_class import check_cluster
 from ablate.study.storage import check_database
 from ablate.trial.entrypoint import check_entrypoint
+from ablate.vocab.steps import STEPS
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 STEP_COMMANDS = {
-    "run": (
-        ("prepare", "search", "ablation", "sync", "analyze"),
-        "run a study end to end: prepare, search, ablation, sync, analyze",
-    ),
+    "run": (STEPS, f"run a study end to end: {', '.join(STEPS)}"),
     "prepare": (("prepare",), "the prepare step: load, split and standardize the data"),
     "search": (("search",), "the search step: run the trials the study lacks"),
     "ablation": (("ablation",), "the ablation step: run the arms x seeds the ablation lacks"),

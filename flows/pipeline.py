@@ -39,13 +39,12 @@ from ablate.study.fingerprint import guard_study
 from ablate.study.lock import StudyLock
 from ablate.study.session import describe_search, search_line
 from ablate.study.storage import needs_trials
+from ablate.vocab.steps import ABLATION, PREPARE, SEARCH, STEPS
 from flows.search import search_flow
 from flows.trials import Watch, trial_task_runner
 from tasks.analyze import analyze
 from tasks.prepare import prepare
 from tasks.sync import sync
-
-STEPS = ("prepare", "search", "ablation", "sync", "analyze")
 
 
 def run_name(study: str, when: datetime) -> str:
@@ -102,7 +101,7 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
         cluster.close()  # the trials are done; sync and analyze need no workers
         sync_error = None
         if "sync" in steps:
-            state = sync(params, ("prepare", "search", "ablation"), return_state=True)
+            state = sync(params, (PREPARE, SEARCH, ABLATION), return_state=True)
             result = state.result(raise_on_failure=False)
             sync_error = result if isinstance(result, BaseException) else None
             run = run.replace(sync=SyncResult("failed", str(result)) if sync_error else result)

@@ -27,8 +27,9 @@ from ablate.errors import ConfigError
 from ablate.runtime.experiments import experiment_name
 from ablate.runtime.overrides import check_overrides_recorded
 from ablate.study.growth import grown_n_trials
+from ablate.vocab.steps import STEPS
 from flows.cli import validate
-from flows.pipeline import STEPS, run_name, study_flow
+from flows.pipeline import run_name, study_flow
 from tasks.experiment import record_experiment
 
 

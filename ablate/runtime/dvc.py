@@ -21,6 +21,7 @@ from ablate.config.schema import Params
 from ablate.errors import SyncError, one_line
 from ablate.study.facts import SyncResult
 from ablate.study.fingerprint import archived_studies
+from ablate.vocab.steps import STAGES
 
 
 def find_repo_root(start: Path | None = None) -> Path | None:
@@ -160,7 +161,7 @@ def study_records(repo: Any, outs: list[Path]) -> list[Any]:
     """What records the study in DVC: its dvc.yaml stages, and the .dvc files of its folders."""
     dvc_files = {p.with_name(p.name + ".dvc") for p in outs}
     added = [s for s in repo.index.stages if not getattr(s, "name", None) and Path(s.path).resolve() in dvc_files]
-    return study_stages(repo, outs, ("prepare", "search", "ablation", "analyze")) + added
+    return study_stages(repo, outs, STAGES) + added
 
 
 def study_targets(repo: Any, outs: list[Path]) -> list[str]:

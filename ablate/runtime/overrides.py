@@ -12,6 +12,7 @@ from ablate.config.load import load_params, parse_override
 from ablate.config.schema import Params
 from ablate.errors import ConfigError, one_line
 from ablate.runtime.dvc import find_repo_root, is_under, quiet_dvc, study_outputs, study_stages
+from ablate.vocab.steps import STAGES
 
 
 def check_overrides_recorded(params: Params, overrides: list[str]) -> None:
@@ -89,6 +90,6 @@ def _is_stage_study(params: Params, root: Path) -> bool:
 
     try:
         with quiet_dvc(), Repo(str(root)) as repo:
-            return bool(study_stages(repo, outs, ("prepare", "search", "analyze")))
+            return bool(study_stages(repo, outs, STAGES))
     except DvcException as err:
         raise ConfigError(str(root / "dvc.yaml"), "", f"must be readable by DVC, but {one_line(err)}") from None
