@@ -23,6 +23,7 @@ from ablate.runtime.outcomes import notes_of
 from ablate.runtime.progress import Progress
 from ablate.study.facts import AblationFacts, Tally
 from ablate.trial.contract import ERROR, TrialResult, TrialSpec
+from ablate.vocab import states
 from ablate.vocab.objectives import check_objective_known
 from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
@@ -93,11 +94,11 @@ def _record(spec: TrialSpec, outcome: Outcome, tally: Tally, progress: Progress,
             tally.executed += 1
         value = outcome.metrics.get(metric)
         note = "; ".join(filter(None, ["cached" if outcome.cached else "", *notes_of(outcome)]))
-        return progress.finished(spec.label, "COMPLETE", value, outcome.duration_s, running, note)
+        return progress.finished(spec.label, states.COMPLETE, value, outcome.duration_s, running, note)
     tally.executed += 1
     tally.failed += 1
     message = f"{type(outcome).__name__}: {outcome}".strip()
     if not (spec.out_dir / ERROR).exists():  # the worker died before the trial could say why
         with staged_dir(spec.out_dir) as tmp:
             (tmp / ERROR).write_text(message + "\n")
-    return progress.finished(spec.label, "FAIL", None, None, running, message.splitlines()[0][:160])
+    return progress.finished(spec.label, states.FAIL, None, None, running, message.splitlines()[0][:160])

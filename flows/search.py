@@ -28,6 +28,7 @@ from ablate.study.session import StudySession
 from ablate.trial.contract import TrialResult, TrialSpec
 from ablate.trial.entrypoint import code_version
 from ablate.trial.failures import classify
+from ablate.vocab import states
 from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
 
@@ -144,21 +145,21 @@ def _tell(
             value = outcome.metrics[session.params.study.metric]
             note = ("cached" if outcome.cached else "") if note is None else note
             note = "; ".join(filter(None, [note, *notes_of(outcome)]))  # moved, straggler
-            return progress.finished(label, "COMPLETE", value, outcome.duration_s, running, note, outcome.metrics)
-        return progress.finished(label, "FAIL", None, outcome.duration_s, running, error)
+            return progress.finished(label, states.COMPLETE, value, outcome.duration_s, running, note, outcome.metrics)
+        return progress.finished(label, states.FAIL, None, outcome.duration_s, running, error)
     if isinstance(outcome, SeedFailure):
         message = outcome.message()
         session.tell_failure(number, message, classify(outcome.error).reason, attrs=attrs)
         if isinstance(outcome.error, MissingObjectiveError):
             session.check_objective(number, outcome.error)
-        return progress.finished(label, "FAIL", None, None, running, message.splitlines()[0][:160])
+        return progress.finished(label, states.FAIL, None, None, running, message.splitlines()[0][:160])
     if isinstance(outcome, TrialPruned):
         session.tell_pruned(number, outcome)
-        return progress.finished(label, "PRUNED", None, None, running, str(outcome))
+        return progress.finished(label, states.PRUNED, None, None, running, str(outcome))
     reason = classify(outcome).reason
     message = f"{type(outcome).__name__}: {outcome}".strip()
     held_s, attrs = failure_facts(outcome)
     session.tell_failure(number, message, reason, held_s, attrs)
     if isinstance(outcome, MissingObjectiveError):  # a misspelt study.metric stops the study here
         session.check_objective(number, outcome)
-    return progress.finished(label, "FAIL", None, None, running, message.splitlines()[0][:160])
+    return progress.finished(label, states.FAIL, None, None, running, message.splitlines()[0][:160])

@@ -13,14 +13,15 @@ from matplotlib.ticker import MaxNLocator
 
 from ablate.plots import BEST_COLOR, DPI, POINT_COLOR
 from ablate.study.table import best_trial
+from ablate.vocab import states
 from ablate.vocab.direction import maximizes
 
 # state -> (line colour, label, end marker); complete trials end where they finished, no marker.
 _STYLES = {
-    "COMPLETE": (POINT_COLOR, "complete", None),
-    "PRUNED": ("0.55", "pruned", "x"),
-    "FAIL": ("C1", "failed", "x"),
-    "RUNNING": ("0.75", "running", None),
+    states.COMPLETE: (POINT_COLOR, "complete", None),
+    states.PRUNED: ("0.55", "pruned", "x"),
+    states.FAIL: ("C1", "failed", "x"),
+    states.RUNNING: ("0.75", "running", None),
 }
 
 
@@ -73,11 +74,11 @@ def _split_by_trial(curves: pd.DataFrame) -> dict[int, np.ndarray]:
     return {int(n): xy for n, xy in zip(numbers[np.r_[0, cuts]] if len(numbers) else [], parts, strict=False)}
 
 
-def _draw_curves(ax: Axes, by_trial: dict[int, np.ndarray], states: pd.Series, best_number: int | None) -> None:
+def _draw_curves(ax: Axes, by_trial: dict[int, np.ndarray], state_of: pd.Series, best_number: int | None) -> None:
     # Faint lines when there are many: 200 curves at full opacity are a solid band.
     alpha = float(np.clip(6 / np.sqrt(max(1, len(by_trial))), 0.15, 0.8))
     for state, (color, label, marker) in _STYLES.items():
-        numbers = [n for n in by_trial if states.get(n) == state]
+        numbers = [n for n in by_trial if state_of.get(n) == state]
         lines = [by_trial[n] for n in numbers if n != best_number]
         if numbers:
             _draw_group(ax, lines, state, (color, f"{label} ({len(numbers)})", marker), alpha)
@@ -90,7 +91,7 @@ def _draw_curves(ax: Axes, by_trial: dict[int, np.ndarray], states: pd.Series, b
 def _zoom(by_trial: dict[int, np.ndarray], trials: pd.DataFrame, direction: str) -> tuple[float, float] | None:
     """A y range from the complete trials' 10th-percentile last value to the best value seen,
     when the whole plot spans more than three times that (a few slow or failed learners)."""
-    complete = set(trials.loc[trials["state"] == "COMPLETE", "number"])
+    complete = set(trials.loc[trials["state"] == states.COMPLETE, "number"])
     last = np.array([xy[-1, 1] for n, xy in by_trial.items() if n in complete])
     if len(last) < 4:
         return None
@@ -107,7 +108,7 @@ def _zoom(by_trial: dict[int, np.ndarray], trials: pd.DataFrame, direction: str)
 
 def _draw_group(ax: Axes, lines: list[np.ndarray], state: str, style: tuple, alpha: float) -> None:
     color, label, marker = style
-    width = 1.4 if state == "COMPLETE" else 1.0
+    width = 1.4 if state == states.COMPLETE else 1.0
     # One legend entry per state, drawn at full opacity so it reads.
     ax.add_line(Line2D([], [], color=color, linewidth=width, marker=marker, label=label))
     if not lines:  # the best trial was this state's only one

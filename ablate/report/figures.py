@@ -16,13 +16,14 @@ from matplotlib.ticker import MaxNLocator
 
 from ablate.plots import BEST_COLOR, DPI, POINT_COLOR, no_data
 from ablate.study.table import best_trial, completed_trials
+from ablate.vocab import states
 from ablate.vocab.direction import maximizes
 
 # Non-complete trials have no objective value; they sit in a strip at the bottom of the axes.
 _BOTTOM_MARKS = {
-    "FAIL": ("x", "C3", "failed"),
-    "PRUNED": ("v", "C1", "pruned"),
-    "RUNNING": ("o", "0.6", "running"),
+    states.FAIL: ("x", "C3", "failed"),
+    states.PRUNED: ("v", "C1", "pruned"),
+    states.RUNNING: ("o", "0.6", "running"),
 }
 
 

@@ -11,6 +11,7 @@ from ablate.ablation.analysis import test_metric_of
 from ablate.report.model import ReportInput, fmt
 from ablate.study.importance import METHOD_LABELS, METHODS, REPEATS
 from ablate.study.table import best_trial
+from ablate.vocab import states
 
 # The search's figures, in report order (pareto: with several objectives).
 SEARCH_FIGURES = ("pareto", "history", "params", "parallel", "curves")
@@ -61,7 +62,7 @@ def nothing_to_plot(inp: ReportInput) -> str:
         return "no parameter is searched"
     if best_trial(inp.trials, inp.metric, inp.direction) is not None:
         return ""
-    if inp.constraints and (inp.trials["state"] == "COMPLETE").any():
+    if inp.constraints and (inp.trials["state"] == states.COMPLETE).any():
         return "no complete trial meets the constraints"
     return "no trial completed"
 
@@ -77,8 +78,8 @@ def importance_intro(inp: ReportInput) -> str:
     imp = inp.importance
     if imp is None:
         return ""
-    states = {"FAIL": "failed", "PRUNED": "pruned", "RUNNING": "running", "WAITING": "waiting"}
-    left = ", ".join(f"{n} {states.get(state, state.lower())}" for state, n in sorted(imp.excluded.items()))
+    words = {states.FAIL: "failed", states.PRUNED: "pruned", states.RUNNING: "running", states.WAITING: "waiting"}
+    left = ", ".join(f"{n} {words.get(state, state.lower())}" for state, n in sorted(imp.excluded.items()))
     used = f"{imp.n_used} complete trials" + (f" ({left} left out)" if left else "")
     if imp.reason:
         return f"No parameter importance: {imp.reason} ({used})."

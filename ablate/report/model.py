@@ -22,11 +22,12 @@ from ablate.study.facts import RunFacts
 from ablate.study.importance import ParamImportance
 from ablate.study.pareto import flag_set, front_numbers
 from ablate.study.table import best_trial, completed_trials, describe_interventions
+from ablate.vocab import states
 from ablate.vocab.columns import FIXED_COLUMNS, FLAGS, ORIGIN
 from ablate.vocab.direction import maximizes
 from ablate.vocab.objectives import Constraint, Objectives
 
-_STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "FAIL": 3}
+_STATE_ORDER = {states.COMPLETE: 0, states.PRUNED: 1, states.RUNNING: 2, states.FAIL: 3}
 _ERROR_CELL_CHARS = 80
 _ERROR_TAIL_LINES = 15
 
@@ -106,7 +107,7 @@ def sorted_for_table(inp: ReportInput) -> pd.DataFrame:
     after the feasible), then pruned, running and failed by number."""
     trials = inp.trials
     values = pd.to_numeric(trials[inp.metric], errors="coerce")
-    complete = (trials["state"] == "COMPLETE") & values.notna()
+    complete = (trials["state"] == states.COMPLETE) & values.notna()
     rank = np.zeros(len(trials))
     if "pareto" in trials:
         rank += ~flag_set(trials["pareto"]).to_numpy()
@@ -213,10 +214,10 @@ def _tie_notes(inp: ReportInput, best: pd.Series) -> list[str]:
 
 def summary_line(inp: ReportInput) -> str:
     """One line of counts: states from the frame, cache and timing from the run summary."""
-    states = inp.trials["state"].value_counts()
+    counts = inp.trials["state"].value_counts()
     parts = [
-        f"{len(inp.trials)} trials: {states.get('COMPLETE', 0)} complete, "
-        f"{states.get('PRUNED', 0)} pruned, {states.get('FAIL', 0)} failed"
+        f"{len(inp.trials)} trials: {counts.get(states.COMPLETE, 0)} complete, "
+        f"{counts.get(states.PRUNED, 0)} pruned, {counts.get(states.FAIL, 0)} failed"
     ]
     search = inp.run.search
     last = f"last search: {search.executed} executed, {search.cached} from the cache"
@@ -239,7 +240,7 @@ def failure_groups(inp: ReportInput) -> list[tuple[str, str]]:
     """(heading, error tail) per distinct error, so 30 identical tracebacks print once."""
     trials = inp.trials.sort_values("number", kind="stable")
     errors = trials["error"].fillna("").astype(str)
-    failed = trials[(trials["state"] == "FAIL") | (errors != "")]
+    failed = trials[(trials["state"] == states.FAIL) | (errors != "")]
     groups: dict[str, list[pd.Series]] = {}
     for _, trial in failed.iterrows():
         groups.setdefault(_error_tail(trial["error"]), []).append(trial)
@@ -248,11 +249,11 @@ def failure_groups(inp: ReportInput) -> list[tuple[str, str]]:
         numbers = ", ".join(str(t["number"]) for t in members)
         # A trial stopped as hung has only the address of the worker it held (ablate.runtime.guard).
         workers = ", ".join(dict.fromkeys(str(t.get("worker") or t.get("worker_address") or "") for t in members))
-        states = "/".join(dict.fromkeys(str(t["state"]) for t in members))
+        shown = "/".join(dict.fromkeys(str(t["state"]) for t in members))
         reasons = [r for r in dict.fromkeys(t.get("reason") for t in members) if isinstance(r, str) and r]
-        states += f", reason {'/'.join(reasons)}" if reasons else ""
+        shown += f", reason {'/'.join(reasons)}" if reasons else ""
         noun = "Trial" if len(members) == 1 else f"{len(members)} trials:"
-        out.append((f"{noun} {numbers} ({states}; worker {workers})", tail or "(no message)"))
+        out.append((f"{noun} {numbers} ({shown}; worker {workers})", tail or "(no message)"))
     return out
 
 
@@ -275,9 +276,9 @@ def study_metrics(inp: ReportInput) -> dict[str, object]:
             "best_trial": None if best is None else int(best["number"]),
             **({"pareto_front": front_numbers(inp.trials)} if inp.multi_objective else {}),
             **({"feasible": int(flag_set(inp.trials["feasible"]).sum())} if "feasible" in inp.trials else {}),
-            "complete": int(counts.get("COMPLETE", 0)),
-            "failed": int(counts.get("FAIL", 0)),
-            "pruned": int(counts.get("PRUNED", 0)),
+            "complete": int(counts.get(states.COMPLETE, 0)),
+            "failed": int(counts.get(states.FAIL, 0)),
+            "pruned": int(counts.get(states.PRUNED, 0)),
             "trials": int(len(inp.trials)),
         }
     if inp.ablation is not None:

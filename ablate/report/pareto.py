@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from ablate.plots import DPI, POINT_COLOR, plot_message
 from ablate.report.model import ReportInput, fmt
 from ablate.study.pareto import flag_set
+from ablate.vocab import states
 from ablate.vocab.direction import maximizes
 from ablate.vocab.objectives import describe_objectives
 
@@ -62,7 +63,7 @@ def feasibility_note(inp: ReportInput) -> str:
     <= 50000) and are left out of the front.``; empty without constraints."""
     if not inp.constraints or "feasible" not in inp.trials:
         return ""
-    complete = inp.trials[inp.trials["state"] == "COMPLETE"]
+    complete = inp.trials[inp.trials["state"] == states.COMPLETE]
     missed = int((~flag_set(complete["feasible"])).sum())
     where = "the front" if inp.multi_objective else "the best trial's choice"
     texts = "; ".join(c.text for c in inp.constraints)
@@ -72,7 +73,7 @@ def feasibility_note(inp: ReportInput) -> str:
 def front_summary(inp: ReportInput) -> str:
     """``5 of 17 feasible complete trials are on the Pareto front of ...``."""
     trials = inp.trials
-    complete = trials["state"] == "COMPLETE"
+    complete = trials["state"] == states.COMPLETE
     if "feasible" in trials:
         complete &= flag_set(trials["feasible"])
     n_front = int(flag_set(trials["pareto"]).sum()) if "pareto" in trials else 0
@@ -86,7 +87,7 @@ def plot_pareto(inp: ReportInput) -> Figure:
     front highlighted and labelled with trial numbers (and, for two objectives, joined by the step
     line bounding the region it dominates). Each axis names its objective and which way is better."""
     trials = inp.trials
-    complete = trials[trials["state"] == "COMPLETE"].copy()
+    complete = trials[trials["state"] == states.COMPLETE].copy()
     for m in inp.metrics:
         complete[m] = pd.to_numeric(complete[m], errors="coerce")
     complete = complete[np.isfinite(complete[list(inp.metrics)].to_numpy(dtype=float)).all(axis=1)]

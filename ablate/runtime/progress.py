@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ablate.vocab import states
 from ablate.vocab.direction import better
 from ablate.vocab.objectives import Constraint
 
@@ -46,7 +47,7 @@ class Progress:
         the line to print. ``metrics``: all a complete trial returned (its other objectives and
         constrained metrics)."""
         self.done += 1
-        self.failed += state == "FAIL"
+        self.failed += state == states.FAIL
         if duration_s is not None and note != "cached":
             self.durations.append(duration_s)
         missed = [c.text for c in self.constraints if metrics is not None and not c.met(metrics)]

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ablate.vocab import states
+
 if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
@@ -98,7 +100,7 @@ def param_importance(
         The table, or an empty one with ``reason`` set when too few trials completed, none
         has a knob, or the objective is the same in every trial.
     """
-    done = [t for t in trials if t.state.name == "COMPLETE" and t.values and math.isfinite(t.values[0])]
+    done = [t for t in trials if t.state.name == states.COMPLETE and t.values and math.isfinite(t.values[0])]
     used = {id(t) for t in done}
     excluded = dict(Counter(t.state.name for t in trials if id(t) not in used))
     empty = pd.DataFrame(columns=COLUMNS)

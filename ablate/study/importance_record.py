@@ -25,6 +25,7 @@ import pandas as pd
 
 from ablate.study import importance
 from ablate.study.importance import COLUMNS, REPEATS, ParamImportance, param_importance
+from ablate.vocab import states
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -57,13 +58,13 @@ def importance_key(trials: Sequence[FrozenTrial], direction: str, seed: int, rep
     done = [
         (t.number, t.params, {k: distribution_to_json(d) for k, d in t.distributions.items()}, t.values[0])
         for t in trials
-        if t.state.name == "COMPLETE" and t.values and math.isfinite(t.values[0])
+        if t.state.name == states.COMPLETE and t.values and math.isfinite(t.values[0])
     ]
-    states = sorted(Counter(t.state.name for t in trials).items())
+    counts = sorted(Counter(t.state.name for t in trials).items())
     # fANOVA's forests are scikit-learn's (its version read without importing it: 1 s), the
     # half-samples numpy's generator's.
     versions = [optuna.__version__, metadata.version("scikit-learn"), numpy.__version__]
-    h = hashlib.sha256(json.dumps([done, states, direction, seed, repeats, versions], default=str).encode())
+    h = hashlib.sha256(json.dumps([done, counts, direction, seed, repeats, versions], default=str).encode())
     h.update(code)
     return h.hexdigest()
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ablate.vocab import states
 from ablate.vocab.direction import sign as gain_sign
 
 
@@ -50,7 +51,7 @@ def flag_set(column: pd.Series) -> pd.Series:
 def front_flags(trials: pd.DataFrame, metrics: Sequence[str], directions: Sequence[str]) -> pd.Series:
     """``trials``' ``pareto`` column: True for the trials on the front among the COMPLETE ones
     with every objective finite and (where a ``feasible`` column exists) feasible."""
-    candidates = trials["state"] == "COMPLETE"
+    candidates = trials["state"] == states.COMPLETE
     values = trials[list(metrics)].apply(pd.to_numeric, errors="coerce").astype(float)
     candidates &= np.isfinite(values.to_numpy()).all(axis=1)
     if "feasible" in trials:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ablate.study.pareto import flag_set, front_flags, front_numbers
+from ablate.vocab import states
 from ablate.vocab.columns import FIXED_COLUMNS, FLAGS, PLACEMENT, PROVENANCE, table_columns
 from ablate.vocab.direction import check_direction, maximizes
 from ablate.vocab.objectives import describe_objectives, is_feasible
@@ -34,7 +35,7 @@ def trials_frame(study: optuna.Study | None, params: Params) -> pd.DataFrame:
     rows, metric_names = [], list(params.study.metrics)
     trials = study.get_trials(deepcopy=False) if study is not None else []
     for t in trials:
-        if t.state.name == "WAITING":
+        if t.state.name == states.WAITING:
             continue
         metrics = t.user_attrs.get("metrics") or {}
         metric_names += [m for m in metrics if m not in metric_names and m not in FIXED_COLUMNS]
@@ -68,7 +69,7 @@ def count_states(frame: pd.DataFrame) -> dict[str, int]:
     """Trials by state: complete, pruned, failed, and running (asked, not yet told: a run in
     progress, or one that was killed and has not been resumed)."""
     counts = frame["state"].value_counts()
-    names = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running"}
+    names = {states.COMPLETE: "complete", states.PRUNED: "pruned", states.FAIL: "failed", states.RUNNING: "running"}
     return {name: int(counts.get(state, 0)) for state, name in names.items()}
 
 
@@ -79,7 +80,7 @@ def describe_interventions(frame: pd.DataFrame) -> str | None:
     parts = []
     empty = pd.Series("", index=frame.index)
     reason = frame.get("reason", empty).fillna("").astype(str)  # a table written by an older ablate
-    stopped = frame[reason.isin(("timeout", "straggler")) & (frame["state"] == "FAIL")]
+    stopped = frame[reason.isin(("timeout", "straggler")) & (frame["state"] == states.FAIL)]
     if len(stopped):
         held = [
             f"{int(t.number)} ({t.reason}, held its worker {t.duration_s:.1f} s)"
@@ -109,7 +110,7 @@ def best_of(study: optuna.Study | None, params: Params, first: int | None = None
     if params.study.multi_objective:
         return None
     trials = study.get_trials(deepcopy=False) if study else []
-    complete = [t for t in trials if t.state.name == "COMPLETE" and (first is None or t.number < first)]
+    complete = [t for t in trials if t.state.name == states.COMPLETE and (first is None or t.number < first)]
     complete = [t for t in complete if is_feasible(t.constraints)]
     if not complete:
         return None
@@ -151,7 +152,7 @@ def numeric_values(values: pd.Series) -> pd.Series:
 def completed_trials(trials: pd.DataFrame, metric: str) -> pd.DataFrame:
     """COMPLETE trials with a finite objective, sorted by trial number."""
     values = numeric_values(trials[metric])
-    done = trials[(trials["state"] == "COMPLETE") & values.notna()].copy()
+    done = trials[(trials["state"] == states.COMPLETE) & values.notna()].copy()
     done[metric] = values[done.index]
     return done.sort_values("number", kind="stable")
 
