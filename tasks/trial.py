@@ -22,6 +22,7 @@ from ablate.errors import OutOfGpuMemoryError
 from ablate.runtime.guard import TrialGuard
 from ablate.trial.contract import TrialResult, TrialSpec
 from ablate.trial.failures import classify, signature
+from ablate.vocab import reasons
 
 # The exceptions each trial's earlier attempts raised, by task run. Prefect runs a task run's
 # retries in one engine call, in one driver thread: a module-level record sees them all.
@@ -96,4 +97,4 @@ def run_trial(
 
 
 def _out_of_memory(outcome: Any) -> bool:
-    return isinstance(outcome, BaseException) and classify(outcome).reason == "oom"
+    return isinstance(outcome, BaseException) and classify(outcome).reason == reasons.OOM

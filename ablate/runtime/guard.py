@@ -40,6 +40,7 @@ from ablate.trial.cache import run_cached_or_error
 from ablate.trial.contract import TrialSpec
 from ablate.trial.events import STARTED, STEP, TOPIC
 from ablate.trial.execute import clear_interrupted
+from ablate.vocab import reasons
 
 POLL_S = 0.5  # how often the running trials are looked at
 MOVE_AFTER_S = 1.0  # past its timeout by this, the trials queued behind a trial leave its worker
@@ -133,8 +134,8 @@ class TrialGuard:
                 if fate == "moved":
                     notes["moved"], avoid, moves = message, attempt.worker or None, moves + 1
                     continue
-                if fate in ("timeout", "straggler"):
-                    error_type = TrialTimeoutError if fate == "timeout" else TrialStraggledError
+                if fate in reasons.STOPPED:
+                    error_type = TrialTimeoutError if fate == reasons.TIMEOUT else TrialStraggledError
                     err = error_type(message)
                     err.held_s, err.worker_address, err.trial_notes = attempt.held_s, attempt.worker, dict(notes)
                     raise err from None
@@ -202,7 +203,7 @@ class TrialGuard:
                     f"{timeout:g} (stuck in native code?); its worker {a.worker} was replaced "
                     "(execution.timeout_grace_s)"
                 )
-                self._stop_hung(a, "timeout", message, now)
+                self._stop_hung(a, reasons.TIMEOUT, message, now)
                 continue
             if over is not None and over > MOVE_AFTER_S and not a.queue_moved:
                 a.queue_moved = True
@@ -215,7 +216,7 @@ class TrialGuard:
         if a.interrupted_at is not None:  # stopped under stragglers.stop: did it end?
             if now - a.interrupted_at > self.grace_s:
                 also = f"; it did not stop when interrupted, so its worker {a.worker} was replaced"
-                self._stop_hung(a, "straggler", a.message + also, now)
+                self._stop_hung(a, reasons.STRAGGLER, a.message + also, now)
             return
         if "straggler" in a.notes:
             return

@@ -35,6 +35,7 @@ from ablate.study.storage import (
     worker_storage,
 )
 from ablate.trial.contract import TrialResult, TrialSpec, check_metrics, read_pruned, read_result, read_stopped
+from ablate.vocab import reasons
 from ablate.vocab.objectives import (
     check_constrained,
     check_objective_known,
@@ -239,12 +240,12 @@ class StudySession:
             check_metrics(result.metrics, number, self.params.trial.entrypoint, study.metrics)
             check_constrained(result.metrics, number, study.constraints, self._returned, self.params.source)
         except InvalidMetricError as err:
-            self.tell_failure(number, str(err), "invalid_metric", result.duration_s, attrs)
+            self.tell_failure(number, str(err), reasons.INVALID_METRIC, result.duration_s, attrs)
             if isinstance(err, MissingObjectiveError):
                 self.check_objective(number, err)
             return str(err)
         except ConfigError as err:  # a constraint on a metric no trial returned: stop the study
-            self.tell_failure(number, err.rule, "invalid_metric", result.duration_s, attrs)
+            self.tell_failure(number, err.rule, reasons.INVALID_METRIC, result.duration_s, attrs)
             raise
         self._returned |= set(result.metrics)
         values = [result.metrics[m] for m in study.metrics]
@@ -259,7 +260,7 @@ class StudySession:
                 "job_id": result.job_id,
                 # Completed on another worker than it was sent to (see ablate.runtime.guard), or after
                 # an attempt lost with its worker (see ablate.trial.execute).
-                "reason": "moved" if result.moved else "worker_died" if result.interrupted else None,
+                "reason": reasons.MOVED if result.moved else reasons.WORKER_DIED if result.interrupted else None,
                 "note": result.moved or None,
                 "straggler": result.straggler or None,
                 "cached": result.cached,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ablate.study.pareto import flag_set, front_flags, front_numbers
-from ablate.vocab import states
+from ablate.vocab import reasons, states
 from ablate.vocab.columns import FIXED_COLUMNS, FLAGS, PLACEMENT, PROVENANCE, table_columns
 from ablate.vocab.direction import check_direction, maximizes
 from ablate.vocab.objectives import describe_objectives, is_feasible
@@ -80,7 +80,7 @@ def describe_interventions(frame: pd.DataFrame) -> str | None:
     parts = []
     empty = pd.Series("", index=frame.index)
     reason = frame.get("reason", empty).fillna("").astype(str)  # a table written by an older ablate
-    stopped = frame[reason.isin(("timeout", "straggler")) & (frame["state"] == states.FAIL)]
+    stopped = frame[reason.isin(reasons.STOPPED) & (frame["state"] == states.FAIL)]
     if len(stopped):
         held = [
             f"{int(t.number)} ({t.reason}, held its worker {t.duration_s:.1f} s)"
@@ -89,7 +89,7 @@ def describe_interventions(frame: pd.DataFrame) -> str | None:
             for t in stopped.itertuples()
         ]
         parts.append(f"stopped {_trials(held)}")
-    moved = frame.loc[reason == "moved", "number"].astype(int).tolist()
+    moved = frame.loc[reason == reasons.MOVED, "number"].astype(int).tolist()
     if moved:
         parts.append(f"moved {_trials([str(n) for n in moved])} to another worker")
     flagged = frame.loc[frame.get("straggler", empty).fillna("").astype(str) != "", "number"].astype(int).tolist()

@@ -24,10 +24,9 @@ from ablate.errors import (
     TrialStraggledError,
     TrialTimeoutError,
 )
+from ablate.vocab import reasons
 
-# pruned: not a failure; moved: a trial that completed on another worker than the one it was first
-# sent to (that worker was replaced when a trial beside it hung), not a failure either.
-REASONS = ("error", "timeout", "straggler", "oom", "worker_died", "invalid_metric", "pruned", "moved")
+REASONS = reasons.REASONS  # ablate.vocab.reasons says what each means
 
 # Matched by class name, so that ablate needs neither torch nor distributed to tell them apart:
 # torch.cuda.OutOfMemoryError (and torch.OutOfMemoryError); distributed's KilledWorker (the
@@ -60,25 +59,25 @@ def classify(exc: BaseException, seen: Collection[str] = ()) -> Verdict:
         The reason (one of :data:`REASONS`) and whether a retry can help.
     """
     if isinstance(exc, TrialPruned):  # the study stopped it on purpose: never run it again
-        return Verdict("pruned", False)
+        return Verdict(reasons.PRUNED, False)
     if isinstance(exc, TrialTimeoutError):
-        return Verdict("timeout", False)
+        return Verdict(reasons.TIMEOUT, False)
     if isinstance(exc, TrialStraggledError):
-        return Verdict("straggler", False)
+        return Verdict(reasons.STRAGGLER, False)
     if isinstance(exc, InvalidMetricError):
-        return Verdict("invalid_metric", False)
+        return Verdict(reasons.INVALID_METRIC, False)
     if isinstance(exc, OutOfGpuMemoryError):  # already tried beside others and alone
-        return Verdict("oom", False)
+        return Verdict(reasons.OOM, False)
     if isinstance(exc, TrialError):  # any other break of the trial contract
-        return Verdict("error", False)
+        return Verdict(reasons.ERROR, False)
     if "KilledWorker" in {cls.__name__ for cls in type(exc).__mro__}:
         # The scheduler already reran the trial on fresh workers (distributed's
         # allowed-failures) and gave up: another attempt would kill another worker.
-        return Verdict("worker_died", False)
+        return Verdict(reasons.WORKER_DIED, False)
     transient = _transient_reason(exc)
     if transient:
         return Verdict(transient, True)
-    return Verdict("error", signature(exc) not in seen)
+    return Verdict(reasons.ERROR, signature(exc) not in seen)
 
 
 def _transient_reason(exc: BaseException) -> str | None:

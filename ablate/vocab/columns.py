@@ -16,7 +16,7 @@ FLAGS = ("pareto", "feasible")
 # How the trial came about: enqueued from search.enqueue (a baseline) or asked of the sampler, and
 # the seeds it ran over (search.seeds: its metrics are their means; see ablate.study.repeats).
 ORIGIN = ("enqueued", "n_seeds")
-# reason: see ablate.trial.failures.REASONS; duration_s: of a trial stopped as hung, how long it held
+# reason: see ablate.vocab.reasons; duration_s: of a trial stopped as hung, how long it held
 # its worker. straggler: why the run flagged it (ablate.runtime.guard); note: where it was moved.
 OUTCOME = ("duration_s", "worker", "error", "reason", "straggler", "note")
 # Where each trial ran: host, Dask worker address, batch job id (SLURM_JOB_ID, PBS_JOBID); see
