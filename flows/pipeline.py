@@ -65,8 +65,9 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
     """
     start = time.monotonic()
     if "ablation" in steps and params.ablation is not None and params.ablation.retune is not None:
-        from ablate.ablation.retune import budget_line
+        from ablate.ablation.retune import budget_line, check_arms
 
+        check_arms(params)  # as `ablate run` checks it (flows.cli.validate): also for a flow called from Python
         print(budget_line(params), flush=True)  # what re-tuning costs, before anything runs
     with StudyLock(params.study_dir), trial_cluster(params) as cluster:
         if "search" in steps and params.search is not None and not cluster.starting and needs_trials(params):

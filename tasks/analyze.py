@@ -61,7 +61,8 @@ def analyze(params: Params, run: RunFacts) -> StudyOutcome:
                 description=f"the ablation of study {params.study.name} as a paper would write it (from ablation.csv)",
             )
     get_run_logger().info("report written to %s", files.html)
-    return StudyOutcome(inp.run, StudyFacts.from_record(run_record(inp)), files)
+    record = run_record(inp)
+    return StudyOutcome(inp.run, StudyFacts.from_record(record), files, record)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

@@ -3,7 +3,6 @@ and from the flow to the command's last lines (and to a deployment's flow-run re
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,12 +44,12 @@ class StudyOutcome:
     run: RunFacts
     study: StudyFacts | None = None
     report: ReportFiles | None = None
+    record: Mapping[str, Any] | None = None  # run.json as the report wrote it (None: no report)
 
     def to_record(self) -> dict[str, Any]:
-        """As JSON: ``run.json``'s keys, and the report's files by kind."""
-        out = self.run.to_dict()
-        if self.study is not None:
-            out |= {k: v for k, v in dataclasses.asdict(self.study).items() if v is not None}
+        """As JSON (a deployment's flow-run result): ``run.json``'s record, and the report's files
+        by kind; the run's facts alone where it wrote no report."""
+        out = dict(self.record) if self.record is not None else self.run.to_dict()
         if self.report is not None:
             out["report"] = {kind: str(path) for kind, path in self.report.all.items()}
         return out

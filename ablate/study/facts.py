@@ -75,6 +75,8 @@ class SyncResult:
     pushed: int = 0  # files uploaded by this sync (0 when the remote had them all)
 
     def to_dict(self) -> dict[str, Any]:
+        if self.status == "failed":  # a sync that raised: what went wrong, as run.json has always kept it
+            return {"status": self.status, "reason": self.reason}
         return dataclasses.asdict(self)
 
     @classmethod
