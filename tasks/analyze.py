@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from ablate.config.schema import Params
 from ablate.report.outcome import ReportFiles, StudyOutcome
-from ablate.study.facts import RunFacts, StudyFacts
+from ablate.study.facts import RunFacts
 
 # Rows of the trials table artifact: Prefect refuses to publish an artifact event over 1.5 MB
 # (a 5,000-trial table is about 3 MB), so a bigger study's artifact holds its best trials.
@@ -61,8 +61,7 @@ def analyze(params: Params, run: RunFacts) -> StudyOutcome:
                 description=f"the ablation of study {params.study.name} as a paper would write it (from ablation.csv)",
             )
     get_run_logger().info("report written to %s", files.html)
-    record = run_record(inp)
-    return StudyOutcome(inp.run, StudyFacts.from_record(record), files, record)
+    return StudyOutcome(inp.run, files, run_record(inp))
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

@@ -42,9 +42,13 @@ class StudyOutcome:
     study as the report found it and the report's files."""
 
     run: RunFacts
-    study: StudyFacts | None = None
     report: ReportFiles | None = None
     record: Mapping[str, Any] | None = None  # run.json as the report wrote it (None: no report)
+
+    @property
+    def study(self) -> StudyFacts | None:
+        """The study as its report found it (read from ``run.json``'s record); None: no report."""
+        return StudyFacts.from_record(self.record) if self.record is not None else None
 
     def to_record(self) -> dict[str, Any]:
         """As JSON (a deployment's flow-run result): ``run.json``'s record, and the report's files

@@ -19,12 +19,13 @@ from optuna.trial import TrialState
 
 from ablate.config.schema import Params
 from ablate.errors import ConfigError
+from ablate.vocab import states
 from ablate.vocab.url import CONNECT_TIMEOUT_S, StorageURL, mask_url, open_database
 
 JOURNAL = "optuna.journal"
 
 
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+FINISHED = tuple(TrialState[name] for name in states.FINISHED)  # Optuna's, for its queries
 
 
 def open_storage(params: Params) -> optuna.storages.BaseStorage:
@@ -47,8 +48,7 @@ def check_database(params: Params) -> None:
     import sqlalchemy
     from sqlalchemy.exc import SQLAlchemyError
 
-    connect = {"timeout": 30} if url.is_sqlite else {"connect_timeout": CONNECT_TIMEOUT_S}
-    engine = sqlalchemy.create_engine(url.secret(), connect_args=connect, poolclass=sqlalchemy.pool.NullPool)
+    engine = sqlalchemy.create_engine(url.secret(), connect_args=url.connect_args(), poolclass=sqlalchemy.pool.NullPool)
     try:
         with engine.connect() as conn:
             conn.execute(sqlalchemy.text("SELECT 1"))

@@ -89,15 +89,19 @@ class StorageURL:
     def __repr__(self) -> str:
         return f"StorageURL({self.url!r})"
 
+    def connect_args(self) -> dict[str, int]:
+        """The driver's connection arguments: a PostgreSQL connection attempt gives up after
+        CONNECT_TIMEOUT_S; SQLite waits up to 30 s for a lock."""
+        return {"timeout": 30} if self.is_sqlite else {"connect_timeout": CONNECT_TIMEOUT_S}
+
 
 def open_database(url: StorageURL, create_tables: bool = True) -> optuna.storages.RDBStorage:
     """Optuna's RDB storage at ``url``; a connection attempt gives up after CONNECT_TIMEOUT_S."""
     import optuna  # not at import: the vocabulary is read by commands that never open a study
 
-    connect = {"timeout": 30} if url.is_sqlite else {"connect_timeout": CONNECT_TIMEOUT_S}
     return optuna.storages.RDBStorage(
         url.secret(),
-        engine_kwargs={"connect_args": connect},
+        engine_kwargs={"connect_args": url.connect_args()},
         skip_table_creation=not create_tables,
         skip_compatibility_check=not create_tables,
     )
