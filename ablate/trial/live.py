@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
 from ablate.trial.devices import nvidia_driver_present
 
 DVCLIVE_DIR = "dvclive"
+# The system monitor's thread ends within one sample of being asked (DVCLive samples every 0.05 s);
+# a machine under heavy load may take longer, and a trial never waits on it for more than this.
+MONITOR_JOIN_S = 10.0
 
 
 class TrialLive:
@@ -94,5 +98,26 @@ def _files_only_live_class() -> type:
 
         def _init_dvc(self) -> None:
             pass
+
+        def monitor_system(self, *args: Any, **kwargs: Any) -> None:
+            """DVCLive's system monitor, with its thread kept: DVCLive starts it and keeps no
+            handle (dvclive 3.49), so ``end`` can wait for it."""
+            before = set(threading.enumerate())
+            super().monitor_system(*args, **kwargs)
+            started = [t for t in threading.enumerate() if t not in before]
+            # Python names a thread after its target ("Thread-3 (_monitoring_loop)"): threads
+            # that other code of the worker started meanwhile are not waited for.
+            self._monitor_threads = [t for t in started if "_monitoring_loop" in t.name]
+
+        def end(self) -> None:
+            """Stop the system monitor and wait for its last samples before the summary is
+            written. DVCLive only asks its thread to stop: a thread still logging after ``end``
+            writes into a trial folder already published, or loses the series it had not
+            reached (seen under load: the CPU's series written, the memory's not)."""
+            if self._system_monitor is not None:
+                self._system_monitor.end()
+                for thread in getattr(self, "_monitor_threads", []):
+                    thread.join(MONITOR_JOIN_S)
+            super().end()
 
     return FilesOnly

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -178,9 +179,23 @@ def test_steps_and_final_metrics_are_dvclive_output(tmp_path: Path) -> None:
     assert not (live / "dvc.yaml").exists() and not (live / "plots/metrics/val_accuracy.tsv").exists()
 
 
-def test_monitor_system_adds_the_trials_resource_use(tmp_path: Path) -> None:
+def test_monitor_system_adds_the_trials_resource_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A slow sample (a machine under load): the trial ends while the monitor is mid-sample, and
+    # its last figures must still land in the trial's folder, not after the folder is published.
+    from dvclive.monitor_system import _SystemMonitor
+
+    ram_info = _SystemMonitor._get_ram_info
+
+    def slow_ram_info(self: Any) -> Any:
+        time.sleep(0.4)
+        return ram_info(self)
+
+    monkeypatch.setattr(_SystemMonitor, "_get_ram_info", slow_ram_info)
     out = tmp_path / "trials" / "0"
     execute_trial(make_spec(tmp_path, slow_trial, monitor_system=True))
+    # The monitor's thread has ended with the trial: nothing writes into the published folder.
+    assert not [t for t in threading.enumerate() if "_monitoring_loop" in t.name]
+    assert sorted(p.name for p in (tmp_path / "trials").iterdir()) == ["0"]
     system = out / "dvclive/plots/metrics/system"
     series = {str(p.relative_to(system)) for p in system.rglob("*.tsv")}
     assert {"cpu/usage (%).tsv", "ram/usage (GB).tsv"} <= series, series
