@@ -20,19 +20,17 @@ import os
 import signal
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ablate.ablation.retune import check_arms
-from ablate.config.ablation import check_features
-from ablate.config.load import load_params
-from ablate.config.schema import Params
-from ablate.data import check_source, source_columns
 from ablate.errors import AblateError, ConfigError, StudyLockedError
-from ablate.report.outcome import StudyOutcome
-from ablate.runtime.cluster_class import check_cluster
-from ablate.study.storage import check_database
-from ablate.trial.entrypoint import check_entrypoint
 from ablate.vocab.steps import STEPS
+
+if TYPE_CHECKING:
+    from ablate.config.schema import Params
+    from ablate.report.outcome import StudyOutcome
+
+# Each command imports what it needs where it needs it: `ablate --help` pays for none of it, and
+# `ablate status` neither for pandas nor for Prefect and Dask.
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -81,8 +79,13 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def validate(path: str, overrides: list[str]) -> Params:
     """Parse the params file and check what it points at (data file, target, trial code)."""
-    params = load_params(path, overrides)
-    check_database(params)
+    from ablate.ablation.retune import check_arms
+    from ablate.config.ablation import check_features
+    from ablate.data import check_source, source_columns
+    from ablate.runtime.cluster_class import check_cluster
+    from ablate.trial.entrypoint import check_entrypoint
+
+    params = validate_for_status(path, overrides)
     for name, view in (params.datasets or {"": params}).items():
         check_source(view.data, params.source, f"data.sources.{name}" if name else "data.source")
         if params.ablation is not None and any(c.features for c in params.ablation.components):
@@ -97,6 +100,9 @@ def validate(path: str, overrides: list[str]) -> Params:
 def validate_for_status(path: str, overrides: list[str]) -> Params:
     """Only the params file and the database: the status of a study whose data file has since
     moved is still worth reading."""
+    from ablate.config.load import load_params
+    from ablate.study.storage import check_database
+
     params = load_params(path, overrides)
     check_database(params)
     return params

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
-
-import optuna
+from typing import TYPE_CHECKING, Any
 
 from ablate._reader import Reader
 from ablate.pruners._base import read_window
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class Median:
@@ -15,4 +16,6 @@ class Median:
         return read_window(r)
 
     def make(self, options: dict[str, Any]) -> optuna.pruners.BasePruner:
+        import optuna
+
         return optuna.pruners.MedianPruner(**options)

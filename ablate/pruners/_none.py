@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
-
-import optuna
+from typing import TYPE_CHECKING, Any
 
 from ablate._reader import Reader, describe_value
 from ablate.errors import ConfigError
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class NoPruning:
@@ -17,4 +18,6 @@ class NoPruning:
         return {}
 
     def make(self, options: dict[str, Any]) -> optuna.pruners.BasePruner:
+        import optuna
+
         return optuna.pruners.NopPruner()

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
-
-import optuna
+from typing import TYPE_CHECKING, Any
 
 from ablate._reader import Reader
 from ablate.pruners._base import read_resource
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class SuccessiveHalving:
@@ -21,4 +22,6 @@ class SuccessiveHalving:
         }
 
     def make(self, options: dict[str, Any]) -> optuna.pruners.BasePruner:
+        import optuna
+
         return optuna.pruners.SuccessiveHalvingPruner(**options)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Any
-
-import optuna
+from typing import TYPE_CHECKING, Any
 
 from ablate._reader import Reader
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class Wilcoxon:
@@ -18,4 +19,6 @@ class Wilcoxon:
         }
 
     def make(self, options: dict[str, Any]) -> optuna.pruners.BasePruner:
+        import optuna
+
         return optuna.pruners.WilcoxonPruner(**options)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-import optuna
+from typing import TYPE_CHECKING
 
 from ablate import space as sp
 from ablate.samplers._base import Problem, numeric
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class CmaEs:
@@ -22,4 +25,6 @@ class CmaEs:
         return None
 
     def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+        import optuna
+
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-import optuna
+from typing import TYPE_CHECKING
 
 from ablate import space as sp
 from ablate.samplers._base import AnySpace, startup_trials
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class GP(AnySpace):
@@ -14,6 +17,8 @@ class GP(AnySpace):
     uses_constraints = True
 
     def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+        import optuna
+
         return optuna.samplers.GPSampler(
             seed=seed, n_startup_trials=startup_trials(n_trials), warn_independent_sampling=False
         )

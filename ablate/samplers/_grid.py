@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-import optuna
+import functools
+from typing import TYPE_CHECKING
 
 from ablate import space as sp
 from ablate.samplers._base import Problem
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class Grid:
@@ -29,12 +33,19 @@ class Grid:
         return None
 
     def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
-        return _AskTellGridSampler(sp.grid_of(space), seed=seed)
+        return _ask_tell_grid_sampler()(sp.grid_of(space), seed=seed)
 
 
-class _AskTellGridSampler(optuna.samplers.GridSampler):
-    """GridSampler calls ``study.stop()`` once the grid is exhausted, which raises outside
-    ``optimize()``; our loop stops by ``search.n_trials`` (at most the grid size) instead."""
+@functools.cache
+def _ask_tell_grid_sampler() -> type[optuna.samplers.GridSampler]:
+    # Defined on first use: Optuna's import (0.3 s) is paid by a search, not by every command.
+    import optuna
 
-    def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
-        pass
+    class AskTellGridSampler(optuna.samplers.GridSampler):
+        """GridSampler calls ``study.stop()`` once the grid is exhausted, which raises outside
+        ``optimize()``; our loop stops by ``search.n_trials`` (at most the grid size) instead."""
+
+        def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001
+            pass
+
+    return AskTellGridSampler

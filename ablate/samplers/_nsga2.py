@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-import optuna
+from typing import TYPE_CHECKING
 
 from ablate import space as sp
 from ablate.samplers._base import AnySpace
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class NSGA2(AnySpace):
@@ -13,4 +16,6 @@ class NSGA2(AnySpace):
     uses_constraints = True
 
     def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+        import optuna
+
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, n_trials // 5)))

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
-import optuna
+from typing import TYPE_CHECKING
 
 from ablate import space as sp
 from ablate.samplers._base import AnySpace
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class QMC(AnySpace):
     """A scrambled Sobol sequence: covers the space more evenly than random for the same budget."""
 
     def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+        import optuna
+
         return optuna.samplers.QMCSampler(
             qmc_type="sobol", scramble=True, seed=seed, warn_asynchronous_seeding=False, warn_independent_sampling=False
         )

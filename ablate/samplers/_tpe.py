@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import warnings
-
-import optuna
+from typing import TYPE_CHECKING
 
 from ablate import space as sp
 from ablate.samplers._base import AnySpace, startup_trials
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class TPE(AnySpace):
@@ -21,6 +23,8 @@ class TPE(AnySpace):
     uses_constraints = True
 
     def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+        import optuna
+
         group = sp.is_conditional(space)
         with warnings.catch_warnings():  # group is "experimental" in Optuna since 2.8, and unchanged
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
