@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ablate.report.outcome import StudyOutcome
 
 # Each command imports what it needs where it needs it: `ablate --help` pays for none of it, and
-# `ablate status` neither for pandas nor for Prefect and Dask.
+# `ablate status` (pandas, Optuna and DVC to read the study) not for Prefect and Dask.
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
