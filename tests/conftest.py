@@ -37,7 +37,6 @@ def prefect_api() -> Iterator[str]:
     with prefect_test_harness(server_startup_timeout=120):
         url = PREFECT_API_URL.value()
         os.environ["PREFECT_API_URL"] = url
-        os.environ["DASK_LOGGING__DISTRIBUTED"] = "warning"
         try:
             yield url
         finally:

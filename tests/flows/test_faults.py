@@ -148,9 +148,8 @@ def prefect_server(tmp_path: Path):
 
 
 def run_env(api_url: str | None = None, **extra: str) -> dict[str, str]:
-    """A user's environment: the API to use, and no test-session log levels."""
+    """A user's environment, with the API to use."""
     env = {**os.environ, "PREFECT_API_URL": api_url or os.environ["PREFECT_API_URL"], **extra}
-    env.pop("DASK_LOGGING__DISTRIBUTED", None)  # set by the prefect_api fixture
     # The trial functions live in this repo's tests package: importable from any project folder.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     return env

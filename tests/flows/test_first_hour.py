@@ -21,8 +21,7 @@ from tests.flows.helpers import DEFAULT_PARAMS, REPO, deep_update, quick_study, 
 
 def ablate_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     """``ablate ARGS`` in a process of its own, as a user's terminal shows it."""
-    env = {k: v for k, v in os.environ.items() if k != "DASK_LOGGING__DISTRIBUTED"}
-    env["PYTHONPATH"] = str(REPO)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
         [sys.executable, "-m", "flows.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )

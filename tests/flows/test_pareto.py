@@ -97,9 +97,8 @@ def test_a_constraint_on_a_metric_the_trial_does_not_return_exits_2_in_one_line(
     # Trials of 1.5 s: when the first result stops the run, the others are still in flight (and
     # are cancelled without a word). A process of its own: stderr as a user's terminal shows it.
     path = bi_objective_study(tmp_path, "typo", ["cost <= 0.8", "costs >= 0.1"], n_trials=8, sleep=1.5)
-    env = {k: v for k, v in os.environ.items() if k != "DASK_LOGGING__DISTRIBUTED"}  # as a user's shell has it
     proc = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", str(path)], cwd=REPO, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "flows.cli", "run", str(path)], cwd=REPO, capture_output=True, text=True
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
