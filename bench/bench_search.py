@@ -173,7 +173,7 @@ REF_STARTUP = (
     "import time, pathlib; from bench.bench_search import reference_run; "
     "_, _, s = reference_run(4, 0.1, 0.2); pathlib.Path('stamps').write_text(str(min(x[1] for x in s)))"
 )
-ABLATE_CLI = "import sys; from flows.cli import main; sys.exit(main(sys.argv[1:]))"  # `ablate`
+ABLATE_CLI = "from flows.cli import command; command()"  # what the `ablate` script runs
 
 
 REF_RUN = (

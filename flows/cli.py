@@ -16,11 +16,12 @@ since its trials were computed (found once the data are prepared, before any tri
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ablate.errors import AblateError, ConfigError, StudyLockedError
 from ablate.vocab.steps import STEPS
@@ -44,7 +45,38 @@ STEP_COMMANDS = {
 }
 
 
+def command() -> NoReturn:
+    """The ``ablate`` command: :func:`main`, then an exit that skips the interpreter's teardown.
+
+    Once every exit handler has run (Prefect's, which send the run's last logs and events to
+    its server, and those of multiprocessing, logging and weakref.finalize, all registered
+    later, so run earlier), the process exits without freeing its heap object by object: 0.85 s
+    of a 40-trial search's command on 2 cores (Prefect, Optuna, pandas, matplotlib and the
+    study's figures), for memory the OS takes back at once. Results are written by then."""
+    code = 1  # where main raises (its traceback is printed first)
+
+    def exit_now() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe (ablate status | head)
+                pass
+        os._exit(code)
+
+    atexit.register(exit_now)  # registered first, so it runs last
+    try:
+        code = main()
+    except SystemExit as done:  # argparse's --help and usage errors
+        code = done.code if isinstance(done.code, int) else int(done.code is not None)
+        raise
+    except KeyboardInterrupt:
+        code = 128 + signal.SIGINT
+        raise
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The ``ablate`` command's work, callable in a process that goes on (a test, a notebook)."""
     args = _parser().parse_args(argv)
     # A user's trial module next to their params must import as it would with `python -m`.
     if os.getcwd() not in sys.path:
@@ -350,4 +382,4 @@ def _parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    command()

@@ -176,6 +176,27 @@ BAD_INPUTS = [
 ]
 
 
+def test_the_installed_command_exits_with_mains_code_after_every_exit_handler() -> None:
+    ablate = Path(sys.executable).parent / "ablate"  # the console script pip installed
+    shown = subprocess.run([ablate, "--help"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and shown.stdout.startswith("usage: ablate") and not shown.stderr
+    wrong = subprocess.run([ablate, "runn", "x.yaml"], capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "invalid choice: 'runn'" in wrong.stderr and "Traceback" not in wrong.stderr
+    # A handler registered while the command runs (as Prefect registers the ones that send a run's
+    # last logs and events) runs before the process exits, and what it prints reaches the pipe.
+    script = (
+        "import atexit, flows.cli as cli\n"
+        "def work():\n"
+        "    atexit.register(print, 'a late exit handler ran')\n"
+        "    print('the command ran', end='')\n"
+        "    return 3\n"
+        "cli.main = work\n"
+        "cli.command()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and done.stdout == "the command rana late exit handler ran\n", done
+
+
 @pytest.mark.parametrize(("name", "change", "key"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, change, key: str
