@@ -30,6 +30,7 @@ from ablate.trial.entrypoint import code_version
 from ablate.trial.failures import classify
 from ablate.vocab import states
 from flows.trials import Outcome, Watch, run_trials
+from tasks.analyze import warm_imports
 from tasks.trial import retry_delays, run_trial
 
 
@@ -88,6 +89,7 @@ def search_flow(
             yield from seed_runs(session.ask(), seeds.n_seeds)
 
     def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
+        warm_imports()  # the report's, while the trials run
         if isinstance(outcome, TrialResult) and outcome.cached:
             tally.cached += 1
         else:
