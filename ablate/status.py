@@ -15,12 +15,13 @@ from typing import Any
 from ablate.config.schema import Params
 from ablate.data import fingerprint_inputs, read_manifest
 from ablate.errors import ConfigError
-from ablate.study.facts import StudyFacts, read_last_run
 from ablate.study.fingerprint import build_fingerprint, describe_changes, fingerprint_changes, read_fingerprint
+from ablate.study.last_run import read_last_run
 from ablate.study.lock import lock_holder
 from ablate.study.storage import dashboard_target, describe_storage, load_study, needs_trials
 from ablate.study.table import best_of, count_states, describe_front, describe_interventions, front_of, trials_frame
 from ablate.trial.entrypoint import code_version
+from ablate.vocab.facts import StudyFacts
 
 
 @dataclass(frozen=True)

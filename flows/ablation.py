@@ -21,12 +21,11 @@ from ablate.ablation.schedule import describe_look, next_trials
 from ablate.errors import MissingObjectiveError
 from ablate.runtime.outcomes import notes_of
 from ablate.runtime.progress import Progress
-from ablate.study.facts import AblationFacts, Tally
 from ablate.trial.contract import ERROR, TrialResult, TrialSpec
 from ablate.vocab import states
+from ablate.vocab.facts import AblationFacts, Tally
 from ablate.vocab.objectives import check_objective_known
 from flows.trials import Outcome, Watch, run_trials
-from tasks.analyze import warm_imports
 from tasks.trial import retry_delays, run_trial
 
 
@@ -63,7 +62,6 @@ def ablation_flow(
     start = time.monotonic()
 
     def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
-        warm_imports()  # the report's, while the trials run
         print(_record(spec, outcome, tally, progress, metric, running), flush=True)
         if isinstance(outcome, MissingObjectiveError) and not metric_returned(run.ablation_dir, metric):
             # A misspelt study.metric: stop at this first result (the trials in flight are cancelled).

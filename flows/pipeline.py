@@ -25,23 +25,16 @@ from ablate.errors import NoTrialCompletedError
 from ablate.report.outcome import StudyOutcome
 from ablate.runtime.provenance import collect_provenance
 from ablate.runtime.trial_cluster import TrialCluster, study_cluster_plan
-from ablate.study.facts import (
-    AblationFacts,
-    BestTrial,
-    RunFacts,
-    SearchFacts,
-    SyncResult,
-    read_last_run,
-    reported_run,
-    write_last_run,
-)
 from ablate.study.fingerprint import guard_study
+from ablate.study.last_run import read_last_run, reported_run, write_last_run
 from ablate.study.lock import StudyLock
 from ablate.study.session import describe_search, search_line
 from ablate.study.storage import needs_trials
+from ablate.vocab.facts import AblationFacts, BestTrial, RunFacts, SearchFacts, SyncResult
 from ablate.vocab.steps import ABLATION, PREPARE, SEARCH, STEPS
 from flows.search import search_flow
-from flows.trials import Watch, trial_task_runner
+from flows.trials import Watch, preload_when_trials_run, trial_task_runner
+from tasks.analyze import IMPORTS as REPORT_IMPORTS
 from tasks.analyze import analyze
 from tasks.prepare import prepare
 from tasks.sync import sync
@@ -85,6 +78,8 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
             for name, view in views.items()
         }
         prepared = next(iter(prepared_of.values()))  # a search's one data set
+        if "analyze" in steps:
+            preload_when_trials_run(REPORT_IMPORTS)
         if "search" in steps and params.search is not None:
             # What the trials run with: versions, git commit, the sampler auto chose, the pruner.
             provenance = {**collect_provenance(), **describe_search(params.search, params.study)}

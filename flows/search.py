@@ -22,15 +22,14 @@ from ablate.runtime.outcomes import failure_facts, notes_of
 from ablate.runtime.progress import Progress
 from ablate.study.baselines import enqueue_baselines
 from ablate.study.budget import SearchBudget
-from ablate.study.facts import SearchFacts, Tally
 from ablate.study.repeats import SeedFailure, SeedMean, SeedRuns, combine, seed_runs
 from ablate.study.session import StudySession
 from ablate.trial.contract import TrialResult, TrialSpec
 from ablate.trial.entrypoint import code_version
 from ablate.trial.failures import classify
 from ablate.vocab import states
+from ablate.vocab.facts import SearchFacts, Tally
 from flows.trials import Outcome, Watch, run_trials
-from tasks.analyze import warm_imports
 from tasks.trial import retry_delays, run_trial
 
 
@@ -89,7 +88,6 @@ def search_flow(
             yield from seed_runs(session.ask(), seeds.n_seeds)
 
     def on_done(spec: TrialSpec, outcome: Outcome, running: int) -> None:
-        warm_imports()  # the report's, while the trials run
         if isinstance(outcome, TrialResult) and outcome.cached:
             tally.cached += 1
         else:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import re
-import threading
 
 import pandas as pd
 from prefect import get_run_logger, task
@@ -13,11 +11,14 @@ from prefect.cache_policies import NO_CACHE
 
 from ablate.config.schema import Params
 from ablate.report.outcome import ReportFiles, StudyOutcome
-from ablate.study.facts import RunFacts
+from ablate.vocab.facts import RunFacts
 
 # Rows of the trials table artifact: Prefect refuses to publish an artifact event over 1.5 MB
 # (a 5,000-trial table is about 3 MB), so a bigger study's artifact holds its best trials.
 ARTIFACT_ROWS = 1000
+# What analyze imports when it runs (below), by name: the study flow has them imported in the
+# background while the trials run (flows.trials.preload_when_trials_run).
+IMPORTS = ("optuna.importance", "ablate.report.build", "ablate.report.model", "ablate.report.write")
 
 
 @task(name="analyze", cache_policy=NO_CACHE, persist_result=False)
@@ -64,32 +65,6 @@ def analyze(params: Params, run: RunFacts) -> StudyOutcome:
             )
     get_run_logger().info("report written to %s", files.html)
     return StudyOutcome(inp.run, files, run_record(inp))
-
-
-def warm_imports() -> None:
-    """Begin importing what :func:`analyze` imports, in a background thread, once per process.
-
-    The search and ablation flows call it as their first trial ends: the driver mostly waits
-    on its trials then, and the report after the last trial no longer begins with 0.5 s of
-    imports (matplotlib, scipy.stats, statsmodels, Optuna's importance; 2 cores). Called any
-    earlier, it would take the driver's core from the start-up's own imports."""
-    _warming()
-
-
-@functools.cache
-def _warming() -> threading.Thread:
-    thread = threading.Thread(target=_import_report, name="ablate-report-imports", daemon=True)
-    thread.start()
-    return thread
-
-
-def _import_report() -> None:
-    try:
-        import optuna.importance  # noqa: F401  (the report's parameter importance)
-
-        from ablate.report import build, model, write  # noqa: F401
-    except Exception:  # noqa: BLE001  (the report imports them again and says what is wrong)
-        pass
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

@@ -8,7 +8,7 @@ from prefect.cache_policies import NO_CACHE
 from ablate.config.schema import Params
 from ablate.errors import SyncError
 from ablate.runtime.dvc import sync_study
-from ablate.study.facts import SyncResult
+from ablate.vocab.facts import SyncResult
 
 
 def _retry_unless_push_failed(task, task_run, state) -> bool:  # noqa: ANN001

@@ -18,11 +18,11 @@ from ablate.report.model import ParamInfo, ReportInput
 from ablate.report.write import IMPORTANCE_RECORD
 from ablate.runtime.dvc import find_repo_root, lock_hash
 from ablate.study.curves import learning_curves
-from ablate.study.facts import RunFacts
 from ablate.study.importance_record import cached_param_importance
 from ablate.study.repeats import seed_list
 from ablate.study.storage import load_study
 from ablate.study.table import best_of, count_states, front_of, trials_frame
+from ablate.vocab.facts import RunFacts
 from ablate.vocab.objectives import describe_objectives
 
 

@@ -18,13 +18,13 @@ from ablate.ablation.report import ablation_metrics
 from ablate.ablation.retune_analysis import RetunedAblation
 from ablate.ablation.retune_report import retuned_metrics
 from ablate.ablation.units import unit_of
-from ablate.study.facts import RunFacts
 from ablate.study.importance import ParamImportance
 from ablate.study.pareto import flag_set, front_numbers
 from ablate.study.table import best_trial, completed_trials, describe_interventions
 from ablate.vocab import states
 from ablate.vocab.columns import FIXED_COLUMNS, FLAGS, ORIGIN
 from ablate.vocab.direction import maximizes
+from ablate.vocab.facts import RunFacts
 from ablate.vocab.objectives import Constraint, Objectives
 
 _STATE_ORDER = {states.COMPLETE: 0, states.PRUNED: 1, states.RUNNING: 2, states.FAIL: 3}

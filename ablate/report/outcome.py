@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablate.study.facts import RunFacts, StudyFacts
+from ablate.vocab.facts import RunFacts, StudyFacts
 
 
 @dataclass(frozen=True)

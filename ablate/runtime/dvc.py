@@ -19,8 +19,8 @@ from typing import Any
 
 from ablate.config.schema import Params
 from ablate.errors import SyncError, one_line
-from ablate.study.facts import SyncResult
 from ablate.study.fingerprint import archived_studies
+from ablate.vocab.facts import SyncResult
 from ablate.vocab.steps import STAGES
 
 

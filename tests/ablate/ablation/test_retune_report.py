@@ -29,7 +29,7 @@ from ablate.config.schema import Params
 from ablate.report.build import _ablation, _retuned
 from ablate.report.model import ReportInput
 from ablate.report.write import write_report
-from ablate.study.facts import RunFacts
+from ablate.vocab.facts import RunFacts
 
 pytestmark = [
     pytest.mark.filterwarnings("error"),

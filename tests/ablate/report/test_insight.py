@@ -19,8 +19,8 @@ from ablate.report import insight
 from ablate.report.model import ParamInfo, ReportInput
 from ablate.report.write import write_report
 from ablate.study.curves import learning_curves
-from ablate.study.facts import RunFacts
 from ablate.study.importance import COLUMNS, param_importance
+from ablate.vocab.facts import RunFacts
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 KNOBS = (ParamInfo("x", "float"), ParamInfo("noise", "float", log=True))

@@ -16,8 +16,8 @@ from ablate.report.markdown import render_markdown
 from ablate.report.model import ParamInfo, ReportInput
 from ablate.report.pareto import pareto_table, plot_pareto
 from ablate.report.write import write_report
-from ablate.study.facts import RunFacts, SearchFacts
 from ablate.study.pareto import front_flags
+from ablate.vocab.facts import RunFacts, SearchFacts
 from ablate.vocab.objectives import Constraint
 
 PARAMS = (ParamInfo("units", "int"), ParamInfo("act", "categorical"))

@@ -22,8 +22,8 @@ from ablate.report.markdown import render_markdown
 from ablate.report.model import ParamInfo, ReportInput, capped_trials
 from ablate.report.params_figure import plot_param_effects
 from ablate.report.write import write_report
-from ablate.study.facts import RunFacts, SearchFacts
 from ablate.study.table import best_trial
+from ablate.vocab.facts import RunFacts, SearchFacts
 
 PARAMS = (
     ParamInfo("lr", "float", log=True),

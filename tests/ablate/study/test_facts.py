@@ -1,4 +1,5 @@
-"""Unit tests for ablate.study.facts: a run's facts, their record, and the last search kept with the study."""
+"""Unit tests for ablate.vocab.facts and ablate.study.last_run: a run's facts, their record, and the last
+search kept with the study."""
 
 from __future__ import annotations
 
@@ -10,16 +11,8 @@ from pathlib import Path
 import pytest
 
 from ablate.config.load import load_params
-from ablate.study.facts import (
-    LAST_RUN,
-    AblationFacts,
-    RunFacts,
-    SearchFacts,
-    SyncResult,
-    read_last_run,
-    reported_run,
-    write_last_run,
-)
+from ablate.study.last_run import LAST_RUN, read_last_run, reported_run, write_last_run
+from ablate.vocab.facts import AblationFacts, RunFacts, SearchFacts, SyncResult
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -1,24 +1,20 @@
-"""What one run of a study did: the facts each step adds (trials executed, cached, recovered,
-timings, the DVC sync) as frozen dataclasses, kept with the study for its report.
+"""What one run of a study did, as typed frozen records: the facts each step adds (trials
+executed, cached, recovered, timings, the DVC sync), from the flows that run the steps to the
+report, the command's last lines and ``ablate status``.
 
-The search step's facts are written to ``data/studies/<study>/last_run.json``, so a later
-``ablate analyze`` (a dvc.yaml stage of its own) reports what the last search did. ``run.json`` in
-the report folder is :meth:`RunFacts.to_dict` plus the study's counts and best trial.
+:meth:`RunFacts.to_dict` is the flat record ``run.json`` (in the report folder) and
+``last_run.json`` (with the study, see :mod:`ablate.study.last_run`) keep, with stable keys for
+scripts.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
-from ablate.config.schema import Params
-
-LAST_RUN = "last_run.json"
+SyncStatus = Literal["pushed", "committed", "skipped", "failed"]  # committed: no remote to push to
 
 
 @dataclass(frozen=True)
@@ -67,7 +63,7 @@ class AblationFacts:
 class SyncResult:
     """What the sync step did: the study's outputs committed to DVC, and pushed to its remote."""
 
-    status: str  # "pushed" | "committed" (no remote) | "skipped" | "failed"
+    status: SyncStatus
     reason: str = ""
     stages: list[str] = field(default_factory=list)
     study_hash: str | None = None  # the DVC hash of data/studies/<study>
@@ -211,38 +207,3 @@ class RunFacts:
             sync=SyncResult.from_dict(d["sync"]) if isinstance(d.get("sync"), Mapping) else None,
             wall_s=d.get("wall_s"),
         )
-
-
-def write_last_run(params: Params, facts: RunFacts, now: datetime | None = None) -> RunFacts:
-    """Keep what the last search did with the study, for the report of a later ``analyze`` and
-    for ``ablate status``; returns ``facts`` stamped with the time the search ended (UTC)."""
-    stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
-    facts = facts.replace(search=dataclasses.replace(facts.search, finished_at=stamp))
-    path = params.study_dir / LAST_RUN
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(facts.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
-    return facts
-
-
-def reported_run(params: Params, last: RunFacts) -> RunFacts:
-    """The facts of the run whose report ``reports/<study>/run.json`` holds, where it reports the
-    same search as ``last`` (the study's last_run.json): a report re-rendered from an unchanged
-    study (``ablate report``, after a ``dvc pull``) keeps that run's ablation, sync and wall time,
-    and so writes the very same bytes. Otherwise ``last``."""
-    try:
-        recorded = RunFacts.from_dict(json.loads((params.report_dir / "run.json").read_text()))
-    except (OSError, json.JSONDecodeError, TypeError, ValueError, AttributeError):
-        return last
-    return recorded if recorded.search.finished_at == last.search.finished_at else last
-
-
-def read_last_run(params: Params) -> RunFacts:
-    """The facts the last search recorded (only its search part: a run's sync, ablation and wall
-    time belong to that run), or empty facts when the study never ran."""
-    try:
-        recorded = RunFacts.from_dict(json.loads((params.study_dir / LAST_RUN).read_text()))
-    except (FileNotFoundError, json.JSONDecodeError, TypeError, ValueError):
-        return RunFacts()
-    return RunFacts(search=recorded.search, provenance=recorded.provenance)
