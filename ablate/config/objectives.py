@@ -10,7 +10,7 @@ from typing import Any
 from ablate._reader import Reader, describe_value
 from ablate.config.schema import Params, StudyConfig
 from ablate.errors import ConfigError
-from ablate.vocab.direction import DIRECTIONS
+from ablate.vocab.direction import DIRECTIONS, Direction
 from ablate.vocab.objectives import EXAMPLE, Constraint, parse_constraint
 
 
@@ -39,7 +39,7 @@ def _metrics(r: Reader, is_metric_name: Callable[[str], bool], metric_rule: str)
     return names
 
 
-def _directions(r: Reader, metrics: list[str]) -> list[str]:
+def _directions(r: Reader, metrics: list[str]) -> list[Direction]:
     value = r.get("direction", StudyConfig.direction)
     if isinstance(value, list) and len(value) != len(metrics):
         raise r.error("direction", f"must have as many directions as study.metric has metrics ({len(metrics)})", value)
@@ -52,7 +52,7 @@ def _directions(r: Reader, metrics: list[str]) -> list[str]:
     directions = value if isinstance(value, list) else [value]
     if not all(d in DIRECTIONS for d in directions):
         raise r.error("direction", f"must be one of {', '.join(DIRECTIONS)} (or a list of them)", value)
-    return directions
+    return [Direction(d) for d in directions]
 
 
 def _constraints(r: Reader, is_metric_name: Callable[[str], bool], metric_rule: str) -> tuple[Constraint, ...]:

@@ -10,6 +10,7 @@ from ablate import samplers
 from ablate import space as sp
 from ablate.config.ablation import AblationConfig
 from ablate.errors import ConfigError
+from ablate.vocab.direction import Direction
 from ablate.vocab.objectives import Constraint, Objectives
 from ablate.vocab.url import StorageURL
 
@@ -42,12 +43,12 @@ class StudyConfig(Objectives):
     # The objective; with several (study.metric and study.direction as lists), the first: what the
     # single-objective parts read (pruning, the history figure, an ablation's metric).
     metric: str = "val_accuracy"
-    direction: str = "maximize"
+    direction: Direction = Direction.MAXIMIZE
     # None: a journal file under data/studies/<name>/; else a database every machine reaches.
     storage: StorageURL | None = None
     # The objectives after the first, each with its direction: a Pareto front, no single best.
     other_metrics: tuple[str, ...] = ()
-    other_directions: tuple[str, ...] = ()
+    other_directions: tuple[Direction, ...] = ()
     constraints: tuple[Constraint, ...] = ()  # outcome constraints: feasible trials meet them all
 
     def __post_init__(self) -> None:
@@ -61,8 +62,9 @@ class StudyConfig(Objectives):
         """As a params file would write it: a scalar metric and direction for one objective."""
         d = asdict(self)
         del d["other_metrics"], d["other_directions"]
+        d["direction"] = str(self.direction)  # a plain word, as YAML writes it
         if self.multi_objective:
-            d["metric"], d["direction"] = list(self.metrics), list(self.directions)
+            d["metric"], d["direction"] = list(self.metrics), [str(x) for x in self.directions]
         d["constraints"] = [c.text for c in self.constraints]
         return d
 

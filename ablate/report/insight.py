@@ -78,7 +78,12 @@ def importance_intro(inp: ReportInput) -> str:
     imp = inp.importance
     if imp is None:
         return ""
-    words = {states.FAIL: "failed", states.PRUNED: "pruned", states.RUNNING: "running", states.WAITING: "waiting"}
+    words: dict[str, str] = {
+        states.FAIL: "failed",
+        states.PRUNED: "pruned",
+        states.RUNNING: "running",
+        states.WAITING: "waiting",
+    }
     left = ", ".join(f"{n} {words.get(state, state.lower())}" for state, n in sorted(imp.excluded.items()))
     used = f"{imp.n_used} complete trials" + (f" ({left} left out)" if left else "")
     if imp.reason:

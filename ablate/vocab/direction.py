@@ -4,26 +4,29 @@ into a gain, the word a table or figure uses)."""
 
 from __future__ import annotations
 
-from typing import Literal, TypeGuard
-
-Direction = Literal["maximize", "minimize"]
-DIRECTIONS: tuple[Direction, ...] = ("maximize", "minimize")
+from ablate.vocab.word import Word
 
 
-def is_direction(value: object) -> TypeGuard[Direction]:
-    return value in DIRECTIONS
+class Direction(Word):
+    """Which way an objective improves (``study.direction``; Optuna's own words)."""
+
+    MAXIMIZE = "maximize"
+    MINIMIZE = "minimize"
+
+
+DIRECTIONS = tuple(Direction)
 
 
 def check_direction(value: object) -> Direction:
     """``value`` as a direction; a ValueError naming what it got otherwise."""
-    if not is_direction(value):
+    if not isinstance(value, str) or value not in DIRECTIONS:
         raise ValueError(f"direction must be 'maximize' or 'minimize', but got {value!r}")
-    return value
+    return Direction(value)
 
 
 def maximizes(direction: str) -> bool:
     """Whether higher values are better."""
-    return check_direction(direction) == "maximize"
+    return check_direction(direction) is Direction.MAXIMIZE
 
 
 def sign(direction: str) -> float:

@@ -4,6 +4,18 @@ read. Use them as ``states.COMPLETE``."""
 
 from __future__ import annotations
 
-COMPLETE, PRUNED, FAIL, RUNNING, WAITING = "COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING"
-STATES = (COMPLETE, PRUNED, FAIL, RUNNING, WAITING)
+from ablate.vocab.word import Word
+
+
+class TrialState(Word):
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAIL = "FAIL"
+    RUNNING = "RUNNING"
+    WAITING = "WAITING"
+
+
+COMPLETE, PRUNED, FAIL = TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL
+RUNNING, WAITING = TrialState.RUNNING, TrialState.WAITING
+STATES = tuple(TrialState)
 FINISHED = (COMPLETE, PRUNED, FAIL)  # a run told the study how the trial ended
