@@ -56,21 +56,25 @@ def command() -> NoReturn:
     code = 1  # where main raises (its traceback is printed first)
 
     def exit_now() -> None:
+        failed = False
         for stream in (sys.stdout, sys.stderr):
             try:
-                stream.flush()
-            except (OSError, ValueError):  # a closed pipe (ablate status | head)
-                pass
-        os._exit(code)
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):  # a closed pipe (ablate status | head), a full disk
+                failed = True
+        os._exit(120 if failed and code == 0 else code)  # 120: as Python's own exit says it
 
-    atexit.register(exit_now)  # registered first, so it runs last
+    # Registered first, so it runs last: nothing registers one before (flows.cli imports neither
+    # logging nor multiprocessing; a test holds it).
+    atexit.register(exit_now)
     try:
         code = main()
     except SystemExit as done:  # argparse's --help and usage errors
         code = done.code if isinstance(done.code, int) else int(done.code is not None)
         raise
-    except KeyboardInterrupt:
-        code = 128 + signal.SIGINT
+    except KeyboardInterrupt:  # before main's own handling (parsing, validating): as Python ends
+        atexit.unregister(exit_now)
         raise
     sys.exit(code)
 

@@ -33,7 +33,7 @@ from ablate.study.storage import needs_trials
 from ablate.vocab.facts import AblationFacts, BestTrial, RunFacts, SearchFacts, SyncResult
 from ablate.vocab.steps import ABLATION, PREPARE, SEARCH, STEPS
 from flows.search import search_flow
-from flows.trials import Watch, preload_when_trials_run, trial_task_runner
+from flows.trials import Watch, preloading, trial_task_runner
 from tasks.analyze import IMPORTS as REPORT_IMPORTS
 from tasks.analyze import analyze
 from tasks.prepare import prepare
@@ -78,22 +78,22 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
             for name, view in views.items()
         }
         prepared = next(iter(prepared_of.values()))  # a search's one data set
-        if "analyze" in steps:
-            preload_when_trials_run(REPORT_IMPORTS)
-        if "search" in steps and params.search is not None:
-            # What the trials run with: versions, git commit, the sampler auto chose, the pruner.
-            provenance = {**collect_provenance(), **describe_search(params.search, params.study)}
-            if cluster.plan.trial_resources:  # packed trials are not reproducible to the bit
-                provenance["trials_per_gpu"] = params.execution.trials_per_gpu
-            run = RunFacts(search=run_search(params, prepared, cluster, provenance, restart), provenance=provenance)
-            run = write_last_run(params, run)  # stamped with the time the search ended
-        else:
-            run = read_last_run(params)  # what the last search did, for the report
-        if "ablation" in steps and params.ablation is not None:
-            done = [run_ablation(view, prepared_of[name], cluster) for name, view in views.items()]
-            if params.ablation.retune is not None:
-                done.append(run_retuned(params, prepared, cluster))
-            run = run.replace(ablation=AblationFacts.combined(done))
+        # What the report imports, imported while the trials run, where a report follows them.
+        with preloading(REPORT_IMPORTS if "analyze" in steps else ()):
+            if "search" in steps and params.search is not None:
+                # What the trials run with: versions, git commit, the sampler auto chose, the pruner.
+                provenance = {**collect_provenance(), **describe_search(params.search, params.study)}
+                if cluster.plan.trial_resources:  # packed trials are not reproducible to the bit
+                    provenance["trials_per_gpu"] = params.execution.trials_per_gpu
+                run = RunFacts(search=run_search(params, prepared, cluster, provenance, restart), provenance=provenance)
+                run = write_last_run(params, run)  # stamped with the time the search ended
+            else:
+                run = read_last_run(params)  # what the last search did, for the report
+            if "ablation" in steps and params.ablation is not None:
+                done = [run_ablation(view, prepared_of[name], cluster) for name, view in views.items()]
+                if params.ablation.retune is not None:
+                    done.append(run_retuned(params, prepared, cluster))
+                run = run.replace(ablation=AblationFacts.combined(done))
         cluster.close()  # the trials are done; sync and analyze need no workers
         sync_error = None
         if "sync" in steps:

@@ -92,16 +92,22 @@ def run_trials(
                 _start_preload()
 
 
-def preload_when_trials_run(modules: Sequence[str]) -> None:
-    """Import ``modules`` in a background thread as the first trial of this process's next search
-    or ablation ends, when the driver mostly waits on its trials (once).
+@contextlib.contextmanager
+def preloading(modules: Sequence[str]) -> Iterator[None]:
+    """Within the block, the first trial of a search or ablation to end has ``modules`` imported
+    in a background thread (once), when the driver mostly waits on its trials.
 
     The study flow names what its report imports when the report follows: the report after the
     last trial then no longer begins with 0.5 s of imports (matplotlib, scipy.stats; 2 cores).
     Any earlier, they would take the driver's core from the start-up's own imports. By name, as a
     preload: the trials' outputs do not depend on that code (a dvc.yaml stage's deps are the
-    modules its step imports)."""
+    modules its step imports). Nothing is left armed for a later flow run in the same process
+    (a served deployment's)."""
     _preload[:] = modules
+    try:
+        yield
+    finally:
+        _preload.clear()
 
 
 def _start_preload() -> None:

@@ -40,7 +40,7 @@ def _metrics(r: Reader, is_metric_name: Callable[[str], bool], metric_rule: str)
 
 
 def _directions(r: Reader, metrics: list[str]) -> list[Direction]:
-    value = r.get("direction", StudyConfig.direction)
+    value = r.get("direction", str(StudyConfig.direction))
     if isinstance(value, list) and len(value) != len(metrics):
         raise r.error("direction", f"must have as many directions as study.metric has metrics ({len(metrics)})", value)
     if not isinstance(value, list) and len(metrics) > 1:

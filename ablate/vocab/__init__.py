@@ -1,2 +1,4 @@
 """The shared vocabulary at the bottom of the house: storage URLs, objectives and constraints, the
-trials table's columns. It imports nothing of ablate but the errors, and everything may import it."""
+direction of an objective, a trial's states and failure reasons (enums whose members are their
+words), the steps of a study, the trials table's columns, and a run's facts as frozen records. It
+imports nothing of ablate but the errors, and everything may import it."""

@@ -195,6 +195,11 @@ def test_the_installed_command_exits_with_mains_code_after_every_exit_handler() 
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 3 and done.stdout == "the command rana late exit handler ran\n", done
+    # The command's handler is the first registered (it runs last) only while importing the command
+    # registers none: logging and multiprocessing register theirs as they are imported.
+    check = "import atexit, sys, flows.cli; print(atexit._ncallbacks(), 'logging' in sys.modules)"
+    first = subprocess.run([sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert first.stdout.split() == ["0", "False"], first
 
 
 @pytest.mark.parametrize(("name", "change", "key"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])

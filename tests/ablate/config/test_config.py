@@ -378,6 +378,13 @@ BAD = [
         "but got 'maximize' (str)",
     ),
     (
+        "direction-default-for-two-metrics",  # study.direction left out: its default is one word
+        _both(_study(metric=["val_accuracy", "n_params"]), lambda raw: raw["study"].pop("direction")),
+        "study.direction",
+        "must be a list of 2 directions, one per metric of study.metric (val_accuracy, n_params), "
+        "but got 'maximize' (str)",
+    ),
+    (
         "directions-more-than-metric",
         _study(direction=["maximize", "minimize"]),
         "study.direction",
