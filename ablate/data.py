@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -20,23 +19,12 @@ import pandas as pd
 from ablate._atomic import staged_dir
 from ablate.config.schema import DataConfig
 from ablate.errors import ConfigError, DataError
+from ablate.vocab.trial import PreparedData
 
 MANIFEST = "manifest.json"
 SPLITS = ("train", "val", "test")
 # A target with at most this many distinct integer values is taken for classes when task is auto.
 MAX_AUTO_CLASSES = 50
-
-
-@dataclass(frozen=True)
-class PreparedData:
-    """Where a prepared data set lies and what it is; small, so it travels in task inputs."""
-
-    path: str
-    data_hash: str
-    task: str  # classification | regression
-    n_features: int
-    n_classes: int  # 0 for regression
-    shapes: dict[str, list[int]]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,10 +21,11 @@ from ablate.ablation.schedule import describe_look, next_trials
 from ablate.errors import MissingObjectiveError
 from ablate.runtime.outcomes import notes_of
 from ablate.runtime.progress import Progress
-from ablate.trial.contract import ERROR, TrialResult, TrialSpec
+from ablate.trial.contract import ERROR
 from ablate.vocab import states
 from ablate.vocab.facts import AblationFacts, Tally
 from ablate.vocab.objectives import check_objective_known
+from ablate.vocab.trial import TrialResult, TrialSpec
 from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
 

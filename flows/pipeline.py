@@ -20,7 +20,7 @@ from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from ablate.config.schema import Params
-from ablate.data import PreparedData, load_prepared_info
+from ablate.data import load_prepared_info
 from ablate.errors import NoTrialCompletedError
 from ablate.report.outcome import StudyOutcome
 from ablate.runtime.provenance import collect_provenance
@@ -32,6 +32,7 @@ from ablate.study.session import describe_search, search_line
 from ablate.study.storage import needs_trials
 from ablate.vocab.facts import AblationFacts, BestTrial, RunFacts, SearchFacts, SyncResult
 from ablate.vocab.steps import ABLATION, PREPARE, SEARCH, STEPS
+from ablate.vocab.trial import PreparedData
 from flows.search import search_flow
 from flows.trials import Watch, preloading, trial_task_runner
 from tasks.analyze import IMPORTS as REPORT_IMPORTS

@@ -16,7 +16,6 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from ablate.config.schema import Params
-from ablate.data import PreparedData
 from ablate.errors import ConfigError, MissingObjectiveError, TrialPruned
 from ablate.runtime.outcomes import failure_facts, notes_of
 from ablate.runtime.progress import Progress
@@ -24,11 +23,11 @@ from ablate.study.baselines import enqueue_baselines
 from ablate.study.budget import SearchBudget
 from ablate.study.repeats import SeedFailure, SeedMean, SeedRuns, combine, seed_runs
 from ablate.study.session import StudySession
-from ablate.trial.contract import TrialResult, TrialSpec
 from ablate.trial.entrypoint import code_version
 from ablate.trial.failures import classify
 from ablate.vocab import states
 from ablate.vocab.facts import SearchFacts, Tally
+from ablate.vocab.trial import PreparedData, TrialResult, TrialSpec
 from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
 

@@ -26,7 +26,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from ablate.config.schema import ExecutionConfig, StragglerRule
 from ablate.runtime.guard import TrialGuard
-from ablate.trial.contract import TrialResult, TrialSpec
+from ablate.vocab.trial import TrialResult, TrialSpec
 
 Outcome = TrialResult | BaseException
 _preload: list[str] = []  # what this process's next trials have imported once the first one ends

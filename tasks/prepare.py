@@ -8,7 +8,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from ablate.config.schema import DataConfig
-from ablate.data import PreparedData, prepare_data
+from ablate.data import prepare_data
+from ablate.vocab.trial import PreparedData
 
 
 # No Prefect cache: the prepared folder's manifest is the cache (it also serves `dvc repro`).

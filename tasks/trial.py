@@ -20,9 +20,9 @@ from prefect.cache_policies import NO_CACHE
 from ablate.config.schema import ExecutionConfig
 from ablate.errors import OutOfGpuMemoryError
 from ablate.runtime.guard import TrialGuard
-from ablate.trial.contract import TrialResult, TrialSpec
 from ablate.trial.failures import classify, signature
 from ablate.vocab import reasons
+from ablate.vocab.trial import TrialResult, TrialSpec
 
 # The exceptions each trial's earlier attempts raised, by task run. Prefect runs a task run's
 # retries in one engine call, in one driver thread: a module-level record sees them all.

@@ -14,11 +14,12 @@ from ablate.ablation.runs import AblationRun, plan_arms, read_design
 from ablate.config.ablation import BEST
 from ablate.config.schema import Params
 from ablate.config.seed_plan import SeedPlan
-from ablate.data import PreparedData, read_features
+from ablate.data import read_features
 from ablate.errors import ConfigError
 from ablate.study.storage import load_study
 from ablate.study.table import best_of
 from ablate.trial.entrypoint import code_version
+from ablate.vocab.trial import PreparedData
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ import pandas as pd
 
 from ablate.ablation.design import Arm, PlanContext, comparisons, repeat_seeds
 from ablate.ablation.policies import POLICIES
-from ablate.data import PreparedData
-from ablate.trial.contract import ERROR, TrialSpec, read_result, seed_folder
+from ablate.trial.contract import ERROR, read_result, seed_folder
+from ablate.vocab.trial import PreparedData, TrialSpec
 
 DESIGN = "design.json"
 RUNS = "runs.csv"

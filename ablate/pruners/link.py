@@ -13,28 +13,14 @@ import math
 import os
 import socket
 import threading
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ablate.errors import TrialError
+from ablate.vocab.trial import PruningLink
 from ablate.vocab.url import open_database
 
 if TYPE_CHECKING:
     import optuna
-
-
-@dataclass(frozen=True)
-class PruningLink:
-    """What a worker needs to report to the study; small and picklable."""
-
-    # The study's journal file (absolute), reachable from the worker, or its database URL
-    # (ablate.vocab.url.StorageURL: it travels with its password and shows without it).
-    storage: Any
-    study: str
-    trial_id: int  # Optuna's storage id of the trial (not its number)
-    metric: str
-    pruner: str
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 # One study object per worker process and study: its storage replays the journal incrementally,

@@ -37,10 +37,10 @@ from ablate.errors import TrialStraggledError, TrialTimeoutError
 from ablate.runtime.outcomes import annotate, interrupt_trial, publish_stopped
 from ablate.runtime.stragglers import StepClock
 from ablate.trial.cache import run_cached_or_error
-from ablate.trial.contract import TrialSpec
 from ablate.trial.events import STARTED, STEP, TOPIC
 from ablate.trial.execute import clear_interrupted
 from ablate.vocab import reasons
+from ablate.vocab.trial import TrialSpec
 
 POLL_S = 0.5  # how often the running trials are looked at
 MOVE_AFTER_S = 1.0  # past its timeout by this, the trials queued behind a trial leave its worker

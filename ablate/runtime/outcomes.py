@@ -11,8 +11,9 @@ from typing import Any
 
 from ablate._atomic import staged_dir
 from ablate.errors import TrialStoppedError, TrialStraggledError
-from ablate.trial.contract import ERROR, TIMED_OUT, TrialResult, TrialSpec
+from ablate.trial.contract import ERROR, TIMED_OUT
 from ablate.trial.live import DVCLIVE_DIR
+from ablate.vocab.trial import TrialResult, TrialSpec
 
 KEPT_FILES = ("params.json", "trial.log", "history.jsonl")  # what a hung trial's folder keeps
 

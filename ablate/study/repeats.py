@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ablate.errors import InvalidMetricError
-from ablate.trial.contract import TrialResult, TrialSpec, check_metrics, seed_folder
+from ablate.trial.contract import check_metrics, seed_folder
+from ablate.vocab.trial import TrialResult, TrialSpec
 
 Outcome = TrialResult | BaseException
 

@@ -10,9 +10,10 @@ from ablate.config.schema import Params
 from ablate.data import load_prepared_info
 from ablate.errors import AblateError
 from ablate.study.repeats import seed_list
-from ablate.trial.contract import TrialResult, TrialSpec, read_result, seed_folder
+from ablate.trial.contract import read_result, seed_folder
 from ablate.trial.entrypoint import code_version
 from ablate.trial.execute import execute_trial
+from ablate.vocab.trial import TrialResult, TrialSpec
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,8 @@ from optuna.trial import TrialState
 from ablate import samplers
 from ablate import space as sp
 from ablate.config.schema import Params, SearchConfig, StudyConfig
-from ablate.data import PreparedData
 from ablate.errors import ConfigError, InvalidMetricError, MissingObjectiveError, TrialPruned
 from ablate.pruners import make_pruner
-from ablate.pruners.link import PruningLink
 from ablate.study.storage import (
     FINISHED,
     _append_user_attrs,
@@ -34,7 +32,7 @@ from ablate.study.storage import (
     open_storage,
     worker_storage,
 )
-from ablate.trial.contract import TrialResult, TrialSpec, check_metrics, read_pruned, read_result, read_stopped
+from ablate.trial.contract import check_metrics, read_pruned, read_result, read_stopped
 from ablate.vocab import reasons
 from ablate.vocab.objectives import (
     check_constrained,
@@ -43,6 +41,7 @@ from ablate.vocab.objectives import (
     describe_objectives,
     returned_metrics,
 )
+from ablate.vocab.trial import PreparedData, PruningLink, TrialResult, TrialSpec
 
 
 def make_sampler(search: SearchConfig, seed: int, n_objectives: int = 1) -> optuna.samplers.BaseSampler:

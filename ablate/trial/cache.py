@@ -18,8 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from ablate._atomic import replace_dir, staging_dir
-from ablate.trial.contract import RESULT, TrialResult, TrialSpec, read_result
+from ablate.trial.contract import RESULT, read_result
 from ablate.trial.execute import execute_trial
+from ablate.vocab.trial import TrialResult, TrialSpec
 
 
 class TrialCache:

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ablate.data import PreparedData, load_arrays, read_features
+from ablate.data import load_arrays, read_features
 from ablate.errors import TrialError, TrialPruned, TrialTimeoutError
 from ablate.pruners.link import report_step
-from ablate.trial.contract import HISTORY, TrialSpec
+from ablate.trial.contract import HISTORY
 from ablate.trial.devices import nvidia_driver_present
 from ablate.trial.events import STEP, announce
 from ablate.trial.live import TrialLive
+from ablate.vocab.trial import PreparedData, TrialSpec
 
 
 class TrialContext:

@@ -5,23 +5,22 @@ nothing of Optuna, Prefect or DVC: it gets its parameters, a seed, its data thro
 ``ctx.load_data()`` and an output folder, reports per-step progress through ``ctx.report`` and
 returns its metrics by name. :func:`execute_trial` runs one and writes its outputs to
 ``<trials_dir>/<number>/`` through a temporary folder and a rename, so a retried or killed trial
-never leaves a half-written folder.
+never leaves a half-written folder. The spec a worker gets and the result it returns are
+ground-floor records (:mod:`ablate.vocab.trial`); here are the files of a trial's folder and the
+check of what a trial function returned.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablate.data import PreparedData
 from ablate.errors import InvalidMetricError, MissingObjectiveError
-from ablate.pruners.link import PruningLink
 from ablate.vocab.columns import FIXED_COLUMNS
+from ablate.vocab.trial import TrialResult
 
 RESULT = "result.json"
 
@@ -41,103 +40,9 @@ HISTORY = "history.jsonl"  # every ctx.report of a trial: one JSON object a step
 TIMED_OUT = "timeout.json"
 
 
-@dataclass(frozen=True)
-class TrialSpec:
-    """Everything a worker needs to run one trial; small and picklable (paths, not arrays)."""
-
-    study: str
-    number: int
-    params: dict[str, Any]
-    seed: int
-    entrypoint: str
-    code_version: str
-    data: PreparedData
-    trials_dir: str
-    timeout_s: float | None = None
-    device: str = "auto"
-    provenance: dict[str, Any] = field(default_factory=dict)  # recorded, not part of the key
-    # The study's objective (a tuple: its objectives): a trial without each as a finite number fails.
-    metric: str | tuple[str, ...] = ""
-    # Ablation trials: input columns removed (feature-group ablation), scoring on the held-out
-    # test split, and a folder and name that say which arm and seed they are.
-    drop_features: tuple[str, ...] = ()
-    score_test: bool = False
-    folder: str | None = None  # under trials_dir; default: the number
-    name: str | None = None  # shown in progress lines and as the Prefect task run's name
-    # Search trials of a study with a pruner: where ctx.report sends progress. Not part of the
-    # cache key: a trial that was not pruned computed exactly what it would have without pruning.
-    pruning: PruningLink | None = None
-    # DVCLive's monitor_system: the trial's CPU, memory and GPU use as series beside its metrics.
-    monitor_system: bool = False
-
-    @property
-    def cache_key(self) -> str:
-        """Content address of the result: what was run, on what data, with which code."""
-        content: dict[str, Any] = {
-            "params": self.params,
-            "seed": self.seed,
-            "data_hash": self.data.data_hash,
-            "entrypoint": self.entrypoint,
-            "code_version": self.code_version,
-        }
-        # Only when set, so the keys of plain search trials stay what they always were.
-        if self.drop_features:
-            content["drop_features"] = sorted(self.drop_features)
-        if self.score_test:
-            content["score_test"] = True
-        return hash_json(content)
-
-    @property
-    def out_dir(self) -> Path:
-        return Path(self.trials_dir) / (self.folder or str(self.number))
-
-    @property
-    def label(self) -> str:
-        return self.name or f"trial-{self.number}"
-
-
 def seed_folder(base: int | str, seed: int) -> str:
     """The folder of one seed's run of a trial (``7.s2``) or of an ablation arm (``no-dropout.s2``)."""
     return f"{base}.s{seed}"
-
-
-@dataclass(frozen=True)
-class TrialResult:
-    """What a finished trial returns to the search (and what ``result.json`` holds)."""
-
-    number: int
-    metrics: dict[str, float]
-    duration_s: float
-    worker: str
-    cached: bool
-    cache_key: str
-    params: dict[str, Any] = field(default_factory=dict)
-    provenance: dict[str, Any] = field(default_factory=dict)
-    # Where it ran: the host, the Dask worker's address, the batch job (SLURM_JOB_ID, PBS_JOBID).
-    host: str = ""
-    worker_address: str = ""
-    job_id: str = ""
-    # Earlier attempts cut off with their worker (a job cancelled, preempted or out of walltime).
-    interrupted: int = 0
-    # Set by the run's driver, never stored in result.json: why the trial ran on another worker
-    # than the one it was first sent to, and why it was flagged as a straggler (empty: neither).
-    moved: str = ""
-    straggler: str = ""
-
-    def to_json(self) -> str:
-        stored = {k: v for k, v in asdict(self).items() if k not in _DRIVER_NOTES}
-        return json.dumps(stored, indent=2, sort_keys=True) + "\n"
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrialResult:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d and k not in _DRIVER_NOTES})
-
-
-_DRIVER_NOTES = ("moved", "straggler")
-
-
-def hash_json(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def check_metrics(metrics: Any, number: int, entrypoint: str, metric: str | Sequence[str] = "") -> dict[str, float]:

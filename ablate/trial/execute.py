@@ -19,19 +19,11 @@ from pathlib import Path
 from ablate._atomic import replace_dir, staging_dir
 from ablate.errors import TrialGivenUpError, TrialPruned, TrialTimeoutError
 from ablate.trial.context import TrialContext, _torch_threads
-from ablate.trial.contract import (
-    ERROR,
-    PRUNED,
-    RESULT,
-    TIMED_OUT,
-    TrialResult,
-    TrialSpec,
-    check_metrics,
-    hash_json,
-)
+from ablate.trial.contract import ERROR, PRUNED, RESULT, TIMED_OUT, check_metrics
 from ablate.trial.entrypoint import load_entrypoint
 from ablate.trial.events import STARTED, announce, given_up
 from ablate.trial.live import TrialLive
+from ablate.vocab.trial import TrialResult, TrialSpec, hash_json
 from ablate.worker_env import job_id, trials_at_once
 
 

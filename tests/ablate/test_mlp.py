@@ -18,14 +18,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from ablate.config.schema import DataConfig
-from ablate.data import PreparedData, load_arrays, prepare_data, read_features
+from ablate.data import load_arrays, prepare_data, read_features
 from ablate.errors import TrialError
 from ablate.models import mlp
 from ablate.models.mlp import MLPParams, Residual, build_mlp, evaluate, schedule_lr
 from ablate.trial.context import TrialContext
-from ablate.trial.contract import ERROR, RESULT, TrialSpec
+from ablate.trial.contract import ERROR, RESULT
 from ablate.trial.entrypoint import code_version
 from ablate.trial.execute import execute_trial
+from ablate.vocab.trial import PreparedData, TrialSpec
 
 ENTRYPOINT = "ablate.models.mlp:train"
 SMALL = {"hidden_layers": 1, "hidden_units": 16, "epochs": 3, "batch_size": 32, "lr": 0.01}

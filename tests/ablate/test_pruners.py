@@ -139,7 +139,8 @@ def test_a_pruned_trial_the_driver_never_heard_of_is_recovered_not_rerun(tmp_pat
 
 
 def test_a_worker_without_the_studys_journal_fails_the_trial_saying_so_and_creates_nothing(tmp_path: Path) -> None:
-    from ablate.pruners.link import PruningLink, report_step
+    from ablate.pruners.link import report_step
+    from ablate.vocab.trial import PruningLink
 
     elsewhere = tmp_path / "driver-only" / "journal.log"  # a path of the driver's machine
     link = PruningLink(storage=str(elsewhere), study="s", trial_id=0, metric="val_accuracy", pruner="median")

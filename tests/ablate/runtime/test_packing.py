@@ -15,12 +15,11 @@ from typing import Any
 import pytest
 
 from ablate.config.schema import ExecutionConfig
-from ablate.data import PreparedData
 from ablate.runtime.cluster import plan_cluster
 from ablate.runtime.jobqueue import job_kwargs
 from ablate.trial.context import TrialContext
-from ablate.trial.contract import TrialSpec
 from ablate.trial.execute import execute_trial
+from ablate.vocab.trial import PreparedData, TrialSpec
 
 DUMMY = PreparedData(
     path="/nonexistent", data_hash="d" * 64, task="classification", n_features=2, n_classes=2, shapes={}

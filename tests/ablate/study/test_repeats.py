@@ -18,7 +18,7 @@ from ablate.study.session import StudySession
 from ablate.study.storage import load_study
 from ablate.study.table import trials_frame
 from ablate.trial.cache import run_cached
-from ablate.trial.contract import TrialResult, TrialSpec
+from ablate.vocab.trial import TrialResult, TrialSpec
 from tests.ablate.study.test_session import DATA, make_params, score
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from ablate.data import PreparedData
 from ablate.trial.cache import TrialCache, run_cached
 from ablate.trial.context import TrialContext
-from ablate.trial.contract import ERROR, RESULT, TrialSpec, read_result
+from ablate.trial.contract import ERROR, RESULT, read_result
 from ablate.trial.entrypoint import load_entrypoint
+from ablate.vocab.trial import PreparedData, TrialSpec
 
 CALLS: list[int] = []
 

@@ -21,13 +21,14 @@ import pytest
 from dvclive import Live
 
 from ablate.config.schema import DataConfig
-from ablate.data import PreparedData, prepare_data
+from ablate.data import prepare_data
 from ablate.errors import InvalidMetricError
 from ablate.trial import execute
 from ablate.trial.context import TrialContext
-from ablate.trial.contract import ERROR, RESULT, TrialResult, TrialSpec, hash_json, read_result
+from ablate.trial.contract import ERROR, RESULT, read_result
 from ablate.trial.entrypoint import code_version, load_entrypoint
 from ablate.trial.execute import execute_trial
+from ablate.vocab.trial import PreparedData, TrialResult, TrialSpec, hash_json
 
 # ---------------------------------------------------------------------------------------------
 # Trial functions
@@ -405,8 +406,8 @@ def _echo_shapes(params, ctx):  # noqa: ANN001
 def test_dropped_features_are_removed_from_every_split_and_the_cache_key(tmp_path: Path) -> None:
     from ablate.config.schema import DataConfig
     from ablate.data import prepare_data, read_features
-    from ablate.trial.contract import TrialSpec
     from ablate.trial.execute import execute_trial
+    from ablate.vocab.trial import TrialSpec
 
     prepared, _ = prepare_data(DataConfig(source="sklearn:wine"), 0, tmp_path / "prep")
     names = read_features(prepared.path, prepared.data_hash)
@@ -439,7 +440,7 @@ def test_a_search_trial_cannot_load_the_test_split(tmp_path: Path) -> None:
     from ablate.data import prepare_data
     from ablate.errors import TrialError
     from ablate.trial.context import TrialContext
-    from ablate.trial.contract import TrialSpec
+    from ablate.vocab.trial import TrialSpec
 
     prepared, _ = prepare_data(DataConfig(source="sklearn:wine"), 0, tmp_path / "prep")
     spec = TrialSpec("s", 3, {}, 0, "x:y", "v", prepared, str(tmp_path))
