@@ -63,7 +63,9 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
 
         check_arms(params)  # as `ablate run` checks it (flows.cli.validate): also for a flow called from Python
         print(budget_line(params), flush=True)  # what re-tuning costs, before anything runs
-    with StudyLock(params.study_dir), trial_cluster(params) as cluster:
+    # The report's imports are made while the trials run, where a report follows them.
+    preload = REPORT_IMPORTS if "analyze" in steps else ()
+    with StudyLock(params.study_dir), trial_cluster(params) as cluster, preloading(preload):
         if "search" in steps and params.search is not None and not cluster.starting and needs_trials(params):
             cluster.start()  # in the background, while the data is prepared (the command may have begun it)
         # The study on each of data.sources by name, or on its one data.source (named "").
@@ -79,22 +81,20 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
             for name, view in views.items()
         }
         prepared = next(iter(prepared_of.values()))  # a search's one data set
-        # What the report imports, imported while the trials run, where a report follows them.
-        with preloading(REPORT_IMPORTS if "analyze" in steps else ()):
-            if "search" in steps and params.search is not None:
-                # What the trials run with: versions, git commit, the sampler auto chose, the pruner.
-                provenance = {**collect_provenance(), **describe_search(params.search, params.study)}
-                if cluster.plan.trial_resources:  # packed trials are not reproducible to the bit
-                    provenance["trials_per_gpu"] = params.execution.trials_per_gpu
-                run = RunFacts(search=run_search(params, prepared, cluster, provenance, restart), provenance=provenance)
-                run = write_last_run(params, run)  # stamped with the time the search ended
-            else:
-                run = read_last_run(params)  # what the last search did, for the report
-            if "ablation" in steps and params.ablation is not None:
-                done = [run_ablation(view, prepared_of[name], cluster) for name, view in views.items()]
-                if params.ablation.retune is not None:
-                    done.append(run_retuned(params, prepared, cluster))
-                run = run.replace(ablation=AblationFacts.combined(done))
+        if "search" in steps and params.search is not None:
+            # What the trials run with: versions, git commit, the sampler auto chose, the pruner.
+            provenance = {**collect_provenance(), **describe_search(params.search, params.study)}
+            if cluster.plan.trial_resources:  # packed trials are not reproducible to the bit
+                provenance["trials_per_gpu"] = params.execution.trials_per_gpu
+            run = RunFacts(search=run_search(params, prepared, cluster, provenance, restart), provenance=provenance)
+            run = write_last_run(params, run)  # stamped with the time the search ended
+        else:
+            run = read_last_run(params)  # what the last search did, for the report
+        if "ablation" in steps and params.ablation is not None:
+            done = [run_ablation(view, prepared_of[name], cluster) for name, view in views.items()]
+            if params.ablation.retune is not None:
+                done.append(run_retuned(params, prepared, cluster))
+            run = run.replace(ablation=AblationFacts.combined(done))
         cluster.close()  # the trials are done; sync and analyze need no workers
         sync_error = None
         if "sync" in steps:
