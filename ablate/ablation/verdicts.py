@@ -30,7 +30,6 @@ inconclusive.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from statsmodels.stats.power import TTestPower
 
 from ablate.ablation.stats import holm
 from ablate.config.seed_plan import SeedPlan
+from ablate.vocab.word import Word
 
 # Values that differ by less than this share of their magnitude differ by float round-off only:
 # no variance for t (the same rule as ablate.ablation.stats).
@@ -52,7 +52,7 @@ _MIN_TEST = 3  # fewer values than this: no test (as in ablate.ablation.stats)
 MAX_NEEDED = 2000
 
 
-class Verdict(str, enum.Enum):
+class Verdict(Word):
     MATTERS = "matters"
     SMALL = "small"
     NEGLIGIBLE = "negligible"
