@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ablate._atomic import staged_dir
-from ablate.config.schema import DataConfig
 from ablate.errors import ConfigError, DataError
+from ablate.vocab.params import DataConfig
 from ablate.vocab.trial import PreparedData
 
 MANIFEST = "manifest.json"

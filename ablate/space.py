@@ -1,65 +1,20 @@
-"""Typed search-space knobs and how they become Optuna suggestions.
+"""How search-space knobs (:mod:`ablate.vocab.knobs`) become Optuna suggestions, grids, and
+the checks and words of messages about a knob's values.
 
-A space is a tuple of knobs in params-file order. Knobs are plain frozen dataclasses so they
-pickle, print and compare; only :func:`suggest_params` and :func:`grid_of` know about Optuna.
-A knob with a ``when`` (:class:`~ablate.conditions.Condition`) exists only when it holds on the
-knobs before it.
+Only :func:`suggest_params` and :func:`grid_of` know about Optuna.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from itertools import product
 from typing import TYPE_CHECKING, Any
 
-from ablate.conditions import Condition, is_number, same
+from ablate.vocab.conditions import is_number, same
+from ablate.vocab.knobs import CategoricalParam, FloatParam, IntParam, Param, Scalar, Space
 
 if TYPE_CHECKING:
     import optuna
-
-Scalar = None | bool | int | float | str
-
-
-@dataclass(frozen=True)
-class FloatParam:
-    """A real-valued knob on ``[low, high]``, optionally log-scaled or stepped."""
-
-    name: str
-    low: float
-    high: float
-    log: bool = False
-    step: float | None = None
-    kind: str = "float"
-    when: Condition | None = None  # None: always searched
-
-
-@dataclass(frozen=True)
-class IntParam:
-    """An integer knob on ``[low, high]`` (both inclusive), optionally log-scaled or stepped."""
-
-    name: str
-    low: int
-    high: int
-    log: bool = False
-    step: int = 1
-    kind: str = "int"
-    when: Condition | None = None
-
-
-@dataclass(frozen=True)
-class CategoricalParam:
-    """A knob that takes one of ``choices``."""
-
-    name: str
-    choices: tuple[Scalar, ...]
-    kind: str = "categorical"
-    log: bool = False
-    when: Condition | None = None
-
-
-Param = FloatParam | IntParam | CategoricalParam
-Space = tuple[Param, ...]
 
 
 def suggest_params(trial: optuna.trial.BaseTrial, space: Space) -> dict[str, Any]:

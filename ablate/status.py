@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ablate.config.schema import Params
 from ablate.data import fingerprint_inputs, read_manifest
 from ablate.errors import ConfigError
 from ablate.study.fingerprint import build_fingerprint, describe_changes, fingerprint_changes, read_fingerprint
@@ -22,6 +21,7 @@ from ablate.study.storage import dashboard_target, describe_storage, load_study,
 from ablate.study.table import best_of, count_states, describe_front, describe_interventions, front_of, trials_frame
 from ablate.trial.entrypoint import code_version
 from ablate.vocab.facts import StudyFacts
+from ablate.vocab.params import Params
 
 
 @dataclass(frozen=True)

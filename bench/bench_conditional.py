@@ -2,7 +2,7 @@
 
 The space has a branch per optimizer (``momentum`` only with sgd, ``beta1`` only with adam) and
 a knob that exists only for deep networks (``units_3`` when ``hidden_layers >= 3``), declared
-with ablate's own conditional knobs (``ablate.space``, ``ablate.conditions``). The function is
+with ablate's own conditional knobs (``ablate.space``, ``ablate.vocab.conditions``). The function is
 maximal (1.0) for sgd with momentum 0.9 and sgd_lr = 10^-1.5 (its best lr moves with momentum),
 3 or more layers and units_3 = 128; adam tops out at 0.95. Each sampler runs ``--trials``
 trials per seed, one after another; printed: the regret (1 - best found) per seed, the medians,
@@ -30,21 +30,21 @@ SAMPLERS = ("random", "tpe-nogroup", "tpe")
 
 
 def space() -> tuple:
-    from ablate import space as sp
-    from ablate.conditions import Clause, Condition
+    from ablate.vocab import knobs
+    from ablate.vocab.conditions import Clause, Condition
 
     def when(knob: str, op: str, value: object) -> Condition:
         return Condition((Clause(knob, op, value),))
 
     sgd, adam = when("optimizer", "==", "sgd"), when("optimizer", "==", "adam")
     return (
-        sp.CategoricalParam("optimizer", ("adam", "sgd")),
-        sp.FloatParam("sgd_lr", 1e-4, 1.0, log=True, when=sgd),
-        sp.FloatParam("momentum", 0.0, 0.99, when=sgd),
-        sp.FloatParam("adam_lr", 1e-5, 1e-1, log=True, when=adam),
-        sp.FloatParam("beta1", 0.5, 0.99, when=adam),
-        sp.IntParam("hidden_layers", 1, 4),
-        sp.IntParam("units_3", 16, 512, log=True, when=when("hidden_layers", ">=", 3)),
+        knobs.CategoricalParam("optimizer", ("adam", "sgd")),
+        knobs.FloatParam("sgd_lr", 1e-4, 1.0, log=True, when=sgd),
+        knobs.FloatParam("momentum", 0.0, 0.99, when=sgd),
+        knobs.FloatParam("adam_lr", 1e-5, 1e-1, log=True, when=adam),
+        knobs.FloatParam("beta1", 0.5, 0.99, when=adam),
+        knobs.IntParam("hidden_layers", 1, 4),
+        knobs.IntParam("units_3", 16, 512, log=True, when=when("hidden_layers", ">=", 3)),
     )
 
 

@@ -27,12 +27,12 @@ SAMPLERS = ("random", "gp", "tpe", "auto")
 
 
 def space() -> tuple:
-    from ablate import space as sp
+    from ablate.vocab import knobs
 
     return (
-        sp.FloatParam("lr", 1e-5, 1e-1, log=True),
-        sp.IntParam("width", 16, 256),
-        sp.FloatParam("dropout", 0.0, 0.6),
+        knobs.FloatParam("lr", 1e-5, 1e-1, log=True),
+        knobs.IntParam("width", 16, 256),
+        knobs.FloatParam("dropout", 0.0, 0.6),
     )
 
 

@@ -53,7 +53,7 @@ def design(seeds: int | None):
     """The ablation's config, its arms and repeat seeds, as ablate plans them."""
     from ablate.ablation.design import PlanContext, repeat_seeds
     from ablate.ablation.runs import plan_arms
-    from ablate.config.ablation import AblationConfig, Component
+    from ablate.vocab.ablation import AblationConfig, Component
 
     baseline = {c: 1 for c in COMPONENTS}
     cfg = AblationConfig(

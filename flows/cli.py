@@ -27,8 +27,8 @@ from ablate.errors import AblateError, ConfigError, StudyLockedError
 from ablate.vocab.steps import STEPS
 
 if TYPE_CHECKING:
-    from ablate.config.schema import Params
     from ablate.report.outcome import StudyOutcome
+    from ablate.vocab.params import Params
 
 # Each command imports what it needs where it needs it: `ablate --help` pays for none of it, and
 # `ablate status` (pandas, Optuna and DVC to read the study) not for Prefect and Dask.

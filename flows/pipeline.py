@@ -19,7 +19,6 @@ from prefect import flow
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from ablate.config.schema import Params
 from ablate.data import load_prepared_info
 from ablate.errors import NoTrialCompletedError
 from ablate.report.outcome import StudyOutcome
@@ -31,6 +30,7 @@ from ablate.study.lock import StudyLock
 from ablate.study.session import describe_search, search_line
 from ablate.study.storage import needs_trials
 from ablate.vocab.facts import AblationFacts, BestTrial, RunFacts, SearchFacts, SyncResult
+from ablate.vocab.params import Params
 from ablate.vocab.steps import ABLATION, PREPARE, SEARCH, STEPS
 from ablate.vocab.trial import PreparedData
 from flows.search import search_flow

@@ -22,11 +22,11 @@ from prefect.runtime import flow_run
 from prefect.states import Failed, State
 
 from ablate.config.load import load_params
-from ablate.config.schema import Params
 from ablate.errors import ConfigError
 from ablate.runtime.experiments import experiment_name
 from ablate.runtime.overrides import check_overrides_recorded
 from ablate.study.growth import grown_n_trials
+from ablate.vocab.params import Params
 from ablate.vocab.steps import STEPS
 from flows.cli import validate
 from flows.pipeline import run_name, study_flow

@@ -15,7 +15,6 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from ablate.config.schema import Params
 from ablate.errors import ConfigError, MissingObjectiveError, TrialPruned
 from ablate.runtime.outcomes import failure_facts, notes_of
 from ablate.runtime.progress import Progress
@@ -27,6 +26,7 @@ from ablate.trial.entrypoint import code_version
 from ablate.trial.failures import classify
 from ablate.vocab import states
 from ablate.vocab.facts import SearchFacts, Tally
+from ablate.vocab.params import Params
 from ablate.vocab.trial import PreparedData, TrialResult, TrialSpec
 from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial

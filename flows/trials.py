@@ -24,8 +24,8 @@ from prefect import Task
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from ablate.config.schema import ExecutionConfig, StragglerRule
 from ablate.runtime.guard import TrialGuard
+from ablate.vocab.params import ExecutionConfig, StragglerRule
 from ablate.vocab.trial import TrialResult, TrialSpec
 
 Outcome = TrialResult | BaseException

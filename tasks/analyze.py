@@ -9,9 +9,9 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ablate.config.schema import Params
 from ablate.report.outcome import ReportFiles, StudyOutcome
 from ablate.vocab.facts import RunFacts
+from ablate.vocab.params import Params
 
 # Rows of the trials table artifact: Prefect refuses to publish an artifact event over 1.5 MB
 # (a 5,000-trial table is about 3 MB), so a bigger study's artifact holds its best trials.

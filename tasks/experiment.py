@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from ablate.config.schema import Params
 from ablate.runtime.experiments import ExperimentRecord, save_experiment
+from ablate.vocab.params import Params
 
 
 @task(name="experiment", retries=3, retry_delay_seconds=[1, 2, 4], cache_policy=NO_CACHE, persist_result=False)

@@ -7,8 +7,8 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from ablate.config.schema import DataConfig
 from ablate.data import prepare_data
+from ablate.vocab.params import DataConfig
 from ablate.vocab.trial import PreparedData
 
 

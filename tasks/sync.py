@@ -5,10 +5,10 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from ablate.config.schema import Params
 from ablate.errors import SyncError
 from ablate.runtime.dvc import sync_study
 from ablate.vocab.facts import SyncResult
+from ablate.vocab.params import Params
 
 
 def _retry_unless_push_failed(task, task_run, state) -> bool:  # noqa: ANN001

@@ -17,11 +17,11 @@ from uuid import uuid4
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from ablate.config.schema import ExecutionConfig
 from ablate.errors import OutOfGpuMemoryError
 from ablate.runtime.guard import TrialGuard
 from ablate.trial.failures import classify, signature
 from ablate.vocab import reasons
+from ablate.vocab.params import ExecutionConfig
 from ablate.vocab.trial import TrialResult, TrialSpec
 
 # The exceptions each trial's earlier attempts raised, by task run. Prefect runs a task run's

@@ -38,9 +38,9 @@ def test_the_package_order_holds() -> None:
         ("ablate/errors.py", "import prefect  # planted\n", "the domain package ablate never imports Prefect BROKEN"),
         ("tasks/prepare.py", "import flows.pipeline  # planted\n", HOUSE),
         # Inside ablate: the config reading a study's table (config <-> study imported each other),
-        # the vocabulary reaching up to the config, and two packages of one floor meeting.
-        ("ablate/config/schema.py", "import ablate.study.table  # planted\n", HOUSE),
-        ("ablate/vocab/url.py", "import ablate.config.schema  # planted\n", HOUSE),
+        # the params' records reaching up to their reader, and two packages of one floor meeting.
+        ("ablate/config/load.py", "import ablate.study.table  # planted\n", HOUSE),
+        ("ablate/vocab/params.py", "import ablate.config.load  # planted\n", HOUSE),
         ("ablate/ablation/units.py", "import ablate.runtime.progress  # planted\n", HOUSE),
     ],
 )

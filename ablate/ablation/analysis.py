@@ -19,7 +19,7 @@ from ablate.ablation.design import Arm
 from ablate.ablation.runs import FAILED, MISSING
 from ablate.ablation.samples import difference_samples, effect_samples
 from ablate.ablation.verdicts import Decision, decide
-from ablate.config.seed_plan import SeedPlan
+from ablate.vocab.seed_plan import SeedPlan
 
 RUN_COLUMNS = ("arm", "seed", "status")
 # ablation.csv, in this order: what the row is, its verdict, the arm's own mean, the paired comparison

@@ -13,7 +13,7 @@ from scipy import stats as st
 
 from ablate.ablation import stats
 from ablate.ablation.verdicts import Decision, Verdict, seeds_needed
-from ablate.config.seed_plan import SeedPlan
+from ablate.vocab.seed_plan import SeedPlan
 
 
 def looks_of(decisions: dict[str, Decision]) -> dict[str, int]:

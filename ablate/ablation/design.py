@@ -15,8 +15,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ablate.config.ablation import AblationConfig, Component, match_features
-from ablate.config.seed_plan import SeedPlan
+from ablate.config.ablation import match_features
+from ablate.vocab.ablation import AblationConfig, Component
+from ablate.vocab.seed_plan import SeedPlan
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,14 @@ from typing import Any
 from ablate.ablation.design import PlanContext, repeat_seeds
 from ablate.ablation.retune import RETUNED
 from ablate.ablation.runs import AblationRun, plan_arms, read_design
-from ablate.config.ablation import BEST
-from ablate.config.schema import Params
-from ablate.config.seed_plan import SeedPlan
 from ablate.data import read_features
 from ablate.errors import ConfigError
 from ablate.study.storage import load_study
 from ablate.study.table import best_of
 from ablate.trial.entrypoint import code_version
+from ablate.vocab.ablation import BEST
+from ablate.vocab.params import Params
+from ablate.vocab.seed_plan import SeedPlan
 from ablate.vocab.trial import PreparedData
 
 

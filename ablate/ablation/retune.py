@@ -18,13 +18,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ablate import space as sp
 from ablate.ablation.design import Arm, PlanContext
 from ablate.ablation.runs import plan_arms
-from ablate.conditions import Condition
-from ablate.config.schema import Params, Tuning
 from ablate.errors import ConfigError
 from ablate.samplers import check_sampler
+from ablate.vocab import knobs
+from ablate.vocab.conditions import Condition
+from ablate.vocab.params import Params, Tuning
 
 RETUNED = "retuned"  # the re-tuned ablation's trials and record, in the ablation's folder
 RETUNE = "retune"  # the arms' searches, one folder each, in the ablation's folder
@@ -36,11 +36,11 @@ def held_knobs(params: Params, arm: Arm) -> dict[str, Any]:
     return {k: arm.params[k] for k in params.ablation.fixed_knobs if k in arm.params}
 
 
-def arm_space(space: sp.Space, held: Mapping[str, Any]) -> sp.Space:
+def arm_space(space: knobs.Space, held: Mapping[str, Any]) -> knobs.Space:
     """The searched knobs an arm re-tunes: those no component sets. A knob whose condition names
     a held knob is kept where the held value meets that clause (the clause then dropped), and
     left out where it does not (it does not exist in that arm)."""
-    out: list[sp.Param] = []
+    out: list[knobs.Param] = []
     for p in space:
         if p.name in held:
             continue

@@ -32,8 +32,8 @@ from ablate.ablation.runs import (
 )
 from ablate.ablation.samples import difference_samples, effect_samples
 from ablate.ablation.verdicts import Decision, Verdict, decide
-from ablate.config.ablation import AblationConfig
-from ablate.config.seed_plan import SeedPlan
+from ablate.vocab.ablation import AblationConfig
+from ablate.vocab.seed_plan import SeedPlan
 
 
 @dataclass(frozen=True)

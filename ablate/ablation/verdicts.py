@@ -11,7 +11,7 @@ of per-seed values: paired differences, or per-seed contrasts. Two tests are run
   and Δ ≥ +margin, its p the larger of the two (what statsmodels' ``ttost_paired`` computes).
 
 Each test is a family across the comparisons, Holm-corrected at every look of the seed plan with
-that look's share of α (``ablate.config.seed_plan``). A comparison rejected in a family stays
+that look's share of α (``ablate.vocab.seed_plan``). A comparison rejected in a family stays
 rejected at later looks; one that got its verdict from the other family stays in, never rejected
 again (p taken as 1), so a family never grows a true null's chance. The four outcomes:
 
@@ -40,7 +40,7 @@ from scipy import stats
 from statsmodels.stats.power import TTestPower
 
 from ablate.ablation.stats import holm
-from ablate.config.seed_plan import SeedPlan
+from ablate.vocab.seed_plan import SeedPlan
 from ablate.vocab.word import Word
 
 # Values that differ by less than this share of their magnitude differ by float round-off only:

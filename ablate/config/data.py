@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ablate._reader import Reader
-from ablate.config.schema import BUILTIN_SOURCES, TASKS, DataConfig, Params
 from ablate.errors import ConfigError
+from ablate.vocab.params import BUILTIN_SOURCES, TASKS, DataConfig, Params
 
 _SOURCE_RULE_SHORT = "sklearn:<name> or a path to a .csv/.parquet file"
 _SOURCE_RULE = f"must be one of {', '.join(BUILTIN_SOURCES)} or a .csv/.parquet path"

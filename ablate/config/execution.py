@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ablate._reader import Reader
-from ablate.config.schema import (
+from ablate.vocab.params import (
     DEVICES,
     AdaptConfig,
     ExecutionConfig,

@@ -1,4 +1,4 @@
-"""Reading a study's params file (and ``--set`` overrides) into :class:`~ablate.config.schema.Params`,
+"""Reading a study's params file (and ``--set`` overrides) into :class:`~ablate.vocab.params.Params`,
 with one clear line for any value that breaks the schema."""
 
 from __future__ import annotations
@@ -11,15 +11,18 @@ from typing import Any
 import yaml
 
 from ablate import samplers
-from ablate import space as sp
 from ablate._reader import Reader, describe_value
 from ablate.config.ablation import parse_ablation
 from ablate.config.data import check_sources, parse_data
 from ablate.config.execution import parse_execution
 from ablate.config.objectives import check_objectives, parse_objectives
-from ablate.config.schema import (
+from ablate.config.search import parse_run_options, parse_when, resource_from_epochs
+from ablate.errors import ConfigError
+from ablate.pruners import PRUNERS
+from ablate.vocab import knobs
+from ablate.vocab.columns import FIXED_COLUMNS
+from ablate.vocab.params import (
     DEFAULT_ENTRYPOINT,
-    SAMPLERS,
     Params,
     PathsConfig,
     ReportConfig,
@@ -27,10 +30,6 @@ from ablate.config.schema import (
     StudyConfig,
     TrialConfig,
 )
-from ablate.config.search import parse_run_options, parse_when, resource_from_epochs
-from ablate.errors import ConfigError
-from ablate.pruners import PRUNERS
-from ablate.vocab.columns import FIXED_COLUMNS
 from ablate.vocab.url import EXAMPLE as STORAGE_EXAMPLE
 from ablate.vocab.url import StorageURL, mask_url
 
@@ -187,7 +186,7 @@ def _parse_trial(r: Reader) -> TrialConfig:
 
 
 def _parse_search(r: Reader, n_objectives: int = 1) -> SearchConfig:
-    sampler = r.choice("sampler", SAMPLERS, SearchConfig.sampler)
+    sampler = r.choice("sampler", samplers.NAMES, SearchConfig.sampler)
     n_trials = r.int("n_trials", None, low=1)
     pruner = r.choice("pruner", tuple(PRUNERS), SearchConfig.pruner)
     options_reader = r.section("pruner_options")
@@ -196,7 +195,7 @@ def _parse_search(r: Reader, n_objectives: int = 1) -> SearchConfig:
     space_reader = r.section("space")
     r.check_names("space", space_reader.raw)
     names = list(space_reader.raw)
-    space: sp.Space = ()
+    space: knobs.Space = ()
     for name in names:  # in order: a knob's condition may name the knobs before it
         space += (_parse_knob(space_reader, name, space, names),)
     problem = samplers.check_sampler(sampler, space, n_trials, n_objectives)
@@ -207,7 +206,7 @@ def _parse_search(r: Reader, n_objectives: int = 1) -> SearchConfig:
     return SearchConfig(n_trials, space, sampler, pruner, pruner_options, enqueue, timeout_s, seeds)
 
 
-def _parse_knob(space: Reader, name: str, earlier: sp.Space, names: list[str]) -> sp.Param:
+def _parse_knob(space: Reader, name: str, earlier: knobs.Space, names: list[str]) -> knobs.Param:
     value = space.raw.pop(name)
     if isinstance(value, list):  # shorthand: a list is a categorical knob
         value = {"type": "categorical", "choices": value}
@@ -221,7 +220,7 @@ def _parse_knob(space: Reader, name: str, earlier: sp.Space, names: list[str]) -
     return knob if when is None else dataclasses.replace(knob, when=when)
 
 
-def _parse_categorical(k: Reader, name: str) -> sp.CategoricalParam:
+def _parse_categorical(k: Reader, name: str) -> knobs.CategoricalParam:
     choices = k.get("choices", None)
     if not isinstance(choices, list) or not choices:
         raise k.error("choices", "must be a non-empty list", choices)
@@ -230,10 +229,10 @@ def _parse_categorical(k: Reader, name: str) -> sp.CategoricalParam:
             raise k.error("choices", "must hold only numbers, strings, booleans or null", choices)
     if len(set(map(repr, choices))) != len(choices):
         raise k.error("choices", "must not repeat a choice", choices)
-    return sp.CategoricalParam(name, tuple(choices))
+    return knobs.CategoricalParam(name, tuple(choices))
 
 
-def _parse_range(k: Reader, name: str, kind: str) -> sp.Param:
+def _parse_range(k: Reader, name: str, kind: str) -> knobs.Param:
     is_int = kind == "int"
     num = k.int if is_int else k.float
     low, high = num("low", None), num("high", None)
@@ -246,8 +245,8 @@ def _parse_range(k: Reader, name: str, kind: str) -> sp.Param:
     if log and step not in (None, 1):
         raise k.error("step", "must be unset when log is true (Optuna cannot step a log scale)", step)
     if is_int:
-        return sp.IntParam(name, low, high, log=log, step=step)
-    return sp.FloatParam(name, low, high, log=log, step=step)
+        return knobs.IntParam(name, low, high, log=log, step=step)
+    return knobs.FloatParam(name, low, high, log=log, step=step)
 
 
 def _parse_paths(r: Reader) -> PathsConfig:

@@ -8,15 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 from ablate._reader import Reader, describe_value
-from ablate.config.schema import Params, StudyConfig
 from ablate.errors import ConfigError
 from ablate.vocab.direction import DIRECTIONS, Direction
 from ablate.vocab.objectives import EXAMPLE, Constraint, parse_constraint
+from ablate.vocab.params import Params, StudyConfig
 
 
 def parse_objectives(r: Reader, is_metric_name: Callable[[str], bool], metric_rule: str) -> dict[str, Any]:
     """``metric``, ``direction``, ``other_metrics``, ``other_directions`` and ``constraints`` of
-    :class:`~ablate.config.schema.StudyConfig`, read from the ``study`` section."""
+    :class:`~ablate.vocab.params.StudyConfig`, read from the ``study`` section."""
     metrics = _metrics(r, is_metric_name, metric_rule)
     directions = _directions(r, metrics)
     return {

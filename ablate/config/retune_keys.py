@@ -3,29 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
-from typing import Any
 
 from ablate._reader import Reader
 from ablate.errors import ConfigError
 from ablate.samplers import NAMES as SAMPLER_NAMES
-
-
-@dataclass(frozen=True)
-class RetuneConfig:
-    """``ablation.retune``: every arm, the baseline included, gets a search of its own over the
-    searched knobs no component sets, with the same budget, sampler and sampler seed, and runs
-    over the paired seeds with that search's best configuration.
-
-    - ``n_trials``: int >= 1. Each arm's search budget.
-    - ``sampler``: a sampler name; default the search's.
-    """
-
-    n_trials: int
-    sampler: str | None = None  # None: search.sampler
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"n_trials": self.n_trials, **({"sampler": self.sampler} if self.sampler else {})}
+from ablate.vocab.ablation import RetuneConfig
 
 
 def parse_retune(r: Reader, policy: str, space_names: Collection[str] | None) -> RetuneConfig | None:

@@ -10,9 +10,10 @@ from typing import Any, NamedTuple
 
 from ablate import space as sp
 from ablate._reader import Reader, describe_value
-from ablate.conditions import COMPARISONS, MEMBERSHIP, OPERATORS, Clause, Condition, is_number
-from ablate.config.schema import SearchConfig, TrialConfig
 from ablate.errors import ConfigError
+from ablate.vocab import knobs
+from ablate.vocab.conditions import COMPARISONS, MEMBERSHIP, OPERATORS, Clause, Condition, is_number
+from ablate.vocab.params import SearchConfig, TrialConfig
 
 _WHEN_RULE = "must map earlier knobs to the values they must take, e.g. {optimizer: sgd}"
 _CANDIDATES_MAX = 10_000  # a finite grid up to this size is searched whole for a value that passes
@@ -24,7 +25,7 @@ class RunOptions(NamedTuple):
     seeds: int
 
 
-def parse_when(k: Reader, name: str, earlier: sp.Space, names: list[str]) -> Condition | None:
+def parse_when(k: Reader, name: str, earlier: knobs.Space, names: list[str]) -> Condition | None:
     """The ``when`` of knob ``name``, checked against the knobs declared before it.
 
     Raises:
@@ -104,11 +105,11 @@ def _scalar(w: Reader, key: str, value: Any) -> Any:
     return value
 
 
-def _check_value(w: Reader, p: sp.Param, clause: Clause) -> None:
+def _check_value(w: Reader, p: knobs.Param, clause: Clause) -> None:
     """Every value a clause names must be one the knob takes (a typo would silently never hold)."""
     key = f"{p.name}.{clause.op}" if isinstance(w.raw.get(p.name), dict) else p.name
     if clause.op in COMPARISONS:
-        if isinstance(p, sp.CategoricalParam) and not all(is_number(c) for c in p.choices):
+        if isinstance(p, knobs.CategoricalParam) and not all(is_number(c) for c in p.choices):
             rule = f"must compare a numeric knob with '{clause.op}', but {p.name} takes {sp.describe_domain(p)}"
             raise ConfigError(w.source, w.key(key), rule)
         return
@@ -117,11 +118,11 @@ def _check_value(w: Reader, p: sp.Param, clause: Clause) -> None:
             raise w.error(key, f"must be a value {p.name} takes ({sp.describe_domain(p)})", value)
 
 
-def _candidates(p: sp.Param, clauses: list[Clause]) -> list[Any]:
+def _candidates(p: knobs.Param, clauses: list[Clause]) -> list[Any]:
     """Values of ``p`` among which one passes ``clauses`` if any does: what passes is a range less
     finitely many values, so its ends, the clauses' values, their grid neighbours and (on a
     continuous range) the midpoints between them cover it."""
-    if isinstance(p, sp.CategoricalParam):
+    if isinstance(p, knobs.CategoricalParam):
         return list(p.choices)
     step = p.step  # an IntParam's is 1
     if step is not None and (p.high - p.low) / step < _CANDIDATES_MAX:
@@ -133,10 +134,10 @@ def _candidates(p: sp.Param, clauses: list[Clause]) -> list[Any]:
         points = [p.low + (round((v - p.low) / step) + i) * step for v in points for i in range(-reach, reach + 1)]
     else:
         points += [(a + b) / 2 for a, b in zip(points, points[1:])]
-    return [int(v) if isinstance(p, sp.IntParam) else v for v in points if sp.takes(p, v)]
+    return [int(v) if isinstance(p, knobs.IntParam) else v for v in points if sp.takes(p, v)]
 
 
-def parse_run_options(r: Reader, space: sp.Space, n_trials: int, pruner: str) -> RunOptions:
+def parse_run_options(r: Reader, space: knobs.Space, n_trials: int, pruner: str) -> RunOptions:
     """``search.enqueue``, ``search.timeout_s`` and ``search.seeds``."""
     enqueue = _parse_enqueue(r, space, n_trials)
     timeout_s = r.float("timeout_s", None, low=0.0, open_interval=True, allow_none=True)
@@ -151,7 +152,7 @@ def parse_run_options(r: Reader, space: sp.Space, n_trials: int, pruner: str) ->
     return RunOptions(enqueue, timeout_s, seeds)
 
 
-def _parse_enqueue(r: Reader, space: sp.Space, n_trials: int) -> tuple[dict[str, Any], ...]:
+def _parse_enqueue(r: Reader, space: knobs.Space, n_trials: int) -> tuple[dict[str, Any], ...]:
     raw = r.get("enqueue", None)
     if raw is None:
         return ()
@@ -176,16 +177,16 @@ def _parse_enqueue(r: Reader, space: sp.Space, n_trials: int) -> tuple[dict[str,
     return tuple(configs)
 
 
-def check_configuration(source: str, key: str, entry: Any, space: sp.Space) -> dict[str, Any]:
+def check_configuration(source: str, key: str, entry: Any, space: knobs.Space) -> dict[str, Any]:
     """One configuration of ``search.enqueue``: a value for every knob active in it, each one the
     knob takes, and no other name; returned in space order, ints as ints and floats as floats."""
     if not isinstance(entry, dict) or not entry:
         raise ConfigError(source, key, f"must be a mapping of knob values by name, but got {describe_value(entry)}")
     c = Reader(source, key, entry)
-    knobs = {p.name: p for p in space}
+    by_name = {p.name: p for p in space}
     for name in entry:
-        if name not in knobs:
-            raise c.error(name, f"must be a knob of search.space ({', '.join(knobs)})", name)
+        if name not in by_name:
+            raise c.error(name, f"must be a knob of search.space ({', '.join(by_name)})", name)
     active = sp.active_knobs(space, entry)
     out: dict[str, Any] = {}
     for p in active:
@@ -196,10 +197,10 @@ def check_configuration(source: str, key: str, entry: Any, space: sp.Space) -> d
         value = entry[p.name]
         if not sp.takes(p, value):
             raise c.error(p.name, f"must be {sp.describe_domain(p)}", value)
-        out[p.name] = value if isinstance(p, sp.CategoricalParam) else (int if p.kind == "int" else float)(value)
+        out[p.name] = value if isinstance(p, knobs.CategoricalParam) else (int if p.kind == "int" else float)(value)
     for name in entry:
         if name not in out:
-            condition = knobs[name].when
+            condition = by_name[name].when
             assert condition is not None  # only a conditional knob is left out of `out`
             when = condition.describe()
             rule = f"must be left out: {name} exists only where {when}, which this configuration does not meet"

@@ -5,14 +5,13 @@ with ``min_effect`` and the policy."""
 from __future__ import annotations
 
 from ablate._reader import Reader
-from ablate.config.seed_plan import SeedPlan
 from ablate.errors import ConfigError
-
-AUTO = "auto"  # ablation.seeds: chosen adaptively (ablate.config.seed_plan)
+from ablate.vocab.ablation import AUTO
+from ablate.vocab.seed_plan import SeedPlan
 
 
 def parse_seeds(r: Reader) -> int | None:
-    value = r.raw.get("seeds", 5)
+    value = r.raw.get("seeds", SeedPlan.fixed)
     if value == AUTO:
         r.get("seeds", None)
         return None

@@ -12,7 +12,6 @@ from ablate.ablation.retune import RETUNED
 from ablate.ablation.retune_analysis import RetunedAblation, analyze_retuned
 from ablate.ablation.retune_report import retuned_summary
 from ablate.ablation.runs import read_design, read_runs
-from ablate.config.schema import Params
 from ablate.data import read_manifest
 from ablate.report.model import ParamInfo, ReportInput
 from ablate.report.write import IMPORTANCE_RECORD
@@ -24,6 +23,7 @@ from ablate.study.storage import load_study
 from ablate.study.table import best_of, count_states, front_of, trials_frame
 from ablate.vocab.facts import RunFacts
 from ablate.vocab.objectives import describe_objectives
+from ablate.vocab.params import Params
 
 
 def build_report_input(params: Params, run: RunFacts) -> ReportInput:

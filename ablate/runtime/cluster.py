@@ -16,11 +16,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ablate.config.schema import ExecutionConfig
 from ablate.errors import ConfigError, one_line
 from ablate.runtime.cluster_class import cluster_kwargs, load_cluster_class
 from ablate.runtime.worker import PROFILER_CAN_DEADLOCK
 from ablate.trial.devices import visible_gpus
+from ablate.vocab.params import ExecutionConfig
 from ablate.worker_env import PRELOAD, worker_env
 
 

@@ -13,9 +13,9 @@ import asyncio
 import importlib
 from typing import Any
 
-from ablate.config.schema import ExecutionConfig
 from ablate.errors import ConfigError, one_line
 from ablate.runtime import jobqueue
+from ablate.vocab.params import ExecutionConfig
 
 # Import names whose distribution is named otherwise (the rest: underscores become dashes).
 _DISTRIBUTIONS = {"distributed": "distributed", "dask_kubernetes": "dask-kubernetes", "dask_cuda": "dask-cuda"}

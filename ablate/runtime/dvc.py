@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ablate.config.schema import Params
 from ablate.errors import SyncError, one_line
 from ablate.study.fingerprint import archived_studies
 from ablate.vocab.facts import SyncResult
+from ablate.vocab.params import Params
 from ablate.vocab.steps import STAGES
 
 

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ablate.config.schema import Params
 from ablate.errors import one_line
 from ablate.runtime.dvc import find_repo_root, is_under, quiet_dvc, study_outputs, study_targets
+from ablate.vocab.params import Params
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ so, :mod:`ablate.trial.events`) and acts from outside the worker process:
   its worker process is replaced through its nanny (``Client.restart_workers``: a fresh one, with
   the preload); Dask runs the other trials that worker held elsewhere. It fails with reason
   ``timeout``, not retried.
-- a straggler (see :class:`ablate.config.schema.StragglerRule`) is flagged once, in a line and in
+- a straggler (see :class:`ablate.vocab.params.StragglerRule`) is flagged once, in a line and in
   its record; under ``stop`` it is interrupted (in its thread, then as hung after the grace) and
   fails with reason ``straggler``.
 """
@@ -32,7 +32,6 @@ from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Any
 
-from ablate.config.schema import StragglerRule
 from ablate.errors import TrialStraggledError, TrialTimeoutError
 from ablate.runtime.outcomes import annotate, interrupt_trial, publish_stopped
 from ablate.runtime.stragglers import StepClock
@@ -40,6 +39,7 @@ from ablate.trial.cache import run_cached_or_error
 from ablate.trial.events import STARTED, STEP, TOPIC
 from ablate.trial.execute import clear_interrupted
 from ablate.vocab import reasons
+from ablate.vocab.params import StragglerRule
 from ablate.vocab.trial import TrialSpec
 
 POLL_S = 0.5  # how often the running trials are looked at

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ablate.config.load import load_params, parse_override
-from ablate.config.schema import Params
 from ablate.errors import ConfigError, one_line
 from ablate.runtime.dvc import find_repo_root, is_under, quiet_dvc, study_outputs, study_stages
+from ablate.vocab.params import Params
 from ablate.vocab.steps import STAGES
 
 

@@ -1,11 +1,11 @@
-"""The straggler rule (:class:`ablate.config.schema.StragglerRule`): a trial much slower than
+"""The straggler rule (:class:`ablate.vocab.params.StragglerRule`): a trial much slower than
 its peers at the same reported step."""
 
 from __future__ import annotations
 
 import statistics
 
-from ablate.config.schema import StragglerRule
+from ablate.vocab.params import StragglerRule
 
 FLOOR_S = 1.0  # a straggler is also at least this much later than its peers' median
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 
-from ablate.config.schema import Params
 from ablate.runtime import jobqueue
 from ablate.runtime.cluster import ClusterPlan, plan_cluster, start_cluster
+from ablate.vocab.params import Params
 
 CLOSE_TIMEOUT_S = 60  # a cluster still closing after this is left to exit with the process
 JOB_WATCH_S = 1.0  # how often the batch jobs are looked at, to report the ones newly submitted

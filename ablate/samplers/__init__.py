@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ablate import space as sp
 from ablate.samplers._auto import Choice, choose_sampler
 from ablate.samplers._base import Problem, Sampler
 from ablate.samplers._cmaes import CmaEs
@@ -16,6 +15,7 @@ from ablate.samplers._nsga2 import NSGA2
 from ablate.samplers._qmc import QMC
 from ablate.samplers._random import Random
 from ablate.samplers._tpe import TPE
+from ablate.vocab import knobs
 
 if TYPE_CHECKING:
     import optuna
@@ -32,14 +32,14 @@ SAMPLERS: dict[str, Sampler] = {
 NAMES = (*SAMPLERS, "auto")  # what search.sampler accepts
 
 
-def resolve_sampler(name: str, space: sp.Space, n_trials: int, n_objectives: int = 1) -> Choice:
+def resolve_sampler(name: str, space: knobs.Space, n_trials: int, n_objectives: int = 1) -> Choice:
     """The sampler a search with ``search.sampler: name`` runs, and why (for ``auto``)."""
     if name == "auto":
         return choose_sampler(space, n_trials, n_objectives)
     return Choice(name, "")
 
 
-def check_sampler(name: str, space: sp.Space, n_trials: int, n_objectives: int = 1) -> Problem | None:
+def check_sampler(name: str, space: knobs.Space, n_trials: int, n_objectives: int = 1) -> Problem | None:
     """Whether the (resolved) sampler can serve the space, and ``n_objectives`` objectives at
     once; see :meth:`Sampler.check`."""
     choice = resolve_sampler(name, space, n_trials, n_objectives)
@@ -55,7 +55,7 @@ def check_sampler(name: str, space: sp.Space, n_trials: int, n_objectives: int =
 
 
 def make_sampler(
-    name: str, space: sp.Space, n_trials: int, seed: int, n_objectives: int = 1
+    name: str, space: knobs.Space, n_trials: int, seed: int, n_objectives: int = 1
 ) -> optuna.samplers.BaseSampler:
     return SAMPLERS[resolve_sampler(name, space, n_trials, n_objectives).name].make(space, n_trials, seed)
 

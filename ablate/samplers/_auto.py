@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ablate import space as sp
 from ablate.samplers._base import numeric
+from ablate.vocab import knobs
 
 GP_MAX_KNOBS = 6
 GP_MAX_TRIALS = 100
@@ -40,7 +40,7 @@ class Choice(NamedTuple):
         return f"{self.name} (auto: {self.why})"
 
 
-def choose_sampler(space: sp.Space, n_trials: int, n_objectives: int = 1) -> Choice:
+def choose_sampler(space: knobs.Space, n_trials: int, n_objectives: int = 1) -> Choice:
     conditional = [p.name for p in space if p.when is not None]
     if n_objectives > 1:
         return _choose_multi_objective(n_trials, n_objectives, conditional)
@@ -48,14 +48,16 @@ def choose_sampler(space: sp.Space, n_trials: int, n_objectives: int = 1) -> Cho
         return Choice("tpe", f"{len(conditional)} conditional knob(s) ({', '.join(conditional)}) of {len(space)}")
     n_num = len(numeric(space))
     n_cat = len(space) - n_num
-    knobs = f"{n_num} numeric knob(s)"
+    counted = f"{n_num} numeric knob(s)"
     if n_cat:
         return Choice("tpe", f"{n_cat} categorical knob(s) of {len(space)}")
     if n_num <= GP_MAX_KNOBS and n_trials <= GP_MAX_TRIALS:
-        return Choice("gp", f"{knobs} (<= {GP_MAX_KNOBS}), no categorical, {n_trials} trials (<= {GP_MAX_TRIALS})")
+        return Choice("gp", f"{counted} (<= {GP_MAX_KNOBS}), no categorical, {n_trials} trials (<= {GP_MAX_TRIALS})")
     if n_num >= 2 and n_trials >= CMAES_MIN_TRIALS:
-        return Choice("cmaes", f"{knobs}, no categorical, {n_trials} trials (>= {CMAES_MIN_TRIALS})")
-    return Choice("tpe", f"{knobs}, no categorical, {n_trials} trials: too many knobs for gp, too few trials for cmaes")
+        return Choice("cmaes", f"{counted}, no categorical, {n_trials} trials (>= {CMAES_MIN_TRIALS})")
+    return Choice(
+        "tpe", f"{counted}, no categorical, {n_trials} trials: too many knobs for gp, too few trials for cmaes"
+    )
 
 
 def _choose_multi_objective(n_trials: int, n_objectives: int, conditional: list[str]) -> Choice:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from ablate import space as sp
+from ablate.vocab import knobs
 
 if TYPE_CHECKING:
     import optuna
@@ -27,11 +27,11 @@ class Sampler(Protocol):
     multi_objective: bool
     uses_constraints: bool
 
-    def check(self, space: sp.Space, n_trials: int) -> Problem | None:
+    def check(self, space: knobs.Space, n_trials: int) -> Problem | None:
         """None when the sampler can search ``space`` with ``n_trials``, else what is wrong."""
         ...
 
-    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+    def make(self, space: knobs.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
         """The Optuna sampler, seeded."""
         ...
 
@@ -42,12 +42,12 @@ class AnySpace:
     multi_objective = True
     uses_constraints = False
 
-    def check(self, space: sp.Space, n_trials: int) -> Problem | None:
+    def check(self, space: knobs.Space, n_trials: int) -> Problem | None:
         return None
 
 
-def numeric(space: sp.Space) -> list[sp.Param]:
-    return [p for p in space if not isinstance(p, sp.CategoricalParam)]
+def numeric(space: knobs.Space) -> list[knobs.Param]:
+    return [p for p in space if not isinstance(p, knobs.CategoricalParam)]
 
 
 def startup_trials(n_trials: int) -> int:

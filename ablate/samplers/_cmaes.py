@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ablate import space as sp
 from ablate.samplers._base import Problem, numeric
+from ablate.vocab import knobs
 
 if TYPE_CHECKING:
     import optuna
@@ -16,7 +16,7 @@ class CmaEs:
     multi_objective = False  # Optuna's CmaEsSampler raises on a multi-objective study
     uses_constraints = False  # it warns once that it ignores them
 
-    def check(self, space: sp.Space, n_trials: int) -> Problem | None:
+    def check(self, space: knobs.Space, n_trials: int) -> Problem | None:
         if not numeric(space):
             names = ", ".join(p.name for p in space)
             return Problem(
@@ -24,7 +24,7 @@ class CmaEs:
             )
         return None
 
-    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+    def make(self, space: knobs.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
         import optuna
 
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ablate import space as sp
 from ablate.samplers._base import AnySpace, startup_trials
+from ablate.vocab import knobs
 
 if TYPE_CHECKING:
     import optuna
@@ -16,7 +16,7 @@ class GP(AnySpace):
     # A GP per constraint; the acquisition (constrained log EI, or EHVI) weighs the chance of feasibility.
     uses_constraints = True
 
-    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+    def make(self, space: knobs.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
         import optuna
 
         return optuna.samplers.GPSampler(

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from ablate import space as sp
 from ablate.samplers._base import Problem
+from ablate.vocab import knobs
 
 if TYPE_CHECKING:
     import optuna
@@ -19,20 +20,20 @@ class Grid:
     multi_objective = True  # it proposes the grid's points whatever the objectives
     uses_constraints = False
 
-    def check(self, space: sp.Space, n_trials: int) -> Problem | None:
+    def check(self, space: knobs.Space, n_trials: int) -> Problem | None:
         conditional = [p.name for p in space if p.when is not None]
         if conditional:
             rule = f"must not be grid for a conditional space ({', '.join(conditional)} have a when); use tpe or random"
             return Problem("sampler", rule, "grid")
         for p in space:
-            if isinstance(p, sp.FloatParam) and p.step is None:
+            if isinstance(p, knobs.FloatParam) and p.step is None:
                 return Problem(f"space.{p.name}.step", "must be set for a float knob when search.sampler is grid", None)
         size = sp.grid_size(space)
         if n_trials > size:
             return Problem("n_trials", f"must be <= the grid size {size} when search.sampler is grid", n_trials)
         return None
 
-    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+    def make(self, space: knobs.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
         return _ask_tell_grid_sampler()(sp.grid_of(space), seed=seed)
 
 

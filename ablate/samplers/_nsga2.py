@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ablate import space as sp
 from ablate.samplers._base import AnySpace
+from ablate.vocab import knobs
 
 if TYPE_CHECKING:
     import optuna
@@ -15,7 +15,7 @@ class NSGA2(AnySpace):
     # Constrained domination: a feasible trial beats an infeasible one, infeasible ones by total violation.
     uses_constraints = True
 
-    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+    def make(self, space: knobs.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
         import optuna
 
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(50, n_trials // 5)))

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ablate import space as sp
 from ablate.samplers._base import AnySpace
+from ablate.vocab import knobs
 
 if TYPE_CHECKING:
     import optuna
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 class QMC(AnySpace):
     """A scrambled Sobol sequence: covers the space more evenly than random for the same budget."""
 
-    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+    def make(self, space: knobs.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
         import optuna
 
         return optuna.samplers.QMCSampler(

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from ablate import space as sp
 from ablate.samplers._base import AnySpace, startup_trials
+from ablate.vocab import knobs
 
 if TYPE_CHECKING:
     import optuna
@@ -22,7 +23,7 @@ class TPE(AnySpace):
     # Optuna 5.0 TPE reads trial.constraints: an infeasible trial joins the poor group, ranked by violation.
     uses_constraints = True
 
-    def make(self, space: sp.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
+    def make(self, space: knobs.Space, n_trials: int, seed: int) -> optuna.samplers.BaseSampler:
         import optuna
 
         group = sp.is_conditional(space)

@@ -23,10 +23,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ablate.config.schema import Params
 from ablate.errors import AblateError, StudyChangedError
 from ablate.study.storage import load_study, set_aside_in_database
 from ablate.trial.entrypoint import code_version
+from ablate.vocab.params import Params
 
 FINGERPRINT = "fingerprint.json"
 # Parts whose values are content hashes: shown shortened in messages.

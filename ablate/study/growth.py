@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ablate.config.schema import Params
 from ablate.errors import ConfigError
 from ablate.study.storage import FINISHED, load_study
+from ablate.vocab.params import Params
 
 
 def grown_n_trials(params: Params, grow_by: int, max_trials: int | None = None) -> int:

@@ -9,8 +9,8 @@ import json
 import os
 from datetime import datetime, timezone
 
-from ablate.config.schema import Params
 from ablate.vocab.facts import RunFacts
+from ablate.vocab.params import Params
 
 LAST_RUN = "last_run.json"
 

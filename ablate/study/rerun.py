@@ -6,13 +6,13 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from ablate.config.schema import Params
 from ablate.data import load_prepared_info
 from ablate.errors import AblateError
 from ablate.study.repeats import seed_list
 from ablate.trial.contract import read_result, seed_folder
 from ablate.trial.entrypoint import code_version
 from ablate.trial.execute import execute_trial
+from ablate.vocab.params import Params
 from ablate.vocab.trial import TrialResult, TrialSpec
 
 

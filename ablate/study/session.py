@@ -21,7 +21,6 @@ from optuna.trial import TrialState
 
 from ablate import samplers
 from ablate import space as sp
-from ablate.config.schema import Params, SearchConfig, StudyConfig
 from ablate.errors import ConfigError, InvalidMetricError, MissingObjectiveError, TrialPruned
 from ablate.pruners import make_pruner
 from ablate.study.storage import (
@@ -41,6 +40,7 @@ from ablate.vocab.objectives import (
     describe_objectives,
     returned_metrics,
 )
+from ablate.vocab.params import Params, SearchConfig, StudyConfig
 from ablate.vocab.trial import PreparedData, PruningLink, TrialResult, TrialSpec
 
 

@@ -17,9 +17,9 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
-from ablate.config.schema import Params
 from ablate.errors import ConfigError
 from ablate.vocab import states
+from ablate.vocab.params import Params
 from ablate.vocab.url import CONNECT_TIMEOUT_S, StorageURL, mask_url, open_database
 
 JOURNAL = "optuna.journal"

@@ -17,7 +17,7 @@ from ablate.vocab.objectives import describe_objectives, is_feasible
 if TYPE_CHECKING:
     import optuna
 
-    from ablate.config.schema import Params
+    from ablate.vocab.params import Params
 
 
 def study_flags(params: Params) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""Conditional knobs: what a condition means (ablate.conditions), how the space suggests only the
+"""Conditional knobs: what a condition means (ablate.vocab.conditions), how the space suggests only the
 active knobs (ablate.space), and how a params file declares them (ablate.config.search)."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from ablate import space as sp
-from ablate.conditions import Clause, Condition, same
 from ablate.config.load import load_params, parse_params
 from ablate.errors import ConfigError
+from ablate.vocab import knobs
+from ablate.vocab.conditions import Clause, Condition, same
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -26,13 +27,13 @@ def when(knob: str, op: str, value: Any) -> Condition:
 
 
 SPACE = (
-    sp.CategoricalParam("optimizer", ("adam", "sgd", "adamw")),
-    sp.FloatParam("momentum", 0.0, 0.99, when=when("optimizer", "==", "sgd")),
+    knobs.CategoricalParam("optimizer", ("adam", "sgd", "adamw")),
+    knobs.FloatParam("momentum", 0.0, 0.99, when=when("optimizer", "==", "sgd")),
     # conditioned on a conditional knob: absent whenever momentum is
-    sp.CategoricalParam("nesterov", (False, True), when=when("momentum", ">", 0.5)),
-    sp.IntParam("layers", 1, 4),
-    sp.IntParam("units_3", 16, 256, log=True, when=when("layers", ">=", 3)),
-    sp.FloatParam("beta", 0.5, 0.99, when=when("optimizer", "in", ("adam", "adamw"))),
+    knobs.CategoricalParam("nesterov", (False, True), when=when("momentum", ">", 0.5)),
+    knobs.IntParam("layers", 1, 4),
+    knobs.IntParam("units_3", 16, 256, log=True, when=when("layers", ">=", 3)),
+    knobs.FloatParam("beta", 0.5, 0.99, when=when("optimizer", "in", ("adam", "adamw"))),
 )
 
 
@@ -110,14 +111,14 @@ def test_active_knobs_follow_the_values_given() -> None:
 @pytest.mark.parametrize(
     ("knob", "good", "bad"),
     [
-        (sp.IntParam("n", 2, 10, step=2), [2, 4.0, 10], [3, 12, 0, True, "4", 4.5]),
-        (sp.FloatParam("d", 0.0, 0.5, step=0.1), [0.0, 0.3, 0.5], [0.25, 0.6, -0.1]),
-        (sp.FloatParam("lr", 1e-4, 1e-1, log=True), [1e-4, 0.05, 1e-1], [0.0, 0.2, float("nan")]),
-        (sp.CategoricalParam("c", (False, 32, "x", None)), [False, 32, 32.0, "x", None], [0, True, "32", "y"]),
+        (knobs.IntParam("n", 2, 10, step=2), [2, 4.0, 10], [3, 12, 0, True, "4", 4.5]),
+        (knobs.FloatParam("d", 0.0, 0.5, step=0.1), [0.0, 0.3, 0.5], [0.25, 0.6, -0.1]),
+        (knobs.FloatParam("lr", 1e-4, 1e-1, log=True), [1e-4, 0.05, 1e-1], [0.0, 0.2, float("nan")]),
+        (knobs.CategoricalParam("c", (False, 32, "x", None)), [False, 32, 32.0, "x", None], [0, True, "32", "y"]),
     ],
     ids=["int-step", "float-step", "float-log", "categorical"],
 )
-def test_takes_tells_the_values_a_knob_can_take(knob: sp.Param, good: list, bad: list) -> None:
+def test_takes_tells_the_values_a_knob_can_take(knob: knobs.Param, good: list, bad: list) -> None:
     assert [sp.takes(knob, v) for v in good] == [True] * len(good)
     assert [sp.takes(knob, v) for v in bad] == [False] * len(bad)
 

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ablate.config.schema import DataConfig
 from ablate.data import (
     MANIFEST,
     SPLITS,
@@ -21,6 +20,7 @@ from ablate.data import (
     split_and_scale,
 )
 from ablate.errors import DataError
+from ablate.vocab.params import DataConfig
 
 WINE = DataConfig(source="sklearn:wine")
 

@@ -17,7 +17,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ablate.config.schema import DataConfig
 from ablate.data import load_arrays, prepare_data, read_features
 from ablate.errors import TrialError
 from ablate.models import mlp
@@ -26,6 +25,7 @@ from ablate.trial.context import TrialContext
 from ablate.trial.contract import ERROR, RESULT
 from ablate.trial.entrypoint import code_version
 from ablate.trial.execute import execute_trial
+from ablate.vocab.params import DataConfig
 from ablate.vocab.trial import PreparedData, TrialSpec
 
 ENTRYPOINT = "ablate.models.mlp:train"

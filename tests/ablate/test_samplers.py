@@ -6,18 +6,19 @@ import optuna
 import pytest
 
 from ablate import space as sp
-from ablate.conditions import Clause, Condition
 from ablate.samplers import NAMES, SAMPLERS, check_sampler, make_sampler, resolve_sampler
+from ablate.vocab import knobs
+from ablate.vocab.conditions import Clause, Condition
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-FLOAT = sp.FloatParam("lr", 1e-4, 1e-1, log=True)
-INT = sp.IntParam("units", 16, 256)
-CAT = sp.CategoricalParam("act", ("relu", "tanh"))
+FLOAT = knobs.FloatParam("lr", 1e-4, 1e-1, log=True)
+INT = knobs.IntParam("units", 16, 256)
+CAT = knobs.CategoricalParam("act", ("relu", "tanh"))
 
 
-def floats(n: int) -> sp.Space:
-    return tuple(sp.FloatParam(f"x{i}", 0.0, 1.0) for i in range(n))
+def floats(n: int) -> knobs.Space:
+    return tuple(knobs.FloatParam(f"x{i}", 0.0, 1.0) for i in range(n))
 
 
 @pytest.mark.parametrize(
@@ -33,7 +34,7 @@ def floats(n: int) -> sp.Space:
     ],
 )
 def test_each_name_makes_its_sampler_and_it_searches(name: str, cls: type) -> None:
-    space = (sp.FloatParam("x", 0.0, 1.0, step=0.25), sp.IntParam("n", 1, 3), CAT)
+    space = (knobs.FloatParam("x", 0.0, 1.0, step=0.25), knobs.IntParam("n", 1, 3), CAT)
     sampler = make_sampler(name, space, 8, seed=0)
     assert isinstance(sampler, cls)
     study = optuna.create_study(sampler=sampler, direction="maximize")
@@ -67,7 +68,7 @@ def test_the_registry_is_the_accepted_names_plus_auto() -> None:
     ],
     ids=["categorical", "small-continuous", "gp-limits", "large-continuous", "small-long", "large-short", "one-knob"],
 )
-def test_auto_picks_from_space_and_budget(space: sp.Space, n_trials: int, picked: str, why: str) -> None:
+def test_auto_picks_from_space_and_budget(space: knobs.Space, n_trials: int, picked: str, why: str) -> None:
     choice = resolve_sampler("auto", space, n_trials)
     assert choice.name == picked
     assert choice.why.startswith(why)
@@ -94,25 +95,25 @@ def test_samplers_that_cannot_serve_a_space_say_why() -> None:
 
 SGD = Condition((Clause("opt", "==", "sgd"),))
 CONDITIONAL = (
-    sp.CategoricalParam("opt", ("adam", "sgd")),
-    sp.FloatParam("momentum", 0.0, 0.99, when=SGD),
-    sp.FloatParam("dampening", 0.0, 0.5, when=SGD),
-    sp.FloatParam("lr", 1e-4, 1e-1, log=True),
+    knobs.CategoricalParam("opt", ("adam", "sgd")),
+    knobs.FloatParam("momentum", 0.0, 0.99, when=SGD),
+    knobs.FloatParam("dampening", 0.0, 0.5, when=SGD),
+    knobs.FloatParam("lr", 1e-4, 1e-1, log=True),
 )
 
 
 @pytest.mark.parametrize("n_trials", [20, 500])
 def test_auto_picks_tpe_for_a_conditional_space_whatever_else_it_has(n_trials: int) -> None:
     numeric_only = (
-        sp.FloatParam("x", 0.0, 1.0),
-        sp.FloatParam("y", 0.0, 1.0, when=Condition((Clause("x", "<", 0.5),))),
+        knobs.FloatParam("x", 0.0, 1.0),
+        knobs.FloatParam("y", 0.0, 1.0, when=Condition((Clause("x", "<", 0.5),))),
     )
     assert resolve_sampler("auto", numeric_only, n_trials) == ("tpe", "1 conditional knob(s) (y) of 2")
     assert resolve_sampler("auto", CONDITIONAL, n_trials).why == "2 conditional knob(s) (momentum, dampening) of 4"
 
 
 def test_grid_refuses_a_conditional_space() -> None:
-    stepped = (sp.CategoricalParam("opt", ("adam", "sgd")), sp.IntParam("m", 1, 3, when=SGD))
+    stepped = (knobs.CategoricalParam("opt", ("adam", "sgd")), knobs.IntParam("m", 1, 3, when=SGD))
     problem = check_sampler("grid", stepped, 2)
     assert problem == ("sampler", "must not be grid for a conditional space (m have a when); use tpe or random", "grid")
 
@@ -144,7 +145,7 @@ def test_tpe_models_a_conditional_branch_jointly() -> None:
     ids=["small-continuous", "categorical-short", "at-the-threshold", "categorical-long"],
 )
 def test_auto_with_several_objectives_picks_tpe_then_nsga2(
-    space: sp.Space, n_trials: int, picked: str, why: str
+    space: knobs.Space, n_trials: int, picked: str, why: str
 ) -> None:
     choice = resolve_sampler("auto", space, n_trials, n_objectives=2)
     assert (choice.name, choice.why) == (picked, why)

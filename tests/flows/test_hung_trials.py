@@ -20,7 +20,7 @@ import yaml
 from distributed import Client
 
 from ablate.config.load import load_params
-from ablate.config.schema import Params
+from ablate.vocab.params import Params
 from flows.pipeline import study_flow
 from tests.flows.helpers import REPO, deep_update, quick_study, write_params
 from tests.flows.test_packing import GPU_WORKERS

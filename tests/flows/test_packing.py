@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from ablate.config.load import load_params
-from ablate.config.schema import Params
 from ablate.errors import NoTrialCompletedError
+from ablate.vocab.params import Params
 from flows.pipeline import study_flow
 from tests.flows.helpers import deep_update, quick_study, write_params
 from tests.flows.test_scale_out import dask_processes

@@ -11,7 +11,7 @@ from ablate.ablation.analysis import AblationAnalysis, analyze_ablation
 from ablate.ablation.design import PlanContext, repeat_seeds
 from ablate.ablation.runs import design_record, plan_arms, runs_table
 from ablate.ablation.schedule import run_looks
-from ablate.config.ablation import AblationConfig, Component
+from ablate.vocab.ablation import AblationConfig, Component
 
 
 def simulated_ablation(

@@ -15,11 +15,11 @@ from ablate.ablation.analysis import analyze_ablation
 from ablate.ablation.design import PlanContext, repeat_seeds
 from ablate.ablation.report import markdown_section
 from ablate.ablation.runs import AblationRun, collect_runs, design_record, plan_arms
-from ablate.config.ablation import AblationConfig, Component
-from ablate.config.schema import DataConfig
 from ablate.data import prepare_data, read_features
 from ablate.trial.entrypoint import code_version
 from ablate.trial.execute import execute_trial
+from ablate.vocab.ablation import AblationConfig, Component
+from ablate.vocab.params import DataConfig
 from tests.flows.trial_fns import make_feature_groups_csv
 
 ENTRY = "tests.flows.trial_fns:bootstrap_logreg"

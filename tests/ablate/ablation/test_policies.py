@@ -6,7 +6,7 @@ from itertools import combinations
 
 from ablate.ablation.design import PlanContext, repeat_seeds
 from ablate.ablation.policies import POLICIES
-from ablate.config.ablation import AblationConfig, Component
+from ablate.vocab.ablation import AblationConfig, Component
 
 COMPONENTS = (
     Component("bn", {"batchnorm": False}),
@@ -116,6 +116,6 @@ def test_arm_folders_are_safe_and_distinct() -> None:
 
 
 def test_every_policy_a_params_file_may_name_has_a_planner_and_no_other() -> None:
-    from ablate.config.ablation import POLICIES as NAMES
+    from ablate.vocab.ablation import POLICIES as NAMES
 
     assert list(POLICIES) == list(NAMES)  # the params' closed set, in the order its error lists it

@@ -25,11 +25,11 @@ from ablate.ablation.retune_report import (
 from ablate.ablation.retune_text import retune_paragraph
 from ablate.ablation.runs import RUNS, write_design
 from ablate.config.load import parse_params
-from ablate.config.schema import Params
 from ablate.report.build import _ablation, _retuned
 from ablate.report.model import ReportInput
 from ablate.report.write import write_report
 from ablate.vocab.facts import RunFacts
+from ablate.vocab.params import Params
 
 pytestmark = [
     pytest.mark.filterwarnings("error"),

@@ -9,7 +9,7 @@ from ablate.ablation.design import PlanContext, repeat_seeds
 from ablate.ablation.runs import plan_arms
 from ablate.ablation.schedule import run_looks
 from ablate.ablation.verdicts import Verdict
-from ablate.config.ablation import AblationConfig, Component
+from ablate.vocab.ablation import AblationConfig, Component
 
 EFFECTS = {"big": -0.05, "none": 0.0, "tiny": -0.003}  # in units of val_accuracy; min_effect 0.01
 

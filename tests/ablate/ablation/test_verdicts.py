@@ -14,7 +14,7 @@ from statsmodels.stats.power import TTestPower
 from statsmodels.stats.weightstats import ttost_paired
 
 from ablate.ablation.verdicts import Verdict, decide, sample_tests, seeds_needed
-from ablate.config.seed_plan import SeedPlan
+from ablate.vocab.seed_plan import SeedPlan
 
 # Every warning is an error here, but not an object of an earlier test in this process that Python
 # collects meanwhile (DVC's in-process Repo leaves dulwich's pack files of the project's .git to it).

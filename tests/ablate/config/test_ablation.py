@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from ablate.config.ablation import BEST, check_features
+from ablate.config.ablation import check_features
 from ablate.config.load import parse_params
 from ablate.errors import ConfigError
+from ablate.vocab.ablation import BEST
 
 BASE: dict[str, Any] = {
     "study": {"name": "s"},

@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from ablate.config.ablation import AblationConfig
 from ablate.config.load import load_params, parse_params
-from ablate.config.schema import DataConfig, ExecutionConfig, PathsConfig, ReportConfig, SearchConfig
-from ablate.config.seed_plan import SeedPlan
 from ablate.data import check_source
 from ablate.errors import ConfigError
-from ablate.space import CategoricalParam, FloatParam, IntParam
 from ablate.trial.entrypoint import check_entrypoint
+from ablate.vocab.ablation import AblationConfig
+from ablate.vocab.knobs import CategoricalParam, FloatParam, IntParam
+from ablate.vocab.params import DataConfig, ExecutionConfig, PathsConfig, ReportConfig, SearchConfig
+from ablate.vocab.seed_plan import SeedPlan
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT = ROOT / "params" / "digits.yaml"

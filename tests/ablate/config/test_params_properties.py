@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ablate.config.load import load_params, parse_params
-from ablate.config.schema import Params
 from ablate.errors import ConfigError
+from ablate.vocab.params import Params
 from flows.cli import validate
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ablate.config.seed_plan import SeedPlan, spent
+from ablate.vocab.seed_plan import SeedPlan, spent
 
 
 def test_a_fixed_design_looks_once_with_all_of_alpha() -> None:

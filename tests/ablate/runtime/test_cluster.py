@@ -4,10 +4,10 @@ import sys
 
 import pytest
 
-from ablate.config.schema import ExecutionConfig
 from ablate.errors import ConfigError
 from ablate.runtime.cluster import plan_cluster
 from ablate.trial.devices import visible_gpus
+from ablate.vocab.params import ExecutionConfig
 
 
 def test_an_address_means_the_existing_scheduler() -> None:

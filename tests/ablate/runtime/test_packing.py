@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from ablate.config.schema import ExecutionConfig
 from ablate.runtime.cluster import plan_cluster
 from ablate.runtime.jobqueue import job_kwargs
 from ablate.trial.context import TrialContext
 from ablate.trial.execute import execute_trial
+from ablate.vocab.params import ExecutionConfig
 from ablate.vocab.trial import PreparedData, TrialSpec
 
 DUMMY = PreparedData(

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from ablate.config.load import load_params
-from ablate.config.schema import StragglerRule
 from ablate.runtime.stragglers import StepClock
 from ablate.study.table import describe_interventions
+from ablate.vocab.params import StragglerRule
 
 REPO = Path(__file__).resolve().parents[3]
 

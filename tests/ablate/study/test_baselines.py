@@ -10,12 +10,12 @@ from pathlib import Path
 import optuna
 
 from ablate.config.load import load_params
-from ablate.config.schema import PathsConfig
 from ablate.study.baselines import enqueue_baselines
 from ablate.study.budget import SearchBudget
 from ablate.study.session import StudySession
 from ablate.study.storage import load_study
 from ablate.study.table import trials_frame
+from ablate.vocab.params import PathsConfig
 from tests.ablate.config.test_config import BASELINE
 from tests.ablate.study.test_session import DATA, fake_result, make_params, run_loop
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ablate.config.schema import Params
 from ablate.errors import StudyChangedError
 from ablate.study.fingerprint import (
     FINGERPRINT,
@@ -19,6 +18,7 @@ from ablate.study.fingerprint import (
     read_fingerprint,
 )
 from ablate.trial.entrypoint import code_version
+from ablate.vocab.params import Params
 from tests.ablate.study.test_session import DATA, StudySession, make_params, run_loop
 
 HASH_A, HASH_B = "3f2a" + "0" * 60, "91bc" + "1" * 60

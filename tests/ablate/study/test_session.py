@@ -17,7 +17,6 @@ import pytest
 from optuna.trial import TrialState
 
 from ablate.config.load import load_params
-from ablate.config.schema import Params, PathsConfig
 from ablate.errors import ConfigError, StudyLockedError
 from ablate.space import iter_grid
 from ablate.study.lock import StudyLock
@@ -26,6 +25,7 @@ from ablate.study.storage import needs_trials
 from ablate.trial.context import TrialContext
 from ablate.trial.entrypoint import load_entrypoint
 from ablate.trial.execute import execute_trial
+from ablate.vocab.params import Params, PathsConfig
 from ablate.vocab.trial import PreparedData, TrialResult, TrialSpec
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -20,7 +20,6 @@ import pandas as pd
 import pytest
 from dvclive import Live
 
-from ablate.config.schema import DataConfig
 from ablate.data import prepare_data
 from ablate.errors import InvalidMetricError
 from ablate.trial import execute
@@ -28,6 +27,7 @@ from ablate.trial.context import TrialContext
 from ablate.trial.contract import ERROR, RESULT, read_result
 from ablate.trial.entrypoint import code_version, load_entrypoint
 from ablate.trial.execute import execute_trial
+from ablate.vocab.params import DataConfig
 from ablate.vocab.trial import PreparedData, TrialResult, TrialSpec, hash_json
 
 # ---------------------------------------------------------------------------------------------
@@ -404,9 +404,9 @@ def _echo_shapes(params, ctx):  # noqa: ANN001
 
 
 def test_dropped_features_are_removed_from_every_split_and_the_cache_key(tmp_path: Path) -> None:
-    from ablate.config.schema import DataConfig
     from ablate.data import prepare_data, read_features
     from ablate.trial.execute import execute_trial
+    from ablate.vocab.params import DataConfig
     from ablate.vocab.trial import TrialSpec
 
     prepared, _ = prepare_data(DataConfig(source="sklearn:wine"), 0, tmp_path / "prep")
@@ -436,10 +436,10 @@ def test_dropped_features_are_removed_from_every_split_and_the_cache_key(tmp_pat
 
 
 def test_a_search_trial_cannot_load_the_test_split(tmp_path: Path) -> None:
-    from ablate.config.schema import DataConfig
     from ablate.data import prepare_data
     from ablate.errors import TrialError
     from ablate.trial.context import TrialContext
+    from ablate.vocab.params import DataConfig
     from ablate.vocab.trial import TrialSpec
 
     prepared, _ = prepare_data(DataConfig(source="sklearn:wine"), 0, tmp_path / "prep")

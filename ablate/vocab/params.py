@@ -1,4 +1,5 @@
-"""The params of a study, as typed, frozen sections: what ``load_params`` returns."""
+"""The params of a study, as typed, frozen sections: what ``ablate.config.load.load_params``
+returns, and what every floor above reads. Each default is written once, on its field."""
 
 from __future__ import annotations
 
@@ -6,16 +7,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ablate import samplers
-from ablate import space as sp
-from ablate.config.ablation import AblationConfig
 from ablate.errors import ConfigError
+from ablate.vocab import knobs
+from ablate.vocab.ablation import AblationConfig
 from ablate.vocab.direction import Direction
 from ablate.vocab.objectives import Constraint, Objectives
 from ablate.vocab.url import StorageURL
-
-SAMPLERS = samplers.NAMES
-
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -90,7 +87,7 @@ class TrialConfig:
 @dataclass(frozen=True)
 class SearchConfig:
     n_trials: int
-    space: sp.Space
+    space: knobs.Space
     sampler: str = "tpe"  # a name of ablate.samplers.SAMPLERS, or auto
     pruner: str = "none"  # a name of ablate.pruners.PRUNERS
     pruner_options: dict[str, Any] = field(default_factory=dict)  # the pruner's, defaults filled in
@@ -252,9 +249,9 @@ class Params:
         return d
 
 
-def _knob_dict(p: sp.Param) -> dict[str, Any]:
+def _knob_dict(p: knobs.Param) -> dict[str, Any]:
     """A knob as a params file writes it (shorthand expanded; ``when`` only where set)."""
-    if isinstance(p, sp.CategoricalParam):
+    if isinstance(p, knobs.CategoricalParam):
         out: dict[str, Any] = {"type": "categorical", "choices": list(p.choices)}
     else:
         out = {"type": p.kind, "low": p.low, "high": p.high, "log": p.log}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 # F's shape and reserve, chosen by simulation (bench_verdicts.py): a quadratic spent by the budget
 # decided arms that need most of it (a spread of 1.5 x min_effect) twice as often as a spending that
@@ -136,12 +137,12 @@ class SeedPlan:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> SeedPlan:
+    def from_dict(cls, d: dict[str, Any]) -> SeedPlan:
         return cls(
             alpha=float(d["alpha"]),
             fixed=None if d.get("fixed") is None else int(d["fixed"]),
-            pilot=int(d.get("pilot", 5)),
-            round=int(d.get("round", 5)),
-            max_seeds=int(d.get("max_seeds", 30)),
+            pilot=int(d.get("pilot", cls.pilot)),
+            round=int(d.get("round", cls.round)),
+            max_seeds=int(d.get("max_seeds", cls.max_seeds)),
             budget=None if d.get("budget") is None else int(d["budget"]),
         )
