@@ -145,6 +145,13 @@ def validate_for_status(path: str, overrides: list[str]) -> Params:
 
 
 def cmd_steps(params: Params, args: argparse.Namespace) -> int:
+    from ablate.study.storage import one_storage_per_run
+
+    with one_storage_per_run():  # the command reads the study before the flow run, and the flow again
+        return _run_steps(params, args)
+
+
+def _run_steps(params: Params, args: argparse.Namespace) -> int:
     from ablate.study.lock import StudyLock, lock_holder
     from flows.server import ensure_api, ui_url, watch_api
 

@@ -28,7 +28,7 @@ from ablate.study.fingerprint import guard_study
 from ablate.study.last_run import read_last_run, reported_run, write_last_run
 from ablate.study.lock import StudyLock
 from ablate.study.session import describe_search, search_line
-from ablate.study.storage import needs_trials
+from ablate.study.storage import needs_trials, one_storage_per_run
 from ablate.vocab.facts import AblationFacts, BestTrial, RunFacts, SearchFacts, SyncResult
 from ablate.vocab.params import Params
 from ablate.vocab.steps import ABLATION, PREPARE, SEARCH, STEPS
@@ -65,7 +65,7 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
         print(budget_line(params), flush=True)  # what re-tuning costs, before anything runs
     # The report's imports are made while the trials run, where a report follows them.
     preload = REPORT_IMPORTS if "analyze" in steps else ()
-    with StudyLock(params.study_dir), trial_cluster(params) as cluster, preloading(preload):
+    with StudyLock(params.study_dir), one_storage_per_run(), trial_cluster(params) as cluster, preloading(preload):
         if "search" in steps and params.search is not None and not cluster.starting and needs_trials(params):
             cluster.start()  # in the background, while the data is prepared (the command may have begun it)
         # The study on each of data.sources by name, or on its one data.source (named "").
