@@ -31,6 +31,7 @@ from ablate.study.session import describe_search, search_line
 from ablate.study.storage import needs_trials, one_storage_per_run
 from ablate.vocab.facts import AblationFacts, BestTrial, RunFacts, SearchFacts, SyncResult
 from ablate.vocab.params import Params
+from ablate.vocab.provenance import Provenance
 from ablate.vocab.steps import ABLATION, PREPARE, SEARCH, STEPS
 from ablate.vocab.trial import PreparedData
 from flows.search import search_flow
@@ -83,9 +84,9 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
         prepared = next(iter(prepared_of.values()))  # a search's one data set
         if "search" in steps and params.search is not None:
             # What the trials run with: versions, git commit, the sampler auto chose, the pruner.
-            provenance = {**collect_provenance(), **describe_search(params.search, params.study)}
+            provenance = collect_provenance().with_settings(describe_search(params.search, params.study))
             if cluster.plan.trial_resources:  # packed trials are not reproducible to the bit
-                provenance["trials_per_gpu"] = params.execution.trials_per_gpu
+                provenance = provenance.with_settings({"trials_per_gpu": params.execution.trials_per_gpu})
             run = RunFacts(search=run_search(params, prepared, cluster, provenance, restart), provenance=provenance)
             run = write_last_run(params, run)  # stamped with the time the search ended
         else:
@@ -223,7 +224,7 @@ def run_retuned(params: Params, prepared: PreparedData, cluster: TrialCluster) -
         print(budget_line(params, len(arms)), flush=True)
     tuned, searched = {}, []
     for arm, view in views:
-        provenance = {**base, **describe_search(view.search_section, view.study)}
+        provenance = base.with_settings(describe_search(view.search_section, view.study))
         done = run_search(view, prepared, cluster, provenance, restart=True)  # a changed arm starts afresh
         searched.append(done)
         best = BestTrial.from_dict(best_of(load_study(view), view, first=view.search_section.n_trials))  # its budget
@@ -239,7 +240,7 @@ def run_retuned(params: Params, prepared: PreparedData, cluster: TrialCluster) -
 
 
 def run_search(
-    params: Params, prepared: PreparedData, cluster: TrialCluster, provenance: dict[str, Any], restart: bool = False
+    params: Params, prepared: PreparedData, cluster: TrialCluster, provenance: Provenance, restart: bool = False
 ) -> SearchFacts:
     """The search step: start a cluster only when the study lacks trials."""
     # Before any trial runs or a cluster starts: the study's trials must all come from one set
@@ -253,7 +254,7 @@ def run_search(
             flush=True,
         )
         return SearchFacts()
-    print(search_line(params, provenance, cluster.plan.describe()), flush=True)
+    print(search_line(params, provenance.settings, cluster.plan.describe()), flush=True)
     capacity = cluster.plan.in_flight(params.execution.queue_ahead)
     with without_heartbeats():  # the study flow's own (when on) cover this process
         search = search_flow.with_options(task_runner=trial_task_runner(capacity))

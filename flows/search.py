@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
@@ -27,6 +26,7 @@ from ablate.trial.failures import classify
 from ablate.vocab import states
 from ablate.vocab.facts import SearchFacts, Tally
 from ablate.vocab.params import Params
+from ablate.vocab.provenance import Provenance
 from ablate.vocab.trial import PreparedData, TrialResult, TrialSpec
 from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
@@ -44,7 +44,7 @@ def search_flow(
     workers: int,
     capacity: int,
     scheduler: str,
-    provenance: dict[str, Any],
+    provenance: Provenance,
     resources: dict[str, float] | None = None,
 ) -> SearchFacts:
     """Ask, run and tell until the study has its trials: ``capacity`` in flight on the Dask

@@ -18,6 +18,7 @@ from ablate.study.table import best_of
 from ablate.trial.entrypoint import code_version
 from ablate.vocab.ablation import BEST
 from ablate.vocab.params import Params
+from ablate.vocab.provenance import Provenance
 from ablate.vocab.seed_plan import SeedPlan
 from ablate.vocab.trial import PreparedData
 
@@ -31,7 +32,7 @@ class AblationPlan:
 
 
 def plan_ablation(
-    params: Params, prepared: PreparedData, provenance: dict[str, Any], tuned: dict[str, dict[str, Any]] | None = None
+    params: Params, prepared: PreparedData, provenance: Provenance, tuned: dict[str, dict[str, Any]] | None = None
 ) -> AblationPlan:
     """Everything the ablation step needs; raises ConfigError when ``best`` has no trial to name.
 

@@ -23,6 +23,7 @@ import pandas as pd
 from ablate.ablation.design import Arm, PlanContext, comparisons, repeat_seeds
 from ablate.ablation.policies import POLICIES
 from ablate.trial.contract import ERROR, read_result, seed_folder
+from ablate.vocab.provenance import Provenance
 from ablate.vocab.trial import PreparedData, TrialSpec
 
 DESIGN = "design.json"
@@ -42,7 +43,7 @@ class AblationRun:
     timeout_s: float | None
     device: str
     score_test: bool
-    provenance: dict[str, Any]
+    provenance: Provenance
     metric: str = ""  # the study metric: a trial without it as a finite number fails on the worker
     monitor_system: bool = False  # execution.monitor_system
     dataset: str = ""  # one of data.sources: named in each trial's task run

@@ -46,6 +46,7 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
         facts["ablation_summary"] = datasets_summary(datasets)
     views = params.datasets or {"": params}  # each of data.sources by name, or the one data.source
     manifests = {name: read_manifest(view.prepared_dir) or {} for name, view in views.items()}
+    recorded = run.provenance.to_dict() if run.provenance is not None else {}  # as run.json holds it
     provenance = {
         "study": params.study.name,
         "params file": params.source,
@@ -61,8 +62,8 @@ def build_report_input(params: Params, run: RunFacts) -> ReportInput:
         "fixed options": json.dumps(params.trial.options, sort_keys=True) if params.trial.options else "-",
         **_dvc_facts(params, run),
         # In one order, whether the facts come from this run or from its record (sorted JSON).
-        **{k: v for k, v in sorted(run.provenance.items()) if k != "versions"},
-        **{f"{k} version": v for k, v in sorted(run.provenance.get("versions", {}).items()) if v},
+        **{k: v for k, v in sorted(recorded.items()) if k != "versions"},
+        **{f"{k} version": v for k, v in sorted(recorded.get("versions", {}).items()) if v},
     }
     return ReportInput(
         study=params.study.name,

@@ -52,7 +52,8 @@ class ReportInput(Objectives):
     params: tuple[ParamInfo, ...]
     run: RunFacts
     study_facts: Mapping[str, Any] = field(default_factory=dict)  # counts, best trial, n_trials
-    provenance: dict = field(default_factory=dict)
+    # The report's Provenance section, a row per key: the study, its data and code, and its run's Provenance.
+    provenance: dict[str, Any] = field(default_factory=dict)
     top_trials: int = 0  # rows of the report's trials table, best first (0: all); trials.csv has all
     search: bool = True  # False: an ablation study with no search step
     ablation: AblationAnalysis | None = None

@@ -1,4 +1,5 @@
-"""Where a result came from: code commit, library versions, host. Recorded with every trial."""
+"""Where a run's results come from: the code's commit, Python and the key libraries' versions
+(a :class:`~ablate.vocab.provenance.Provenance`, recorded with the run and every trial it runs)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,27 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from ablate.vocab.provenance import Provenance
+
 PACKAGES = ("ablate", "torch", "optuna", "prefect", "dask", "distributed", "numpy", "scikit-learn")
 
 
-def collect_provenance(root: str | Path = ".") -> dict[str, object]:
+def collect_provenance(root: str | Path = ".") -> Provenance:
     """Git commit and dirtiness of ``root``, Python and key library versions."""
-    info: dict[str, object] = {"python": platform.python_version()}
-    info.update(git_state(root))
-    info["versions"] = {name: _version(name) for name in PACKAGES}
-    return info
+    commit, dirty = git_state(root)
+    versions = {name: _version(name) for name in PACKAGES}
+    return Provenance(python=platform.python_version(), git_commit=commit, git_dirty=dirty, versions=versions)
 
 
-def git_state(root: str | Path = ".") -> dict[str, object]:
+def git_state(root: str | Path = ".") -> tuple[str | None, bool | None]:
+    """The commit checked out in ``root``, and whether tracked files changed since (None, None
+    outside a git repository)."""
     try:
         commit = _git(root, "rev-parse", "HEAD")
         dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.CalledProcessError):
-        return {"git_commit": None, "git_dirty": None}
-    return {"git_commit": commit, "git_dirty": dirty}
+        return None, None
+    return commit, dirty
 
 
 def _git(root: str | Path, *args: str) -> str:

@@ -13,6 +13,7 @@ from ablate.trial.contract import read_result, seed_folder
 from ablate.trial.entrypoint import code_version
 from ablate.trial.execute import execute_trial
 from ablate.vocab.params import Params
+from ablate.vocab.provenance import TrialProvenance
 from ablate.vocab.trial import TrialResult, TrialSpec
 
 
@@ -49,7 +50,7 @@ def rerun_trial(params: Params, number: int, seed: int | None = None) -> Rerun:
     prepared = load_prepared_info(params.prepared_dir)
     prov = original.provenance
     warnings = _differences(params, prepared.data_hash, prov)
-    threads = prov.get("torch_threads")
+    threads = prov.torch_threads if prov is not None else None
     if threads and "torch" not in sys.modules:
         import torch  # noqa: F401  (to match the recorded intra-op threads below)
     if threads and "torch" in sys.modules:
@@ -59,24 +60,26 @@ def rerun_trial(params: Params, number: int, seed: int | None = None) -> Rerun:
             study=params.study.name,
             number=number,
             params=original.params,
-            seed=int(prov.get("seed", params.study.seed)),
+            seed=prov.seed if prov is not None else params.study.seed,
             entrypoint=params.trial.entrypoint,
             code_version=code_version(params.trial.entrypoint),
             data=prepared,
             trials_dir=tmp,
             timeout_s=None,
-            device="cpu" if prov.get("device", "cpu") == "cpu" else params.execution.device,
-            provenance={k: v for k, v in prov.items() if k not in ("data_hash", "code_version", "seed", "device")},
+            device="cpu" if prov is None or prov.device == "cpu" else params.execution.device,
+            provenance=prov.run if prov is not None else None,
         )
         again = execute_trial(spec)
     return Rerun(original, again, warnings)
 
 
-def _differences(params: Params, data_hash: str, prov: dict) -> list[str]:
-    notes = []
-    if prov.get("data_hash") and prov["data_hash"] != data_hash:
+def _differences(params: Params, data_hash: str, prov: TrialProvenance | None) -> list[str]:
+    notes: list[str] = []
+    if prov is None:
+        return notes
+    if prov.data_hash and prov.data_hash != data_hash:
         notes.append("the prepared data differ from the trial's (data hash changed)")
-    if prov.get("code_version") and prov["code_version"] != code_version(params.trial.entrypoint):
+    if prov.code_version and prov.code_version != code_version(params.trial.entrypoint):
         notes.append("the trial code differs from the trial's (code version changed)")
     return notes
 

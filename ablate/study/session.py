@@ -41,6 +41,7 @@ from ablate.vocab.objectives import (
     returned_metrics,
 )
 from ablate.vocab.params import Params, SearchConfig, StudyConfig
+from ablate.vocab.provenance import Provenance
 from ablate.vocab.trial import PreparedData, PruningLink, TrialResult, TrialSpec
 
 
@@ -74,17 +75,17 @@ def describe_search(search: SearchConfig, study: StudyConfig | None = None) -> d
     return out
 
 
-def search_line(params: Params, provenance: Mapping[str, Any], cluster: str) -> str:
+def search_line(params: Params, settings: Mapping[str, str | int], cluster: str) -> str:
     """The run's line as a search starts: the study, its budget and objectives, the sampler and
-    the options :func:`describe_search` recorded in ``provenance``, and the cluster."""
+    the options :func:`describe_search` put in words (a run's ``Provenance.settings``), and the cluster."""
     search, study = params.search_section, params.study
-    options = f", pruner {provenance['pruner']}" if search.pruner != "none" else ""
+    options = f", pruner {settings['pruner']}" if search.pruner != "none" else ""
     options += "".join(
-        f", {k} {provenance[k]}" for k in ("seeds", "timeout_s", "enqueue", "constraints") if k in provenance
+        f", {k} {settings[k]}" for k in ("seeds", "timeout_s", "enqueue", "constraints") if k in settings
     )
     objectives = f" of {describe_objectives(study.metrics, study.directions)}" if study.multi_objective else ""
     what = f"re-tune {params.tuning.arm}: study" if params.tuning is not None else "search: study"
-    sampler = provenance["sampler"]
+    sampler = settings["sampler"]
     return f"{what} {study.name}, {search.n_trials} trials{objectives} (sampler {sampler}{options}) on a {cluster}"
 
 
@@ -112,11 +113,11 @@ class StudySession:
     """One study's ask/tell loop state. Only the driving process touches the storage."""
 
     def __init__(
-        self, params: Params, prepared: PreparedData, code_version: str, provenance: dict[str, Any] | None = None
+        self, params: Params, prepared: PreparedData, code_version: str, provenance: Provenance | None = None
     ) -> None:
         self.params = params
         self.search = params.search_section
-        self.provenance = provenance or {}
+        self.provenance = provenance
         self.prepared = prepared
         self.code_version = code_version
         self.trials_dir = params.study_dir / "trials"
@@ -264,8 +265,8 @@ class StudySession:
                 "straggler": result.straggler or None,
                 "cached": result.cached,
                 "cache_key": result.cache_key,
-                "git_commit": _commit_of(result.provenance),
-                "code_version": result.provenance.get("code_version"),
+                "git_commit": result.provenance.run.commit if result.provenance and result.provenance.run else None,
+                "code_version": result.provenance.code_version if result.provenance is not None else None,
                 **(attrs or {}),
             },
             {constraint_attr(k): v for k, v in constraint_values(study.constraints, result.metrics).items()},
@@ -314,8 +315,3 @@ class StudySession:
 
 def _show(directions: tuple[str, ...]) -> str:
     return directions[0] if len(directions) == 1 else f"[{', '.join(directions)}]"
-
-
-def _commit_of(provenance: dict[str, Any]) -> str | None:
-    commit = provenance.get("git_commit")
-    return f"{commit[:12]}{'-dirty' if provenance.get('git_dirty') else ''}" if commit else None

@@ -23,6 +23,7 @@ from ablate.trial.contract import ERROR, PRUNED, RESULT, TIMED_OUT, check_metric
 from ablate.trial.entrypoint import load_entrypoint
 from ablate.trial.events import STARTED, announce, given_up
 from ablate.trial.live import TrialLive
+from ablate.vocab.provenance import TrialProvenance
 from ablate.vocab.trial import TrialResult, TrialSpec, hash_json
 from ablate.worker_env import job_id, trials_at_once
 
@@ -134,15 +135,15 @@ def _execute(spec: TrialSpec) -> TrialResult:
             cached=False,
             cache_key=spec.cache_key,
             params=spec.params,
-            provenance={
-                **spec.provenance,
-                "torch_threads": _torch_threads(),
-                "params_hash": hash_json(spec.params)[:16],
-                "data_hash": spec.data.data_hash,
-                "code_version": spec.code_version,
-                "seed": spec.seed,
-                "device": ctx.device,
-            },
+            provenance=TrialProvenance(
+                run=spec.provenance,
+                torch_threads=_torch_threads(),
+                params_hash=hash_json(spec.params)[:16],
+                data_hash=spec.data.data_hash,
+                code_version=spec.code_version,
+                seed=spec.seed,
+                device=ctx.device,
+            ),
         )
         (tmp / RESULT).write_text(result.to_json())
         if given_up() and (spec.out_dir / TIMED_OUT).exists():

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ablate.vocab.provenance import Provenance
+
 SyncStatus = Literal["pushed", "committed", "skipped", "failed"]  # committed: no remote to push to
 
 
@@ -148,7 +150,7 @@ class RunFacts:
     """One run of a study, as its steps recorded it."""
 
     search: SearchFacts = SearchFacts()
-    provenance: Mapping[str, Any] = field(default_factory=dict)  # versions, git commit, host, sampler
+    provenance: Provenance | None = None  # None: the run ran no search, which records it
     ablation: AblationFacts | None = None
     sync: SyncResult | None = None  # None: the run did not sync
     wall_s: float | None = None  # the whole run, up to the report
@@ -164,7 +166,7 @@ class RunFacts:
             "cached": s.cached,
             "recovered": s.recovered,
             "requeued": s.requeued,
-            "provenance": dict(self.provenance),
+            "provenance": self.provenance.to_dict() if self.provenance is not None else {},
         }
         if s.wall_s is not None:
             out["search_wall_s"] = s.wall_s
@@ -202,7 +204,7 @@ class RunFacts:
                 timed_out=bool(d.get("search_timed_out", False)),
                 enqueued=int(d.get("enqueued", 0)),
             ),
-            provenance=dict(d.get("provenance") or {}),
+            provenance=Provenance.from_dict(d["provenance"]) if d.get("provenance") else None,
             ablation=ablation,
             sync=SyncResult.from_dict(d["sync"]) if isinstance(d.get("sync"), Mapping) else None,
             wall_s=d.get("wall_s"),

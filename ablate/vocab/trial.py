@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ablate.vocab.provenance import Provenance, TrialProvenance
+
 
 @dataclass(frozen=True)
 class PreparedData:
@@ -52,7 +54,7 @@ class TrialSpec:
     trials_dir: str
     timeout_s: float | None = None
     device: str = "auto"
-    provenance: dict[str, Any] = field(default_factory=dict)  # recorded, not part of the key
+    provenance: Provenance | None = None  # the run's: recorded with the result, not part of the key
     # The study's objective (a tuple: its objectives): a trial without each as a finite number fails.
     metric: str | tuple[str, ...] = ""
     # Ablation trials: input columns removed (feature-group ablation), scoring on the held-out
@@ -104,7 +106,7 @@ class TrialResult:
     cached: bool
     cache_key: str
     params: dict[str, Any] = field(default_factory=dict)
-    provenance: dict[str, Any] = field(default_factory=dict)
+    provenance: TrialProvenance | None = None  # None: a result made without running the trial code
     # Where it ran: the host, the Dask worker's address, the batch job (SLURM_JOB_ID, PBS_JOBID).
     host: str = ""
     worker_address: str = ""
@@ -118,11 +120,14 @@ class TrialResult:
 
     def to_json(self) -> str:
         stored = {k: v for k, v in asdict(self).items() if k not in _DRIVER_NOTES}
+        stored["provenance"] = self.provenance.to_dict() if self.provenance is not None else {}
         return json.dumps(stored, indent=2, sort_keys=True) + "\n"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrialResult:
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d and k not in _DRIVER_NOTES})
+        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k not in _DRIVER_NOTES}
+        fields["provenance"] = TrialProvenance.from_dict(d["provenance"]) if d.get("provenance") else None
+        return cls(**fields)
 
 
 _DRIVER_NOTES = ("moved", "straggler")

@@ -113,7 +113,7 @@ def test_train_on_wine_writes_the_trial_folder(tmp_path: Path, wine: PreparedDat
     # Every epoch reports the training metrics; n_params, a constant, is returned once at the end.
     assert {k: v for k, v in rows[-1].items() if k != "step"} == without(result.metrics, "n_params")
     assert json.loads((out / RESULT).read_text())["metrics"] == result.metrics
-    assert result.provenance["device"] == "cpu"
+    assert result.provenance is not None and result.provenance.device == "cpu"
     # model.pt is the trained model: reloaded, it scores exactly the reported val metrics.
     model = reload(out, wine.n_features, wine.n_classes, SMALL)
     metrics = evaluate(model, *tensors(wine, "val"), classify=True, prefix="val")

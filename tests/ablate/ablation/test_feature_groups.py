@@ -20,6 +20,7 @@ from ablate.trial.entrypoint import code_version
 from ablate.trial.execute import execute_trial
 from ablate.vocab.ablation import AblationConfig, Component
 from ablate.vocab.params import DataConfig
+from ablate.vocab.provenance import Provenance
 from tests.flows.trial_fns import make_feature_groups_csv
 
 ENTRY = "tests.flows.trial_fns:bootstrap_logreg"
@@ -39,7 +40,9 @@ def run_ablation(root: Path, generator_seed: int):
     make_feature_groups_csv(root / "groups.csv", generator_seed)
     prepared, _ = prepare_data(DataConfig(source=str(root / "groups.csv"), target="label"), 0, root / "prep")
     ctx = PlanContext(CFG, {"C": 1.0}, read_features(prepared.path, prepared.data_hash), "maximize", seed=0)
-    run = AblationRun("fg", str(root / "ablation"), ENTRY, code_version(ENTRY), prepared, None, "cpu", True, {})
+    run = AblationRun(
+        "fg", str(root / "ablation"), ENTRY, code_version(ENTRY), prepared, None, "cpu", True, Provenance()
+    )
     arms, seeds = plan_arms(ctx, {}), repeat_seeds(CFG, 0)
     for i, seed in enumerate(seeds):
         for arm in arms:

@@ -13,6 +13,7 @@ import pytest
 from ablate.config.load import load_params
 from ablate.study.last_run import LAST_RUN, read_last_run, reported_run, write_last_run
 from ablate.vocab.facts import AblationFacts, RunFacts, SearchFacts, SyncResult
+from ablate.vocab.provenance import Provenance
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def full_facts() -> RunFacts:
     return RunFacts(
         search=SearchFacts(executed=7, cached=2, recovered=1, requeued=3, wall_s=4.5),
-        provenance={"git_commit": "abc", "versions": {"optuna": "5.0"}},
+        provenance=Provenance(git_commit="abc", versions={"optuna": "5.0"}),
         ablation=AblationFacts(executed=10, cached=5, failed=1, arms=4, wall_s=9.0, seeds=5),
         sync=SyncResult("pushed", remote="local"),
         wall_s=20.0,

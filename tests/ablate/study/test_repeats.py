@@ -18,6 +18,7 @@ from ablate.study.session import StudySession
 from ablate.study.storage import load_study
 from ablate.study.table import trials_frame
 from ablate.trial.cache import run_cached
+from ablate.vocab.provenance import Provenance, TrialProvenance
 from ablate.vocab.trial import TrialResult, TrialSpec
 from tests.ablate.study.test_session import DATA, make_params, score
 
@@ -40,7 +41,7 @@ def result(seed: int, metrics: dict[str, float], cached: bool = False, duration_
         worker=f"w{seed % 2}",
         cached=cached,
         cache_key=f"key{seed}",
-        provenance={"seed": seed, "git_commit": "abc"},
+        provenance=TrialProvenance(Provenance(git_commit="abc"), None, "", "", "v1", seed, "cpu"),
     )
 
 

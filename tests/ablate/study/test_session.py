@@ -26,6 +26,7 @@ from ablate.trial.context import TrialContext
 from ablate.trial.entrypoint import load_entrypoint
 from ablate.trial.execute import execute_trial
 from ablate.vocab.params import Params, PathsConfig
+from ablate.vocab.provenance import Provenance
 from ablate.vocab.trial import PreparedData, TrialResult, TrialSpec
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -99,7 +100,7 @@ def states(session: StudySession) -> dict[int, TrialState]:
 
 def test_ask_tell_loop_completes_n_trials(tmp_path: Path) -> None:
     params = make_params(tmp_path, n_trials=4)
-    session = StudySession(params, DATA, "v1", provenance={"git_commit": "abc"})
+    session = StudySession(params, DATA, "v1", provenance=Provenance(git_commit="abc"))
     assert session.recover().recovered == 0 and session.remaining() == 4
     asked = run_loop(session)
     assert [s.number for s in asked] == [0, 1, 2, 3]
@@ -113,7 +114,7 @@ def test_ask_tell_loop_completes_n_trials(tmp_path: Path) -> None:
         assert spec.entrypoint == "ablate.models.mlp:train" and spec.data == DATA
         assert spec.trials_dir == str(params.study_dir / "trials")
         assert spec.timeout_s == 300.0 and spec.device == "auto"
-        assert spec.provenance == {"git_commit": "abc"} and spec.metric == "val_accuracy"
+        assert spec.provenance == Provenance(git_commit="abc") and spec.metric == "val_accuracy"
     trial = session.study.trials[2]
     assert trial.value == score(asked[2].params)
     assert trial.user_attrs["metrics"] == fake_result(asked[2]).metrics

@@ -28,6 +28,7 @@ from ablate.trial.contract import ERROR, RESULT, read_result
 from ablate.trial.entrypoint import code_version, load_entrypoint
 from ablate.trial.execute import execute_trial
 from ablate.vocab.params import DataConfig
+from ablate.vocab.provenance import Provenance, TrialProvenance
 from ablate.vocab.trial import PreparedData, TrialResult, TrialSpec, hash_json
 
 # ---------------------------------------------------------------------------------------------
@@ -123,23 +124,23 @@ def leftovers(trials_dir: Path) -> list[str]:
 
 
 def test_execute_trial_publishes_outputs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    spec = make_spec(tmp_path, number=4, provenance={"git_commit": "abc123"})
+    spec = make_spec(tmp_path, number=4, provenance=Provenance(git_commit="abc123"))
     result = execute_trial(spec)
     assert result.number == 4
     assert result.metrics == {"val_accuracy": 0.75, "loss": 0.25}
     assert all(type(v) is float for v in result.metrics.values())
     assert not result.cached and result.cache_key == spec.cache_key
     assert result.params == {"x": 0.75} and result.duration_s >= 0
-    assert result.provenance == {
-        "git_commit": "abc123",
-        "data_hash": DUMMY.data_hash,
-        "code_version": "v1",
-        "seed": 3,
-        "device": "cpu",
+    assert result.provenance == TrialProvenance(
+        run=Provenance(git_commit="abc123"),
+        data_hash=DUMMY.data_hash,
+        code_version="v1",
+        seed=3,
+        device="cpu",
         # torch's intra-op threads when torch is loaded (ablate rerun matches them), else None
-        "torch_threads": sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None,
-        "params_hash": hash_json({"x": 0.75})[:16],
-    }
+        torch_threads=sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None,
+        params_hash=hash_json({"x": 0.75})[:16],
+    )
     out = tmp_path / "trials" / "4"
     assert spec.out_dir == out
     assert sorted(p.name for p in out.iterdir()) == [
@@ -357,7 +358,7 @@ def test_cache_key_follows_what_decides_the_result(tmp_path: Path) -> None:
         "number": dataclasses.replace(base, number=99),
         "trials dir": dataclasses.replace(base, trials_dir=str(tmp_path / "elsewhere")),
         "timeout": dataclasses.replace(base, timeout_s=5.0),
-        "provenance": dataclasses.replace(base, provenance={"host": "x"}),
+        "provenance": dataclasses.replace(base, provenance=Provenance(python="3.12")),
         "data path": dataclasses.replace(base, data=dataclasses.replace(DUMMY, path="/moved")),
     }
     for what, spec in same.items():

@@ -1,0 +1,94 @@
+"""Where results came from, as two frozen records with one JSON each.
+
+- :class:`Provenance`, a run's: Python, the code's git commit, the key libraries' versions, and
+  the search's settings in words (its sampler with why ``auto`` chose it, its pruner, ...).
+  ``run.json`` holds it, every trial of the run carries it, and the report shows it.
+- :class:`TrialProvenance`, a trial's: its run's, and what that trial ran with (its seed, the
+  data's and the code's versions, the device, torch's threads). ``result.json`` holds it.
+
+Their JSON is flat (a trial's: its run's keys beside its own), as it was when these were dicts,
+so the results of earlier runs read as they did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+_ENVIRONMENT = ("python", "git_commit", "git_dirty", "versions")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """A run's provenance: the code and its environment, and the search's settings."""
+
+    python: str | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None  # changes to tracked files not committed
+    versions: Mapping[str, str | None] = field(default_factory=dict)  # of ablate, torch, optuna, ...
+    # The search's settings, by name: sampler, pruner, and seeds, timeout_s, enqueue and
+    # constraints where set, in words (ablate.study.session.describe_search); trials_per_gpu.
+    settings: Mapping[str, str | int] = field(default_factory=dict)
+
+    @property
+    def commit(self) -> str | None:
+        """The commit as a trials table shows it: 12 hex digits, ``-dirty`` with uncommitted changes."""
+        if not self.git_commit:
+            return None
+        return f"{self.git_commit[:12]}{'-dirty' if self.git_dirty else ''}"
+
+    def with_settings(self, settings: Mapping[str, str | int]) -> Provenance:
+        return replace(self, settings={**self.settings, **settings})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "python": self.python,
+            "git_commit": self.git_commit,
+            "git_dirty": self.git_dirty,
+            "versions": dict(self.versions),
+            **self.settings,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Provenance:
+        return cls(
+            python=d.get("python"),
+            git_commit=d.get("git_commit"),
+            git_dirty=d.get("git_dirty"),
+            versions=dict(d.get("versions") or {}),
+            settings={str(k): v for k, v in d.items() if k not in _ENVIRONMENT},
+        )
+
+
+_TRIAL = ("torch_threads", "params_hash", "data_hash", "code_version", "seed", "device")
+
+
+@dataclass(frozen=True)
+class TrialProvenance:
+    """A trial's provenance: its run's (None where the run recorded none), and its own."""
+
+    run: Provenance | None
+    torch_threads: int | None  # torch's intra-op threads in the trial (None: torch not imported)
+    params_hash: str
+    data_hash: str
+    code_version: str
+    seed: int
+    device: str
+
+    def to_dict(self) -> dict[str, Any]:
+        own = {k: getattr(self, k) for k in _TRIAL}
+        return {**(self.run.to_dict() if self.run is not None else {}), **own}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrialProvenance:
+        rest = {k: v for k, v in d.items() if k not in _TRIAL}
+        return cls(
+            run=Provenance.from_dict(rest) if rest else None,
+            torch_threads=d.get("torch_threads"),
+            params_hash=str(d.get("params_hash", "")),
+            data_hash=str(d.get("data_hash", "")),
+            code_version=str(d.get("code_version", "")),
+            seed=int(d.get("seed", 0)),
+            device=str(d.get("device", "")),
+        )
