@@ -15,7 +15,6 @@ import contextlib
 import gc
 import importlib
 import queue
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,7 @@ from ablate.vocab.params import ExecutionConfig, StragglerRule
 from ablate.vocab.trial import TrialResult, TrialSpec
 
 Outcome = TrialResult | BaseException
-_preload: list[str] = []  # what this process's next trials have imported once the first one ends
+_preload: list[str] = []  # what the driver's loop imports while it waits, once a trial has ended
 
 
 def trial_task_runner(capacity: int) -> TaskRunner[Any]:
@@ -83,26 +82,35 @@ def run_trials(
                 future.add_done_callback(lambda done: finished.put((done, _outcome(done))))
 
         fill()
+        ended = 0
         while pending:
+            if ended and _preload and finished.empty():
+                _import_quietly(_preload.pop(0))  # while no trial waits to be recorded
+                continue
             future, outcome = finished.get()
             spec = pending.pop(future)
             fill()
             on_done(spec, outcome, len(pending))
-            if _preload:
-                _start_preload()
+            ended += 1
 
 
 @contextlib.contextmanager
 def preloading(modules: Sequence[str]) -> Iterator[None]:
-    """Within the block, the first trial of a search or ablation to end has ``modules`` imported
-    in a background thread (once), when the driver mostly waits on its trials.
+    """Within the block, once the first trial of a search or ablation has ended, the driver's
+    loop imports ``modules``, one at a time, whenever no ended trial waits to be recorded (it
+    mostly waits on its trials then; each worker has its next trial queued already).
 
     The study flow names what its report imports when the report follows: the report after the
     last trial then no longer begins with 0.5 s of imports (matplotlib, scipy.stats; 2 cores).
     Any earlier, they would take the driver's core from the start-up's own imports. By name, as a
     preload: the trials' outputs do not depend on that code (a dvc.yaml stage's deps are the
     modules its step imports). Nothing is left armed for a later flow run in the same process
-    (a served deployment's)."""
+    (a served deployment's).
+
+    In the loop's own thread, not a thread of their own: two threads importing one package
+    (matplotlib) in different orders can deadlock on Python's import locks, which Python breaks
+    by handing one of them the half-made module (seen: "module 'matplotlib' has no attribute
+    'get_data_path'" in the report, importing while a background preload still was)."""
     _preload[:] = modules
     try:
         yield
@@ -110,18 +118,11 @@ def preloading(modules: Sequence[str]) -> Iterator[None]:
         _preload.clear()
 
 
-def _start_preload() -> None:
-    modules = list(_preload)
-    _preload.clear()
-    threading.Thread(target=_import_all, args=(modules,), name="ablate-preload", daemon=True).start()
-
-
-def _import_all(modules: list[str]) -> None:
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except Exception:  # noqa: BLE001  (whoever needs it imports it again and says what is wrong)
-            pass
+def _import_quietly(module: str) -> None:
+    try:
+        importlib.import_module(module)
+    except Exception:  # noqa: BLE001  (whoever needs it imports it again and says what is wrong)
+        pass
 
 
 @dataclass(frozen=True)

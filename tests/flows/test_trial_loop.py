@@ -1,14 +1,21 @@
 """The trial loop's hold on the garbage collector: the driver's heap is frozen while trials run
-and given back when the loop ends, however it ends (a deployment's process runs flow after flow)."""
+and given back when the loop ends, however it ends (a deployment's process runs flow after flow).
+And its imports of what the report needs, made while the trials run, in the loop's own thread."""
 
 from __future__ import annotations
 
 import gc
+import sys
+import threading
 import weakref
+from pathlib import Path
 
 import pytest
 
+from ablate.config.load import load_params
+from ablate.trial.contract import RESULT
 from flows.trials import _heap_frozen
+from tests.flows.helpers import deep_update, quick_study, write_params
 
 
 def test_the_heap_is_frozen_during_the_loop_and_given_back_after_it() -> None:
@@ -49,3 +56,24 @@ def test_a_heap_frozen_by_the_host_process_is_left_as_it_is(monkeypatch: pytest.
     with _heap_frozen():
         assert calls == ["collect", "freeze"]
     assert calls == ["collect", "freeze", "unfreeze"]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+def test_the_reports_imports_are_made_in_the_loops_thread_while_the_trials_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.pipeline
+
+    # Two threads importing one package (matplotlib) in different orders can be handed its
+    # half-made module by Python's import locks: the report once failed so. The loop imports them.
+    probe = "tests.flows.import_probe"
+    monkeypatch.delitem(sys.modules, probe, raising=False)
+    monkeypatch.setattr(flows.pipeline, "REPORT_IMPORTS", (probe,))
+    study = deep_update(quick_study(n_trials=8), {"trial": {"options": {"sleep": 0.6}}})
+    params = load_params(write_params(tmp_path, "preload", study))
+    flows.pipeline.study_flow(params, ("prepare", "search", "analyze"))
+    imported = sys.modules[probe]
+    assert imported.THREAD == threading.current_thread().name  # the flow's, which runs the loop
+    last_trial_end = max(p.stat().st_mtime for p in (params.study_dir / "trials").glob(f"*/{RESULT}"))
+    assert imported.AT < last_trial_end
