@@ -16,6 +16,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ablate.errors import TrialError
+from ablate.vocab.journal import JournalIdentity
 from ablate.vocab.trial import PruningLink
 from ablate.vocab.url import open_database
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 # One study object per worker process and study: its storage replays the journal incrementally,
 # so reopening it at every step would re-read the whole file.
-_STUDIES: dict[tuple[str, str, str, str], optuna.Study] = {}
+_STUDIES: dict[tuple[str, JournalIdentity | None, str, str, str], optuna.Study] = {}
 _LOCK = threading.Lock()
 
 
@@ -51,7 +52,10 @@ def _study(link: PruningLink) -> optuna.Study:
 
     from ablate.pruners import make_pruner
 
-    key = (repr(link.storage), link.study, link.pruner, repr(sorted(link.options.items())))
+    # A worker of a long-lived cluster (execution.address) outlives the study's journal when
+    # --restart sets it aside: the journal it holds open is keyed by which file it is.
+    journal = JournalIdentity.of(link.storage) if isinstance(link.storage, str) else None
+    key = (repr(link.storage), journal, link.study, link.pruner, repr(sorted(link.options.items())))
     with _LOCK:
         if key not in _STUDIES:
             storage = _open(link.storage)

@@ -60,13 +60,13 @@ def rerun_trial(params: Params, number: int, seed: int | None = None) -> Rerun:
             study=params.study.name,
             number=number,
             params=original.params,
-            seed=prov.seed if prov is not None else params.study.seed,
+            seed=prov.seed if prov is not None and prov.seed is not None else params.study.seed,
             entrypoint=params.trial.entrypoint,
             code_version=code_version(params.trial.entrypoint),
             data=prepared,
             trials_dir=tmp,
             timeout_s=None,
-            device="cpu" if prov is None or prov.device == "cpu" else params.execution.device,
+            device="cpu" if prov is None or (prov.device or "cpu") == "cpu" else params.execution.device,
             provenance=prov.run if prov is not None else None,
         )
         again = execute_trial(spec)

@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 
 from ablate.errors import ConfigError
 from ablate.vocab import states
+from ablate.vocab.journal import JournalIdentity, journal_size
 from ablate.vocab.params import Params
 from ablate.vocab.url import CONNECT_TIMEOUT_S, StorageURL, mask_url, open_database
 
@@ -33,14 +34,17 @@ def open_storage(params: Params) -> optuna.storages.BaseStorage:
     the one it already opened)."""
     if params.study.storage is not None:
         url = params.study.storage
-        return _shared(("database", url.secret()), lambda: open_database(url))
+        return _shared(("database", url.secret()), None, lambda: open_database(url))
     params.study_dir.mkdir(parents=True, exist_ok=True)
     path = params.study_dir / JOURNAL
-    return _shared((str(path.resolve()), _first_line(path)), lambda: JournalStorage(_JournalFile(str(path))))
+    return _shared(
+        (str(path.resolve()), JournalIdentity.of(path)), path, lambda: JournalStorage(_JournalFile(str(path)))
+    )
 
 
-# Within one_storage_per_run: the storages opened so far, by what they opened. None outside it.
-_RUN_STORAGES: dict[tuple[str, str], optuna.storages.BaseStorage] | None = None
+# Within one_storage_per_run: the storages opened so far, by what they opened, with the size of a
+# journal when it was last handed out. None outside it.
+_RUN_STORAGES: dict[tuple[str, Any], tuple[optuna.storages.BaseStorage, int]] | None = None
 _RUN_DEPTH = 0
 _RUN_LOCK = threading.Lock()
 
@@ -55,8 +59,8 @@ def one_storage_per_run() -> Iterator[None]:
     a storage opens it: about 1 ms a trial on a 2-core machine, 0.6 s a read for 500 trials. A
     storage already open reads only the lines appended since, by this process or any other. A
     journal set aside by ``--restart`` moves with its folder, and the one then made at its path
-    is a new file: told apart by its first line, which carries the id of the storage that
-    created it (a file with no line yet is opened afresh each time). Nested uses share the
+    is a new file: told apart by its :class:`~ablate.vocab.journal.JournalIdentity` (a file with
+    no line yet is opened afresh each time, and one that shrank is opened afresh). Nested uses share the
     outermost's storages; they are dropped when it ends, so a long-lived process (a served
     deployment) keeps none between runs.
     """
@@ -74,25 +78,19 @@ def one_storage_per_run() -> Iterator[None]:
                 _RUN_STORAGES = None
 
 
-def _shared(key: tuple[str, str], open_: Callable[[], optuna.storages.BaseStorage]) -> optuna.storages.BaseStorage:
+def _shared(
+    key: tuple[str, Any], journal: Path | None, open_: Callable[[], optuna.storages.BaseStorage]
+) -> optuna.storages.BaseStorage:
+    """The storage of ``key`` opened in this run; ``journal``: its file (None: a database)."""
     with _RUN_LOCK:
-        if _RUN_STORAGES is None or not key[1]:
+        if _RUN_STORAGES is None or key[1] is None:
             return open_()
-        storage = _RUN_STORAGES.get(key)
-        if storage is None:
-            storage = _RUN_STORAGES[key] = open_()
-        return storage
-
-
-def _first_line(path: Path) -> str:
-    """The journal's first line ("" where it has none yet): the study's creation, by a storage's
-    random worker id."""
-    try:
-        with open(path, "rb") as f:
-            line = f.readline(4096)
-    except FileNotFoundError:
-        return ""
-    return line.decode("utf-8", "replace") if line.endswith(b"\n") else ""
+        size = journal_size(journal) if journal is not None else 0
+        known = _RUN_STORAGES.get(key)
+        if known is None or size < known[1]:
+            known = (open_(), size)
+        _RUN_STORAGES[key] = (known[0], size)
+        return known[0]
 
 
 def check_database(params: Params) -> None:
@@ -250,9 +248,13 @@ def _load_from_database(params: Params, read_only: bool) -> optuna.Study | None:
 
     url = params.study.storage
     assert url is not None  # a study in a database
-    storage = open_database(url, create_tables=not read_only)
-    if read_only and not sqlalchemy.inspect(storage.engine).has_table("studies"):
-        return None  # no study was ever run in this database
+    storage: optuna.storages.BaseStorage
+    if read_only:
+        storage = reader = open_database(url, create_tables=False)
+        if not sqlalchemy.inspect(reader.engine).has_table("studies"):
+            return None  # no study was ever run in this database
+    else:
+        storage = open_storage(params)
     try:
         return optuna.load_study(study_name=params.study.name, storage=storage)
     except KeyError:

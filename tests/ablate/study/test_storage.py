@@ -76,3 +76,17 @@ def test_a_journal_set_aside_mid_run_is_not_read_in_place_of_the_new_one(tmp_pat
         add_trials(open_storage(params), "unit", [0.9])
         assert values(load_study(params)) == [0.9]
         assert values(load_study(dataclasses.replace(params, paths=params.paths))) == [0.9]
+
+
+def test_a_journal_rewritten_in_place_mid_run_is_read_afresh(tmp_path: Path) -> None:
+    params = make_params(tmp_path)
+    journal = params.study_dir / JOURNAL
+    with one_storage_per_run():
+        add_trials(open_storage(params), "unit", [0.1])
+        backup = journal.read_bytes()
+        add_trials(open_storage(params), "unit", [0.2, 0.3])
+        assert values(load_study(params)) == [0.1, 0.2, 0.3]
+        with open(journal, "r+b") as f:  # a backup restored over it: same file, same first line
+            f.write(backup)
+            f.truncate()
+        assert values(load_study(params)) == [0.1]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ablate.vocab.provenance import Provenance, TrialProvenance
 from ablate.vocab.trial import TrialResult
 
@@ -58,3 +60,21 @@ def test_a_result_json_holds_the_flat_record_and_reads_back_equal() -> None:
     assert TrialResult.from_dict(stored) == result
     bare = TrialResult(number=3, metrics={}, duration_s=0.0, worker="w", cached=True, cache_key="k")
     assert json.loads(bare.to_json())["provenance"] == {} and TrialResult.from_dict(json.loads(bare.to_json())) == bare
+
+
+def test_an_older_record_lacking_keys_writes_back_as_it_was_read() -> None:
+    # Before params_hash and torch_threads were recorded, and a run that recorded no environment.
+    older = {"data_hash": None, "code_version": "v0", "seed": 2, "device": "cpu", "sampler": "random"}
+    prov = TrialProvenance.from_dict(older)
+    assert prov.params_hash is None and prov.torch_threads is None and prov.data_hash is None
+    assert prov.to_dict() == older
+    result = TrialResult(number=1, metrics={}, duration_s=0.0, worker="w", cached=True, cache_key="k", provenance=prov)
+    assert json.loads(result.to_json())["provenance"] == older  # a cached result is copied so
+
+
+def test_a_provenance_that_is_not_a_mapping_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="must be a mapping, but got list"):
+        TrialProvenance.from_dict(["cpu"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        TrialResult.from_dict({"number": 1, "metrics": {}, "duration_s": 0, "worker": "w", "cached": False,
+                               "cache_key": "k", "provenance": "cpu"})  # fmt: skip
