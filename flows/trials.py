@@ -15,6 +15,7 @@ import contextlib
 import gc
 import importlib
 import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from ablate.vocab.params import ExecutionConfig, StragglerRule
 from ablate.vocab.trial import TrialResult, TrialSpec
 
 Outcome = TrialResult | BaseException
-_preload: list[str] = []  # what the driver's loop imports while it waits, once a trial has ended
+_preload: list[str] = []  # what this process's next trials have imported once the first one ends
 
 
 def trial_task_runner(capacity: int) -> TaskRunner[Any]:
@@ -69,7 +70,9 @@ def run_trials(
     finished: queue.SimpleQueue[tuple[PrefectFuture, Outcome]] = queue.SimpleQueue()
     pending: dict[PrefectFuture, TrialSpec] = {}
     watch = watch or Watch.of(ExecutionConfig())  # the defaults of the execution section
+    preload: threading.Thread | None = None
     with (
+        _waited_for(lambda: preload),
         _heap_frozen(),
         Client(scheduler, set_as_default=False) as client,
         TrialGuard(client, watch.grace_s, watch.stragglers, say=_say) as guard,
@@ -82,23 +85,20 @@ def run_trials(
                 future.add_done_callback(lambda done: finished.put((done, _outcome(done))))
 
         fill()
-        ended = 0
         while pending:
-            if ended and _preload and finished.empty():
-                _import_quietly(_preload.pop(0))  # while no trial waits to be recorded
-                continue
             future, outcome = finished.get()
             spec = pending.pop(future)
             fill()
             on_done(spec, outcome, len(pending))
-            ended += 1
+            if _preload and preload is None:
+                preload = _start_preload()
 
 
 @contextlib.contextmanager
 def preloading(modules: Sequence[str]) -> Iterator[None]:
-    """Within the block, once the first trial of a search or ablation has ended, the driver's
-    loop imports ``modules``, one at a time, whenever no ended trial waits to be recorded (it
-    mostly waits on its trials then; each worker has its next trial queued already).
+    """Within the block, the first trial of a search or ablation to end has ``modules`` imported
+    in a background thread (once), when the driver mostly waits on its trials; the loop waits for
+    that thread before it returns.
 
     The study flow names what its report imports when the report follows: the report after the
     last trial then no longer begins with 0.5 s of imports (matplotlib, scipy.stats; 2 cores).
@@ -107,10 +107,13 @@ def preloading(modules: Sequence[str]) -> Iterator[None]:
     modules its step imports). Nothing is left armed for a later flow run in the same process
     (a served deployment's).
 
-    In the loop's own thread, not a thread of their own: two threads importing one package
-    (matplotlib) in different orders can deadlock on Python's import locks, which Python breaks
-    by handing one of them the half-made module (seen: "module 'matplotlib' has no attribute
-    'get_data_path'" in the report, importing while a background preload still was)."""
+    The wait: two threads importing one package (matplotlib) at once, in different orders, can
+    deadlock on Python's import locks, which Python breaks by handing one of them the half-made
+    module. A 4-trial search once ended while the preload still imported matplotlib, and its
+    report, importing it too, failed: "module 'matplotlib' has no attribute 'get_data_path'".
+    After the loop, the flow imports what it needs (the report, an ablation's statistics) alone.
+    (Imported by the loop itself instead, between trials, the recording of ended trials and the
+    progress lines waited an import each.)"""
     _preload[:] = modules
     try:
         yield
@@ -118,11 +121,31 @@ def preloading(modules: Sequence[str]) -> Iterator[None]:
         _preload.clear()
 
 
-def _import_quietly(module: str) -> None:
+def _start_preload() -> threading.Thread:
+    modules = list(_preload)
+    _preload.clear()
+    thread = threading.Thread(target=_import_all, args=(modules,), name="ablate-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_all(modules: list[str]) -> None:
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001  (whoever needs it imports it again and says what is wrong)
+            pass
+
+
+@contextlib.contextmanager
+def _waited_for(thread: Callable[[], threading.Thread | None]) -> Iterator[None]:
+    """On the way out, however it is left, wait for the thread ``thread()`` names, if any."""
     try:
-        importlib.import_module(module)
-    except Exception:  # noqa: BLE001  (whoever needs it imports it again and says what is wrong)
-        pass
+        yield
+    finally:
+        started = thread()
+        if started is not None:
+            started.join()
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
-"""Imported by name as the report's preload in tests/flows/test_trial_loop.py: records the thread
-that imports it, and when."""
+"""Imported by name as the report's preload in tests/flows/test_trial_loop.py: an import that
+takes ABLATE_TEST_PROBE_S seconds, and records when it began and ended."""
 
 from __future__ import annotations
 
-import threading
+import os
 import time
 
-THREAD = threading.current_thread().name
-AT = time.time()
+START = time.time()
+time.sleep(float(os.environ.get("ABLATE_TEST_PROBE_S", "0")))
+END = time.time()
