@@ -164,6 +164,10 @@ def _run_steps(params: Params, args: argparse.Namespace) -> int:
     steps = STEP_COMMANDS[args.command][0]
     _quiet_logs(args.verbose)  # before a cluster starts: its processes take this environment
     start = time.monotonic()
+    if "prepare" in steps:  # in a process of its own, while this one imports Prefect and makes the flow run
+        from ablate.runtime.prepare_ahead import PrepareAhead
+
+        PrepareAhead.begin(params)
     cluster = _begin_cluster(params, steps)
     try:
         api = ensure_api()

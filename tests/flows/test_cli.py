@@ -284,6 +284,22 @@ def test_command_exits_non_zero_when_no_trial_completes(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_api")
+def test_data_that_cannot_be_prepared_is_one_line_from_the_prepare_step(tmp_path: Path) -> None:
+    """The command begins preparing the data in a process of its own (ablate.runtime.prepare_ahead);
+    where that fails, the prepare step prepares it itself and its error is the command's one line."""
+    (tmp_path / "tiny.csv").write_text("a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+    changes = deep_update(quick_study(), {"data": {"source": str(tmp_path / "tiny.csv"), "target": "y"}})
+    proc = cli(str(write_params(tmp_path, "tiny", changes)))
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("ablate: error: ") and "cannot split 4 rows" in last, out
+    assert "Traceback" not in out
+    assert not (tmp_path / "data" / "prepared").exists() or not any((tmp_path / "data" / "prepared").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
 # Ctrl-C; `kill` (SIGTERM) is turned into the same interrupt (flows/cli.py). A SIGKILLed search
 # resuming: tests/flows/test_pruning.py, test_database_storage.py and test_faults.py.
 @pytest.mark.parametrize("sig", [signal.SIGINT], ids=lambda s: s.name)

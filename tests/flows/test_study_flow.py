@@ -12,7 +12,7 @@ from ablate.config.load import load_params
 from ablate.errors import NoTrialCompletedError
 from ablate.study.importance import COLUMNS
 from ablate.study.storage import load_study
-from flows.pipeline import study_flow
+from flows.pipeline import study_flow, without_heartbeats
 from tests.flows.helpers import deep_update, quick_study, write_params
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
@@ -112,3 +112,19 @@ def test_a_trial_past_its_timeout_fails_with_reason_timeout(tmp_path: Path) -> N
     # A timeout is not retried (retries=2 would have started each trial three times).
     starts = (tmp_path / "data" / "studies" / "slow" / "starts.log").read_text().split()
     assert sorted(starts) == ["0", "1"]
+
+
+def test_flow_runs_started_inside_send_no_heartbeats_nested_or_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's block around the study flow holds for the search and ablation flows inside
+    it (which enter it again, as a flow called from Python needs), and is undone on the way out."""
+    from prefect.settings import get_current_settings
+
+    monkeypatch.delenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", raising=False)
+    before = get_current_settings().flows.heartbeat_frequency
+    assert before is not None  # Prefect's default: a heartbeat every 180 s
+    with without_heartbeats():
+        assert get_current_settings().flows.heartbeat_frequency is None
+        with without_heartbeats():
+            assert get_current_settings().flows.heartbeat_frequency is None
+        assert get_current_settings().flows.heartbeat_frequency is None
+    assert get_current_settings().flows.heartbeat_frequency == before
