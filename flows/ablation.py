@@ -36,7 +36,8 @@ def _name_ablation_run() -> str:
     return f"{p['run'].study} ablation{on} ({len(p['seeds'])} seeds)"
 
 
-@flow(name="ablation", flow_run_name=_name_ablation_run)
+# validate_parameters=False: as the study flow (flows/pipeline.py).
+@flow(name="ablation", flow_run_name=_name_ablation_run, validate_parameters=False)
 def ablation_flow(
     run: AblationRun,
     ctx: PlanContext,

@@ -37,7 +37,8 @@ def _name_search_run() -> str:
     return f"{params.study.name} search ({params.search_section.n_trials} trials)"
 
 
-@flow(name="search", flow_run_name=_name_search_run)
+# validate_parameters=False: as the study flow (flows/pipeline.py).
+@flow(name="search", flow_run_name=_name_search_run, validate_parameters=False)
 def search_flow(
     params: Params,
     prepared: PreparedData,
