@@ -164,9 +164,9 @@ def _run_steps(params: Params, args: argparse.Namespace) -> int:
     steps = STEP_COMMANDS[args.command][0]
     _quiet_logs(args.verbose)  # before a cluster starts: its processes take this environment
     start = time.monotonic()
-    if "prepare" in steps:  # in a process of its own, while this one imports Prefect and makes the flow run
-        from ablate.runtime.prepare_ahead import PrepareAhead
+    from ablate.runtime.prepare_ahead import PrepareAhead
 
+    if "prepare" in steps:  # in a process of its own, while this one imports Prefect and makes the flow run
         PrepareAhead.begin(params)
     cluster = _begin_cluster(params, steps)
     try:
@@ -196,6 +196,7 @@ def _run_steps(params: Params, args: argparse.Namespace) -> int:
     finally:
         if cluster is not None:
             cluster.close()  # a no-op where the flow run took it over (and closed it)
+        PrepareAhead.abandon()  # what the flow run did not adopt: it ended before its prepare step
     if flow_runs:
         print(f"Prefect UI:  {ui_url(api)}/runs/flow-run/{flow_runs[-1]}")
     if isinstance(summary, BaseException):

@@ -284,6 +284,33 @@ def test_command_exits_non_zero_when_no_trial_completes(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_api")
+def test_the_prepare_step_adopts_the_data_the_command_began_preparing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One process prepares the data: the one the command began, whose result the task takes
+    (the task preparing it again would be a second writer of the same folder)."""
+    from ablate.runtime.prepare_ahead import PrepareAhead
+
+    adopted: list[object] = []
+    adopt = PrepareAhead.adopt
+
+    def watched(data, seed, out_dir):  # the real adopt, its result kept for the test
+        adopted.append(adopt(data, seed, out_dir))
+        return adopted[-1]
+
+    monkeypatch.setattr(PrepareAhead, "adopt", staticmethod(watched))
+    path = write_params(tmp_path, "ahead", quick_study())
+
+    assert main(["prepare", str(path)]) == 0
+
+    assert len(adopted) == 1 and adopted[0] is not None
+    prepared, worked = adopted[0]
+    assert worked and prepared.path == str(load_params(str(path)).prepared_dir)
+    assert not any(p.name.startswith(".") for p in (tmp_path / "data" / "prepared").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
 def test_data_that_cannot_be_prepared_is_one_line_from_the_prepare_step(tmp_path: Path) -> None:
     """The command begins preparing the data in a process of its own (ablate.runtime.prepare_ahead);
     where that fails, the prepare step prepares it itself and its error is the command's one line."""

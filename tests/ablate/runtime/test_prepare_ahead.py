@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,8 @@ def test_data_begun_ahead_is_prepared_by_another_process_and_adopted_once(tmp_pa
     assert PrepareAhead.begin(params) == 1
 
     workers = [p for p in multiprocessing.active_children() if p.pid not in before]
-    assert workers and all(p.pid != os.getpid() for p in workers)
+    assert len(workers) == 1 and workers[0].pid != os.getpid()
+    os.kill(workers[0].pid, signal.SIGINT)  # Ctrl-C reaches it too, from the terminal: the command's to handle
     adopted = PrepareAhead.adopt(params.data, params.study.seed, str(params.prepared_dir))
     assert adopted is not None
     prepared, worked = adopted
@@ -46,8 +48,9 @@ def test_data_begun_ahead_is_prepared_by_another_process_and_adopted_once(tmp_pa
     again, _ = prepare_data(params.data, params.study.seed, tmp_path / "here")
     assert prepared.data_hash == again.data_hash and prepared.shapes == again.shapes
     assert prepared.path == str(params.prepared_dir)
-    # Adopted once; another flow run in this process prepares for itself.
+    # Adopted once; another flow run in this process prepares for itself. The process ended with its work.
     assert PrepareAhead.adopt(params.data, params.study.seed, str(params.prepared_dir)) is None
+    assert not workers[0].is_alive()
 
 
 def test_data_already_prepared_begins_nothing(tmp_path: Path) -> None:
@@ -67,3 +70,22 @@ def test_data_that_fails_ahead_is_left_to_the_step_which_raises_it_in_place(tmp_
         prepare_data(params.data, params.study.seed, params.prepared_dir)
     # Neither process left a folder, whole or half-written.
     assert not params.prepared_dir.parent.exists() or list(params.prepared_dir.parent.iterdir()) == []
+
+
+def test_work_not_adopted_is_stopped_and_leaves_no_folder_behind(tmp_path: Path) -> None:
+    """A command that ends before its prepare step (no server, the study locked, an error) stops
+    the process; whatever it had begun to write is removed, nothing is half-written."""
+    params = study(tmp_path, "sklearn:digits")
+    before = {p.pid for p in multiprocessing.active_children()}
+    assert PrepareAhead.begin(params) == 1
+    (process,) = [p for p in multiprocessing.active_children() if p.pid not in before]
+
+    PrepareAhead.abandon()
+
+    assert not process.is_alive()
+    assert PrepareAhead.adopt(params.data, params.study.seed, str(params.prepared_dir)) is None
+    folder = params.prepared_dir.parent
+    left = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    assert left in ([], [params.prepared_dir.name])  # stopped before it renamed, or done whole
+    if left:
+        assert read_manifest(params.prepared_dir) is not None
