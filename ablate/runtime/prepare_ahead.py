@@ -33,6 +33,7 @@ from ablate.vocab.trial import PreparedData
 # What the prepare task is called with: the data section, the study's seed, the folder (str).
 Inputs = tuple[DataConfig, int, str]
 Prepared = tuple[PreparedData, bool]  # what prepare_data returns: the data, whether it did work
+STOP_TIMEOUT_S = 5.0  # for the process to exit once asked to stop, before it is killed
 
 
 class PrepareAhead:
@@ -115,6 +116,9 @@ class _Process:
     def stop(self) -> None:
         if self._process.is_alive():
             self._process.terminate()  # SIGTERM: an exit there, which removes its staged folder
+            self._process.join(STOP_TIMEOUT_S)
+        if self._process.is_alive():  # in one long native call (a big file's read): a crash's hidden folder
+            self._process.kill()
         self._process.join()
         self._pipe.close()
 
