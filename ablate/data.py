@@ -139,6 +139,12 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def is_prepared(cfg: DataConfig, seed: int, out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds ``cfg`` prepared with ``seed`` from the source as it is now."""
+    manifest = read_manifest(out_dir)
+    return manifest is not None and manifest.get("fingerprint") == fingerprint_inputs(cfg, seed)
+
+
 def prepare_data(cfg: DataConfig, seed: int, out_dir: Path) -> tuple[PreparedData, bool]:
     """Prepare ``cfg`` into ``out_dir`` unless a manifest for the same inputs is already there.
 

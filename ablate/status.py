@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ablate.data import fingerprint_inputs, read_manifest
+from ablate.data import is_prepared, read_manifest
 from ablate.errors import ConfigError
 from ablate.study.fingerprint import build_fingerprint, describe_changes, fingerprint_changes, read_fingerprint
 from ablate.study.last_run import read_last_run
@@ -257,8 +257,7 @@ def nothing_to_run(params: Params) -> tuple[str, StudyFacts] | None:
     """
     if params.search is None or params.ablation is not None or lock_holder(params.study_dir) is not None:
         return None
-    manifest = read_manifest(params.prepared_dir)
-    if manifest is None or manifest.get("fingerprint") != fingerprint_inputs(params.data, params.study.seed):
+    if not is_prepared(params.data, params.study.seed, params.prepared_dir):
         return None
     last = read_last_run(params)
     record = _read_json(params.report_dir / "run.json")

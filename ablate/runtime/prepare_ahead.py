@@ -26,7 +26,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
 
-from ablate.data import fingerprint_inputs, prepare_data, read_manifest
+from ablate.data import is_prepared, prepare_data
 from ablate.vocab.params import DataConfig, Params
 from ablate.vocab.trial import PreparedData
 
@@ -49,7 +49,7 @@ class PrepareAhead:
         views = params.datasets or {"": params}  # as the study flow prepares them
         try:
             todo = [(v.data, params.study.seed, str(v.prepared_dir)) for v in views.values()]
-            todo = [inputs for inputs in todo if not _up_to_date(*inputs)]
+            todo = [(data, seed, out) for data, seed, out in todo if not is_prepared(data, seed, Path(out))]
             if not todo:
                 return 0
             process = _Process.start(todo)
@@ -150,8 +150,3 @@ def _ctrl_c_ignored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def _up_to_date(data: DataConfig, seed: int, out_dir: str) -> bool:
-    manifest = read_manifest(Path(out_dir))
-    return manifest is not None and manifest.get("fingerprint") == fingerprint_inputs(data, seed)
