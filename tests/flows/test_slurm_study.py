@@ -20,7 +20,11 @@ from tests.services.slurm import SlurmCluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]
 JOBS = re.compile(r"^cluster: batch jobs? ([\d, ]+) submitted$")
-DEATH_TIMEOUT_S = 5  # short here; the default (ablate.runtime.jobqueue.DEATH_TIMEOUT_S) is 60
+# Shorter than the default (ablate.runtime.jobqueue.DEATH_TIMEOUT_S, 60 s), so an orphan's exit is waited
+# for briefly. It also bounds a worker's start in its job (Dask's nanny gives its worker process that
+# long to start and reach the scheduler, or the job ends): 5 s once cost a job on the loaded 2-core
+# CI machine, the command's prepare process, the other test worker and two worker starts sharing it.
+DEATH_TIMEOUT_S = 15
 
 
 def slurm_study(tmp_path: Path, slurm: SlurmCluster, name: str, n_trials: int, sleep: float) -> Path:
