@@ -121,6 +121,10 @@ class StudyLockedError(AblateError):
     """Another process is running the same study."""
 
 
+class ClusterError(AblateError):
+    """The Dask cluster can run no trial (its batch jobs end before their workers start)."""
+
+
 class SyncError(AblateError):
     """The outputs could not be committed or pushed; what is on disk is intact."""
 

@@ -24,11 +24,14 @@ from prefect import Task
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from ablate.errors import ClusterError
 from ablate.runtime.guard import TrialGuard
+from ablate.runtime.jobqueue import cluster_failure
 from ablate.vocab.params import ExecutionConfig, StragglerRule
 from ablate.vocab.trial import TrialResult, TrialSpec
 
 Outcome = TrialResult | BaseException
+CLUSTER_CHECK_S = 1.0  # while no trial ends: how often the loop asks whether its cluster failed
 _preload: list[str] = []  # what this process's next trials have imported once the first one ends
 
 
@@ -86,7 +89,12 @@ def run_trials(
 
         fill()
         while pending:
-            future, outcome = finished.get()
+            try:
+                future, outcome = finished.get(timeout=CLUSTER_CHECK_S)
+            except queue.Empty:
+                if (why := cluster_failure(scheduler)) is not None:
+                    raise ClusterError(why) from None
+                continue
             spec = pending.pop(future)
             fill()
             on_done(spec, outcome, len(pending))

@@ -8,8 +8,11 @@ it unset or as an addition to the user's list.
 
 from __future__ import annotations
 
+import getpass
 import shlex
+import subprocess
 import sys
+from dataclasses import dataclass, field
 from typing import Any
 
 from ablate.errors import ConfigError
@@ -90,5 +93,89 @@ def _request_gpus(cls: type, kw: dict[str, Any], gpus: int, source: str) -> None
 
 def job_ids(cluster: Any) -> list[str]:
     """The batch job ids of a JobQueueCluster's workers, as submitted so far (none for another kind)."""
-    ids = [getattr(job, "job_id", None) for job in list(getattr(cluster, "workers", {}).values())]
-    return [str(i) for i in ids if i]
+    ids = [str(i) for job in list(getattr(cluster, "workers", {}).values()) if (i := getattr(job, "job_id", None))]
+    return sorted(ids, key=lambda i: (len(i), i))  # numeric ids in their order
+
+
+# Scheduler address -> why its cluster can run no trial (its jobs end before their workers start).
+_failed: dict[str, str] = {}
+
+
+def fail_cluster(scheduler_address: str, why: str | None) -> None:
+    """Record why the cluster at this address can run no trial (None: forget it, as it closes)."""
+    if why is None:
+        _failed.pop(scheduler_address, None)
+    else:
+        _failed[scheduler_address] = why
+
+
+def cluster_failure(scheduler_address: str) -> str | None:
+    """Why the cluster ablate started at this address can run no trial, once its watch knows
+    (see :class:`JobStarts`), else None. The trial loop asks while it waits."""
+    return _failed.get(scheduler_address)
+
+
+def queued_jobs(cluster: Any) -> set[str] | None:
+    """The ids of this user's jobs the batch system still holds (pending, running, completing), or
+    None where ablate cannot ask it: a batch system other than Slurm, or its command failing."""
+    module = sys.modules.get("dask_jobqueue")  # imported by the cluster's class (see is_jobqueue)
+    if module is None or not isinstance(cluster, module.SLURMCluster):
+        return None
+    try:
+        done = subprocess.run(
+            ["squeue", "--noheader", "--format=%i", f"--user={getpass.getuser()}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return set(done.stdout.split()) if done.returncode == 0 else None
+
+
+@dataclass
+class JobStarts:
+    """Which batch jobs ended before their worker reached the scheduler, and when to stop asking
+    for more: a job failing as it starts (a broken environment on the compute nodes, a ``python``
+    that is not there, a worker slower to start than ``death_timeout``) never runs a trial, and
+    Dask, which never saw its worker, neither drops nor replaces it: the run would wait forever.
+
+    Each such job is replaced; ``in_a_row`` of them with no worker reaching the scheduler in
+    between stop the run (the environment, not one node, is at fault).
+    """
+
+    in_a_row: int
+    joined: set[str] = field(default_factory=set)  # ids of jobs whose worker reached the scheduler
+    failed: list[str] = field(default_factory=list)  # ids of jobs that ended so, since a worker last joined
+
+    def see_workers(self, jobs: dict[str, str], workers: set[str]) -> None:
+        """``jobs``: name -> id of the cluster's jobs (a replacement takes its job's name);
+        ``workers``: the names of the scheduler's workers (a job of several processes names them
+        ``<job name>-<i>``)."""
+        new = {i for name, i in jobs.items() if i not in self.joined and _has_worker(name, workers)}
+        if new:
+            self.joined |= new
+            self.failed.clear()
+
+    def ended_before_joining(self, jobs: dict[str, str], queued: set[str]) -> dict[str, str]:
+        """The jobs (name -> id) no longer queued whose worker never reached the scheduler; each
+        is counted once (the caller drops it from the cluster)."""
+        ended = {n: i for n, i in jobs.items() if i not in self.joined and i not in queued and i not in self.failed}
+        self.failed += ended.values()
+        return ended
+
+    @property
+    def given_up(self) -> bool:
+        return len(self.failed) >= self.in_a_row
+
+    def reason(self) -> str:
+        ids = ", ".join(sorted(self.failed, key=lambda i: (len(i), i)))
+        return (
+            f"cluster: batch jobs {ids} ended before their workers reached the scheduler, "
+            f"{len(self.failed)} in a row; their output says why (Slurm writes slurm-<job id>.out in the folder "
+            "ablate runs in, unless cluster_options.log_directory says where)"
+        )
+
+
+def _has_worker(job_name: str, workers: set[str]) -> bool:
+    return job_name in workers or any(w.startswith(f"{job_name}-") for w in workers)

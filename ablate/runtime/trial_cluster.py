@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
@@ -15,6 +16,9 @@ from ablate.vocab.params import Params
 
 CLOSE_TIMEOUT_S = 60  # a cluster still closing after this is left to exit with the process
 JOB_WATCH_S = 1.0  # how often the batch jobs are looked at, to report the ones newly submitted
+# How often the batch system is asked which jobs it still holds, while a job's worker has not
+# reached the scheduler (a job that ended first is replaced, see jobqueue.JobStarts).
+JOB_QUEUE_CHECK_S = 5.0
 
 
 class TrialCluster:
@@ -86,11 +90,47 @@ class TrialCluster:
 
         A job cancelled, preempted or out of walltime is dropped from the cluster once
         ``distributed.deploy.lost-worker-timeout`` passes; scaling to the same size again then
-        submits its replacement (Dask's adapt does this itself, a fixed size does not)."""
+        submits its replacement (Dask's adapt does this itself, a fixed size does not).
+
+        A job that ends before its worker reaches the scheduler is one Dask never saw: it is
+        dropped here and replaced, and ``max(2, workers)`` of them in a row stop the run (see
+        :class:`ablate.runtime.jobqueue.JobStarts`; Slurm's queue is asked, not other systems')."""
+        starts = jobqueue.JobStarts(in_a_row=max(2, self.plan.workers))
+        asked = 0.0
         while not self._closing.wait(JOB_WATCH_S):
             if not self.plan.adapt:
                 cluster.scale(self.plan.workers)
             self._report_new_jobs(cluster)
+            starts.see_workers(_jobs(cluster), _worker_names(cluster))
+            if not set(_jobs(cluster).values()) <= starts.joined and time.monotonic() - asked >= JOB_QUEUE_CHECK_S:
+                asked = time.monotonic()
+                if not self._replace_jobs_ended_early(cluster, starts):
+                    return
+
+    def _replace_jobs_ended_early(self, cluster: Any, starts: jobqueue.JobStarts) -> bool:
+        """Ask the batch queue which jobs ended before their worker reached the scheduler, and
+        submit their replacements; False once too many did (the run's trial loop says why)."""
+        jobs = _jobs(cluster)
+        queued = jobqueue.queued_jobs(cluster)
+        if queued is None:
+            return True
+        starts.see_workers(jobs, _worker_names(cluster))  # after the queue: one that joined meanwhile
+        ended = starts.ended_before_joining(jobs, queued)
+        if not ended:
+            return True
+        if starts.given_up:
+            jobqueue.fail_cluster(cluster.scheduler_address, starts.reason())
+            return False
+        several = len(ended) > 1
+        self._report(
+            f"cluster: batch job{'s' if several else ''} {', '.join(ended.values())} ended before "
+            f"{'their workers' if several else 'its worker'} reached the scheduler; submitting "
+            f"{'replacements' if several else 'a replacement'}"
+        )
+        for name in ended:  # what Dask does to a lost worker, for a worker it never saw
+            cluster.loop.add_callback(cluster.workers.pop, name, None)
+        cluster.scale(len(cluster.worker_spec))  # then submits their replacements
+        return True
 
     def _report_new_jobs(self, cluster: Any) -> None:
         new = [j for j in jobqueue.job_ids(cluster) if j not in self._jobs_seen]
@@ -124,6 +164,7 @@ class TrialCluster:
             assert self._pool is not None
             self._pool.shutdown()
         if cluster is not None:
+            jobqueue.fail_cluster(cluster.scheduler_address, None)
             jobs = jobqueue.job_ids(cluster)
             try:
                 cluster.close(timeout=CLOSE_TIMEOUT_S)  # dask-jobqueue cancels each job it submitted
@@ -148,3 +189,13 @@ def study_cluster_plan(params: Params) -> ClusterPlan:
     trial_module = params.trial.entrypoint.partition(":")[0]
     local_directory = str(params.study_dir.parent.parent / ".dask")
     return plan_cluster(params.execution, local_directory, trial_module, source=params.source)
+
+
+def _jobs(cluster: Any) -> dict[str, str]:
+    """A batch-queue cluster's jobs, name -> id, as submitted so far."""
+    return {name: str(job.job_id) for name, job in list(cluster.workers.items()) if getattr(job, "job_id", None)}
+
+
+def _worker_names(cluster: Any) -> set[str]:
+    """The names of the workers connected to the cluster's scheduler."""
+    return {str(w.get("name")) for w in list(cluster.scheduler_info["workers"].values())}

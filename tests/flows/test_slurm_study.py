@@ -27,7 +27,9 @@ JOBS = re.compile(r"^cluster: batch jobs? ([\d, ]+) submitted$")
 DEATH_TIMEOUT_S = 15
 
 
-def slurm_study(tmp_path: Path, slurm: SlurmCluster, name: str, n_trials: int, sleep: float) -> Path:
+def slurm_study(
+    tmp_path: Path, slurm: SlurmCluster, name: str, n_trials: int, sleep: float, **cluster_options: object
+) -> Path:
     options = {
         "queue": slurm.partition,
         "cores": 1,
@@ -36,6 +38,7 @@ def slurm_study(tmp_path: Path, slurm: SlurmCluster, name: str, n_trials: int, s
         "walltime": "00:05:00",
         "interface": "lo",
         "death_timeout": DEATH_TIMEOUT_S,
+        **cluster_options,
     }
     changes = deep_update(
         quick_study(n_trials=n_trials),
@@ -59,13 +62,20 @@ def submitted_jobs(run: Run) -> list[str]:
 def test_a_study_runs_in_slurm_jobs_and_leaves_the_queue_empty(tmp_path: Path, slurm_cluster: SlurmCluster) -> None:
     assert slurm_cluster.squeue() == []
     start = time.monotonic()
-    run = Run(slurm_study(tmp_path, slurm_cluster, "slurm", n_trials=6, sleep=0.3), slurm_env())
+    # The first job to start fails before its worker does (a node's broken environment): Dask never
+    # sees that worker, so only ablate can replace the job.
+    flag = tmp_path / "first-job-failed"
+    fail_once = f"mkdir {flag} 2>/dev/null && exit 3"
+    params = slurm_study(tmp_path, slurm_cluster, "slurm", n_trials=6, sleep=0.3, job_script_prologue=[fail_once])
+    run = Run(params, slurm_env())
 
     assert run.wait(timeout_s=120) == 0, run.output()
     wall = time.monotonic() - start
     assert any("Dask dashboard http" in line for line in run.lines), run.output()
     jobs = submitted_jobs(run)
-    assert len(jobs) == 2, run.output()
+    assert len(jobs) == 3, run.output()
+    failed = [line for line in run.lines if "ended before its worker reached the scheduler" in line]
+    assert len(failed) == 1 and failed[0].endswith("; submitting a replacement"), run.output()
     trials = pd.read_csv(tmp_path / "reports" / "slurm" / "trials.csv", dtype={"job_id": str})
     assert list(trials["state"]) == ["COMPLETE"] * 6
     # Every trial ran inside one of the run's Slurm jobs, on a worker of its own (not the driver).
@@ -116,4 +126,23 @@ def test_a_killed_driver_leaves_no_job_after_the_death_timeout_and_the_next_run_
     assert sorted(ran) == list(range(4)), ran
     assert sum(ran.values()) - 4 <= 2, ran  # at most the two killed mid-publication run again
     assert waited < DEATH_TIMEOUT_S + 20
+    slurm_cluster.wait_empty(30)
+
+
+def test_jobs_that_all_fail_as_they_start_stop_the_run_with_one_line(
+    tmp_path: Path, slurm_cluster: SlurmCluster
+) -> None:
+    assert slurm_cluster.squeue() == []
+    missing = tmp_path / "no-such-env" / "bin" / "python"  # the compute nodes' python, misspelt
+    params = slurm_study(tmp_path, slurm_cluster, "broken", n_trials=4, sleep=0.3, python=str(missing))
+    run = Run(params, slurm_env())
+
+    assert run.wait(timeout_s=120) == 1, run.output()
+    jobs = submitted_jobs(run)
+    assert len(jobs) >= 2, run.output()
+    errors = [line for line in run.output().splitlines() if line.startswith("ablate: error: ")]
+    assert len(errors) == 1, run.output()
+    assert errors[0].startswith("ablate: error: cluster: batch jobs ") and "ended before their workers" in errors[0]
+    assert "slurm-<job id>.out" in errors[0] and "Traceback" not in run.output()
+    assert not (tmp_path / "reports" / "broken" / "trials.csv").exists()
     slurm_cluster.wait_empty(30)
