@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ablate.errors import AblateError, ConfigError, StudyLockedError
@@ -73,9 +75,8 @@ def command() -> NoReturn:
     except SystemExit as done:  # argparse's --help and usage errors
         code = done.code if isinstance(done.code, int) else int(done.code is not None)
         raise
-    except KeyboardInterrupt:  # before main's own handling (parsing, validating): as Python ends
-        atexit.unregister(exit_now)
-        raise
+    except KeyboardInterrupt:  # before main's own handling (parsing, validating): nothing written yet
+        code = _fail("interrupted", 128 + signal.SIGINT)
     sys.exit(code)
 
 
@@ -111,6 +112,25 @@ class _Terminated(KeyboardInterrupt):
 
 def _interrupt(signum: int, frame: object) -> None:
     raise _Terminated
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM take effect when the block ends, not inside it.
+
+    For imports while another thread imports too (the cluster's thread, distributed): a
+    KeyboardInterrupt raised inside Python's import machinery can leave a module's import lock
+    held, and the other thread then waits on it for good; the command, closing the cluster, waited
+    on that thread (seen once: Ctrl-C 2-4 s into `ablate run`, the command hung)."""
+    held: list[int] = []
+    before = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+    if held:
+        raise _Terminated if held[0] == signal.SIGTERM else KeyboardInterrupt
 
 
 def validate(path: str, overrides: list[str]) -> Params:
@@ -171,7 +191,8 @@ def _run_steps(params: Params, args: argparse.Namespace) -> int:
     cluster = _begin_cluster(params, steps)
     try:
         api = ensure_api()
-        from flows.pipeline import study_flow, without_heartbeats
+        with _signals_held():  # beside the cluster thread's own imports
+            from flows.pipeline import study_flow, without_heartbeats
 
         # The flow's own return value, or what it raised, as the engine holds them in memory: the
         # state a flow run returns loses its data where the server rejects a repeated proposal of

@@ -4,6 +4,7 @@ its dashboard and batch jobs reported, and closed once, on every way out of the 
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -78,6 +79,11 @@ class TrialCluster:
         return begun
 
     def _start(self) -> Any:
+        # The processes of a cluster started here (a LocalCluster's workers, spawned by threads this
+        # thread starts) inherit its blocked signals: a terminal's Ctrl-C, sent to the whole process
+        # group, is the command's alone to handle (it closes the cluster), and no worker that is
+        # still starting prints a KeyboardInterrupt traceback or fails its nanny's start.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         cluster = start_cluster(self.plan)
         self._report(f"cluster: {self.plan.describe()}; Dask dashboard {cluster.dashboard_link}")
         if jobqueue.is_jobqueue(type(cluster)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 import yaml
 
@@ -323,6 +325,39 @@ def test_data_that_cannot_be_prepared_is_one_line_from_the_prepare_step(tmp_path
     assert last.startswith("ablate: error: ") and "cannot split 4 rows" in last, out
     assert "Traceback" not in out
     assert not (tmp_path / "data" / "prepared").exists() or not any((tmp_path / "data" / "prepared").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+@pytest.mark.parametrize("after_s", [1.5, 3.0])
+def test_ctrl_c_to_the_process_group_as_the_run_starts_stops_it_with_one_line(tmp_path: Path, after_s: float) -> None:
+    # As a terminal sends it: to every process of the command's group (its Dask workers starting, its
+    # prepare process), while the command validates, imports Prefect beside the cluster's thread
+    # importing distributed, or makes its flow run.
+    changes = deep_update(quick_study(n_trials=8), {"trial": {"options": {"sleep": 0.5}}})
+    proc = cli(str(write_params(tmp_path, "early", changes)), start_new_session=True)
+    time.sleep(after_s)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+
+    assert proc.returncode == 128 + signal.SIGINT, out
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out, out
+    errors = [line for line in out.splitlines() if line.startswith("ablate: error: ")]
+    assert len(errors) == 1 and errors[0].startswith("ablate: error: interrupted"), out
+    deadline = time.monotonic() + 15
+    while (left := _group(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, left
+
+
+def _group(pgid: int) -> list[str]:
+    """The command lines of the processes still in a process group."""
+    left = []
+    for p in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(p.pid) == pgid:
+                left.append(" ".join(p.info["cmdline"] or []))
+    return left
 
 
 @pytest.mark.slow
