@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import contextlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ablate._signals import signals_held
 from ablate.errors import AblateError, ConfigError, StudyLockedError
 from ablate.vocab.steps import STEPS
 
@@ -114,25 +113,6 @@ def _interrupt(signum: int, frame: object) -> None:
     raise _Terminated
 
 
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM take effect when the block ends, not inside it.
-
-    For imports while another thread imports too (the cluster's thread, distributed): a
-    KeyboardInterrupt raised inside Python's import machinery can leave a module's import lock
-    held, and the other thread then waits on it for good; the command, closing the cluster, waited
-    on that thread (seen once: Ctrl-C 2-4 s into `ablate run`, the command hung)."""
-    held: list[int] = []
-    before = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
-    if held:
-        raise _Terminated if held[0] == signal.SIGTERM else KeyboardInterrupt
-
-
 def validate(path: str, overrides: list[str]) -> Params:
     """Parse the params file and check what it points at (data file, target, trial code)."""
     from ablate.ablation.retune import check_arms
@@ -191,7 +171,11 @@ def _run_steps(params: Params, args: argparse.Namespace) -> int:
     cluster = _begin_cluster(params, steps)
     try:
         api = ensure_api()
-        with _signals_held():  # beside the cluster thread's own imports
+        # Held while the cluster's thread imports too (distributed): a KeyboardInterrupt raised
+        # inside Python's import machinery can leave a module's import lock held, and that thread
+        # then waits on it for good, and the command, closing the cluster, on that thread (seen
+        # once: Ctrl-C 2-4 s into `ablate run`, the command hung).
+        with signals_held():
             from flows.pipeline import study_flow, without_heartbeats
 
         # The flow's own return value, or what it raised, as the engine holds them in memory: the

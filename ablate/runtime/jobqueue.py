@@ -8,10 +8,11 @@ it unset or as an addition to the user's list.
 
 from __future__ import annotations
 
-import getpass
+import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,8 +94,13 @@ def _request_gpus(cls: type, kw: dict[str, Any], gpus: int, source: str) -> None
 
 def job_ids(cluster: Any) -> list[str]:
     """The batch job ids of a JobQueueCluster's workers, as submitted so far (none for another kind)."""
-    ids = [str(i) for job in list(getattr(cluster, "workers", {}).values()) if (i := getattr(job, "job_id", None))]
-    return sorted(ids, key=lambda i: (len(i), i))  # numeric ids in their order
+    jobs = list(getattr(cluster, "workers", {}).values())
+    return in_order(str(i) for job in jobs if (i := getattr(job, "job_id", None)))
+
+
+def in_order(job_ids: Iterable[str]) -> list[str]:
+    """Batch job ids in the order they were given out (numeric ones by number)."""
+    return sorted(job_ids, key=lambda i: (len(i), i))
 
 
 # Scheduler address -> why its cluster can run no trial (its jobs end before their workers start).
@@ -121,13 +127,12 @@ def queued_jobs(cluster: Any) -> set[str] | None:
     module = sys.modules.get("dask_jobqueue")  # imported by the cluster's class (see is_jobqueue)
     if module is None or not isinstance(cluster, module.SLURMCluster):
         return None
+    # All partitions (--all: hidden ones too), this uid's jobs; squeue's SQUEUE_* variables (a
+    # user's default partition or state filter) would hide some of them.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SQUEUE_")}
+    command = ["squeue", "--noheader", "--all", "--format=%i", f"--user={os.getuid()}"]
     try:
-        done = subprocess.run(
-            ["squeue", "--noheader", "--format=%i", f"--user={getpass.getuser()}"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, env=env)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return set(done.stdout.split()) if done.returncode == 0 else None
@@ -140,27 +145,35 @@ class JobStarts:
     that is not there, a worker slower to start than ``death_timeout``) never runs a trial, and
     Dask, which never saw its worker, neither drops nor replaces it: the run would wait forever.
 
-    Each such job is replaced; ``in_a_row`` of them with no worker reaching the scheduler in
-    between stop the run (the environment, not one node, is at fault).
+    Each such job is replaced until ``in_a_row`` of them end with no worker reaching the scheduler
+    in between (the environment, not one node, is at fault): then the run stops if no worker is
+    left, and goes on with those it has otherwise.
     """
 
     in_a_row: int
     joined: set[str] = field(default_factory=set)  # ids of jobs whose worker reached the scheduler
-    failed: list[str] = field(default_factory=list)  # ids of jobs that ended so, since a worker last joined
+    ended: set[str] = field(default_factory=set)  # ids of jobs that ended before it did
+    failed: list[str] = field(default_factory=list)  # the ended ones since a worker last joined
+
+    @property
+    def settled(self) -> set[str]:
+        """Jobs with nothing left to learn of: their worker joined, or they ended first."""
+        return self.joined | self.ended
 
     def see_workers(self, jobs: dict[str, str], workers: set[str]) -> None:
         """``jobs``: name -> id of the cluster's jobs (a replacement takes its job's name);
         ``workers``: the names of the scheduler's workers (a job of several processes names them
         ``<job name>-<i>``)."""
-        new = {i for name, i in jobs.items() if i not in self.joined and _has_worker(name, workers)}
+        new = {i for name, i in jobs.items() if i not in self.settled and _has_worker(name, workers)}
         if new:
             self.joined |= new
             self.failed.clear()
 
     def ended_before_joining(self, jobs: dict[str, str], queued: set[str]) -> dict[str, str]:
         """The jobs (name -> id) no longer queued whose worker never reached the scheduler; each
-        is counted once (the caller drops it from the cluster)."""
-        ended = {n: i for n, i in jobs.items() if i not in self.joined and i not in queued and i not in self.failed}
+        is counted once."""
+        ended = {n: i for n, i in jobs.items() if i not in self.settled and i not in queued}
+        self.ended |= set(ended.values())
         self.failed += ended.values()
         return ended
 
@@ -169,11 +182,11 @@ class JobStarts:
         return len(self.failed) >= self.in_a_row
 
     def reason(self) -> str:
-        ids = ", ".join(sorted(self.failed, key=lambda i: (len(i), i)))
+        ids = ", ".join(in_order(self.failed))
         return (
             f"cluster: batch jobs {ids} ended before their workers reached the scheduler, "
-            f"{len(self.failed)} in a row; their output says why (Slurm writes slurm-<job id>.out in the folder "
-            "ablate runs in, unless cluster_options.log_directory says where)"
+            f"{len(self.failed)} in a row; their output says why (Slurm's slurm-<job id>.out in the folder "
+            "ablate runs in, unless execution.cluster_options.log_directory names another)"
         )
 
 

@@ -4,6 +4,7 @@ its dashboard and batch jobs reported, and closed once, on every way out of the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
 import time
@@ -82,7 +83,8 @@ class TrialCluster:
         # The processes of a cluster started here (a LocalCluster's workers, spawned by threads this
         # thread starts) inherit its blocked signals: a terminal's Ctrl-C, sent to the whole process
         # group, is the command's alone to handle (it closes the cluster), and no worker that is
-        # still starting prints a KeyboardInterrupt traceback or fails its nanny's start.
+        # still starting prints a KeyboardInterrupt traceback or fails its nanny's start. (The
+        # workers keep it blocked, and so do the processes a trial starts: none is sent SIGINT.)
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         cluster = start_cluster(self.plan)
         self._report(f"cluster: {self.plan.describe()}; Dask dashboard {cluster.dashboard_link}")
@@ -103,39 +105,54 @@ class TrialCluster:
         :class:`ablate.runtime.jobqueue.JobStarts`; Slurm's queue is asked, not other systems')."""
         starts = jobqueue.JobStarts(in_a_row=max(2, self.plan.workers))
         asked = 0.0
+        said_failing = False
         while not self._closing.wait(JOB_WATCH_S):
-            if not self.plan.adapt:
-                cluster.scale(self.plan.workers)
-            self._report_new_jobs(cluster)
-            starts.see_workers(_jobs(cluster), _worker_names(cluster))
-            if not set(_jobs(cluster).values()) <= starts.joined and time.monotonic() - asked >= JOB_QUEUE_CHECK_S:
-                asked = time.monotonic()
-                if not self._replace_jobs_ended_early(cluster, starts):
-                    return
+            try:
+                if not self.plan.adapt:
+                    cluster.scale(self.plan.workers)
+                self._report_new_jobs(cluster)
+                starts.see_workers(_jobs(cluster), _worker_names(cluster))
+                waiting = not set(_jobs(cluster).values()) <= starts.settled
+                if waiting and time.monotonic() - asked >= JOB_QUEUE_CHECK_S:
+                    asked = time.monotonic()
+                    if not self._replace_jobs_ended_early(cluster, starts):
+                        return
+            except Exception as exc:  # noqa: BLE001  (the watch goes on; said once)
+                if not said_failing:
+                    said_failing = True
+                    with contextlib.suppress(Exception):
+                        self._report(f"cluster: watching its batch jobs failed ({type(exc).__name__}: {exc})")
 
     def _replace_jobs_ended_early(self, cluster: Any, starts: jobqueue.JobStarts) -> bool:
         """Ask the batch queue which jobs ended before their worker reached the scheduler, and
-        submit their replacements; False once too many did (the run's trial loop says why)."""
+        submit their replacements; False once too many did with no worker left (the run's trial
+        loop then says why)."""
         jobs = _jobs(cluster)
         queued = jobqueue.queued_jobs(cluster)
         if queued is None:
             return True
         starts.see_workers(jobs, _worker_names(cluster))  # after the queue: one that joined meanwhile
-        ended = starts.ended_before_joining(jobs, queued)
+        # A job the cluster is closing (adapt scaling down) leaves its spec before it is cancelled.
+        wanted = set(cluster.worker_spec)
+        ended = starts.ended_before_joining({n: i for n, i in jobs.items() if n in wanted}, queued)
         if not ended:
             return True
-        if starts.given_up:
+        workers = len(_worker_names(cluster))
+        if starts.given_up and not workers:
             jobqueue.fail_cluster(cluster.scheduler_address, starts.reason())
             return False
+        ids = ", ".join(jobqueue.in_order(ended.values()))
         several = len(ended) > 1
-        self._report(
-            f"cluster: batch job{'s' if several else ''} {', '.join(ended.values())} ended before "
-            f"{'their workers' if several else 'its worker'} reached the scheduler; submitting "
-            f"{'replacements' if several else 'a replacement'}"
-        )
-        for name in ended:  # what Dask does to a lost worker, for a worker it never saw
-            cluster.loop.add_callback(cluster.workers.pop, name, None)
-        cluster.scale(len(cluster.worker_spec))  # then submits their replacements
+        what = f"batch job{'s' if several else ''} {ids} ended before {'their workers' if several else 'its worker'}"
+        if starts.given_up:  # the others run trials: no more jobs into what fails them
+            self._report(
+                f"cluster: {what} reached the scheduler, {len(starts.failed)} in a row; not replaced: "
+                f"the run goes on with {workers} worker{'s' if workers > 1 else ''}"
+            )
+            return True
+        self._report(f"cluster: {what} reached the scheduler; submitting {'replacements' if several else 'one'}")
+        for name, job_id in ended.items():
+            cluster.loop.add_callback(_drop_job, cluster, name, job_id)
         return True
 
     def _report_new_jobs(self, cluster: Any) -> None:
@@ -195,6 +212,18 @@ def study_cluster_plan(params: Params) -> ClusterPlan:
     trial_module = params.trial.entrypoint.partition(":")[0]
     local_directory = str(params.study_dir.parent.parent / ".dask")
     return plan_cluster(params.execution, local_directory, trial_module, source=params.source)
+
+
+async def _drop_job(cluster: Any, name: str, job_id: str) -> None:
+    """On the cluster's event loop: forget a job that ended before its worker joined (what Dask
+    does to a lost worker), cancel it should the queue still hold it, and submit its replacement."""
+    job = cluster.workers.get(name)
+    if job is None or str(getattr(job, "job_id", "")) != job_id:  # gone, or its name taken again
+        return
+    del cluster.workers[name]
+    with contextlib.suppress(Exception):  # dask-jobqueue's own cancel; a job already gone is no error
+        await job.close()
+    cluster.scale(len(cluster.worker_spec))  # the spec still names it: its replacement is submitted
 
 
 def _jobs(cluster: Any) -> dict[str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
+from ablate._signals import signals_held
 from ablate.errors import ConfigError
 from ablate.vocab import states
 from ablate.vocab.journal import JournalIdentity, journal_size
@@ -140,26 +140,8 @@ class _JournalFile(JournalFileBackend):
         from optuna.storages.journal._file import get_lock_file
 
         text = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
-        with _signals_held(), get_lock_file(self._lock), open(self._file_path, "ab") as f:
+        with signals_held(), get_lock_file(self._lock), open(self._file_path, "ab") as f:
             f.write(text.encode("utf-8"))
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends, then deliver them (in the main thread, the
-    only one Python runs signal handlers in; elsewhere a no-op)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held: list[int] = []
-    previous = {s: signal.signal(s, lambda signum, _: held.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        for number in held:
-            signal.raise_signal(number)
 
 
 def clear_stale_journal_lock(study_dir: Path) -> bool:

@@ -75,7 +75,7 @@ def test_a_study_runs_in_slurm_jobs_and_leaves_the_queue_empty(tmp_path: Path, s
     jobs = submitted_jobs(run)
     assert len(jobs) == 3, run.output()
     failed = [line for line in run.lines if "ended before its worker reached the scheduler" in line]
-    assert len(failed) == 1 and failed[0].endswith("; submitting a replacement"), run.output()
+    assert len(failed) == 1 and failed[0].endswith("; submitting one"), run.output()
     trials = pd.read_csv(tmp_path / "reports" / "slurm" / "trials.csv", dtype={"job_id": str})
     assert list(trials["state"]) == ["COMPLETE"] * 6
     # Every trial ran inside one of the run's Slurm jobs, on a worker of its own (not the driver).

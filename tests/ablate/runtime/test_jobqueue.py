@@ -33,3 +33,11 @@ def test_a_job_name_that_only_begins_like_another_is_not_its_worker() -> None:
     starts = JobStarts(in_a_row=2)
     starts.see_workers({"c-1": "5"}, {"c-10"})
     assert starts.joined == set()
+
+
+def test_a_job_that_ended_stays_settled_after_a_worker_joins_and_is_never_counted_again() -> None:
+    starts = JobStarts(in_a_row=2)
+    assert starts.ended_before_joining({"c-0": "4", "c-1": "5"}, queued={"5"}) == {"c-0": "4"}
+    starts.see_workers({"c-0": "4", "c-1": "5"}, {"c-1"})  # the other job's worker joins: the count restarts
+    assert starts.failed == [] and starts.settled == {"4", "5"}
+    assert starts.ended_before_joining({"c-0": "4", "c-1": "5"}, queued=set()) == {}
