@@ -12,7 +12,12 @@ from collections.abc import Iterator
 def signals_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM until the block ends, then deliver them to the handlers they had
     (in the main thread, the only one Python runs signal handlers in; elsewhere a no-op): an
-    ignored one stays ignored, a handled one is handled once the block is whole."""
+    ignored one stays ignored, a handled one is handled once the block is whole.
+
+    A held signal's handler is called here, in the code's own path (Ctrl-C's raises
+    KeyboardInterrupt at the block's end), not raised again as a signal: Python would run the
+    handler at whatever bytecode comes next, and in a garbage collector's callback (Dask
+    registers one) the KeyboardInterrupt is printed and dropped, and the run goes on."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -23,5 +28,9 @@ def signals_held() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        for number in held:
-            signal.raise_signal(number)
+        for number in dict.fromkeys(held):
+            handler = previous[signal.Signals(number)]
+            if callable(handler):  # Python's own for SIGINT raises KeyboardInterrupt
+                handler(number, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(number)
