@@ -206,7 +206,8 @@ def hierarchical_probs(
 
     Run in a child process in a folder of its own: baycomp writes its last sample to
     ``last-sample.pickle`` in the working folder, and PyStan runs an event loop of its own. Stan
-    compiles the model once per machine (about a minute; then cached by httpstan)."""
+    compiles the model once per Python environment (about a minute; then cached by httpstan), one
+    process at a time (:func:`ablate.ablation._hierarchical.build_lock_path`)."""
     if not pairs:
         return {}
     payload = {

@@ -152,3 +152,36 @@ def test_an_arm_that_changes_nothing_on_some_data_sets_over_odd_seeds_still_gets
     assert t.loc["-x", "p_rope"] > 0.9 and t.loc["-x", "seeds_per_dataset"] == 4  # the seeds it used
     assert any("uses the first 4" in n for n in a.notes) and t.loc["-y", "p_worse"] > 0.95
     assert t.loc["-z", "note"] == NOTE_CONSTANT and np.isnan(t.loc["-z", "p_worse"])
+
+
+def test_the_first_stan_call_waits_for_another_process_compiling_the_model() -> None:
+    """Two processes compiling baycomp's model into httpstan's cache at once broke one of them
+    (a JSON TAPE_ERROR); the first Stan call of each holds a lock in that cache."""
+    import threading
+    import time
+
+    from filelock import FileLock
+
+    from ablate.ablation._hierarchical import build_lock_path
+    from ablate.ablation.across import hierarchical_probs
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(0.8, 0.01, (3, 5))
+    pairs = {"-a": (x, x - 0.03 + rng.normal(0, 0.01, x.shape))}
+    done: dict[str, object] = {}
+
+    def call() -> None:
+        done["probs"] = hierarchical_probs(pairs, rope=0.01)
+        done["at"] = time.monotonic()
+
+    build_lock_path().parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(build_lock_path()):  # another process compiling
+        worker = threading.Thread(target=call)
+        worker.start()
+        worker.join(timeout=12)  # a warm call takes about 8 s on 2 cores
+        assert worker.is_alive() and not done
+        released = time.monotonic()
+    worker.join(timeout=300)
+    assert done["at"] > released
+    p_worse, p_rope, p_better = done["probs"]["-a"]  # type: ignore[index]
+    assert p_worse > 0.9 and abs(p_worse + p_rope + p_better - 1) < 1e-6
