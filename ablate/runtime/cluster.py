@@ -10,9 +10,12 @@ Prefect task runs in the driver that hand their trial to this cluster (see flows
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import multiprocessing
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +25,10 @@ from ablate.runtime.worker import PROFILER_CAN_DEADLOCK
 from ablate.trial.devices import visible_gpus
 from ablate.vocab.params import ExecutionConfig
 from ablate.worker_env import PRELOAD, worker_env
+
+# What a LocalCluster's forkserver imports once, for every worker it forks (see forked_workers):
+# Dask, and what ablate.runtime.worker's set-up imports in each worker.
+FORKSERVER_PRELOAD = ("distributed", PRELOAD, "ablate.trial.cache", "dvclive")
 
 
 @dataclass(frozen=True)
@@ -188,7 +195,10 @@ def start_cluster(plan: ClusterPlan) -> Any:
         # For this process, not a block: every worker started from here takes this process's
         # Dask config, also those an adaptive cluster starts later (see ablate.runtime.worker).
         dask.config.set({"distributed.worker.profile.enabled": False})
-    if plan.kind != "class":
+    if plan.kind == "local":
+        with forked_workers(plan.cluster_kwargs) as kwargs:
+            cluster = cls(**kwargs)
+    elif plan.kind != "class":
         cluster = cls(**plan.cluster_kwargs)
     else:
         try:
@@ -204,6 +214,34 @@ def start_cluster(plan: ClusterPlan) -> Any:
     if plan.adapt:
         cluster.adapt(minimum=plan.adapt[0], maximum=plan.adapt[1])
     return cluster
+
+
+@contextlib.contextmanager
+def forked_workers(kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Within the block, a LocalCluster made with the ``kwargs`` it gives forks its worker
+    processes from multiprocessing's forkserver, where the platform has one: a process that
+    imported, once, what every worker imports as it starts (Dask, ablate's worker set-up and trial
+    runner, DVCLive). A worker then starts without its ~2.5 s of imports, on a core the trials
+    would use. Elsewhere, or where the Dask config names another method than the default spawn,
+    the workers start as Dask starts them.
+
+    Only for the cluster's start: a worker Dask starts later (one replacing a hung trial's, an
+    adaptive cluster's) and any other cluster of this process are spawned as before. A forked
+    worker's environment is the forkserver's, as it was when it started, so ``env`` carries this
+    process's environment as it is now, as spawn would: a later study in this process that changed
+    a variable (its Prefect server, say) is seen by its workers. The study's trial module is
+    imported by each worker, not by the forkserver."""
+    import dask
+    from distributed.utils import get_mp_context
+
+    method = "distributed.worker.multiprocessing-method"
+    if "forkserver" not in multiprocessing.get_all_start_methods() or dask.config.get(method) != "spawn":
+        yield kwargs
+        return
+    with dask.config.set({method: "forkserver"}):
+        get_mp_context()  # Dask names its own preload on its first call; this one replaces it
+        multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
+        yield {**kwargs, "env": {**os.environ, **kwargs.get("env", {})}}
 
 
 def _check_gpus(execution: ExecutionConfig, source: str, gpus: int) -> str | None:

@@ -64,7 +64,7 @@ def clear_interrupted(out_dir: Path) -> int:
 
 def execute_trial(spec: TrialSpec) -> TrialResult:
     """Run the trial function and publish its outputs at ``spec.out_dir`` atomically."""
-    with _TRIALS_AT_ONCE:
+    with _computing():
         if given_up():  # moved to another worker while it waited here behind a hung trial
             raise TrialGivenUpError(f"{spec.label}: given up by the run while it waited for its worker")
         announce(STARTED)
@@ -76,8 +76,19 @@ def execute_trial(spec: TrialSpec) -> TrialResult:
 # process-wide. A GPU worker shared by execution.trials_per_gpu trials lets that many compute at
 # once (its cluster sets ablate.worker_env.TRIALS_AT_ONCE); they then share the GPU's random generator, so
 # such trials are not bit-for-bit reproducible (docs/scale-out.md says so).
-# The variable is in the worker's environment from its start, before this module is imported.
-_TRIALS_AT_ONCE = threading.BoundedSemaphore(trials_at_once())
+# Read at the worker's first trial, not at import: a LocalCluster's worker is forked from a server
+# that imported this module before the worker's own environment was set (ablate.runtime.cluster).
+_computing_lock = threading.Lock()
+_computing_now: threading.BoundedSemaphore | None = None
+
+
+def _computing() -> threading.BoundedSemaphore:
+    """The places for trials computing at once in this process, made once."""
+    global _computing_now
+    with _computing_lock:
+        if _computing_now is None:
+            _computing_now = threading.BoundedSemaphore(trials_at_once())
+        return _computing_now
 
 
 class _Finishing:

@@ -328,11 +328,13 @@ def test_a_run_killed_while_dvc_syncs_is_repaired_by_the_next_run(tmp_path: Path
 
 
 def worker_pids(run: Run) -> list[int]:
-    """The run's Dask worker processes: multiprocessing children of the command."""
+    """The run's Dask worker processes: forked by the command's multiprocessing forkserver (see
+    ablate.runtime.cluster.forked_workers)."""
     import psutil
 
-    children = psutil.Process(run.proc.pid).children(recursive=True)
-    return [c.pid for c in children if "spawn_main" in " ".join(c.cmdline())]
+    servers = [c for c in psutil.Process(run.proc.pid).children() if "forkserver" in " ".join(c.cmdline())]
+    assert len(servers) == 1, [" ".join(c.cmdline()) for c in psutil.Process(run.proc.pid).children()]
+    return [c.pid for c in servers[0].children()]
 
 
 @pytest.mark.usefixtures("prefect_api")

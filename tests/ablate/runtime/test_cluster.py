@@ -87,6 +87,39 @@ def test_trial_workers_have_no_thread_profiler_where_it_can_deadlock(tmp_path) -
     assert ("profile" in names) == (sys.version_info >= (3, 12)), names
 
 
+def _parent_and_variable() -> tuple[int, str, str]:
+    import os
+
+    import psutil
+
+    parent = psutil.Process(os.getppid())
+    return parent.pid, " ".join(parent.cmdline()), os.environ.get("ABLATE_SET_LATER", "")
+
+
+def test_local_workers_fork_from_one_preloaded_server_and_see_the_environment_as_it_is_now(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A LocalCluster's workers fork, as they start, from multiprocessing's forkserver, which
+    # imported Dask and ablate's worker set-up once for all of them. Its environment is this
+    # process's as it was when the first cluster started it; a later cluster's workers still see
+    # the variables of now.
+    from distributed import Client
+
+    from ablate.runtime.cluster import FORKSERVER_PRELOAD, start_cluster
+
+    plan = plan_cluster(ExecutionConfig(workers=1, device="cpu"), str(tmp_path))
+    with start_cluster(plan) as cluster, Client(cluster) as client:
+        ((first_parent, command, _),) = client.run(_parent_and_variable).values()
+    monkeypatch.setenv("ABLATE_SET_LATER", "seen")
+    with start_cluster(plan) as cluster, Client(cluster) as client:
+        ((parent, _, variable),) = client.run(_parent_and_variable).values()
+    assert "multiprocessing.forkserver" in command and all(m in command for m in FORKSERVER_PRELOAD), command
+    assert parent == first_parent  # one forkserver for both clusters
+    assert variable == "seen"
+    # Only for the clusters' starts: any other cluster of this process spawns its workers.
+    assert __import__("dask").config.get("distributed.worker.multiprocessing-method") == "spawn"
+
+
 def test_a_cluster_begun_before_the_flow_run_is_adopted_once_for_its_plan(tmp_path) -> None:
     from distributed import Client
 
