@@ -15,6 +15,13 @@ pytest_plugins = ["tests.services.fixtures"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The files with slow tests first, each file's tests in their order: with a test process per
+    # file at a time (make test: --dist loadfile --no-loadscope-reorder, else pytest-xdist starts
+    # the files with the most tests first), the many quick unit files then fill the end, instead of
+    # a 3-minute story test running alone after the rest.
+    slow_files = {item.path for item in items if "slow" in item.keywords}
+    items.sort(key=lambda item: item.path not in slow_files)
+
     # GPU tests run where a GPU is visible and skip cleanly elsewhere.
     from ablate.trial.devices import visible_gpus
 

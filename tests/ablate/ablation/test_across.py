@@ -12,6 +12,7 @@ from scipy import stats
 from ablate.ablation.across import ACROSS_COLUMNS, NOTE_CONSTANT, analyze_across
 from ablate.ablation.across_figures import plot_critical_difference, plot_heatmap
 
+pytestmark = pytest.mark.slow  # baycomp's hierarchical test fits a Stan model: ~20 s a call on 2 cores
 DATASETS = ["digits", "wine", "cancer", "iris", "synthetic"]
 ARMS = ["baseline", "-augment", "-dropout", "-warmup"]
 
