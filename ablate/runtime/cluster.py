@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -219,23 +220,26 @@ def start_cluster(plan: ClusterPlan) -> Any:
 @contextlib.contextmanager
 def forked_workers(kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Within the block, a LocalCluster made with the ``kwargs`` it gives forks its worker
-    processes from multiprocessing's forkserver, where the platform has one: a process that
-    imported, once, what every worker imports as it starts (Dask, ablate's worker set-up and trial
-    runner, DVCLive). A worker then starts without its ~2.5 s of imports, on a core the trials
-    would use. Elsewhere, or where the Dask config names another method than the default spawn,
-    the workers start as Dask starts them.
+    processes from multiprocessing's forkserver, on Linux: a process that imported, once, what
+    every worker imports as it starts (Dask, ablate's worker set-up and trial runner, DVCLive). A
+    worker then starts without its ~2.5 s of imports, on a core the trials would use. Elsewhere,
+    or where the Dask config names another method than the default spawn, the workers start as
+    Dask starts them.
 
     Only for the cluster's start: a worker Dask starts later (one replacing a hung trial's, an
-    adaptive cluster's) and any other cluster of this process are spawned as before. A forked
-    worker's environment is the forkserver's, as it was when it started, so ``env`` carries this
-    process's environment as it is now, as spawn would: a later study in this process that changed
-    a variable (its Prefect server, say) is seen by its workers. The study's trial module is
-    imported by each worker, not by the forkserver."""
+    adaptive cluster's) and any other cluster of this process are spawned as before. The
+    forkserver is started once per process, by the first such cluster, and a forked worker's
+    environment is the forkserver's as it was then; ``env`` sets this process's variables as they
+    are now over it, so a later study in this process that changed one (its Prefect server, say)
+    is seen by its workers (one removed since stays, and what the interpreter or a preloaded module
+    read at its start is the forkserver's). The study's trial module is imported by each worker,
+    not by the forkserver, and each worker draws a fresh seed for numpy's global generator
+    (ablate.runtime.worker): forked, they would all share the forkserver's."""
     import dask
     from distributed.utils import get_mp_context
 
     method = "distributed.worker.multiprocessing-method"
-    if "forkserver" not in multiprocessing.get_all_start_methods() or dask.config.get(method) != "spawn":
+    if sys.platform != "linux" or dask.config.get(method) != "spawn":
         yield kwargs
         return
     with dask.config.set({method: "forkserver"}):

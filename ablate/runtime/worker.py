@@ -2,7 +2,11 @@
 
 - Exits when the process that started it dies: a ``kill -9`` of ``ablate run`` must not leave
   orphan workers finishing trials behind the back of the next run. A trial whose function has
-  returned is let publish its folder first (a few ms), so the next run finds it done.
+  returned is let publish its folder first (a few ms), so the next run finds it done. (A worker
+  under a local nanny usually exits first by Dask's own pipe from the nanny; this watch covers the
+  others. A LocalCluster's worker, forked from a forkserver, has that server as its parent.)
+- Draws a fresh seed for numpy's global generator: the workers of a LocalCluster fork from one
+  preloaded forkserver and would otherwise all draw the same numbers (ablate.runtime.cluster).
 - One thread for torch per worker: workers are processes, one per core (or GPU).
 - No Dask thread profiler on CPython before 3.12: it samples every thread's frames 100 times a
   second, and with threads starting or ending (a trial's data loader, its logging) that can
@@ -36,6 +40,7 @@ FINISHING_WAIT_S = 10.0  # longest an orphaned worker waits for a trial publishi
 
 def dask_setup(worker: object) -> None:
     _exit_with_parent(os.getppid())
+    fresh_numpy_seed()
     if PROFILER_CAN_DEADLOCK:  # the preload runs before the worker starts its periodic callbacks
         for name in ("profile", "profile-cycle"):
             worker.periodic_callbacks.pop(name, None)  # type: ignore[attr-defined]
@@ -54,6 +59,14 @@ def dask_setup(worker: object) -> None:
         torch.set_num_threads(int(os.environ.get("ABLATE_TORCH_THREADS", "1")))
     gc.collect()
     gc.freeze()
+
+
+def fresh_numpy_seed() -> None:
+    """Seed numpy's global generator from fresh entropy, as a spawned worker's import of numpy
+    does: a worker forked from a preloaded forkserver has the forkserver's, the same in every worker."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -87,13 +87,14 @@ def test_trial_workers_have_no_thread_profiler_where_it_can_deadlock(tmp_path) -
     assert ("profile" in names) == (sys.version_info >= (3, 12)), names
 
 
-def _parent_and_variable() -> tuple[int, str, str]:
+def _parent_and_variable() -> tuple[int, str, str, float]:
     import os
 
+    import numpy as np
     import psutil
 
     parent = psutil.Process(os.getppid())
-    return parent.pid, " ".join(parent.cmdline()), os.environ.get("ABLATE_SET_LATER", "")
+    return parent.pid, " ".join(parent.cmdline()), os.environ.get("ABLATE_SET_LATER", ""), np.random.random()
 
 
 def test_local_workers_fork_from_one_preloaded_server_and_see_the_environment_as_it_is_now(
@@ -107,15 +108,46 @@ def test_local_workers_fork_from_one_preloaded_server_and_see_the_environment_as
 
     from ablate.runtime.cluster import FORKSERVER_PRELOAD, start_cluster
 
-    plan = plan_cluster(ExecutionConfig(workers=1, device="cpu"), str(tmp_path))
-    with start_cluster(plan) as cluster, Client(cluster) as client:
-        ((first_parent, command, _),) = client.run(_parent_and_variable).values()
+    with start_cluster(plan_cluster(ExecutionConfig(workers=1, device="cpu"), str(tmp_path))) as cluster:
+        with Client(cluster) as client:
+            ((first_parent, command, _, _),) = client.run(_parent_and_variable).values()
     monkeypatch.setenv("ABLATE_SET_LATER", "seen")
-    with start_cluster(plan) as cluster, Client(cluster) as client:
-        ((parent, _, variable),) = client.run(_parent_and_variable).values()
+    with start_cluster(plan_cluster(ExecutionConfig(workers=2, device="cpu"), str(tmp_path))) as cluster:
+        with Client(cluster) as client:
+            facts = list(client.run(_parent_and_variable).values())
     assert "multiprocessing.forkserver" in command and all(m in command for m in FORKSERVER_PRELOAD), command
-    assert parent == first_parent  # one forkserver for both clusters
-    assert variable == "seen"
+    assert {parent for parent, *_ in facts} == {first_parent}  # one forkserver for both clusters
+    assert [variable for _, _, variable, _ in facts] == ["seen", "seen"]
+    assert facts[0][3] != facts[1][3], facts  # numpy's global generator: see the next test
+
+
+def _draw_in_forked_child(reseed: bool) -> float:
+    import os
+    import struct
+
+    import numpy as np
+
+    from ablate.runtime.worker import fresh_numpy_seed
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: what a worker forked from the forkserver does as it starts
+        if reseed:
+            fresh_numpy_seed()
+        os.write(write, struct.pack("d", np.random.random()))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    os.close(write)
+    (value,) = struct.unpack("d", os.read(read, 8))
+    os.close(read)
+    return value
+
+
+def test_each_forked_worker_draws_its_own_seed_for_numpys_global_generator() -> None:
+    # Forked from one process, two children draw the same numbers from numpy's global generator;
+    # the worker set-up seeds it afresh in each.
+    assert _draw_in_forked_child(reseed=False) == _draw_in_forked_child(reseed=False)
+    assert _draw_in_forked_child(reseed=True) != _draw_in_forked_child(reseed=True)
     # Only for the clusters' starts: any other cluster of this process spawns its workers.
     assert __import__("dask").config.get("distributed.worker.multiprocessing-method") == "spawn"
 
