@@ -19,7 +19,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # file at a time (make test: --dist loadfile --no-loadscope-reorder, else pytest-xdist starts
     # the files with the most tests first), the many quick unit files then fill the end, instead of
     # a 3-minute story test running alone after the rest.
-    slow_files = {item.path for item in items if "slow" in item.keywords}
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow_files)
 
     # GPU tests run where a GPU is visible and skip cleanly elsewhere.
