@@ -22,14 +22,14 @@ from typing import Any
 
 from ablate.errors import ConfigError, one_line
 from ablate.runtime.cluster_class import cluster_kwargs, load_cluster_class
-from ablate.runtime.worker import PROFILER_CAN_DEADLOCK
+from ablate.runtime.worker import PROFILER_CAN_DEADLOCK, SETUP_IMPORTS
 from ablate.trial.devices import visible_gpus
 from ablate.vocab.params import ExecutionConfig
 from ablate.worker_env import PRELOAD, worker_env
 
 # What a LocalCluster's forkserver imports once, for every worker it forks (see forked_workers):
 # Dask, and what ablate.runtime.worker's set-up imports in each worker.
-FORKSERVER_PRELOAD = ("distributed", PRELOAD, "ablate.trial.cache", "dvclive")
+FORKSERVER_PRELOAD = ("distributed", PRELOAD, *SETUP_IMPORTS)
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,8 @@ def test_local_workers_fork_from_one_preloaded_server_and_see_the_environment_as
     assert {parent for parent, *_ in facts} == {first_parent}  # one forkserver for both clusters
     assert [variable for _, _, variable, _ in facts] == ["seen", "seen"]
     assert facts[0][3] != facts[1][3], facts  # numpy's global generator: see the next test
+    # Only for the clusters' starts: any other cluster of this process spawns its workers.
+    assert __import__("dask").config.get("distributed.worker.multiprocessing-method") == "spawn"
 
 
 def _draw_in_forked_child(reseed: bool) -> float:
@@ -148,8 +150,6 @@ def test_each_forked_worker_draws_its_own_seed_for_numpys_global_generator() -> 
     # the worker set-up seeds it afresh in each.
     assert _draw_in_forked_child(reseed=False) == _draw_in_forked_child(reseed=False)
     assert _draw_in_forked_child(reseed=True) != _draw_in_forked_child(reseed=True)
-    # Only for the clusters' starts: any other cluster of this process spawns its workers.
-    assert __import__("dask").config.get("distributed.worker.multiprocessing-method") == "spawn"
 
 
 def test_a_cluster_begun_before_the_flow_run_is_adopted_once_for_its_plan(tmp_path) -> None:
