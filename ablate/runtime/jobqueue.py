@@ -57,7 +57,10 @@ def job_kwargs(
     extra = list(kw.get("worker_extra_args") or [])
     if PRELOAD not in extra:
         extra += ["--preload", PRELOAD]
-    prologue = list(kw.get("job_script_prologue") or [])
+    # The job's shell outlives SIGTERM (a trap, which its children do not inherit) until the worker
+    # exits: a batch system ends a job whose script has exited by killing what is left of it, and the
+    # worker first lets a finishing trial publish its folder (ablate.runtime.worker).
+    prologue = ["trap : TERM", *(kw.get("job_script_prologue") or [])]
     if PROFILER_CAN_DEADLOCK:  # the job's workers run this Python (see ablate.runtime.worker)
         prologue.append("export DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False")
     env = worker_env(trial_module, trials_per_gpu if gpus else None)

@@ -5,6 +5,10 @@
   returned is let publish its folder first (a few ms), so the next run finds it done. (A worker
   under a local nanny usually exits first by Dask's own pipe from the nanny; this watch covers the
   others. A LocalCluster's worker, forked from a forkserver, has that server as its parent.)
+- On SIGTERM (a batch job cancelled, preempted or at its walltime: Slurm signals every process of
+  the job, the worker too, before it kills them), lets a trial whose function has returned publish
+  its folder before the worker exits: the trial's task, rerun on another worker, finds it published
+  and does not run it again (ablate.trial.execute).
 - Draws a fresh seed for numpy's global generator: the workers of a LocalCluster fork from one
   preloaded forkserver and would otherwise all draw the same numbers (ablate.runtime.cluster).
 - One thread for torch per worker: workers are processes, one per core (or GPU).
@@ -27,9 +31,11 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import signal
 import sys
 import threading
 import time
+from types import FrameType
 
 from ablate.trial.execute import FINISHING
 from ablate.worker_env import trial_module
@@ -60,8 +66,30 @@ def dask_setup(worker: object) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(int(os.environ.get("ABLATE_TORCH_THREADS", "1")))
+    publish_before_sigterm()  # after the trial module's import, which could set a handler of its own
     gc.collect()
     gc.freeze()
+
+
+def publish_before_sigterm() -> None:
+    """On SIGTERM, wait for trials between their function's return and their published folder (a
+    few ms; at most FINISHING_WAIT_S, and a nanny kills its worker 8 s after it is told to close),
+    then end as the signal's previous handler would."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers are set from the main thread only
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_IGN:
+        return
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        FINISHING.wait(FINISHING_WAIT_S)
+        if callable(previous):  # a worker without a nanny: Dask's CLI closes it gracefully
+            previous(signum, frame)
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def fresh_numpy_seed() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import json
 import logging
 import os
@@ -17,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ablate._atomic import replace_dir, staging_dir
-from ablate.errors import TrialGivenUpError, TrialPruned, TrialTimeoutError
+from ablate.errors import InvalidMetricError, TrialGivenUpError, TrialPruned, TrialTimeoutError
 from ablate.trial.context import TrialContext, _torch_threads
-from ablate.trial.contract import ERROR, PRUNED, RESULT, TIMED_OUT, check_metrics
+from ablate.trial.contract import ERROR, PRUNED, RESULT, TIMED_OUT, check_metrics, read_result
 from ablate.trial.entrypoint import load_entrypoint
 from ablate.trial.events import STARTED, announce, given_up
 from ablate.trial.live import TrialLive
@@ -63,7 +64,20 @@ def clear_interrupted(out_dir: Path) -> int:
 
 
 def execute_trial(spec: TrialSpec) -> TrialResult:
-    """Run the trial function and publish its outputs at ``spec.out_dir`` atomically."""
+    """Run the trial function and publish its outputs at ``spec.out_dir`` atomically.
+
+    A trial already published there, by this same spec, is returned as it is: its function ran to
+    the end on a worker that was lost before the result came back (a batch job cancelled, which
+    lets it publish first: ablate.runtime.worker), and Dask gave its task to this worker. Its
+    worker died under it all the same, and its record says so (``interrupted``)."""
+    published = read_result(spec.out_dir)
+    if published is not None and published.number == spec.number and published.cache_key == spec.cache_key:
+        try:
+            check_metrics(published.metrics, spec.number, spec.entrypoint, spec.metric)
+        except InvalidMetricError:
+            pass  # the study asks for a metric this result lacks: run it
+        else:
+            return dataclasses.replace(published, interrupted=published.interrupted + 1)
     with _computing():
         if given_up():  # moved to another worker while it waited here behind a hung trial
             raise TrialGivenUpError(f"{spec.label}: given up by the run while it waited for its worker")

@@ -28,7 +28,13 @@ DEATH_TIMEOUT_S = 15
 
 
 def slurm_study(
-    tmp_path: Path, slurm: SlurmCluster, name: str, n_trials: int, sleep: float, **cluster_options: object
+    tmp_path: Path,
+    slurm: SlurmCluster,
+    name: str,
+    n_trials: int,
+    sleep: float,
+    watch_jobs: Path | None = None,
+    **cluster_options: object,
 ) -> Path:
     options = {
         "queue": slurm.partition,
@@ -43,7 +49,7 @@ def slurm_study(
     changes = deep_update(
         quick_study(n_trials=n_trials),
         {
-            "trial": {"options": {"sleep": sleep}},
+            "trial": {"options": {"sleep": sleep, **({"watch_jobs": str(watch_jobs)} if watch_jobs else {})}},
             "execution": {"cluster": "dask_jobqueue.SLURMCluster", "cluster_options": options, "retries": 2},
         },
     )
@@ -57,6 +63,14 @@ def slurm_env() -> dict[str, str]:
 
 def submitted_jobs(run: Run) -> list[str]:
     return [j.strip() for line in run.lines if (m := JOBS.match(line)) for j in m.group(1).split(",")]
+
+
+def starts_in(watch: Path, job: str) -> list[int]:
+    """The trials that started in Slurm job ``job``, in order (tests.flows.trial_fns.quick with
+    ``watch_jobs``)."""
+    log = watch / "starts.log"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [int(n) for n, j in (line.split() for line in lines if len(line.split()) == 2) if j == job]
 
 
 def test_a_study_runs_in_slurm_jobs_and_leaves_the_queue_empty(tmp_path: Path, slurm_cluster: SlurmCluster) -> None:
@@ -88,18 +102,28 @@ def test_a_job_cancelled_mid_run_moves_its_trial_and_all_complete_once(
     tmp_path: Path, slurm_cluster: SlurmCluster
 ) -> None:
     assert slurm_cluster.squeue() == []
-    run = Run(slurm_study(tmp_path, slurm_cluster, "preempt", n_trials=12, sleep=0.6), slurm_env())
-    run.wait_for_line("] trial ", count=2, timeout_s=120)
-    time.sleep(0.3)  # a third into the next trial on each worker
+    watch = tmp_path / "jobs"
+    watch.mkdir()
+    params = slurm_study(tmp_path, slurm_cluster, "preempt", n_trials=12, sleep=0.6, watch_jobs=watch)
+    run = Run(params, slurm_env())
+    run.wait_for_line("cluster: batch jobs ", timeout_s=120)
     victim = submitted_jobs(run)[0]
+    # Its trials hold at each step from now, before its worker has started (seconds): its first
+    # trial is mid-trial when its job is cancelled, whatever the machine's load.
+    (watch / f"hold-{victim}").touch()
+    assert starts_in(watch, victim) == []
+    deadline = time.monotonic() + 120
+    while not starts_in(watch, victim) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [started] = starts_in(watch, victim)
     slurm_cluster.scancel(victim)
 
     assert run.wait(timeout_s=180) == 0, run.output()
     trials = pd.read_csv(tmp_path / "reports" / "preempt" / "trials.csv", dtype={"job_id": str})
     assert list(trials["state"]) == ["COMPLETE"] * 12
     # The cancelled job's trial finished elsewhere, and says why it moved.
-    moved = trials[trials["reason"] == "worker_died"]
-    assert len(moved) >= 1 and not (moved["job_id"] == victim).any(), trials
+    moved = trials.set_index("number").loc[started]
+    assert moved["reason"] == "worker_died" and moved["job_id"] != victim, trials
     ran = Counter(executions(tmp_path / "data" / "studies" / "preempt"))
     assert sorted(ran) == list(range(12)) and set(ran.values()) == {1}, ran
     slurm_cluster.wait_empty(30)

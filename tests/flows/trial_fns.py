@@ -6,14 +6,24 @@ import hashlib
 import json
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 
 def quick(params: dict[str, Any], ctx: Any) -> dict[str, float]:
-    """A fast, deterministic stand-in objective: peaks at x=0.3; ``sleep`` slows each of 3 steps."""
+    """A fast, deterministic stand-in objective: peaks at x=0.3; ``sleep`` slows each of 3 steps.
+    With ``watch_jobs`` (a folder), each start is logged to starts.log there with its Slurm job's
+    id, and a trial in job J waits at each step while the file hold-J is there."""
     x = float(params.get("x", 0.0))
+    job = os.environ.get("SLURM_JOB_ID", "")
+    watch = Path(params["watch_jobs"]) if params.get("watch_jobs") else None
+    if watch:
+        with (watch / "starts.log").open("a") as f:
+            f.write(f"{ctx.number} {job}\n")
     for step in range(1, 4):
         time.sleep(float(params.get("sleep", 0.0)) / 3)
+        while watch and (watch / f"hold-{job}").exists():
+            time.sleep(0.05)
         ctx.report(step, {"val_accuracy": step / 3 * (1 - (x - 0.3) ** 2)})
     (ctx.out_dir / "note.txt").write_text(f"x={x}\n")
     # Test-only side channel: one line per finished execution, to prove none runs twice.

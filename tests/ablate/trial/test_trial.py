@@ -60,6 +60,12 @@ def non_dict_trial(params: dict[str, Any], ctx: TrialContext) -> Any:
     return 0.9
 
 
+def counted_trial(params: dict[str, Any], ctx: TrialContext) -> dict[str, float]:
+    with (ctx.out_dir.parent.parent / "runs.log").open("a") as f:  # out_dir: a staging folder in trials/
+        f.write(f"{ctx.number} {ctx.seed}\n")
+    return {"val_accuracy": params["x"]}
+
+
 def empty_dict_trial(params: dict[str, Any], ctx: TrialContext) -> Any:
     return {}
 
@@ -224,6 +230,19 @@ def test_a_trial_is_finishing_from_its_functions_return_until_its_folder_is_publ
         execute_trial(make_spec(tmp_path, failing_trial, number=1))  # failed inside: never finishing
     assert seen == [False, True]
     assert execute.FINISHING.wait(0.0)  # and nothing left held
+
+
+def test_a_trial_its_lost_worker_published_is_returned_not_run_again(tmp_path: Path) -> None:
+    # A batch job cancelled as its trial publishes (its worker waits for that: ablate.runtime.worker):
+    # Dask gives the task to another worker, which finds the folder published by this same spec.
+    first = execute_trial(make_spec(tmp_path, counted_trial))
+    # Its worker died under it all the same: the record counts the interrupted attempt.
+    assert execute_trial(make_spec(tmp_path, counted_trial)) == dataclasses.replace(first, interrupted=1)
+    runs = tmp_path / "runs.log"
+    assert runs.read_text().splitlines() == ["0 3"]
+    # Another spec for the same folder (another seed: another cache key) runs.
+    assert execute_trial(make_spec(tmp_path, counted_trial, seed=4)).provenance.seed == 4
+    assert runs.read_text().splitlines() == ["0 3", "0 4"]
 
 
 def test_folders_left_by_attempts_whose_process_died_are_counted_and_removed(tmp_path: Path) -> None:
