@@ -74,6 +74,10 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
             cluster.start()  # in the background, while the data is prepared (the command may have begun it)
         # The study on each of data.sources by name, or on its one data.source (named "").
         views = params.datasets or {"": params}
+        if len(views) > 1 and params.ablation is not None and {"ablation", "analyze"} <= set(steps):
+            from ablate.ablation.across import build_model_meanwhile
+
+            build_model_meanwhile()  # the analysis across the data sets fits a Stan model
         prepared_of = {
             name: (
                 prepare.with_options(task_run_name=f"prepare {name}" if name else "prepare")(

@@ -1,12 +1,18 @@
 """The child process of :func:`ablate.ablation.across.hierarchical_probs`: baycomp's hierarchical
-test for each arm, read as JSON from stdin, its probabilities written as JSON to stdout."""
+test for each arm, read as JSON from stdin, its probabilities written as JSON to stdout.
+
+With ``--build``, the child of :func:`ablate.ablation.across.build_model_meanwhile`: Stan's model
+compiled into httpstan's cache, at the lowest CPU priority, unless it is there already."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import logging
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +31,43 @@ def build_lock_path() -> Path:
     from httpstan.cache import cache_directory
 
     return cache_directory() / "ablate-build.lock"
+
+
+def model_built() -> bool:
+    """Whether httpstan's cache holds baycomp's hierarchical model, compiled for this Python (where
+    httpstan's own check looks: a module file in the model's folder)."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    from httpstan.cache import model_directory
+    from httpstan.models import calculate_model_name
+
+    spec = importlib.util.find_spec("baycomp")
+    assert spec is not None and spec.origin is not None
+    code = (Path(spec.origin).parent / "hierarchical-t-test.stan").read_text()
+    folder = model_directory(calculate_model_name(code))
+    return folder.is_dir() and any(p.suffix in EXTENSION_SUFFIXES for p in folder.iterdir())
+
+
+def build() -> None:
+    """Compile the model (a fit of a few draws on made-up differences) unless it is built: at the
+    lowest priority, so that it takes only a CPU the run leaves idle."""
+    os.nice(19)
+    if model_built():
+        return
+    from baycomp import HierarchicalTest
+    from filelock import FileLock
+
+    logging.getLogger("httpstan").setLevel(logging.ERROR)
+    lock = build_lock_path()
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(lock), tempfile.TemporaryDirectory(prefix="ablate-stan-build-") as folder:
+        if model_built():  # another process built it while this one waited
+            return
+        os.chdir(folder)  # baycomp writes its last sample, and the compiler its objects, here
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(2, 3))
+        with contextlib.redirect_stdout(sys.stderr):
+            HierarchicalTest.probs(x, x + rng.normal(size=(2, 3)), 0.1, nsamples=10, random_state=0)
 
 
 def main() -> None:
@@ -46,4 +89,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    build() if sys.argv[1:] == ["--build"] else main()

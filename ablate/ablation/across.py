@@ -231,6 +231,30 @@ def hierarchical_probs(
     return {arm: tuple(p) for arm, p in json.loads(done.stdout).items()}
 
 
+def build_model_meanwhile() -> subprocess.Popen[bytes]:
+    """Start compiling the hierarchical test's Stan model (about a minute of a CPU, once per Python
+    environment) in a process of its own, at the lowest priority: while an ablation's trials run,
+    it takes only a CPU they leave idle, and the analysis after them finds it built, or waits for
+    the rest of the build (:func:`hierarchical_probs` takes the build's lock). It exits at once
+    when the model is built.
+
+    Left to end on its own when the run ends first: killed, it could stop between the module it
+    writes into httpstan's cache and the compiler log beside it, which later calls need."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ablate.ablation._hierarchical", "--build"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")]))},
+        start_new_session=True,  # not stopped by the run's Ctrl-C
+    )
+    _builds.append(proc)  # a reference, so no ResourceWarning says it still runs
+    return proc
+
+
+_builds: list[subprocess.Popen[bytes]] = []
+
+
 def _root() -> str:
     """The folder that holds the ``ablate`` package (for the child process)."""
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -48,6 +48,7 @@ def across_study(root: Path, **changes: object) -> Path:
     return path
 
 
+@pytest.mark.stan
 def test_a_component_that_helps_everywhere_ranks_apart_and_one_that_helps_nowhere_is_negligible(
     tmp_path: Path,
 ) -> None:

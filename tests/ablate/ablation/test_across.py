@@ -12,7 +12,8 @@ from scipy import stats
 from ablate.ablation.across import ACROSS_COLUMNS, NOTE_CONSTANT, analyze_across
 from ablate.ablation.across_figures import plot_critical_difference, plot_heatmap
 
-pytestmark = pytest.mark.slow  # baycomp's hierarchical test fits a Stan model: ~20 s a call on 2 cores
+# baycomp's hierarchical test fits a Stan model: ~15 s a call on 2 cores
+pytestmark = [pytest.mark.slow, pytest.mark.stan]
 DATASETS = ["digits", "wine", "cancer", "iris", "synthetic"]
 ARMS = ["baseline", "-augment", "-dropout", "-warmup"]
 
@@ -186,3 +187,20 @@ def test_the_first_stan_call_waits_for_another_process_compiling_the_model() -> 
     assert done["at"] > released
     p_worse, p_rope, p_better = done["probs"]["-a"]  # type: ignore[index]
     assert p_worse > 0.9 and abs(p_worse + p_rope + p_better - 1) < 1e-6
+
+
+def test_the_model_build_meanwhile_finds_the_model_built_and_exits(truth, tmp_path) -> None:
+    """After a fit the model is in httpstan's cache: the background build exits at once. With an
+    empty cache (XDG_CACHE_HOME, where httpstan keeps it) it is not built."""
+    import os
+    import subprocess
+    import sys
+
+    from ablate.ablation._hierarchical import model_built
+    from ablate.ablation.across import build_model_meanwhile
+
+    assert model_built()
+    assert build_model_meanwhile().wait(timeout=60) == 0
+    check = "from ablate.ablation._hierarchical import model_built; print(model_built())"
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    assert subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True).stdout == "False\n"
