@@ -75,7 +75,7 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
         # The study on each of data.sources by name, or on its one data.source (named "").
         views = params.datasets or {"": params}
         if len(views) > 1 and params.ablation is not None and {"ablation", "analyze"} <= set(steps):
-            from ablate.ablation.across import build_model_meanwhile
+            from ablate.ablation._hierarchical import build_model_meanwhile
 
             build_model_meanwhile()  # the analysis across the data sets fits a Stan model
         prepared_of = {

@@ -20,7 +20,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # wait on servers, timeouts and batch jobs), and the files that fit it run after the other
     # slow ones. The tests' processes (pytest-xdist's workers) leave it to this one.
     if not hasattr(session.config, "workerinput"):
-        from ablate.ablation.across import build_model_meanwhile
+        from ablate.ablation._hierarchical import build_model_meanwhile
 
         build_model_meanwhile()
 

@@ -1,8 +1,9 @@
 """The child process of :func:`ablate.ablation.across.hierarchical_probs`: baycomp's hierarchical
 test for each arm, read as JSON from stdin, its probabilities written as JSON to stdout.
 
-With ``--build``, the child of :func:`ablate.ablation.across.build_model_meanwhile`: Stan's model
-compiled into httpstan's cache, at the lowest CPU priority, unless it is there already."""
+With ``--build``, the child of :func:`build_model_meanwhile`: Stan's model compiled into httpstan's
+cache, at the lowest CPU priority, unless it is there already. Light to import (numpy and the
+standard library), for the processes that only start that build."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import importlib.util
 import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +33,37 @@ def build_lock_path() -> Path:
     from httpstan.cache import cache_directory
 
     return cache_directory() / "ablate-build.lock"
+
+
+def build_model_meanwhile() -> subprocess.Popen[bytes]:
+    """Start compiling the hierarchical test's Stan model (about a minute of a CPU, once per Python
+    environment) in a process of its own, at the lowest priority: while an ablation's trials run,
+    it takes only a CPU they leave idle, and the analysis after them finds it built, or waits for
+    the rest of the build (:func:`ablate.ablation.across.hierarchical_probs` takes the build's lock). It exits at once
+    when the model is built.
+
+    Left to end on its own when the run ends first: killed, it could stop between the module it
+    writes into httpstan's cache and the compiler log beside it, which later calls need."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ablate.ablation._hierarchical", "--build"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=child_env(),
+        start_new_session=True,  # not stopped by the run's Ctrl-C
+    )
+    _builds.append(proc)  # a reference, so no ResourceWarning says it still runs
+    return proc
+
+
+_builds: list[subprocess.Popen[bytes]] = []
+
+
+def child_env() -> dict[str, str]:
+    """This process's environment, with the folder that holds the ``ablate`` package first on
+    PYTHONPATH: what a child process of this module runs with."""
+    root = str(Path(__file__).resolve().parents[2])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
 
 
 def model_built() -> bool:

@@ -23,7 +23,6 @@ within each data set and the spread of the effect across them.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ablate.ablation._hierarchical import child_env
 from ablate.ablation.stats import holm
 from ablate.vocab.direction import maximizes
 
@@ -222,39 +222,10 @@ def hierarchical_probs(
             capture_output=True,
             text=True,
             cwd=folder,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")]))},
+            env=child_env(),
             check=False,
         )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"baycomp's hierarchical test failed: {last}")
     return {arm: tuple(p) for arm, p in json.loads(done.stdout).items()}
-
-
-def build_model_meanwhile() -> subprocess.Popen[bytes]:
-    """Start compiling the hierarchical test's Stan model (about a minute of a CPU, once per Python
-    environment) in a process of its own, at the lowest priority: while an ablation's trials run,
-    it takes only a CPU they leave idle, and the analysis after them finds it built, or waits for
-    the rest of the build (:func:`hierarchical_probs` takes the build's lock). It exits at once
-    when the model is built.
-
-    Left to end on its own when the run ends first: killed, it could stop between the module it
-    writes into httpstan's cache and the compiler log beside it, which later calls need."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ablate.ablation._hierarchical", "--build"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")]))},
-        start_new_session=True,  # not stopped by the run's Ctrl-C
-    )
-    _builds.append(proc)  # a reference, so no ResourceWarning says it still runs
-    return proc
-
-
-_builds: list[subprocess.Popen[bytes]] = []
-
-
-def _root() -> str:
-    """The folder that holds the ``ablate`` package (for the child process)."""
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -196,8 +196,7 @@ def test_the_model_build_meanwhile_finds_the_model_built_and_exits(truth, tmp_pa
     import subprocess
     import sys
 
-    from ablate.ablation._hierarchical import model_built
-    from ablate.ablation.across import build_model_meanwhile
+    from ablate.ablation._hierarchical import build_model_meanwhile, model_built
 
     assert model_built()
     assert build_model_meanwhile().wait(timeout=60) == 0
