@@ -14,26 +14,25 @@ import pytest
 pytest_plugins = ["tests.services.fixtures"]
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    # Baycomp's Stan model compiles once per Python environment (~2 minutes of a CPU on a new
-    # clone): begun here, at the lowest priority, it takes the CPU time the tests leave idle (they
-    # wait on servers, timeouts and batch jobs), and the files that fit it run after the other
-    # slow ones. The tests' processes (pytest-xdist's workers) leave it to this one.
-    if not hasattr(session.config, "workerinput"):
-        from ablate.ablation._hierarchical import build_model_meanwhile
-
-        build_model_meanwhile()
-
-
+@pytest.hookimpl(trylast=True)  # after -m and -k deselected theirs
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # The files with slow tests first, each file's tests in their order: with a test process per
     # file at a time (make test: --dist loadfile --no-loadscope-reorder, else pytest-xdist starts
     # the files with the most tests first), the many quick unit files then fill the end, instead of
     # a 3-minute story test running alone after the rest. Among the slow files, those that fit the
-    # Stan model last (see pytest_sessionstart).
+    # Stan model last (see below).
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     stan_files = {item.path for item in items if item.get_closest_marker("stan")}
     items.sort(key=lambda item: (item.path not in slow_files, item.path in stan_files))
+
+    # Baycomp's Stan model compiles once per Python executable (~2 minutes of a CPU on a new
+    # clone): where tests fit it, the first test process begins that compile now, at a low
+    # priority, and it takes CPU time the tests leave idle (they wait on servers, timeouts and
+    # batch jobs) before those files run.
+    if stan_files and os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0":
+        from ablate.ablation._hierarchical import build_model_meanwhile
+
+        build_model_meanwhile()
 
     # GPU tests run where a GPU is visible and skip cleanly elsewhere.
     from ablate.trial.devices import visible_gpus

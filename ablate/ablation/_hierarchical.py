@@ -37,13 +37,14 @@ def build_lock_path() -> Path:
 
 def build_model_meanwhile() -> subprocess.Popen[bytes]:
     """Start compiling the hierarchical test's Stan model (about a minute of a CPU, once per Python
-    environment) in a process of its own, at the lowest priority: while an ablation's trials run,
-    it takes only a CPU they leave idle, and the analysis after them finds it built, or waits for
-    the rest of the build (:func:`ablate.ablation.across.hierarchical_probs` takes the build's lock). It exits at once
-    when the model is built.
+    executable and httpstan version) in a process of its own, at a low priority (nice 10): while
+    an ablation's trials run, it takes little of the CPU they use, and the analysis after them
+    finds it built, or waits for the rest of the build (the analysis' first Stan call takes the
+    build's lock). It exits at once when the model is built.
 
-    Left to end on its own when the run ends first: killed, it could stop between the module it
-    writes into httpstan's cache and the compiler log beside it, which later calls need."""
+    Left to end on its own when the run ends first. Killed (a container torn down), it may leave a
+    model half-written; the next build or analysis finds it so, removes it and compiles again."""
+    _builds[:] = [p for p in _builds if p.poll() is None]  # the ended ones reaped
     proc = subprocess.Popen(
         [sys.executable, "-m", "ablate.ablation._hierarchical", "--build"],
         stdin=subprocess.DEVNULL,
@@ -57,6 +58,7 @@ def build_model_meanwhile() -> subprocess.Popen[bytes]:
 
 
 _builds: list[subprocess.Popen[bytes]] = []
+BUILD_NICE = 10
 
 
 def child_env() -> dict[str, str]:
@@ -66,25 +68,42 @@ def child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
 
 
-def model_built() -> bool:
-    """Whether httpstan's cache holds baycomp's hierarchical model, compiled for this Python (where
-    httpstan's own check looks: a module file in the model's folder)."""
-    from importlib.machinery import EXTENSION_SUFFIXES
-
-    from httpstan.cache import model_directory
+def _model_name() -> str:
     from httpstan.models import calculate_model_name
 
     spec = importlib.util.find_spec("baycomp")
     assert spec is not None and spec.origin is not None
-    code = (Path(spec.origin).parent / "hierarchical-t-test.stan").read_text()
-    folder = model_directory(calculate_model_name(code))
-    return folder.is_dir() and any(p.suffix in EXTENSION_SUFFIXES for p in folder.iterdir())
+    return calculate_model_name((Path(spec.origin).parent / "hierarchical-t-test.stan").read_text())
+
+
+def model_built() -> bool:
+    """Whether httpstan's cache holds baycomp's hierarchical model whole, compiled for this Python:
+    the module file httpstan looks for, and its compiler log, which httpstan writes last and
+    reads on every later call."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    from httpstan.cache import model_directory
+
+    folder = model_directory(_model_name())
+    try:
+        module = any(p.suffix in EXTENSION_SUFFIXES for p in folder.iterdir())
+    except FileNotFoundError:  # not built, or being removed by another process's httpstan
+        return False
+    return module and (folder / "stderr.log").is_file()
+
+
+def _remove_half_built() -> None:
+    """Under the build's lock: a model folder left by a build killed after it wrote the module and
+    before the log is removed (httpstan would find the module and fail on the log forever)."""
+    from httpstan.cache import delete_model_directory
+
+    if not model_built():
+        delete_model_directory(_model_name())
 
 
 def build() -> None:
-    """Compile the model (a fit of a few draws on made-up differences) unless it is built: at the
-    lowest priority, so that it takes only a CPU the run leaves idle."""
-    os.nice(19)
+    """Compile the model (a fit of a few draws on made-up differences) unless it is built."""
+    os.nice(BUILD_NICE)
     if model_built():
         return
     from baycomp import HierarchicalTest
@@ -96,6 +115,7 @@ def build() -> None:
     with FileLock(lock), tempfile.TemporaryDirectory(prefix="ablate-stan-build-") as folder:
         if model_built():  # another process built it while this one waited
             return
+        _remove_half_built()
         os.chdir(folder)  # baycomp writes its last sample, and the compiler its objects, here
         rng = np.random.default_rng(0)
         x = rng.normal(size=(2, 3))
@@ -116,6 +136,8 @@ def main() -> None:
     for i, (arm, (x, y)) in enumerate(payload["pairs"].items()):
         first = FileLock(lock) if i == 0 else contextlib.nullcontext()
         with first, contextlib.redirect_stdout(sys.stderr):  # Stan's progress, not the answer
+            if i == 0:
+                _remove_half_built()
             p = HierarchicalTest.probs(np.array(x), np.array(y), rope, nsamples=SAMPLES_PER_CHAIN, random_state=seed)
         out[arm] = [float(p[0]), float(p[1]), float(p[2])] if rope > 0 else [float(p[0]), 0.0, float(p[1])]
     json.dump(out, sys.stdout)

@@ -189,17 +189,34 @@ def test_the_first_stan_call_waits_for_another_process_compiling_the_model() -> 
     assert p_worse > 0.9 and abs(p_worse + p_rope + p_better - 1) < 1e-6
 
 
-def test_the_model_build_meanwhile_finds_the_model_built_and_exits(truth, tmp_path) -> None:
-    """After a fit the model is in httpstan's cache: the background build exits at once. With an
-    empty cache (XDG_CACHE_HOME, where httpstan keeps it) it is not built."""
-    import os
-    import subprocess
-    import sys
-
+def test_the_model_build_meanwhile_finds_the_model_built_and_exits(truth) -> None:
+    """After a fit the model is in httpstan's cache: the background build exits at once."""
     from ablate.ablation._hierarchical import build_model_meanwhile, model_built
 
     assert model_built()
     assert build_model_meanwhile().wait(timeout=60) == 0
-    check = "from ablate.ablation._hierarchical import model_built; print(model_built())"
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
-    assert subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True).stdout == "False\n"
+
+
+def test_a_model_half_written_by_a_killed_build_is_not_built_and_is_removed(tmp_path, monkeypatch) -> None:
+    """A build killed after httpstan wrote the module and before its compiler log (which httpstan
+    reads on every later call) leaves a folder that must be compiled again, not used."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    from httpstan.cache import model_directory
+
+    from ablate.ablation import _hierarchical
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # where httpstan keeps its cache
+    assert not _hierarchical.model_built()  # an empty cache
+    folder = model_directory(_hierarchical._model_name())
+    folder.mkdir(parents=True)
+    (folder / f"stan_services_model{EXTENSION_SUFFIXES[0]}").write_bytes(b"half")
+    assert not _hierarchical.model_built()
+    _hierarchical._remove_half_built()
+    assert not folder.exists()
+    folder.mkdir(parents=True)  # whole: the module and its log
+    (folder / f"stan_services_model{EXTENSION_SUFFIXES[0]}").write_bytes(b"whole")
+    (folder / "stderr.log").write_text("")
+    assert _hierarchical.model_built()
+    _hierarchical._remove_half_built()
+    assert folder.exists()
