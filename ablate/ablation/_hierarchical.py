@@ -2,7 +2,7 @@
 test for each arm, read as JSON from stdin, its probabilities written as JSON to stdout.
 
 With ``--build``, the child of :func:`build_model_meanwhile`: Stan's model compiled into httpstan's
-cache, at the lowest CPU priority, unless it is there already. Light to import (numpy and the
+cache, at a low CPU priority, unless it is there already. Light to import (numpy and the
 standard library), for the processes that only start that build."""
 
 from __future__ import annotations
@@ -92,13 +92,16 @@ def model_built() -> bool:
     return module and (folder / "stderr.log").is_file()
 
 
-def _remove_half_built() -> None:
-    """Under the build's lock: a model folder left by a build killed after it wrote the module and
-    before the log is removed (httpstan would find the module and fail on the log forever)."""
+def whole_model() -> bool:
+    """Under the build's lock: True when the model is built whole; else False, with what a build
+    killed after it wrote the module and before the log left removed (httpstan would find the
+    module and fail on the log forever)."""
     from httpstan.cache import delete_model_directory
 
-    if not model_built():
-        delete_model_directory(_model_name())
+    if model_built():
+        return True
+    delete_model_directory(_model_name())
+    return False
 
 
 def build() -> None:
@@ -113,9 +116,8 @@ def build() -> None:
     lock = build_lock_path()
     lock.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(lock), tempfile.TemporaryDirectory(prefix="ablate-stan-build-") as folder:
-        if model_built():  # another process built it while this one waited
+        if whole_model():  # another process built it while this one waited
             return
-        _remove_half_built()
         os.chdir(folder)  # baycomp writes its last sample, and the compiler its objects, here
         rng = np.random.default_rng(0)
         x = rng.normal(size=(2, 3))
@@ -137,7 +139,7 @@ def main() -> None:
         first = FileLock(lock) if i == 0 else contextlib.nullcontext()
         with first, contextlib.redirect_stdout(sys.stderr):  # Stan's progress, not the answer
             if i == 0:
-                _remove_half_built()
+                whole_model()
             p = HierarchicalTest.probs(np.array(x), np.array(y), rope, nsamples=SAMPLES_PER_CHAIN, random_state=seed)
         out[arm] = [float(p[0]), float(p[1]), float(p[2])] if rope > 0 else [float(p[0]), 0.0, float(p[1])]
     json.dump(out, sys.stdout)

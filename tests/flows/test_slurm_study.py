@@ -70,7 +70,7 @@ def starts_in(watch: Path, job: str) -> list[int]:
     ``watch_jobs``)."""
     log = watch / "starts.log"
     lines = log.read_text().splitlines() if log.exists() else []
-    return [int(n) for n, j in (line.split() for line in lines if len(line.split()) == 2) if j == job]
+    return [int(p[0]) for p in map(str.split, lines) if len(p) == 2 and p[1] == job]
 
 
 def test_a_study_runs_in_slurm_jobs_and_leaves_the_queue_empty(tmp_path: Path, slurm_cluster: SlurmCluster) -> None:

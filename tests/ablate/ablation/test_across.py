@@ -212,11 +212,11 @@ def test_a_model_half_written_by_a_killed_build_is_not_built_and_is_removed(tmp_
     folder.mkdir(parents=True)
     (folder / f"stan_services_model{EXTENSION_SUFFIXES[0]}").write_bytes(b"half")
     assert not _hierarchical.model_built()
-    _hierarchical._remove_half_built()
+    _hierarchical.whole_model()
     assert not folder.exists()
     folder.mkdir(parents=True)  # whole: the module and its log
     (folder / f"stan_services_model{EXTENSION_SUFFIXES[0]}").write_bytes(b"whole")
     (folder / "stderr.log").write_text("")
     assert _hierarchical.model_built()
-    _hierarchical._remove_half_built()
+    _hierarchical.whole_model()
     assert folder.exists()
