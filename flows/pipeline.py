@@ -34,6 +34,7 @@ from ablate.vocab.params import Params
 from ablate.vocab.provenance import Provenance
 from ablate.vocab.steps import ABLATION, PREPARE, SEARCH, STEPS
 from ablate.vocab.trial import PreparedData
+from flows.recorded import ended, wait_until_recorded
 from flows.search import search_flow
 from flows.trials import Watch, preloading, trial_task_runner
 from tasks.analyze import IMPORTS as REPORT_IMPORTS
@@ -79,13 +80,7 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
 
             build_model_meanwhile()  # the analysis across the data sets fits a Stan model
         prepared_of = {
-            name: (
-                prepare.with_options(task_run_name=f"prepare {name}" if name else "prepare")(
-                    view.data, params.study.seed, str(view.prepared_dir)
-                )
-                if "prepare" in steps
-                else load_prepared_info(view.prepared_dir)
-            )
+            name: _prepare(view, name) if "prepare" in steps else load_prepared_info(view.prepared_dir)
             for name, view in views.items()
         }
         prepared = next(iter(prepared_of.values()))  # a search's one data set
@@ -130,6 +125,14 @@ def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = F
             f"see {params.report_dir / 'trials.csv'} for each error"
         )
     return outcome
+
+
+def _prepare(params: Params, name: str) -> PreparedData:
+    """The prepare task of one data set (``name``: "" for a study's one data set)."""
+    named = prepare.with_options(task_run_name=f"prepare {name}" if name else "prepare")
+    state = named(params.data, params.study.seed, str(params.prepared_dir), return_state=True)
+    ended(state.state_details.task_run_id)  # the search subflow starts once the server has it
+    return state.result()
 
 
 @contextlib.contextmanager
@@ -197,6 +200,7 @@ def _run_plan(params: Params, plan: Any, cluster: TrialCluster) -> AblationFacts
     ex = params.execution
     workers = cluster.plan.workers
     capacity = cluster.plan.in_flight(ex.queue_ahead)
+    wait_until_recorded()
     with without_heartbeats():  # the study flow's own (when on) cover this process
         return ablation_flow.with_options(task_runner=trial_task_runner(capacity))(
             plan.run,
@@ -264,6 +268,7 @@ def run_search(
         return SearchFacts()
     print(search_line(params, provenance.settings, cluster.plan.describe()), flush=True)
     capacity = cluster.plan.in_flight(params.execution.queue_ahead)
+    wait_until_recorded()
     with without_heartbeats():  # the study flow's own (when on) cover this process
         search = search_flow.with_options(task_runner=trial_task_runner(capacity))
         return search(

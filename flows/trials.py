@@ -29,6 +29,7 @@ from ablate.runtime.guard import TrialGuard
 from ablate.runtime.jobqueue import cluster_failure
 from ablate.vocab.params import ExecutionConfig, StragglerRule
 from ablate.vocab.trial import TrialResult, TrialSpec
+from flows.recorded import ended
 
 Outcome = TrialResult | BaseException
 CLUSTER_CHECK_S = 1.0  # while no trial ends: how often the loop asks whether its cluster failed
@@ -96,6 +97,7 @@ def run_trials(
                     raise ClusterError(why) from None
                 continue
             spec = pending.pop(future)
+            ended(future.task_run_id)  # a subflow after this one starts once the server has it
             fill()
             on_done(spec, outcome, len(pending))
             if _preload and preload is None:
