@@ -187,6 +187,16 @@ def test_steps_and_final_metrics_are_dvclive_output(tmp_path: Path) -> None:
     assert not (live / "dvc.yaml").exists() and not (live / "plots/metrics/val_accuracy.tsv").exists()
 
 
+def test_a_trial_leaves_no_thread_behind(tmp_path: Path) -> None:
+    # A worker process runs thousands of trials: DVCLive's Studio post (not configured here) left
+    # one idle thread per trial.
+    execute_trial(make_spec(tmp_path))  # the process's watchdog thread starts with its first trial
+    before = set(threading.enumerate())
+    for number in range(1, 4):
+        execute_trial(make_spec(tmp_path, number=number))
+    assert set(threading.enumerate()) == before
+
+
 def test_monitor_system_adds_the_trials_resource_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A slow sample (a machine under load): the trial ends while the monitor is mid-sample, and
     # its last figures must still land in the trial's folder, not after the folder is published.
