@@ -70,9 +70,29 @@ def test_the_reports_imports_begin_while_the_trials_run_and_end_before_the_repor
     monkeypatch.delitem(sys.modules, probe, raising=False)
     monkeypatch.setattr(flows.pipeline, "REPORT_IMPORTS", (probe,))
     monkeypatch.setenv("ABLATE_TEST_PROBE_S", "10")  # a slow import, still running as the trials end
-    params = load_params(write_params(tmp_path, "preload", quick_study(n_trials=4)))
+    study = quick_study(n_trials=4)
+    study["trial"]["options"]["sleep"] = 0.6  # each trial runs 0.6 s: long enough to import beside
+    params = load_params(write_params(tmp_path, "preload", study))
     flows.pipeline.study_flow(params, ("prepare", "search", "analyze"))
     imported = sys.modules[probe]
     last_trial_end = max(p.stat().st_mtime for p in (params.study_dir / "trials").glob(f"*/{RESULT}"))
     assert imported.START < last_trial_end < imported.END
     assert imported.END <= (params.report_dir / "report.md").stat().st_mtime
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+def test_trials_too_short_to_import_beside_leave_the_imports_to_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.pipeline
+
+    # No-op trials keep the driver busy: importing beside them slowed every trial.
+    probe = "tests.flows.import_probe"
+    monkeypatch.delitem(sys.modules, probe, raising=False)
+    monkeypatch.setattr(flows.pipeline, "REPORT_IMPORTS", (probe,))
+    monkeypatch.setenv("ABLATE_TEST_PROBE_S", "0")
+    params = load_params(write_params(tmp_path, "no-preload", quick_study(n_trials=4)))  # trials of a few ms
+    flows.pipeline.study_flow(params, ("prepare", "search", "analyze"))
+    assert probe not in sys.modules  # begun by no trial (the report imports what it needs itself)
+    assert (params.report_dir / "report.md").exists()
