@@ -12,14 +12,17 @@ import hashlib
 import json
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ablate._atomic import staged_dir
 from ablate.errors import ConfigError, DataError
 from ablate.vocab.params import DataConfig
 from ablate.vocab.trial import PreparedData
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MANIFEST = "manifest.json"
 SPLITS = ("train", "val", "test")
@@ -47,6 +50,7 @@ GENERATED = {"make_classification": {**_MAKE_CLASSIFICATION, "random_state": 0}}
 
 
 def _load_sklearn(name: str) -> tuple[pd.DataFrame, pd.Series]:
+    import pandas as pd
     from sklearn import datasets
 
     if name in GENERATED:
@@ -61,6 +65,8 @@ def _generated_columns(name: str) -> list[str]:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path)
     return pd.read_csv(path)
@@ -105,6 +111,8 @@ def source_columns(cfg: DataConfig) -> list[str]:
 
 
 def _columns_of(path: Path, params_file: str, key: str = "data.source") -> list[str]:
+    import pandas as pd
+
     try:
         if path.suffix.lower() == ".parquet":
             import pyarrow.parquet as pq
@@ -189,6 +197,8 @@ def split_and_scale(X: pd.DataFrame, y: pd.Series, cfg: DataConfig, seed: int) -
 
 def infer_task(y: pd.Series, task: str) -> str:
     """``classification`` for labels (strings, booleans, few distinct integers), else ``regression``."""
+    import pandas as pd
+
     if task != "auto":
         return task
     # Strings, categories and booleans are labels (pandas 3 reads strings as the `str` dtype).
@@ -200,6 +210,8 @@ def infer_task(y: pd.Series, task: str) -> str:
 
 
 def _encode_features(X: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     missing = X.columns[X.isna().any()].tolist()
     if missing:
         raise DataError(f"data: features must have no missing values, but {', '.join(map(str, missing[:5]))} do")
@@ -280,6 +292,8 @@ def _from_manifest(out_dir: Path, m: dict) -> PreparedData:
 @functools.lru_cache(maxsize=4)
 def load_arrays(path: str, data_hash: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` of one split; cached per worker process, keyed by content hash."""
+    import pandas as pd
+
     frame = pd.read_parquet(Path(path) / f"{split}.parquet")
     y = frame.pop("__target__").to_numpy()
     return frame.to_numpy(dtype="float32"), y

@@ -115,7 +115,6 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def validate(path: str, overrides: list[str]) -> Params:
     """Parse the params file and check what it points at (data file, target, trial code)."""
-    from ablate.ablation.retune import check_arms
     from ablate.config.ablation import check_features
     from ablate.data import check_source, source_columns
     from ablate.runtime.cluster_class import check_cluster
@@ -129,6 +128,8 @@ def validate(path: str, overrides: list[str]) -> Params:
     check_entrypoint(params.trial.entrypoint, params.source)
     check_cluster(params.execution, params.trial.entrypoint.partition(":")[0], params.source)
     if params.ablation is not None and params.ablation.retune is not None and params.search is not None:
+        from ablate.ablation.retune import check_arms  # pandas (0.4 s), which a search needs only for its report
+
         check_arms(params)  # each arm has knobs left to re-tune, and a sampler that serves them
     return params
 
@@ -234,6 +235,8 @@ def _begin_cluster(params: Params, steps: tuple[str, ...]) -> Any:
 def _finished(params: Params) -> bool:
     """A finished study, reported and recorded, is said so without a flow run (which would do
     nothing, in 3-5 s): what the last run found stays in its run.json and the Prefect UI."""
+    if not (params.report_dir / "run.json").is_file():  # never reported: ablate.status imports pandas (0.4 s)
+        return False
     from ablate.status import nothing_to_run
 
     finished = nothing_to_run(params)

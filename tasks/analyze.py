@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -12,6 +12,9 @@ from prefect.cache_policies import NO_CACHE
 from ablate.report.outcome import ReportFiles, StudyOutcome
 from ablate.vocab.facts import RunFacts
 from ablate.vocab.params import Params
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Rows of the trials table artifact: Prefect refuses to publish an artifact event over 1.5 MB
 # (a 5,000-trial table is about 3 MB), so a bigger study's artifact holds its best trials.

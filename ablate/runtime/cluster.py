@@ -236,14 +236,19 @@ def forked_workers(kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
     not by the forkserver, and each worker draws a fresh seed for numpy's global generator
     (ablate.runtime.worker): forked, they would all share the forkserver's."""
     import dask
-    from distributed.utils import get_mp_context
+    import distributed.utils
 
     method = "distributed.worker.multiprocessing-method"
     if sys.platform != "linux" or dask.config.get(method) != "spawn":
         yield kwargs
         return
     with dask.config.set({method: "forkserver"}):
-        get_mp_context()  # Dask names its own preload on its first call; this one replaces it
+        # Dask names its own preload at its first use of the forkserver, after importing, in this
+        # process, every package it would name (numpy, pandas, lz4: ~0.5 s of the core that imports
+        # Prefect meanwhile, on the way to the first trial). Marked as named, it leaves the preload
+        # to this one. (Were the mark renamed, Dask would name its own at the first worker's start,
+        # after this one, and the workers would preload Dask's list instead: slower, no different.)
+        distributed.utils._forkserver_preload_set = True
         multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORKSERVER_PRELOAD))
         yield {**kwargs, "env": {**os.environ, **kwargs.get("env", {})}}
 
