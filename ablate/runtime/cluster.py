@@ -28,8 +28,8 @@ from ablate.vocab.params import ExecutionConfig
 from ablate.worker_env import PRELOAD, worker_env
 
 # What a LocalCluster's forkserver imports once, for every worker it forks (see forked_workers):
-# Dask, and what ablate.runtime.worker's set-up imports in each worker.
-FORKSERVER_PRELOAD = ("distributed", PRELOAD, *SETUP_IMPORTS)
+# its own quick exit, Dask, and what ablate.runtime.worker's set-up imports in each worker.
+FORKSERVER_PRELOAD = ("ablate.runtime.forkserver", "distributed", PRELOAD, *SETUP_IMPORTS)
 
 
 @dataclass(frozen=True)

@@ -197,3 +197,32 @@ def test_starting_a_local_cluster_imports_no_pandas_in_the_driver(tmp_path) -> N
     out = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
+_EXITS = """
+import atexit, os, sys
+
+atexit.register(lambda: print(f"{sys.argv[1]} teardown", flush=True))  # as the interpreter's own: after
+import ablate.runtime.forkserver  # noqa: E402
+
+atexit.register(lambda: print(f"{sys.argv[1]} handler", flush=True))  # a module's exit handler: before
+if sys.argv[1] == "worker":  # forked from the server, as a Dask worker is
+    if os.fork():
+        os.wait()
+    else:
+        sys.argv[1] = "forked"
+"""
+
+
+def test_the_forkserver_exits_after_its_exit_handlers_without_tearing_down(tmp_path) -> None:
+    # Whoever reads a command's output through a pipe waits for its forkserver, which holds the same
+    # stdout: its teardown (Dask, DVCLive) took 0.25 s after the command had exited. A worker forked
+    # from it exits as Dask has it.
+    import subprocess
+
+    script = tmp_path / "exits.py"
+    script.write_text(_EXITS)
+    server = subprocess.run([sys.executable, str(script), "server"], capture_output=True, text=True, timeout=60)
+    assert (server.returncode, server.stdout.split("\n")) == (0, ["server handler", ""])
+    worker = subprocess.run([sys.executable, str(script), "worker"], capture_output=True, text=True, timeout=60)
+    assert worker.stdout.count("forked teardown") == 1, worker.stdout
