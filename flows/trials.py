@@ -139,7 +139,8 @@ def preloading(modules: Sequence[str]) -> Iterator[None]:
 
 
 def _long_enough(outcome: Outcome) -> bool:
-    return isinstance(outcome, TrialResult) and outcome.duration_s >= PRELOAD_MIN_TRIAL_S
+    # A cached trial returns at once, whatever its first run took.
+    return isinstance(outcome, TrialResult) and not outcome.cached and outcome.duration_s >= PRELOAD_MIN_TRIAL_S
 
 
 def _start_preload() -> threading.Thread:

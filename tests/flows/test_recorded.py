@@ -1,6 +1,6 @@
 """A subflow starts once the server has recorded the task runs that ended before it (flows.recorded):
-the wait returns when the server shows them ended, gives up after its bound, and never fails a
-run whose server cannot be asked."""
+the wait returns when the server shows them ended, gives up after its bound, never fails or stalls
+a run whose server cannot be asked, and leaves a server elsewhere alone."""
 
 from __future__ import annotations
 
@@ -41,12 +41,27 @@ def test_the_wait_gives_up_after_its_bound(prefect_api: str) -> None:
     assert 0.3 <= time.monotonic() - start < 5
 
 
-def test_the_wait_returns_when_the_server_cannot_be_asked() -> None:
+@flow
+def parent_whose_server_went_away() -> float:
+    quick()  # the flow's own client has connected: Prefect's client would retry with back-offs
     ended(uuid4())
     start = time.monotonic()
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):  # nothing listens there
         wait_until_recorded(within_s=30)
-    assert time.monotonic() - start < 5
+    return time.monotonic() - start
+
+
+def test_the_wait_returns_when_the_server_cannot_be_asked(prefect_api: str) -> None:
+    assert parent_whose_server_went_away() < 5
+
+
+def test_a_server_elsewhere_is_not_asked() -> None:
+    # SQLite, whose lock the wait is for, is a local server's database; a remote server is left alone.
+    ended(uuid4())
+    start = time.monotonic()
+    with temporary_settings(updates={PREFECT_API_URL: "http://192.0.2.1/api"}):  # TEST-NET: nothing answers
+        wait_until_recorded(within_s=30)
+    assert time.monotonic() - start < 0.5
 
 
 def test_nothing_ended_means_no_wait() -> None:

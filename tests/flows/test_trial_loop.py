@@ -86,13 +86,15 @@ def test_trials_too_short_to_import_beside_leave_the_imports_to_the_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import flows.pipeline
+    import flows.trials
 
-    # No-op trials keep the driver busy: importing beside them slowed every trial.
+    # Short trials keep the driver busy: importing beside no-op trials slowed every trial.
     probe = "tests.flows.import_probe"
     monkeypatch.delitem(sys.modules, probe, raising=False)
     monkeypatch.setattr(flows.pipeline, "REPORT_IMPORTS", (probe,))
     monkeypatch.setenv("ABLATE_TEST_PROBE_S", "0")
-    params = load_params(write_params(tmp_path, "no-preload", quick_study(n_trials=4)))  # trials of a few ms
+    monkeypatch.setattr(flows.trials, "PRELOAD_MIN_TRIAL_S", 60.0)  # longer than any trial here, on any load
+    params = load_params(write_params(tmp_path, "no-preload", quick_study(n_trials=4)))
     flows.pipeline.study_flow(params, ("prepare", "search", "analyze"))
     assert probe not in sys.modules  # begun by no trial (the report imports what it needs itself)
     assert (params.report_dir / "report.md").exists()

@@ -203,8 +203,9 @@ _EXITS = """
 import atexit, os, sys
 
 atexit.register(lambda: print(f"{sys.argv[1]} teardown", flush=True))  # as the interpreter's own: after
-import ablate.runtime.forkserver  # noqa: E402
+from ablate.runtime.forkserver import exit_without_teardown  # noqa: E402
 
+exit_without_teardown()  # what importing it does in the forkserver
 atexit.register(lambda: print(f"{sys.argv[1]} handler", flush=True))  # a module's exit handler: before
 if sys.argv[1] == "worker":  # forked from the server, as a Dask worker is
     if os.fork():
@@ -226,3 +227,10 @@ def test_the_forkserver_exits_after_its_exit_handlers_without_tearing_down(tmp_p
     assert (server.returncode, server.stdout.split("\n")) == (0, ["server handler", ""])
     worker = subprocess.run([sys.executable, str(script), "worker"], capture_output=True, text=True, timeout=60)
     assert worker.stdout.count("forked teardown") == 1, worker.stdout
+
+
+def test_the_forkserver_module_changes_nothing_in_any_other_process() -> None:
+    import subprocess
+
+    code = "import ablate.runtime.forkserver; raise SystemExit(3)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 3
