@@ -23,6 +23,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ablate._exit import exit_now as quick_exit
 from ablate._signals import signals_held
 from ablate.errors import AblateError, ConfigError, StudyLockedError
 from ablate.vocab.steps import STEPS
@@ -57,14 +58,7 @@ def command() -> NoReturn:
     code = 1  # where main raises (its traceback is printed first)
 
     def exit_now() -> None:
-        failed = False
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                if stream is not None:
-                    stream.flush()
-            except (OSError, ValueError):  # a closed pipe (ablate status | head), a full disk
-                failed = True
-        os._exit(120 if failed and code == 0 else code)  # 120: as Python's own exit says it
+        quick_exit(code)
 
     # Registered first, so it runs last: nothing registers one before (flows.cli imports neither
     # logging nor multiprocessing; a test holds it).
@@ -280,8 +274,7 @@ def _stop_without_api(reason: str) -> None:
     repairs DVC's state (tests/flows/test_faults.py kills runs at each of these points)."""
     sys.stdout.flush()
     _fail(f"{reason}; finished trials are kept: once a server answers, run the same command to resume", EXIT_FAILED)
-    sys.stderr.flush()
-    os._exit(EXIT_FAILED)
+    quick_exit(EXIT_FAILED)
 
 
 def _print_summary(params: Params, outcome: StudyOutcome, searched: bool, elapsed_s: float) -> None:

@@ -48,9 +48,9 @@ def wait_until_recorded(within_s: float = WAIT_S) -> None:
     """Return once a server on this machine shows the task runs that ended last in a final state,
     or after ``within_s``. A server that cannot be asked is left to the subflow's own request to
     report."""
-    ids: list[str] = []
+    ids: dict[str, None] = {}  # in order, once each
     while _ended:
-        ids.append(str(_ended.popleft()))
+        ids[str(_ended.popleft())] = None
     settings = get_current_settings().api
     url = str(settings.url or "").rstrip("/")
     if not ids or urlsplit(url).hostname not in LOCAL_HOSTS:
@@ -59,7 +59,7 @@ def wait_until_recorded(within_s: float = WAIT_S) -> None:
     if settings.auth_string:
         auth = settings.auth_string.get_secret_value().encode()
         headers["Authorization"] = f"Basic {base64.b64encode(auth).decode()}"
-    body = json.dumps({"task_runs": {"id": {"any_": ids}}, "limit": len(ids)}).encode()
+    body = json.dumps({"task_runs": {"id": {"any_": list(ids)}}, "limit": len(ids)}).encode()
     deadline = time.monotonic() + within_s
     while (left := deadline - time.monotonic()) > 0:
         request = urllib.request.Request(f"{url}/task_runs/filter", data=body, headers=headers, method="POST")
@@ -69,6 +69,6 @@ def wait_until_recorded(within_s: float = WAIT_S) -> None:
         except (OSError, ValueError):  # refused, timed out, an error status, not JSON
             return
         states = [(run.get("state") or {}).get("type") for run in runs]
-        if len(states) == len(set(ids)) and all(state in _FINAL for state in states):
+        if len(states) == len(ids) and all(state in _FINAL for state in states):
             return
         time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))

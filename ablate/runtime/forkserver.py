@@ -13,6 +13,8 @@ import atexit
 import os
 import sys
 
+from ablate._exit import exit_now
+
 # How multiprocessing starts its forkserver (CPython 3.10-3.13): python -c 'from
 # multiprocessing.forkserver import main; main(...)'.
 _SERVER_COMMAND = "from multiprocessing.forkserver import main"
@@ -27,18 +29,11 @@ def exit_without_teardown() -> None:
     finalizer of its own to run.)"""
     server = os.getpid()
 
-    def exit_now() -> None:
-        if os.getpid() != server:
-            return
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                if stream is not None:
-                    stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(0)
+    def exit_in_the_server() -> None:
+        if os.getpid() == server:
+            exit_now(0)
 
-    atexit.register(exit_now)
+    atexit.register(exit_in_the_server)
 
 
 if any(_SERVER_COMMAND in arg for arg in sys.orig_argv):

@@ -57,6 +57,18 @@ def test_a_heap_frozen_by_the_host_process_is_left_as_it_is(monkeypatch: pytest.
     assert calls == ["collect", "freeze", "unfreeze"]
 
 
+def _probe_as_the_reports_imports(monkeypatch: pytest.MonkeyPatch, import_s: float) -> str:
+    """The study flow's report preloads only tests/flows/import_probe.py, not imported yet, whose
+    import takes ``import_s`` and records when it began and ended; returns its name."""
+    import flows.pipeline
+
+    probe = "tests.flows.import_probe"
+    monkeypatch.delitem(sys.modules, probe, raising=False)
+    monkeypatch.setattr(flows.pipeline, "REPORT_IMPORTS", (probe,))
+    monkeypatch.setenv("ABLATE_TEST_PROBE_S", str(import_s))
+    return probe
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_api")
 def test_the_reports_imports_begin_while_the_trials_run_and_end_before_the_report(
@@ -66,10 +78,7 @@ def test_the_reports_imports_begin_while_the_trials_run_and_end_before_the_repor
 
     # Two threads importing one package (matplotlib) at once can be handed its half-made module
     # by Python's import locks: a report once failed so, importing while the preload still was.
-    probe = "tests.flows.import_probe"
-    monkeypatch.delitem(sys.modules, probe, raising=False)
-    monkeypatch.setattr(flows.pipeline, "REPORT_IMPORTS", (probe,))
-    monkeypatch.setenv("ABLATE_TEST_PROBE_S", "10")  # a slow import, still running as the trials end
+    probe = _probe_as_the_reports_imports(monkeypatch, import_s=10)  # still importing as the trials end
     study = quick_study(n_trials=4)
     study["trial"]["options"]["sleep"] = 0.6  # each trial runs 0.6 s: long enough to import beside
     params = load_params(write_params(tmp_path, "preload", study))
@@ -89,10 +98,7 @@ def test_trials_too_short_to_import_beside_leave_the_imports_to_the_report(
     import flows.trials
 
     # Short trials keep the driver busy: importing beside no-op trials slowed every trial.
-    probe = "tests.flows.import_probe"
-    monkeypatch.delitem(sys.modules, probe, raising=False)
-    monkeypatch.setattr(flows.pipeline, "REPORT_IMPORTS", (probe,))
-    monkeypatch.setenv("ABLATE_TEST_PROBE_S", "0")
+    probe = _probe_as_the_reports_imports(monkeypatch, import_s=0)
     monkeypatch.setattr(flows.trials, "PRELOAD_MIN_TRIAL_S", 60.0)  # longer than any trial here, on any load
     params = load_params(write_params(tmp_path, "no-preload", quick_study(n_trials=4)))
     flows.pipeline.study_flow(params, ("prepare", "search", "analyze"))
