@@ -26,6 +26,7 @@ from ablate.vocab import states
 from ablate.vocab.facts import AblationFacts, Tally
 from ablate.vocab.objectives import check_objective_known
 from ablate.vocab.trial import TrialResult, TrialSpec
+from flows.called import called_from_python
 from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
 
@@ -38,6 +39,7 @@ def _name_ablation_run() -> str:
 
 # validate_parameters=False: as the study flow (flows/pipeline.py).
 @flow(name="ablation", flow_run_name=_name_ablation_run, validate_parameters=False)
+@called_from_python
 def ablation_flow(
     run: AblationRun,
     ctx: PlanContext,

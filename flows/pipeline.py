@@ -34,6 +34,7 @@ from ablate.vocab.params import Params
 from ablate.vocab.provenance import Provenance
 from ablate.vocab.steps import ABLATION, PREPARE, SEARCH, STEPS
 from ablate.vocab.trial import PreparedData
+from flows.called import called_from_python
 from flows.recorded import ended, wait_until_recorded
 from flows.search import search_flow
 from flows.trials import Watch, preloading, trial_task_runner
@@ -56,6 +57,7 @@ def _name_study_run() -> str:
 # never with JSON from the API (a deployment runs flows.scheduled); pydantic's model of them cost
 # 0.18 s a flow run.
 @flow(name="study", flow_run_name=_name_study_run, validate_parameters=False)
+@called_from_python
 def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = False) -> StudyOutcome:
     """Run ``steps`` of one study and return what the run did (and, with ``analyze``, the study as
     its report found it and the report's files).

@@ -28,6 +28,7 @@ from ablate.vocab.facts import SearchFacts, Tally
 from ablate.vocab.params import Params
 from ablate.vocab.provenance import Provenance
 from ablate.vocab.trial import PreparedData, TrialResult, TrialSpec
+from flows.called import called_from_python
 from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
 
@@ -39,6 +40,7 @@ def _name_search_run() -> str:
 
 # validate_parameters=False: as the study flow (flows/pipeline.py).
 @flow(name="search", flow_run_name=_name_search_run, validate_parameters=False)
+@called_from_python
 def search_flow(
     params: Params,
     prepared: PreparedData,
