@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 
-from prefect import flow
 from prefect.runtime import flow_run
 
 from ablate._atomic import staged_dir
@@ -26,7 +25,7 @@ from ablate.vocab import states
 from ablate.vocab.facts import AblationFacts, Tally
 from ablate.vocab.objectives import check_objective_known
 from ablate.vocab.trial import TrialResult, TrialSpec
-from flows.called import called_from_python
+from flows.called import called_flow
 from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
 
@@ -38,8 +37,7 @@ def _name_ablation_run() -> str:
 
 
 # validate_parameters=False: as the study flow (flows/pipeline.py).
-@flow(name="ablation", flow_run_name=_name_ablation_run, validate_parameters=False)
-@called_from_python
+@called_flow(name="ablation", flow_run_name=_name_ablation_run, validate_parameters=False)
 def ablation_flow(
     run: AblationRun,
     ctx: PlanContext,

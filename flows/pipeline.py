@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from prefect import flow
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
@@ -34,7 +33,7 @@ from ablate.vocab.params import Params
 from ablate.vocab.provenance import Provenance
 from ablate.vocab.steps import ABLATION, PREPARE, SEARCH, STEPS
 from ablate.vocab.trial import PreparedData
-from flows.called import called_from_python
+from flows.called import called_flow
 from flows.recorded import ended, wait_until_recorded
 from flows.search import search_flow
 from flows.trials import Watch, preloading, trial_task_runner
@@ -56,8 +55,7 @@ def _name_study_run() -> str:
 # validate_parameters=False: called with the records ablate makes (the params as loaded and checked),
 # never with JSON from the API (a deployment runs flows.scheduled); pydantic's model of them cost
 # 0.18 s a flow run.
-@flow(name="study", flow_run_name=_name_study_run, validate_parameters=False)
-@called_from_python
+@called_flow(name="study", flow_run_name=_name_study_run, validate_parameters=False)
 def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = False) -> StudyOutcome:
     """Run ``steps`` of one study and return what the run did (and, with ``analyze``, the study as
     its report found it and the report's files).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 from prefect.runtime import flow_run
 
 from ablate.errors import ConfigError, MissingObjectiveError, TrialPruned
@@ -28,7 +28,7 @@ from ablate.vocab.facts import SearchFacts, Tally
 from ablate.vocab.params import Params
 from ablate.vocab.provenance import Provenance
 from ablate.vocab.trial import PreparedData, TrialResult, TrialSpec
-from flows.called import called_from_python
+from flows.called import called_flow
 from flows.trials import Outcome, Watch, run_trials
 from tasks.trial import retry_delays, run_trial
 
@@ -39,8 +39,7 @@ def _name_search_run() -> str:
 
 
 # validate_parameters=False: as the study flow (flows/pipeline.py).
-@flow(name="search", flow_run_name=_name_search_run, validate_parameters=False)
-@called_from_python
+@called_flow(name="search", flow_run_name=_name_search_run, validate_parameters=False)
 def search_flow(
     params: Params,
     prepared: PreparedData,
