@@ -36,8 +36,7 @@ def _name_ablation_run() -> str:
     return f"{p['run'].study} ablation{on} ({len(p['seeds'])} seeds)"
 
 
-# validate_parameters=False: as the study flow (flows/pipeline.py).
-@called_flow(name="ablation", flow_run_name=_name_ablation_run, validate_parameters=False)
+@called_flow(name="ablation", flow_run_name=_name_ablation_run)
 def ablation_flow(
     run: AblationRun,
     ctx: PlanContext,

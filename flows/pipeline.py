@@ -52,10 +52,7 @@ def _name_study_run() -> str:
     return run_name(flow_run.parameters["params"].study.name, flow_run.scheduled_start_time)
 
 
-# validate_parameters=False: called with the records ablate makes (the params as loaded and checked),
-# never with JSON from the API (a deployment runs flows.scheduled); pydantic's model of them cost
-# 0.18 s a flow run.
-@called_flow(name="study", flow_run_name=_name_study_run, validate_parameters=False)
+@called_flow(name="study", flow_run_name=_name_study_run)
 def study_flow(params: Params, steps: tuple[str, ...] = STEPS, restart: bool = False) -> StudyOutcome:
     """Run ``steps`` of one study and return what the run did (and, with ``analyze``, the study as
     its report found it and the report's files).

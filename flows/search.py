@@ -38,8 +38,7 @@ def _name_search_run() -> str:
     return f"{params.study.name} search ({params.search_section.n_trials} trials)"
 
 
-# validate_parameters=False: as the study flow (flows/pipeline.py).
-@called_flow(name="search", flow_run_name=_name_search_run, validate_parameters=False)
+@called_flow(name="search", flow_run_name=_name_search_run)
 def search_flow(
     params: Params,
     prepared: PreparedData,
