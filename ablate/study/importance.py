@@ -23,6 +23,7 @@ trial it fits.
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections import Counter
@@ -207,8 +208,16 @@ def _study_of(trials: list[FrozenTrial], direction: str) -> optuna.Study:
     from optuna.study import StudyDirection
 
     storage = optuna.storages.InMemoryStorage()
-    # Through the storage, not create_study: that logs a line per study, 20 per report.
-    storage.create_new_study([StudyDirection[direction.upper()]], "importance")
+    # The storage logs "A new study created in memory" at INFO for each (a line per refit where
+    # Optuna logs at INFO: a flow or the report called from Python); ablate's command logs Optuna
+    # at WARNING anyway.
+    quiet = logging.getLogger("optuna.storages._in_memory")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        storage.create_new_study([StudyDirection[direction.upper()]], "importance")
+    finally:
+        quiet.setLevel(level)
     study = optuna.load_study(study_name="importance", storage=storage)
     study.add_trials(trials)
     return study

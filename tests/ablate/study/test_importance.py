@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -193,3 +194,22 @@ def test_fanova_refits_with_nothing_to_split_are_left_out_and_said() -> None:
     assert set(result.table["method"]) == {"ped_anova"}  # PED-ANOVA ranks; it needs no variance
     assert by_method(result.table, "ped_anova").index[0] == "x"
     assert any(n.startswith("10 of 10 fANOVA refits") and n.endswith("no row of its own.") for n in result.notes)
+
+
+def test_the_refits_log_no_new_study_where_optuna_logs_at_info() -> None:
+    trials = study_of(driven_by_x, 20).trials
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    root = logging.getLogger("optuna")
+    root.addHandler(handler)
+    optuna.logging.set_verbosity(optuna.logging.INFO)  # as a flow or the report called from Python
+    try:
+        result = param_importance(trials, "maximize")
+        optuna.logging.get_logger("optuna.storages._in_memory").info("the storage's logger still logs")
+    finally:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        root.removeHandler(handler)
+    assert not result.table.empty
+    assert not [m for m in seen if "A new study created" in m], seen
+    assert "the storage's logger still logs" in seen  # its level was given back
