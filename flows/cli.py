@@ -333,6 +333,11 @@ def cmd_rerun(params: Params, args: argparse.Namespace) -> int:
     return 0 if result.identical else EXIT_FAILED
 
 
+# Dask's loggers as the command sets them (DASK_LOGGING: a mapping of logger to level, as Dask reads
+# it from the environment; its defaults for the others, e.g. tornado's, stay).
+DASK_QUIET = {"distributed": "critical", "distributed.client": "critical"}
+
+
 def _quiet_logs(verbose: bool) -> None:
     """The terminal shows ablate's progress lines; Prefect's run logs (and the tracebacks of
     failed trials) go to the Prefect API and UI, and each trial's own log to its folder."""
@@ -344,7 +349,11 @@ def _quiet_logs(verbose: bool) -> None:
         os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
         # Dask's own errors are about its machinery, e.g. a worker's heartbeat failing while the
         # cluster closes after a refusal (seen under load): a trial's failure is ablate's to say.
-        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
+        # Its client logs at a level of its own (warning), e.g. "Couldn't gather 1 keys,
+        # rescheduling" where a worker went away under a run that fails: named too. Where the user
+        # set any of Dask's logging, it is theirs.
+        if not any(name == "DASK_LOGGING" or name.startswith("DASK_LOGGING__") for name in os.environ):
+            os.environ["DASK_LOGGING"] = repr(DASK_QUIET)
         # A run stopped without its server (_stop_without_api) leaves the Dask cluster's semaphores
         # to multiprocessing's resource tracker, which frees them, and would warn that it does.
         # The tracker, started with the cluster, reads its warning filters from the environment.

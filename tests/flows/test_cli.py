@@ -204,6 +204,28 @@ def test_the_installed_command_exits_with_mains_code_after_every_exit_handler() 
     assert first.stdout.split() == ["0", "False"], first
 
 
+@pytest.mark.parametrize(
+    ("users", "levels"),
+    [({}, "50 50 50"), ({"DASK_LOGGING__DISTRIBUTED": "error"}, "40 30 50")],
+    ids=["quiet", "the-users-own"],
+)
+def test_the_command_quiets_dasks_loggers_its_client_too_unless_the_user_set_them(
+    users: dict[str, str], levels: str
+) -> None:
+    """Dask's client logs at a level of its own (a warning such as "Couldn't gather 1 keys,
+    rescheduling" reached the terminal beside the command's one error line); tornado keeps Dask's
+    default (critical)."""
+    script = (
+        "import logging, flows.cli as cli\n"
+        "cli._quiet_logs(False)\n"
+        "import distributed\n"
+        "print(*(logging.getLogger(n).getEffectiveLevel() for n in ('distributed', 'distributed.client', 'tornado')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_LOGGING")} | users
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == levels, done
+
+
 @pytest.mark.parametrize(("name", "change", "key"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str, change, key: str
