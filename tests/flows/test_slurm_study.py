@@ -80,7 +80,10 @@ def test_a_study_runs_in_slurm_jobs_and_leaves_the_queue_empty(tmp_path: Path, s
     # sees that worker, so only ablate can replace the job.
     flag = tmp_path / "first-job-failed"
     fail_once = f"mkdir {flag} 2>/dev/null && exit 3"
-    params = slurm_study(tmp_path, slurm_cluster, "slurm", n_trials=6, sleep=0.3, job_script_prologue=[fail_once])
+    # Trials long enough for the run to outlast the batch queue's second look (JOB_QUEUE_CHECK_S):
+    # with 0.3 s trials the search once ended (2.3 s, its other job's one worker) before the failed
+    # job was seen, and so before it needed replacing.
+    params = slurm_study(tmp_path, slurm_cluster, "slurm", n_trials=6, sleep=2.0, job_script_prologue=[fail_once])
     run = Run(params, slurm_env())
 
     assert run.wait(timeout_s=120) == 0, run.output()
