@@ -13,10 +13,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ablate._logs import logger_held_at
 from ablate.errors import SyncError, one_line
 from ablate.study.fingerprint import archived_studies
 from ablate.vocab.facts import SyncResult
@@ -119,17 +119,10 @@ def push_state(params: Params) -> dict[str, str]:
     return {"status": "pushed", "reason": f"remote {remote!r}"}
 
 
-@contextlib.contextmanager
-def quiet_dvc(level_shown: int = logging.WARNING) -> Iterator[None]:
+def quiet_dvc(level_shown: int = logging.WARNING) -> contextlib.AbstractContextManager[None]:
     """DVC's library logs what its command line would print ("Updating lock file", hints to
     `git add`); ablate's own summary says what was synced."""
-    logger = logging.getLogger("dvc")
-    level = logger.level
-    logger.setLevel(level_shown)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+    return logger_held_at("dvc", level_shown)
 
 
 def _push(repo: Any, targets: list[str], remote: str) -> int:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ablate._logs import logger_held_at
 from ablate.vocab import states
 
 if TYPE_CHECKING:
@@ -211,13 +212,8 @@ def _study_of(trials: list[FrozenTrial], direction: str) -> optuna.Study:
     # The storage logs "A new study created in memory" at INFO for each (a line per refit where
     # Optuna logs at INFO: a flow or the report called from Python); ablate's command logs Optuna
     # at WARNING anyway.
-    quiet = logging.getLogger("optuna.storages._in_memory")
-    level = quiet.level
-    quiet.setLevel(logging.WARNING)
-    try:
+    with logger_held_at("optuna.storages._in_memory", logging.WARNING):
         storage.create_new_study([StudyDirection[direction.upper()]], "importance")
-    finally:
-        quiet.setLevel(level)
     study = optuna.load_study(study_name="importance", storage=storage)
     study.add_trials(trials)
     return study
