@@ -13,7 +13,7 @@ any flow served them nothing, on the command's one busy core on the way to the f
   time one is made, at the decorator and at every ``with_options``. The schema serves a deployment
   (the UI's form for a run's parameters, the server's check of them). For ablate's records it was
   a pydantic model of each: the pipeline's import and a run's two ``with_options`` took 0.28 s,
-  now 0.05 s (2026-12-08). :func:`called_flow` gives Prefect a signature of the function whose
+  now 0.05 s (timed in one process, 2026-12-08). :func:`called_flow` gives Prefect a signature of the function whose
   parameters are untyped, so that the schema is one of ``Any``: the parameters' names, defaults
   and order stay, and so do the annotations that type checkers and readers see.
 - A flow run records its parameters, encoded for JSON by FastAPI's ``jsonable_encoder``; importing
